@@ -1,0 +1,1 @@
+"""Safety layer around Alembic for PostgreSQL: backup, validate, migrate, restore."""

@@ -1,0 +1,256 @@
+"""Everything that touches Alembic: its Config with our connection settings, the plan of pending
+revisions, and running a command while recording, from SQLAlchemy's own events, whether anything
+was committed.
+
+The user's env.py is never changed. The URL reaches it through ``sqlalchemy.url`` in the Config
+(ConfigParser-escaped), and ``lock_timeout``/``statement_timeout`` through libpq's ``PGOPTIONS``
+environment variable, which every libpq connection made in this process reads, whatever engine
+env.py builds.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+from .errors import ConfigurationError
+from .pgtools import query_all, query_one
+
+
+@dataclass
+class PlannedStep:
+    revision: str
+    down_revision: Optional[str]
+    message: str
+    path: str
+    is_upgrade: bool
+
+    @property
+    def label(self) -> str:
+        arrow = f"{self.down_revision or 'base'} -> {self.revision}" if self.is_upgrade \
+            else f"{self.revision} -> {self.down_revision or 'base'}"
+        return f"{arrow}: {self.message}"
+
+
+@dataclass
+class Plan:
+    direction: str                   # 'upgrade' | 'downgrade'
+    target: str
+    current: tuple[str, ...]
+    steps: list[PlannedStep]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.steps
+
+
+def alembic_config(ini_path: Path, database_url: str, *, stdout=None, output_buffer=None):
+    from alembic.config import Config
+
+    config = Config(str(ini_path), stdout=stdout or io.StringIO(), output_buffer=output_buffer)
+    # ConfigParser interpolation would eat a '%' of a URL-quoted password: double it.
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def script_directory(config):
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(config)
+    except CommandError as exc:
+        raise ConfigurationError(f"alembic: {exc}") from None
+
+
+def translate_alembic_error(exc: BaseException) -> Optional[str]:
+    """A one-line message for errors that mean 'the user must change something'; None otherwise."""
+    from alembic.util import CommandError
+
+    if isinstance(exc, SyntaxError):
+        return f"syntax error in revision {exc.filename}:{exc.lineno}: {exc.msg}"
+    if isinstance(exc, CommandError):
+        return "alembic: " + " ".join(str(exc).split())
+    try:
+        from alembic.script.revision import RevisionError
+        if isinstance(exc, RevisionError):
+            return "alembic: " + " ".join(str(exc).split())
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, KeyError):   # Alembic's answer to a down_revision that names no revision
+        return f"revision graph is broken: unknown revision {exc.args[0] if exc.args else ''!s}"
+    return None
+
+
+def _load_scripts(script) -> None:
+    """Import every revision file now, so a broken one is a clear error before anything runs."""
+    try:
+        list(script.walk_revisions())
+    except Exception as exc:
+        message = translate_alembic_error(exc)
+        if message is None:
+            message = f"cannot load revision scripts: {type(exc).__name__}: {exc}"
+        raise ConfigurationError(message) from None
+
+
+def make_plan(config, current: tuple[str, ...], direction: str, target: str) -> Plan:
+    """The revisions an upgrade/downgrade to ``target`` would run, in order (no DB access)."""
+    script = script_directory(config)
+    _load_scripts(script)
+    current_text = " ".join(current) if current else None
+    try:
+        if direction == "upgrade":
+            raw_steps = script._upgrade_revs(target, current_text)
+        else:
+            raw_steps = script._downgrade_revs(target, current_text)
+    except Exception as exc:
+        message = translate_alembic_error(exc)
+        if message is None:
+            raise
+        raise ConfigurationError(message) from None
+    steps = []
+    for step in raw_steps:
+        revision_script = step.revision
+        down = revision_script.down_revision
+        if isinstance(down, (tuple, list)):
+            down = ",".join(down)
+        steps.append(PlannedStep(revision_script.revision, down, revision_script.doc or "",
+                                 revision_script.path, step.is_upgrade))
+    return Plan(direction, target, current, steps)
+
+
+def read_current_heads(connection, version_table: str = "alembic_version") -> tuple[str, ...]:
+    """The revision(s) recorded in the version table; () when there is no table yet."""
+    exists = query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (version_table,))[0]
+    if not exists:
+        return ()
+    rows = query_all(connection, f"SELECT version_num FROM {version_table} ORDER BY version_num")
+    return tuple(row[0] for row in rows)
+
+
+@dataclass
+class CommitTracker:
+    """Counts, through SQLAlchemy engine events, commits and statements run in autocommit mode
+    (``autocommit_block``) while Alembic runs: the facts that say whether a failed run left
+    anything behind."""
+    commits: int = 0
+    autocommit_statements: int = 0
+    last_statements: list = field(default_factory=list)
+
+    @property
+    def committed_anything(self) -> bool:
+        return self.commits > 0 or self.autocommit_statements > 0
+
+    def _on_commit(self, connection) -> None:
+        self.commits += 1
+
+    def _on_execute(self, connection, cursor, statement, parameters, context, executemany) -> None:
+        if getattr(cursor.connection, "autocommit", False):
+            self.autocommit_statements += 1
+        self.last_statements = (self.last_statements + [statement])[-3:]
+
+    @contextlib.contextmanager
+    def listening(self) -> Iterator["CommitTracker"]:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "commit", self._on_commit)
+        event.listen(Engine, "before_cursor_execute", self._on_execute)
+        try:
+            yield self
+        finally:
+            event.remove(Engine, "commit", self._on_commit)
+            event.remove(Engine, "before_cursor_execute", self._on_execute)
+
+
+@contextlib.contextmanager
+def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]:
+    """Apply timeouts to every libpq connection opened in this process meanwhile (env.py's)."""
+    previous = os.environ.get("PGOPTIONS")
+    os.environ["PGOPTIONS"] = (f"-c lock_timeout={lock_timeout} -c statement_timeout={statement_timeout}"
+                               f" -c application_name=migration_safety")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("PGOPTIONS", None)
+        else:
+            os.environ["PGOPTIONS"] = previous
+
+
+class Interruption:
+    """Turns SIGINT/SIGTERM into KeyboardInterrupt and remembers which arrived. With psycopg2's
+    ``wait_select`` callback a statement blocked in the server is cancelled instead of waiting."""
+
+    def __init__(self) -> None:
+        self.signal_name: Optional[str] = None
+
+    def _handler(self, signum, frame):
+        self.signal_name = signal.Signals(signum).name
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def catching(self) -> Iterator["Interruption"]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        import psycopg2.extensions
+        import psycopg2.extras
+
+        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous_wait = psycopg2.extensions.get_wait_callback()
+        psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+        try:
+            yield self
+        finally:
+            psycopg2.extensions.set_wait_callback(previous_wait)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def deferred(note) -> Iterator[None]:
+        """While a restore runs, a signal must not abandon it halfway: note it and go on."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, lambda s, f: note(signal.Signals(s).name))
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def run_command(config, direction: str, target: str, *, sql: bool = False) -> None:
+    from alembic import command
+
+    if direction == "upgrade":
+        command.upgrade(config, target, sql=sql)
+    else:
+        command.downgrade(config, target, sql=sql)
+
+
+def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:
+    """The SQL Alembic would run for exactly the planned revisions (offline ``--sql`` mode)."""
+    buffer = io.StringIO()
+    config = alembic_config(ini_path, database_url, output_buffer=buffer)
+    start = ",".join(plan.current) if plan.current else None
+    if plan.direction == "upgrade":
+        target_range = f"{start}:{plan.target}" if start else plan.target
+    else:
+        target_range = f"{start or 'base'}:{plan.target}"
+    try:
+        run_command(config, plan.direction, target_range, sql=True)
+    except Exception as exc:
+        message = translate_alembic_error(exc)
+        raise ConfigurationError(
+            f"cannot render the SQL offline: {message or f'{type(exc).__name__}: {exc}'} "
+            "(migrations that read data cannot run offline)") from None
+    return buffer.getvalue()

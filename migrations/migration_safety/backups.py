@@ -1,0 +1,252 @@
+"""The backup catalog: writing verified pg_dump archives and reading them back.
+
+A backup is two files in the backup directory:
+``backup_YYYYMMDD_HHMMSS.dump`` (pg_dump custom format, mode 0600) and its sidecar
+``backup_YYYYMMDD_HHMMSS.json`` (database, server version, revision at backup time, size,
+SHA-256, duration, tool versions; never the password). The archive is written under a hidden
+``.partial`` name, hashed while it streams, proven readable with ``pg_restore --list``, fsynced
+and only then renamed, so a run killed at any point leaves no half-written backup that looks
+valid.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from .errors import BackupError, PreflightError, ToolError
+from .pgtools import Tool, first_error_line, run_tool, start_tool, stop_tool
+
+ARCHIVE_SUFFIX = ".dump"
+SIDECAR_SUFFIX = ".json"
+PARTIAL_PREFIX = ".backup_"
+PARTIAL_SUFFIX = ".partial"
+CHUNK = 1 << 20
+
+ProgressCallback = Callable[[int, Optional[int]], None]
+
+
+@dataclass
+class BackupInfo:
+    """What the sidecar records about one archive."""
+    file: str
+    database: str
+    host: str
+    port: int
+    user: str
+    created_at: str
+    server_version: str
+    revision: list
+    size_bytes: int
+    sha256: str
+    duration_seconds: float
+    database_size_bytes: int
+    reason: str
+    format: str = "custom"
+    compression: int = 1
+    toc_entries: int = 0
+    tools: dict = field(default_factory=dict)
+    created_by: str = ""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
+
+
+@dataclass
+class CatalogEntry:
+    archive: Path
+    info: Optional[BackupInfo]          # None: no (readable) sidecar
+
+    @property
+    def created(self) -> _dt.datetime:
+        if self.info:
+            return _dt.datetime.fromisoformat(self.info.created_at)
+        return _dt.datetime.fromtimestamp(self.archive.stat().st_mtime, _dt.timezone.utc)
+
+
+def archive_name(moment: _dt.datetime, directory: Path) -> Path:
+    """``backup_YYYYMMDD_HHMMSS.dump``; a second backup within the same second gets ``_2``, ``_3``..."""
+    stem = moment.strftime("backup_%Y%m%d_%H%M%S")
+    candidate = directory / f"{stem}{ARCHIVE_SUFFIX}"
+    counter = 2
+    while candidate.exists() or candidate.with_suffix(SIDECAR_SUFFIX).exists():
+        candidate = directory / f"{stem}_{counter}{ARCHIVE_SUFFIX}"
+        counter += 1
+    return candidate
+
+
+def sidecar_path(archive: Path) -> Path:
+    return archive.with_suffix(SIDECAR_SUFFIX)
+
+
+def remove_partial_backups(directory: Path) -> list[Path]:
+    """Delete what a killed run left behind; such files never carry a valid name."""
+    removed = []
+    if directory.is_dir():
+        for partial in directory.glob(f"{PARTIAL_PREFIX}*{PARTIAL_SUFFIX}"):
+            try:
+                partial.unlink()
+                removed.append(partial)
+            except OSError:
+                pass
+    return removed
+
+
+def estimate_backup_size(directory: Path, database: str, database_size: int) -> int:
+    """Bytes the next backup is expected to need: the last backup's compression ratio applied
+    to today's database size (with 20% headroom), or the database size when there is none."""
+    for entry in list_backups(directory):
+        info = entry.info
+        if info and info.database == database and info.database_size_bytes > 0:
+            ratio = info.size_bytes / info.database_size_bytes
+            return int(database_size * ratio * 1.2) + CHUNK
+    return database_size
+
+
+def check_free_space(directory: Path, needed: int) -> None:
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise PreflightError(
+            f"not enough space for the backup in {directory}: {human_bytes(free)} free, "
+            f"about {human_bytes(needed)} needed")
+
+
+def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool, server_version: str,
+                  revision: Iterable[str], database_size: int, reason: str, compression: int = 1,
+                  lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None) -> BackupInfo:
+    """Dump the database to a new, verified, owner-only archive with its sidecar."""
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    moment = _dt.datetime.now(_dt.timezone.utc)
+    final = archive_name(moment.astimezone(), directory)
+    partial = directory / f"{PARTIAL_PREFIX}{final.stem[len('backup_'):]}_{os.getpid()}{PARTIAL_SUFFIX}"
+    argv = [pg_dump.path, "--format=custom", f"--compress={compression}",
+            f"--lock-wait-timeout={lock_wait_timeout}", "--no-password", f"--dbname={settings.conninfo()}"]
+    digest = hashlib.sha256()
+    written = 0
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as sink:
+            process = start_tool(argv, settings.child_environment(), stdout=subprocess.PIPE)
+            try:
+                while True:
+                    chunk = process.stdout.read(CHUNK)
+                    if not chunk:
+                        break
+                    sink.write(chunk)
+                    digest.update(chunk)
+                    written += len(chunk)
+                    if progress:
+                        progress(written, database_size)
+                stderr = process.stderr.read().decode("utf-8", "replace")
+                process.wait()
+            except BaseException:
+                stop_tool(process)
+                raise
+            if process.returncode != 0:
+                raise BackupError(f"pg_dump failed: {first_error_line(stderr)}; nothing was changed")
+            sink.flush()
+            os.fsync(sink.fileno())
+        toc_entries = verify_archive_readable(partial, pg_restore)
+        info = BackupInfo(
+            file=str(final), database=settings.database, host=settings.host, port=settings.port,
+            user=settings.user, created_at=moment.isoformat(timespec="seconds"), server_version=server_version,
+            revision=sorted(revision), size_bytes=written, sha256=digest.hexdigest(),
+            duration_seconds=round(time.monotonic() - started, 3), database_size_bytes=database_size,
+            reason=reason, compression=compression, toc_entries=toc_entries,
+            tools={"pg_dump": pg_dump.version, "pg_restore": pg_restore.version},
+            created_by=f"{_os_user()}@{socket.gethostname()}")
+        os.rename(partial, final)
+        write_sidecar(info)
+        _fsync_directory(directory)
+        return info
+    except OSError as exc:
+        raise BackupError(f"could not write the backup in {directory}: {exc.strerror or exc}; "
+                          "nothing was changed") from None
+    except ToolError as exc:
+        raise BackupError(f"backup is not readable ({exc}); nothing was changed") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
+    """``pg_restore --list`` reads the whole table of contents; returns its entry count."""
+    result = run_tool([pg_restore.path, "--list", str(archive)], os.environ.copy(), what="pg_restore --list")
+    return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
+
+
+def write_sidecar(info: BackupInfo) -> None:
+    target = sidecar_path(info.path)
+    temporary = target.with_name(f".{target.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(asdict(info), handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(temporary, target)
+
+
+def read_sidecar(archive: Path) -> Optional[BackupInfo]:
+    try:
+        data = json.loads(sidecar_path(archive).read_text())
+        known = {k: v for k, v in data.items() if k in BackupInfo.__dataclass_fields__}
+        info = BackupInfo(**known)
+        info.file = str(archive)       # the directory may have moved since it was written
+        return info
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def list_backups(directory: Path) -> list[CatalogEntry]:
+    """Every archive in the directory, newest first."""
+    if not directory.is_dir():
+        return []
+    entries = [CatalogEntry(path, read_sidecar(path)) for path in directory.glob(f"backup_*{ARCHIVE_SUFFIX}")]
+    entries.sort(key=lambda entry: (entry.created, entry.archive.name), reverse=True)
+    return entries
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def human_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(count) < 1024 or unit == "TB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TB"
+
+
+def _os_user() -> str:
+    try:
+        import getpass
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError:
+        pass

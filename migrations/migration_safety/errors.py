@@ -1,0 +1,65 @@
+"""The wrapper's exceptions. Each carries the exit code the CLI returns and a one-line message.
+
+Exit codes (documented in the README):
+    0  success
+    1  the operation failed; the database was restored or left untouched (the message says which)
+    2  usage or configuration error (bad settings, unreachable server, missing tools, unknown revision)
+    3  validation found errors
+"""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_VALIDATION = 3
+
+
+class MigrationSafetyError(Exception):
+    """Base class: ``str(error)`` is the one line shown to the user."""
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+class ConfigurationError(MigrationSafetyError):
+    """Settings, arguments, alembic.ini, revision scripts: the user must change something."""
+    exit_code = EXIT_USAGE
+
+
+class PreflightError(ConfigurationError):
+    """A check before anything changed failed (server, credentials, tools, disk)."""
+
+
+class LockBusyError(MigrationSafetyError):
+    """Another run holds the migration lock for this database."""
+    exit_code = EXIT_FAILED
+
+
+class ToolError(MigrationSafetyError):
+    """pg_dump / pg_restore / psql failed."""
+
+
+class BackupError(MigrationSafetyError):
+    """The backup could not be written or verified; nothing was migrated."""
+
+
+class RestoreError(MigrationSafetyError):
+    """A restore did not complete; the database is as the message says."""
+
+
+class ValidationFailed(MigrationSafetyError):
+    exit_code = EXIT_VALIDATION
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class MigrationFailed(MigrationSafetyError):
+    """The Alembic run failed; ``outcome`` says what was done about it."""
+
+    def __init__(self, message: str, outcome=None):
+        super().__init__(message)
+        self.outcome = outcome

@@ -1,0 +1,295 @@
+"""The safe upgrade/downgrade: preflight, plan, validate, backup, Alembic, and on failure a
+decision from facts whether to restore, the restore itself and its verification.
+
+See DESIGN.md "The flow of one upgrade". Every function here takes plain arguments and returns
+a result object; rendering is the CLI's business.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from . import alembic_runner
+from .alembic_runner import CommitTracker, Interruption, Plan, make_plan, read_current_heads
+from .backups import (BackupInfo, check_free_space, create_backup, estimate_backup_size,
+                      remove_partial_backups)
+from .catalog_state import catalog_signature
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
+from .migration_lock import migration_lock
+from .pgtools import check_tool_compatible, connect, ensure_directory_writable, find_tool, server_info
+from .restore import restore_in_place
+
+# Schemas the wrapper owns (the audit trail): never dropped by a restore.
+WRAPPER_SCHEMAS = ("migration_safety",)
+
+
+class Events:
+    """What the orchestration tells the person watching. The CLI supplies a rich or plain one."""
+
+    def step(self, text: str) -> None:
+        pass
+
+    def warn(self, text: str) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def progress(self, label: str, total: Optional[int]) -> Iterator[Callable[[int, Optional[int]], None]]:
+        yield lambda done, total=None: None
+
+
+@dataclass
+class RunResult:
+    command: str
+    database: str
+    target: str
+    status: str                     # applied | up-to-date | dry-run | failed-rolled-back | failed-restored
+                                    # | failed-not-restored | failed-restore-failed
+    message: str
+    revision_before: list = field(default_factory=list)
+    revision_after: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    failed_step: Optional[str] = None
+    error: Optional[str] = None
+    backup: Optional[str] = None
+    backup_seconds: Optional[float] = None
+    migrate_seconds: Optional[float] = None
+    restore_seconds: Optional[float] = None
+    duration_seconds: float = 0.0
+    committed_before_failure: Optional[bool] = None
+    unsafe_allowed: bool = False
+    sql: Optional[str] = None
+    findings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.status in ("applied", "up-to-date"):
+            return EXIT_OK
+        if self.status == "dry-run":
+            return EXIT_VALIDATION if any(f.get("severity") == "error" for f in self.findings) else EXIT_OK
+        return EXIT_FAILED
+
+
+def validate_plan(project, plan: Plan, postgres_major: int):
+    """Static checks of the pending revision files; None when the validator is unavailable."""
+    if plan.direction != "upgrade" or plan.is_empty:
+        return None
+    try:  # TEMPDEV
+        from .validation import load_config, validate_paths
+    except ImportError:  # TEMPDEV
+        return None  # TEMPDEV
+
+    config = load_config(project.ini_path)
+    config.postgres_major = postgres_major
+    return validate_paths([Path(step.path) for step in plan.steps], config)
+
+
+def _finding_dicts(report) -> list:
+    if report is None:
+        return []
+    return [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message}
+            for f in report.findings]
+
+
+class _RunningRevision(logging.Filter):
+    """Alembic logs 'Running upgrade a -> b, message' before each step: the last one is the failed
+    one. A logger filter, not a handler, because env.py's fileConfig() drops existing handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: Optional[str] = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith("Running "):
+            self.last = text[len("Running "):].strip()
+        return True
+
+
+@contextlib.contextmanager
+def _watch_running_revision() -> Iterator[_RunningRevision]:
+    logger = logging.getLogger("alembic.runtime.migration")
+    watcher = _RunningRevision()
+    logger.addFilter(watcher)
+    try:
+        yield watcher
+    finally:
+        logger.removeFilter(watcher)
+
+
+def describe_failure(exc: BaseException, interruption: Interruption) -> str:
+    if interruption.signal_name:
+        return f"interrupted by {interruption.signal_name}"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    original = getattr(exc, "orig", None)
+    if original is not None:
+        lines = [line for line in str(original).splitlines() if line.strip()]
+        return lines[0].strip() if lines else type(original).__name__
+    message = alembic_runner.translate_alembic_error(exc)
+    if message:
+        return message
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+
+
+def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False, take_backup: bool = True,
+                 allow_unsafe: bool = False, lock_wait_seconds: Optional[float] = None,
+                 events: Events = Events()) -> RunResult:
+    """Upgrade or downgrade ``project``'s database to ``target`` safely (see module docstring)."""
+    started = time.monotonic()
+    settings, safety = project.database, project.safety
+
+    events.step(f"Connecting to {settings.masked_url()}")
+    connection = connect(settings)
+    try:
+        server = server_info(connection)
+        current = read_current_heads(connection, project.version_table)
+    finally:
+        connection.close()
+
+    alembic_output = io.StringIO()
+    config = project.alembic_config(stdout=alembic_output)
+    plan = make_plan(config, current, direction, target)
+    report = validate_plan(project, plan, server.major)
+    result = RunResult(direction, settings.database, target, "", "", revision_before=list(current),
+                       revision_after=list(current), steps=[s.label for s in plan.steps],
+                       findings=_finding_dicts(report), unsafe_allowed=allow_unsafe)
+
+    if dry_run:
+        result.status = "dry-run"
+        result.sql = alembic_runner.offline_sql(project.ini_path, settings.sqlalchemy_url(), plan) \
+            if not plan.is_empty else ""
+        result.message = (f"dry run: {len(plan.steps)} revision(s) would run; nothing was changed and no backup "
+                          "was written") if not plan.is_empty else "dry run: already at the target, nothing to do"
+        result.duration_seconds = round(time.monotonic() - started, 3)
+        return result
+
+    if report is not None and report.errors and not allow_unsafe:
+        raise ValidationFailed(f"validation found {len(report.errors)} error(s) in the pending revisions; "
+                               "nothing was changed (fix them, or pass --allow-unsafe to proceed anyway)", report)
+    if report is not None and report.errors:
+        result.notes.append(f"--allow-unsafe: proceeding despite {len(report.errors)} validation error(s)")
+
+    if plan.is_empty:
+        result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
+        result.duration_seconds = round(time.monotonic() - started, 3)
+        return result
+
+    tools = None
+    if take_backup:
+        tools = {name: find_tool(name, server.major) for name in ("pg_dump", "pg_restore", "psql")}
+        for tool in tools.values():
+            check_tool_compatible(tool, server.major)
+        ensure_directory_writable(safety.backup_dir)
+        for leftover in remove_partial_backups(safety.backup_dir):
+            result.notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")
+        check_free_space(safety.backup_dir,
+                         estimate_backup_size(safety.backup_dir, settings.database, server.database_size))
+
+    wait = safety.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
+    interruption = Interruption()
+    with migration_lock(settings, wait_seconds=wait) as lock_connection:
+        locked_current = read_current_heads(lock_connection, project.version_table)
+        if locked_current != current:   # another run finished between our plan and the lock
+            plan = make_plan(config, locked_current, direction, target)
+            result.revision_before = result.revision_after = list(locked_current)
+            result.steps = [s.label for s in plan.steps]
+            if plan.is_empty:
+                result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
+                return result
+        backup: Optional[BackupInfo] = None
+        with interruption.catching():
+            try:
+                if take_backup:
+                    events.step(f"Backing up {settings.database} to {safety.backup_dir}")
+                    with events.progress("Backup", server.database_size) as progress:
+                        backup = create_backup(
+                            settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
+                            server_version=server.version, revision=locked_current,
+                            database_size=server.database_size, reason=f"before {direction} to {target}",
+                            compression=safety.backup_compression, progress=progress)
+                    result.backup, result.backup_seconds = backup.file, backup.duration_seconds
+                    events.step(f"Backup verified: {Path(backup.file).name}")
+            except KeyboardInterrupt:
+                raise MigrationSafetyError(f"{describe_failure(KeyboardInterrupt(), interruption)} during the "
+                                           "backup; nothing was changed and no partial backup was kept") from None
+        signature_before = catalog_signature(lock_connection, WRAPPER_SCHEMAS)
+
+        tracker = CommitTracker()
+        failure: Optional[BaseException] = None
+        migrate_started = time.monotonic()
+        events.step(f"Running alembic {direction} {target} ({len(plan.steps)} revision(s))")
+        with tracker.listening(), _watch_running_revision() as running, \
+                alembic_runner.session_options(safety.lock_timeout, safety.statement_timeout), interruption.catching():
+            try:
+                alembic_runner.run_command(config, direction, target)
+            except BaseException as exc:   # KeyboardInterrupt included: same failure path
+                failure = exc
+        result.migrate_seconds = round(time.monotonic() - migrate_started, 3)
+
+        after = read_current_heads(lock_connection, project.version_table)
+        result.revision_after = list(after)
+        if failure is None:
+            result.status = "applied"
+            result.message = f"{direction} to {target} applied: now at {', '.join(after) or 'base'}"
+        else:
+            _handle_failure(result, failure, interruption, tracker, running.last, locked_current, after,
+                            signature_before, lock_connection, project, backup, tools, events)
+    result.duration_seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _handle_failure(result: RunResult, failure: BaseException, interruption: Interruption, tracker: CommitTracker,
+                    running: Optional[str], before: tuple, after: tuple, signature_before: str, lock_connection,
+                    project, backup: Optional[BackupInfo], tools: Optional[dict], events: Events) -> None:
+    result.error = describe_failure(failure, interruption)
+    result.failed_step = running
+    signature_after = catalog_signature(lock_connection, WRAPPER_SCHEMAS)
+    committed = tracker.committed_anything or after != before or signature_after != signature_before
+    result.committed_before_failure = committed
+    where = f" in {running}" if running else ""
+    if not committed:
+        result.status = "failed-rolled-back"
+        result.message = (f"{result.command} failed{where}: {result.error}. Rolled back by the transaction, "
+                          f"no restore needed: the database is unchanged at {', '.join(before) or 'base'}")
+        return
+    if backup is None:
+        result.status = "failed-not-restored"
+        result.message = (f"{result.command} failed{where}: {result.error}. Part of it was committed (now at "
+                          f"{', '.join(after) or 'base'}) and --no-backup was given, so nothing was restored")
+        return
+    events.warn(f"{result.command} failed{where}: {result.error}")
+    events.step(f"Part of the run was committed; restoring {Path(backup.file).name}")
+    signals_seen: list = []
+    restore_started = time.monotonic()
+    try:
+        with Interruption.deferred(lambda name: (signals_seen.append(name),
+                                                 events.warn(f"{name} received: the restore continues; "
+                                                             "stopping now would leave the database half-migrated"))):
+            with events.progress("Restore", Path(backup.file).stat().st_size) as progress:
+                restored = restore_in_place(
+                    project.database, Path(backup.file), pg_restore=tools["pg_restore"], psql=tools["psql"],
+                    pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
+                    lock_timeout="60s", progress=progress)
+    except (RestoreError, MigrationSafetyError) as exc:
+        result.restore_seconds = round(time.monotonic() - restore_started, 3)
+        result.status = "failed-restore-failed"
+        result.message = (f"{result.command} failed{where}: {result.error}. The automatic restore failed too: "
+                          f"{exc}. Restore by hand: migration_utils.py restore --backup {backup.file}")
+        return
+    result.restore_seconds = restored.duration_seconds
+    now = read_current_heads(lock_connection, project.version_table)
+    result.revision_after = list(now)
+    verified = restored.schema_verified and now == before
+    result.status = "failed-restored"
+    detail = "schema and revision verified" if verified else \
+        f"VERIFICATION FAILED ({restored.schema_difference or 'revision differs'})"
+    result.message = (f"{result.command} failed{where}: {result.error}. Restored from {Path(backup.file).name} "
+                      f"in {restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
+    if not verified:
+        result.status = "failed-restore-failed"

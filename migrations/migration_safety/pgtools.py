@@ -1,0 +1,212 @@
+"""PostgreSQL client tools and connections: finding pg_dump/pg_restore/psql, running them
+with the password in the environment, and opening psycopg2 connections with errors turned
+into one-line messages."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import PreflightError, ToolError
+
+TOOL_DIR_VARIABLE = "MIGRATION_PG_BIN_DIR"
+_VERSION_PATTERN = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    path: str
+    major: int
+    version: str
+
+
+def parse_tool_version(output: str) -> tuple[int, str]:
+    """``pg_dump (PostgreSQL) 15.18 (Debian ...)`` -> (15, '15.18')."""
+    match = _VERSION_PATTERN.search(output)
+    if not match:
+        raise ValueError(f"unrecognised version output: {output.strip()[:80]!r}")
+    major = int(match.group(1))
+    version = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
+    return major, version
+
+
+def check_tool_compatible(tool: Tool, server_major: int) -> None:
+    """pg_dump refuses (or worse, silently misses objects) when older than the server."""
+    if tool.major < server_major:
+        raise PreflightError(
+            f"{tool.name} {tool.version} at {tool.path} is older than the server (PostgreSQL {server_major}); "
+            f"install the PostgreSQL {server_major} client tools or set {TOOL_DIR_VARIABLE}")
+
+
+def _candidate_paths(name: str) -> list[str]:
+    pinned = os.environ.get(TOOL_DIR_VARIABLE)
+    if pinned:
+        return [os.path.join(pinned, name)]
+    candidates = []
+    on_path = shutil.which(name)
+    if on_path:
+        candidates.append(on_path)
+    # Debian/Ubuntu install every major side by side; the newest can dump any older server.
+    candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates
+
+
+def find_tool(name: str, minimum_major: int = 0) -> Tool:
+    """The newest ``name`` available, preferring PATH when it is new enough."""
+    found: list[Tool] = []
+    for path in _candidate_paths(name):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            continue
+        try:
+            output = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20).stdout
+            major, version = parse_tool_version(output)
+        except (OSError, ValueError, subprocess.SubprocessError):
+            continue
+        tool = Tool(name, path, major, version)
+        if major >= minimum_major:
+            return tool
+        found.append(tool)
+    if found:
+        best = max(found, key=lambda t: t.major)
+        check_tool_compatible(best, minimum_major)
+    where = os.environ.get(TOOL_DIR_VARIABLE) or "PATH or /usr/lib/postgresql/*/bin"
+    raise PreflightError(
+        f"{name} not found in {where}; install the PostgreSQL client tools "
+        f"(Debian: apt-get install postgresql-client) or set {TOOL_DIR_VARIABLE}")
+
+
+def first_error_line(stderr: str) -> str:
+    """The most useful line of a PostgreSQL tool's stderr (the error, not the context)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        lowered = line.lower()
+        if "error" in lowered or "fatal" in lowered or "could not" in lowered or "failed" in lowered:
+            return line
+    return lines[0] if lines else "no error output"
+
+
+def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout: Optional[float] = None,
+             what: str = "") -> subprocess.CompletedProcess:
+    """Run a client tool in its own process group (so a terminal's Ctrl-C reaches us, not it,
+    and we decide whether to stop it); raise ToolError with its stderr's key line on failure."""
+    process = start_tool(argv, env, stdin=stdin, stdout=stdout)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except BaseException:
+        stop_tool(process)
+        raise
+    completed = subprocess.CompletedProcess(argv, process.returncode, out, err)
+    if process.returncode != 0:
+        raise ToolError(f"{what or os.path.basename(argv[0])} failed: {first_error_line(err or '')}")
+    return completed
+
+
+def start_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None) -> subprocess.Popen:
+    return subprocess.Popen(
+        list(argv), env=env, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
+        text=stdout is None, start_new_session=True)
+
+
+def stop_tool(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+
+def connect(settings, *, database: Optional[str] = None, autocommit: bool = True, options: Optional[str] = None):
+    """A psycopg2 connection; connection failures become PreflightError with libpq's reason."""
+    import psycopg2
+
+    keywords = settings.libpq_keywords()
+    if database is not None:
+        keywords["dbname"] = database
+    if settings.password is not None:
+        keywords["password"] = settings.password
+    keywords.setdefault("connect_timeout", "10")
+    keywords.setdefault("application_name", "migration_safety")
+    if options:
+        keywords["options"] = options
+    try:
+        connection = psycopg2.connect(**keywords)
+    except psycopg2.OperationalError as exc:
+        raise PreflightError(describe_connection_error(exc, settings)) from None
+    connection.autocommit = autocommit
+    return connection
+
+
+def describe_connection_error(exc: Exception, settings) -> str:
+    text = " ".join(str(exc).split())
+    if settings.password:
+        text = text.replace(settings.password, "***")
+    where = f"{settings.host}:{settings.port}/{settings.database} as {settings.user}"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return f"cannot connect to {where}: authentication failed (check POSTGRES_USER/POSTGRES_PASSWORD)"
+    if "does not exist" in text and "database" in text:
+        return f"cannot connect to {where}: database {settings.database!r} does not exist"
+    if "Connection refused" in text or "could not translate host name" in text or "timeout expired" in text:
+        return f"cannot connect to {where}: server unreachable ({_short_reason(text)})"
+    return f"cannot connect to {where}: {_short_reason(text)}"
+
+
+def _short_reason(text: str) -> str:
+    # libpq prefixes every attempt with 'connection to server at "h" (ip), port p failed:'
+    parts = re.split(r'connection to server (?:at|on) [^:]*?failed:\s*', text)
+    reason = next((p.strip() for p in reversed(parts) if p.strip()), text)
+    return reason.rstrip(".")[:200]
+
+
+def query_one(connection, sql: str, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def query_all(connection, sql: str, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version_num: int
+    version: str
+    database_size: int
+    current_user: str
+
+    @property
+    def major(self) -> int:
+        return self.version_num // 10000
+
+
+def server_info(connection) -> ServerInfo:
+    version_num, version, size, user = query_one(
+        connection,
+        "SELECT current_setting('server_version_num')::int, current_setting('server_version'),"
+        " pg_database_size(current_database()), current_user")
+    return ServerInfo(version_num, version, size, user)
+
+
+def ensure_directory_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write_probe_{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise PreflightError(f"backup directory {path} is not writable: {exc.strerror or exc}") from None

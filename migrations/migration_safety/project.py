@@ -1,0 +1,103 @@
+"""The project a command works on: which alembic.ini, where its revisions and backups live, and
+the effective settings. Reading it imports no Alembic, so light commands stay fast."""
+from __future__ import annotations
+
+import configparser
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Optional
+
+from .errors import ConfigurationError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = MIGRATIONS_DIR.parent
+DEFAULT_INI = MIGRATIONS_DIR / "alembic.ini"
+SAFETY_SECTION = "migration_safety"
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from infrastructure.docker import config_management  # noqa: E402  (needs REPO_ROOT on sys.path)
+
+
+@dataclass
+class Project:
+    ini_path: Path
+
+    @classmethod
+    def load(cls, ini_path: Optional[str]) -> "Project":
+        path = Path(ini_path).expanduser() if ini_path else DEFAULT_INI
+        if not path.is_file():
+            raise ConfigurationError(f"alembic config {path} not found (pass --config path/to/alembic.ini)")
+        project = cls(path.resolve())
+        project.parser  # parse now: a malformed ini is a usage error, reported once
+        return project
+
+    @cached_property
+    def parser(self) -> configparser.ConfigParser:
+        parser = configparser.ConfigParser(defaults={"here": str(self.ini_path.parent)})
+        try:
+            parser.read(self.ini_path, encoding="utf-8")
+        except configparser.Error as exc:
+            raise ConfigurationError(f"cannot read {self.ini_path}: {' '.join(str(exc).split())}") from None
+        if not parser.has_section("alembic"):
+            raise ConfigurationError(f"{self.ini_path} has no [alembic] section")
+        return parser
+
+    def _option(self, section: str, key: str) -> Optional[str]:
+        try:
+            return self.parser.get(section, key)
+        except (configparser.Error, KeyError):
+            return None
+
+    @cached_property
+    def script_location(self) -> Path:
+        location = self._option("alembic", "script_location")
+        if not location:
+            raise ConfigurationError(f"{self.ini_path} sets no script_location")
+        path = Path(location)
+        if not path.is_absolute():
+            # Alembic resolves a relative script_location against the working directory (or a
+            # package); try that first, then the ini's own folder.
+            path = Path.cwd() / location if (Path.cwd() / location).is_dir() else self.ini_path.parent / location
+        return path.resolve()
+
+    @property
+    def versions_dir(self) -> Path:
+        configured = self._option("alembic", "version_locations")
+        if configured:
+            first = configured.replace(",", " ").split()[0]
+            return Path(first).resolve()
+        return self.script_location / "versions"
+
+    @cached_property
+    def database(self) -> config_management.DatabaseSettings:
+        try:
+            return config_management.database_settings(alembic_ini_url=self._option("alembic", "sqlalchemy.url"))
+        except config_management.SettingsError as exc:
+            raise ConfigurationError(str(exc)) from None
+
+    @cached_property
+    def safety(self) -> config_management.SafetySettings:
+        section = dict(self.parser.items(SAFETY_SECTION)) if self.parser.has_section(SAFETY_SECTION) else {}
+        section.pop("here", None)
+        default_backups = self.ini_path.parent / "backups"
+        try:
+            settings = config_management.safety_settings(default_backups, section)
+        except config_management.SettingsError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if not settings.backup_dir.is_absolute():
+            object.__setattr__(settings, "backup_dir", (self.ini_path.parent / settings.backup_dir).resolve())
+        return settings
+
+    @property
+    def version_table(self) -> str:
+        return self._option(SAFETY_SECTION, "version_table") or "alembic_version"
+
+    def alembic_config(self, *, stdout=None, output_buffer=None):
+        from .alembic_runner import alembic_config
+
+        return alembic_config(self.ini_path, self.database.sqlalchemy_url(), stdout=stdout,
+                              output_buffer=output_buffer)

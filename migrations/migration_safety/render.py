@@ -1,0 +1,166 @@
+"""Output for people and machines: rich on a terminal, plain text otherwise, JSON on request.
+
+Commands return data (dicts, dataclasses); only this module decides how it looks.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from dataclasses import asdict, is_dataclass
+from typing import Iterable, Iterator, Optional, Sequence
+
+from .orchestration import Events
+
+STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
+                 "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red",
+                 "ok": "green", "fail": "red", "warn": "yellow", "error": "red", "warning": "yellow", "info": "cyan"}
+
+
+class Output:
+    """One place that knows whether we talk to a terminal, a pipe or a JSON consumer."""
+
+    def __init__(self, fmt: str = "text", stream=None, err_stream=None):
+        self.format = fmt
+        self.stream = stream or sys.stdout
+        self.err_stream = err_stream or sys.stderr
+        self.rich = fmt == "text" and self.stream.isatty()
+        self._console = None
+        self._err_console = None
+
+    @property
+    def console(self):
+        if self._console is None:
+            from rich.console import Console
+            self._console = Console(file=self.stream, force_terminal=self.rich or None,
+                                    no_color=not self.rich, highlight=False, soft_wrap=not self.rich)
+        return self._console
+
+    @property
+    def err_console(self):
+        if self._err_console is None:
+            from rich.console import Console
+            self._err_console = Console(file=self.err_stream, highlight=False,
+                                        no_color=not self.err_stream.isatty(), soft_wrap=True)
+        return self._err_console
+
+    # -- machine output -------------------------------------------------------------------------
+    def json(self, payload) -> None:
+        if is_dataclass(payload):
+            payload = asdict(payload)
+        self.stream.write(json.dumps(payload, indent=2, default=str, sort_keys=False) + "\n")
+
+    # -- human output ---------------------------------------------------------------------------
+    def line(self, text: str = "", style: Optional[str] = None) -> None:
+        if self.rich:
+            self.console.print(text, style=style, markup=False)
+        else:
+            self.stream.write(text + "\n")
+
+    def error(self, text: str, hint: Optional[str] = None) -> None:
+        message = f"error: {text}"
+        if hint:
+            message += f" ({hint})"
+        if self.err_stream.isatty():
+            self.err_console.print(message, style="bold red", markup=False)
+        else:
+            self.err_stream.write(message + "\n")
+
+    def table(self, title: Optional[str], columns: Sequence[str], rows: Iterable[Sequence], *,
+              styles: Optional[dict] = None) -> None:
+        rows = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
+        if self.rich:
+            from rich.table import Table
+            table = Table(title=title, title_justify="left", header_style="bold")
+            for column in columns:
+                table.add_column(column, overflow="fold")
+            for row in rows:
+                table.add_row(*row, style=(styles or {}).get(row[0]))
+            self.console.print(table)
+            return
+        if title:
+            self.stream.write(title + "\n")
+        widths = [max([len(column)] + [len(row[i]) for row in rows]) for i, column in enumerate(columns)]
+        self.stream.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+        for row in rows:
+            self.stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+
+    def key_values(self, title: Optional[str], pairs: Sequence[tuple]) -> None:
+        self.table(title, ("item", "value"), pairs)
+
+    def events(self) -> Events:
+        return _RichEvents(self) if self.rich else _PlainEvents(self)
+
+
+class _PlainEvents(Events):
+    """Progress as plain lines; to stderr so stdout stays parseable in JSON mode."""
+
+    def __init__(self, output: Output):
+        self.output = output
+
+    def step(self, text: str) -> None:
+        self.output.err_stream.write(f"- {text}\n")
+        self.output.err_stream.flush()
+
+    def warn(self, text: str) -> None:
+        self.output.err_stream.write(f"! {text}\n")
+        self.output.err_stream.flush()
+
+
+class _RichEvents(Events):
+    def __init__(self, output: Output):
+        self.output = output
+
+    def step(self, text: str) -> None:
+        self.output.console.print(f"[dim]•[/dim] {text}", highlight=False)
+
+    def warn(self, text: str) -> None:
+        self.output.console.print(f"[yellow]![/yellow] {text}", highlight=False)
+
+    @contextlib.contextmanager
+    def progress(self, label: str, total: Optional[int]) -> Iterator:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                      console=self.output.console, transient=True) as progress:
+            task = progress.add_task(label, total=total or None)
+
+            def update(done: int, new_total: Optional[int] = None) -> None:
+                if new_total and done > new_total:
+                    new_total = done
+                progress.update(task, completed=done, total=new_total or total or None)
+
+            yield update
+
+
+def render_run_result(output: Output, result) -> None:
+    if output.format == "json":
+        output.json(result)
+        return
+    if result.steps:
+        title = "Plan" if result.status in ("dry-run", "up-to-date") else f"{result.command.capitalize()} steps"
+        output.table(title, ("#", "revision"), [(i + 1, label) for i, label in enumerate(result.steps)])
+    if result.findings:
+        output.table("Validation", ("severity", "rule", "where", "message"),
+                     [(f["severity"], f["rule"], f"{f['file']}:{f['line']}", f["message"]) for f in result.findings])
+    if result.sql:
+        output.line("-- SQL Alembic would run (offline mode):")
+        if output.rich:
+            from rich.syntax import Syntax
+            output.console.print(Syntax(result.sql, "sql", word_wrap=True))
+        else:
+            output.line(result.sql.rstrip())
+    for note in result.notes:
+        output.line(f"note: {note}")
+    rows = [("outcome", result.status), ("database", result.database),
+            ("revision before", ", ".join(result.revision_before) or "base"),
+            ("revision now", ", ".join(result.revision_after) or "base")]
+    if result.backup:
+        rows.append(("backup", result.backup))
+    if result.error:
+        rows.append(("error", result.error))
+    timings = [f"{name} {value:.2f}s" for name, value in (("backup", result.backup_seconds),
+               ("migrate", result.migrate_seconds), ("restore", result.restore_seconds)) if value is not None]
+    rows.append(("time", f"{result.duration_seconds:.2f}s total" + (f" ({', '.join(timings)})" if timings else "")))
+    output.key_values("Result", rows)
+    output.line(result.message, style=STATUS_STYLES.get(result.status))

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Safe Alembic migrations for PostgreSQL: backup, validate, migrate, restore on failure.
+
+    python migrations/migration_utils.py [--config INI] [--format text|json] COMMAND [options]
+
+Exit codes: 0 success; 1 the operation failed (database restored or untouched, the message
+says which); 2 usage or configuration error; 3 validation found errors.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from migration_safety.errors import EXIT_FAILED, EXIT_USAGE, MigrationSafetyError  # noqa: E402
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("-c", "--config", default=default, metavar="INI",
+                        help="alembic.ini of the project (default: migrations/alembic.ini)")
+    parser.add_argument("--format", choices=("text", "json", "annotations"),
+                        default=default if suppress else "text",
+                        help="text (rich on a terminal, plain otherwise), json, or annotations (validate)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migration_utils.py", description=__doc__.split("\n\n")[0],
+        epilog="Exit codes: 0 success, 1 operation failed (database restored or untouched), "
+               "2 usage/configuration error, 3 validation errors.")
+    _global_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _global_options(sub, suppress=True)   # global options are accepted after the command too
+        return sub
+
+    for name, help_text in (("upgrade", "upgrade the database behind a verified backup"),
+                            ("downgrade", "downgrade the database behind a verified backup")):
+        sub = command(name, help_text)
+        sub.add_argument("-r", "--revision", default="head" if name == "upgrade" else None,
+                         required=name == "downgrade",
+                         help="target revision (upgrade: default head; downgrade: an id, prefix, -1 or base)")
+        sub.add_argument("--dry-run", action="store_true",
+                         help="print the plan, validation and SQL; change nothing, write no backup")
+        sub.add_argument("--no-backup", action="store_true",
+                         help="skip the backup (a failure that committed something cannot be restored)")
+        sub.add_argument("--lock-wait", type=float, metavar="SECONDS",
+                         help="wait this long for another run's migration lock (default 0: fail at once)")
+        if name == "upgrade":
+            sub.add_argument("--allow-unsafe", action="store_true",
+                             help="proceed although validation found errors (recorded in the result)")
+
+    command("current", "show the revision the database is at")
+    command("history", "list revisions, applied or pending")
+    command("status", "current revision, heads, pending revisions and the last backup")
+
+    sub = command("validate", "static checks of revision files (no database needed)")
+    sub.add_argument("-f", "--migration-file", action="append", default=[], metavar="F",
+                     help="a revision file (path, or a file name inside versions/); repeatable. "
+                          "Without it: every revision plus the graph checks")
+    sub.add_argument("--strict", action="store_true", help="warnings count as errors for the exit code")
+    sub.add_argument("--explain", metavar="RULE", help="print a rule's full text and exit")
+    sub.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from migration_safety.cli_dispatch import dispatch
+    from migration_safety.render import Output
+
+    output = Output(args.format)
+    try:
+        return dispatch(args, output)
+    except MigrationSafetyError as exc:
+        output.error(str(exc), exc.hint)
+        report = getattr(exc, "report", None)
+        if report is not None:
+            from migration_safety.cli_dispatch import render_validation
+            render_validation(output, report)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted; nothing was changed")
+        return EXIT_FAILED
+    except BrokenPipeError:
+        return EXIT_FAILED
+    except Exception as exc:  # a bug of ours: one line, the traceback only on request
+        if os.environ.get("MIGRATION_DEBUG"):
+            raise
+        output.error(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+                     "(set MIGRATION_DEBUG=1 for the traceback)")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
