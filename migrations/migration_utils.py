@@ -67,6 +67,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--strict", action="store_true", help="warnings count as errors for the exit code")
     sub.add_argument("--explain", metavar="RULE", help="print a rule's full text and exit")
     sub.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    sub = command("create", "write a new revision (validated as soon as it is written)")
+    sub.add_argument("-m", "--message", required=True, help="what the revision does")
+    sub.add_argument("--autogenerate", action="store_true",
+                     help="compare the database with the models; no revision when nothing changed")
+
+    backups = command("backups", "the backup catalog: list, verify, prune")
+    actions = backups.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    for name, help_text in (("list", "every backup, newest first"),
+                            ("verify", "SHA-256 against the sidecar and pg_restore --list"),
+                            ("prune", "remove backups beyond retention (never the newest of a database)")):
+        action = actions.add_parser(name, help=help_text, description=help_text)
+        _global_options(action, suppress=True)
+        if name == "verify":
+            action.add_argument("backup", nargs="?", default="latest", help="FILE or latest (default)")
+        if name == "prune":
+            action.add_argument("--keep-days", type=int, metavar="N", help="keep backups newer than N days")
+            action.add_argument("--keep-last", type=int, metavar="N", help="keep the newest N per database")
+            action.add_argument("--dry-run", action="store_true", help="show what would be removed")
+
+    sub = command("restore", "restore a backup (after backing up the current state)")
+    sub.add_argument("--backup", default="latest", help="FILE or latest (default)")
+    sub.add_argument("--target-db", metavar="NAME", help="restore into this new database instead")
+    sub.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
+
+    command("health", "checks for monitoring; exit 1 when one fails")
+    command("info", "versions and effective settings (password masked)")
     return parser
 
 

@@ -250,3 +250,86 @@ def _fsync_directory(directory: Path) -> None:
             os.close(descriptor)
     except OSError:
         pass
+
+
+@dataclass
+class Verification:
+    archive: Path
+    ok: bool
+    checks: list                       # (check, passed, detail)
+
+    @property
+    def reason(self) -> str:
+        failed = [f"{name}: {detail}" for name, passed, detail in self.checks if not passed]
+        return "; ".join(failed) if failed else "verified"
+
+
+def verify_backup(archive: Path, pg_restore: Tool) -> Verification:
+    """SHA-256 against the sidecar, then the archive's table of contents through pg_restore."""
+    checks = []
+    info = read_sidecar(archive)
+    if info is None:
+        checks.append(("metadata", False, f"no readable sidecar {sidecar_path(archive).name}"))
+    else:
+        checks.append(("metadata", True, sidecar_path(archive).name))
+        actual = sha256_of(archive)
+        checks.append(("sha256", actual == info.sha256,
+                       "matches the sidecar" if actual == info.sha256 else "differs from the sidecar (file changed)"))
+        size = archive.stat().st_size
+        checks.append(("size", size == info.size_bytes, f"{size} bytes" if size == info.size_bytes
+                       else f"{size} bytes, sidecar says {info.size_bytes}"))
+    try:
+        entries = verify_archive_readable(archive, pg_restore)
+        checks.append(("pg_restore --list", True, f"{entries} entries"))
+    except ToolError as exc:
+        checks.append(("pg_restore --list", False, str(exc)))
+    return Verification(archive, all(passed for _, passed, _ in checks), checks)
+
+
+def resolve_backup(directory: Path, name: str) -> Path:
+    """``latest``, a path, or a file name inside the backup directory."""
+    if name == "latest":
+        entries = list_backups(directory)
+        if not entries:
+            raise PreflightError(f"no backups in {directory}")
+        return entries[0].archive
+    candidate = Path(name).expanduser()
+    for path in (candidate, directory / name):
+        if path.is_file():
+            return path.resolve()
+    raise PreflightError(f"backup {name} not found (looked for it as a path and in {directory})")
+
+
+def prune_selection(entries: list[CatalogEntry], *, keep_days: Optional[int], keep_last: Optional[int],
+                    now: Optional[_dt.datetime] = None) -> list[CatalogEntry]:
+    """The backups retention removes: older than ``keep_days`` and beyond the newest ``keep_last``
+    per database. The newest backup of each database is always kept."""
+    if keep_days is None and keep_last is None:
+        return []
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    by_database: dict = {}
+    for entry in entries:                                   # entries are newest first
+        key = entry.info.database if entry.info else None
+        by_database.setdefault(key, []).append(entry)
+    doomed = []
+    for group in by_database.values():
+        for position, entry in enumerate(group):
+            if position == 0:
+                continue                                    # never the only/newest backup of a database
+            too_many = keep_last is not None and position >= keep_last
+            too_old = keep_days is not None and (now - entry.created) > _dt.timedelta(days=keep_days)
+            if keep_days is not None and keep_last is not None:
+                remove = too_many and too_old
+            else:
+                remove = too_many or too_old
+            if remove:
+                doomed.append(entry)
+    return doomed
+
+
+def delete_backup(entry: CatalogEntry) -> None:
+    for path in (entry.archive, sidecar_path(entry.archive)):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass

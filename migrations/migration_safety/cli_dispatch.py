@@ -56,6 +56,9 @@ def _status(project, args, output: Output) -> int:
             ("heads", ", ".join(data["heads"]) or "none"),
             ("pending", str(len(data["pending"])) + (": " + "; ".join(data["pending"]) if data["pending"] else "")),
             ("last backup", f"{backup['file']} ({backup['age_hours']:.1f} h ago)" if backup else "none")]
+    rows += [("DRIFT", f"{d['revision']}: {d['detail']}") for d in data["drift"]]
+    if data["problem"]:
+        rows.append(("problem", data["problem"]))
     output.key_values("Status", rows)
     output.line("up to date" if data["up_to_date"] else f"{len(data['pending'])} revision(s) pending",
                 style="green" if data["up_to_date"] else "yellow")
@@ -89,5 +92,108 @@ def _validate_info(args, output: Output) -> int:
     return EXIT_OK
 
 
+def _create(project, args, output: Output) -> int:
+    data = commands.create(project, args.message, autogenerate=args.autogenerate)
+    report = data.pop("report", None)
+    if output.format == "json":
+        if report is not None:
+            data["findings"] = [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line,
+                                 "message": f.message} for f in report.findings]
+        output.json(data)
+    else:
+        output.line(data["message"], style="green" if data["created"] else "yellow")
+        if report is not None and report.findings:
+            render_validation(output, report)
+    return report.exit_code(False) if report is not None else EXIT_OK
+
+
+def _backups(project, args, output: Output) -> int:
+    from .backups import human_bytes
+
+    if args.action == "list":
+        rows = commands.backups_list(project)
+        if output.format == "json":
+            output.json(rows)
+        else:
+            output.table(f"Backups in {project.safety.backup_dir}",
+                         ("file", "created", "database", "revision", "size", "verified", "age"),
+                         [(r["file"], r["created"], r["database"] or "?", ", ".join(r["revision"] or []) or "base",
+                           human_bytes(r["size_bytes"]), "yes" if r["verified"] else "no",
+                           f"{r['age_hours']:.1f} h") for r in rows])
+        return EXIT_OK
+    if args.action == "verify":
+        verification = commands.backups_verify(project, args.backup)
+        if output.format == "json":
+            output.json({"backup": str(verification.archive), "ok": verification.ok,
+                         "checks": [{"check": c, "passed": p, "detail": d} for c, p, d in verification.checks]})
+        else:
+            output.table(f"Verify {verification.archive.name}", ("check", "result", "detail"),
+                         [(c, "ok" if p else "FAILED", d) for c, p, d in verification.checks])
+            output.line("verified" if verification.ok else f"NOT usable: {verification.reason}",
+                        style="green" if verification.ok else "red")
+        return EXIT_OK if verification.ok else EXIT_FAILED
+    removed = commands.backups_prune(project, keep_days=args.keep_days, keep_last=args.keep_last,
+                                     dry_run=args.dry_run)
+    if output.format == "json":
+        output.json({"dry_run": args.dry_run, "removed": removed})
+    else:
+        verb = "would remove" if args.dry_run else "removed"
+        for row in removed:
+            output.line(f"{verb} {row['file']} ({row['database']}, {row['created']})")
+        output.line(f"{len(removed)} backup(s) {verb}")
+    return EXIT_OK
+
+
+def _confirm_interactively(output: Output, yes: bool):
+    import sys
+
+    def confirm(database: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            from .errors import ConfigurationError
+            raise ConfigurationError("restore needs confirmation: run it on a terminal or pass --yes")
+        output.err_stream.write(f"This replaces the content of database {database!r}. Type its name to confirm: ")
+        output.err_stream.flush()
+        return sys.stdin.readline().strip() == database
+    return confirm
+
+
+def _restore(project, args, output: Output) -> int:
+    data = commands.restore(project, args.backup, target_db=args.target_db,
+                            confirm=_confirm_interactively(output, args.yes), events=output.events())
+    if output.format == "json":
+        output.json(data)
+    else:
+        output.key_values("Restore", [(k, ", ".join(v) if isinstance(v, list) else v) for k, v in data.items()])
+        output.line(f"{data['database']} restored from {data['backup']}; now at "
+                    f"{', '.join(data['revision_now']) or 'base'}"
+                    + ("" if data["schema_verified"] else f"; SCHEMA DIFFERS: {data['schema_difference']}"),
+                    style="green" if data["schema_verified"] else "red")
+    return EXIT_OK if data["schema_verified"] else 1
+
+
+def _health(project, args, output: Output) -> int:
+    data = commands.health(project)
+    if output.format == "json":
+        output.json(data)
+    else:
+        output.table("Health", ("check", "status", "detail"),
+                     [(c["check"], c["status"], c["detail"]) for c in data["checks"]])
+        output.line("healthy" if data["healthy"] else "UNHEALTHY", style="green" if data["healthy"] else "red")
+    return EXIT_OK if data["healthy"] else 1
+
+
+def _info(project, args, output: Output) -> int:
+    data = commands.info(project)
+    if output.format == "json":
+        output.json(data)
+    else:
+        output.key_values("Versions", list(data["versions"].items()))
+        output.key_values("Settings", list(data["settings"].items()))
+    return EXIT_OK
+
+
 _HANDLERS = {"upgrade": _run, "downgrade": _run, "current": _current, "history": _history,
-             "status": _status, "validate": _validate}
+             "status": _status, "validate": _validate, "create": _create, "backups": _backups,
+             "restore": _restore, "health": _health, "info": _info}

@@ -55,15 +55,28 @@ def _script(project):
 
 
 def history(project) -> dict:
-    """Every revision, newest first, marked applied or pending against the database."""
+    """Every revision, newest first, marked applied or pending, joined with the run records."""
+    from .pgtools import connect
+    from .run_history import read_runs
+
     script = _script(project)
     heads = _database_heads(project)
     applied = set()
     for head in heads:
         applied.update(rev.revision for rev in script.revision_map.iterate_revisions(head, "base"))
+    connection = connect(project.database)
+    try:
+        runs = read_runs(connection, project.safety.history_table)
+    finally:
+        connection.close()
+    last_run = {}
+    for run in runs:                                   # newest first
+        if run["revision"]:
+            last_run.setdefault(run["revision"], run)
     revisions = []
     for rev in script.walk_revisions():
         down = rev.down_revision
+        run = last_run.get(rev.revision)
         revisions.append({
             "revision": rev.revision,
             "down_revision": ",".join(down) if isinstance(down, (tuple, list)) else down,
@@ -71,8 +84,15 @@ def history(project) -> dict:
             "file": Path(rev.path).name,
             "applied": rev.revision in applied,
             "current": rev.revision in heads,
+            "last_run": None if run is None else {
+                "direction": run["direction"], "outcome": run["outcome"],
+                "at": run["started_at"].isoformat(timespec="seconds"), "duration_ms": run["duration_ms"],
+                "by": f"{run['os_user']}@{run['hostname']}", "backup": run["backup_file"]},
         })
-    return {"database": project.database.database, "current": list(heads), "revisions": revisions}
+    for run in runs:
+        run["started_at"] = run["started_at"].isoformat(timespec="seconds")
+        run["run_id"] = str(run["run_id"])
+    return {"database": project.database.database, "current": list(heads), "revisions": revisions, "runs": runs}
 
 
 def status(project) -> dict:
@@ -80,13 +100,23 @@ def status(project) -> dict:
     from .alembic_runner import make_plan
     from .backups import list_backups
 
+    from .pgtools import connect
+
     heads = _database_heads(project)
-    config = project.alembic_config()
-    script = _script(project)
-    script_heads = list(script.get_heads())
-    pending = []
-    if len(script_heads) == 1:
-        pending = [step.label for step in make_plan(config, heads, "upgrade", "head").steps]
+    connection = connect(project.database)
+    try:
+        drifted = [{"revision": d.revision, "problem": d.problem, "detail": d.detail}
+                   for d in drift(project, connection)]
+    finally:
+        connection.close()
+    script_heads, pending, problem = [], [], None
+    try:
+        script = _script(project)
+        script_heads = list(script.get_heads())
+        if len(script_heads) == 1:
+            pending = [step.label for step in make_plan(project.alembic_config(), heads, "upgrade", "head").steps]
+    except ConfigurationError as exc:     # a broken graph is exactly what status must still show
+        problem = str(exc)
     backups = [entry for entry in list_backups(project.safety.backup_dir)
                if entry.info is None or entry.info.database == project.database.database]
     last_backup = None
@@ -102,8 +132,10 @@ def status(project) -> dict:
         "current": list(heads),
         "heads": script_heads,
         "pending": pending,
-        "up_to_date": not pending and len(script_heads) == 1,
+        "up_to_date": not pending and len(script_heads) == 1 and problem is None,
+        "problem": problem,
         "last_backup": last_backup,
+        "drift": drifted,
     }
 
 
@@ -133,3 +165,290 @@ def explain_rule(rule_id: str) -> str:
         return validation.explain(rule_id)
     except (KeyError, validation.ValidationInputError):
         raise ConfigurationError(f"unknown rule {rule_id!r}; `validate --list-rules` shows them") from None
+
+
+# -- the backup catalog ---------------------------------------------------------------------------
+
+def _tools(names, minimum_major: int = 0) -> dict:
+    from .pgtools import find_tool
+
+    return {name: find_tool(name, minimum_major) for name in names}
+
+
+def backups_list(project) -> list[dict]:
+    """Every backup in the backup directory, newest first."""
+    from .backups import list_backups
+
+    now = _dt.datetime.now(_dt.timezone.utc)
+    rows = []
+    for entry in list_backups(project.safety.backup_dir):
+        info = entry.info
+        rows.append({
+            "file": entry.archive.name, "path": str(entry.archive),
+            "created": entry.created.isoformat(timespec="seconds"),
+            "database": info.database if info else None,
+            "revision": info.revision if info else None,
+            "size_bytes": entry.archive.stat().st_size,
+            "verified": bool(info and info.toc_entries >= 0 and info.sha256),
+            "age_hours": round((now - entry.created).total_seconds() / 3600, 2),
+            "reason": info.reason if info else "no metadata: not verified",
+        })
+    return rows
+
+
+def backups_verify(project, backup: str = "latest"):
+    """Check a backup: SHA-256 against its sidecar, archive readable by pg_restore."""
+    from .backups import resolve_backup, verify_backup
+
+    archive = resolve_backup(project.safety.backup_dir, backup)
+    return verify_backup(archive, _tools(["pg_restore"])["pg_restore"])
+
+
+def backups_prune(project, *, keep_days: Optional[int] = None, keep_last: Optional[int] = None,
+                  dry_run: bool = False) -> list[dict]:
+    """Remove backups beyond retention (settings when no option is given); the newest backup of
+    each database is always kept. Returns what was (or, with ``dry_run``, would be) removed."""
+    from .backups import delete_backup, list_backups, prune_selection
+
+    if keep_days is None and keep_last is None:
+        keep_days, keep_last = project.safety.retention_days, project.safety.retention_count
+    if keep_days is None and keep_last is None:
+        raise ConfigurationError("no retention given: pass --keep-days and/or --keep-last, or set "
+                                 "MIGRATION_BACKUP_KEEP_DAYS / MIGRATION_BACKUP_KEEP_LAST")
+    doomed = prune_selection(list_backups(project.safety.backup_dir), keep_days=keep_days, keep_last=keep_last)
+    removed = []
+    for entry in doomed:
+        if not dry_run:
+            delete_backup(entry)
+        removed.append({"file": entry.archive.name, "created": entry.created.isoformat(timespec="seconds"),
+                        "database": entry.info.database if entry.info else None})
+    return removed
+
+
+def restore(project, backup: str = "latest", *, target_db: Optional[str] = None, confirm=None,
+            events: Events = Events()) -> dict:
+    """Put the database back to a backup's state, atomically, after backing up the current state.
+
+    ``confirm`` is called with the database name and must return True (``--yes`` passes a function
+    that does). With ``target_db`` the backup is restored into that new database instead and the
+    original is not touched.
+    """
+    from .backups import create_backup, read_sidecar, resolve_backup, verify_backup
+    from .errors import MigrationSafetyError, PreflightError
+    from .migration_lock import migration_lock
+    from .orchestration import WRAPPER_SCHEMAS
+    from .pgtools import connect, server_info
+    from .restore import restore_in_place
+    from .alembic_runner import read_current_heads
+
+    settings = project.database
+    archive = resolve_backup(project.safety.backup_dir, backup)
+    connection = connect(settings)
+    try:
+        server = server_info(connection)
+    finally:
+        connection.close()
+    tools = _tools(["pg_dump", "pg_restore", "psql"], server.major)
+    verification = verify_backup(archive, tools["pg_restore"])
+    if not verification.ok:
+        raise MigrationSafetyError(f"refusing {archive.name}: {verification.reason}; the database was not touched")
+    info = read_sidecar(archive)
+    destination = target_db or settings.database
+    if target_db is None and info.database != settings.database:
+        raise ConfigurationError(f"{archive.name} is a backup of {info.database!r}, not {settings.database!r}; "
+                                 "pass --target-db NAME to restore it into a new database")
+    if confirm is not None and not confirm(destination):
+        raise ConfigurationError("restore not confirmed; nothing was changed")
+    result = {"backup": str(archive), "database": destination, "backup_revision": info.revision,
+              "pre_restore_backup": None}
+    if target_db:
+        admin = connect(settings)
+        try:
+            exists = admin.cursor()
+            exists.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target_db,))
+            if exists.fetchone():
+                raise ConfigurationError(f"database {target_db!r} already exists; name a new one")
+            from .restore import quote_ident
+            exists.execute(f"CREATE DATABASE {quote_ident(target_db)}")
+        except Exception as exc:
+            if isinstance(exc, MigrationSafetyError):
+                raise
+            raise PreflightError(f"cannot create database {target_db!r}: {' '.join(str(exc).split())}") from None
+        finally:
+            admin.close()
+        target = settings.with_database(target_db)
+        events.step(f"Restoring {archive.name} into new database {target_db}")
+        restored = restore_in_place(target, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                    pg_dump=tools["pg_dump"], preserved_schemas=())
+    else:
+        with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock_connection:
+            current = read_current_heads(lock_connection, project.version_table)
+            events.step("Backing up the current state first, so this restore can be undone")
+            with events.progress("Backup", server.database_size) as progress:
+                safety_copy = create_backup(
+                    settings, project.safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
+                    server_version=server.version, revision=current, database_size=server.database_size,
+                    reason=f"before restore of {archive.name}", compression=project.safety.backup_compression,
+                    progress=progress)
+            result["pre_restore_backup"] = safety_copy.file
+            events.step(f"Restoring {archive.name} in one transaction")
+            with events.progress("Restore", archive.stat().st_size) as progress:
+                restored = restore_in_place(settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
+                                            progress=progress)
+    connection = connect(settings.with_database(destination))
+    try:
+        result["revision_now"] = list(read_current_heads(connection, project.version_table))
+    finally:
+        connection.close()
+    result.update(duration_seconds=restored.duration_seconds, schema_verified=restored.schema_verified,
+                  schema_difference=restored.schema_difference)
+    return result
+
+
+# -- monitoring -----------------------------------------------------------------------------------
+
+def drift(project, connection) -> list:
+    """Applied revisions whose file changed since it was applied, or is missing."""
+    from .alembic_runner import read_current_heads
+    from .run_history import applied_by_record, applied_checksums, find_drift
+
+    table = project.safety.history_table
+    applied = applied_by_record(connection, table) | set(read_current_heads(connection, project.version_table))
+    return find_drift(sorted(applied), applied_checksums(connection, table), project.revision_files())
+
+
+def health(project) -> dict:
+    """One screen for monitoring: each check ok/fail with a detail; ``healthy`` is their conjunction."""
+    import shutil
+
+    from .backups import human_bytes, list_backups
+    from .errors import MigrationSafetyError
+    from .pgtools import check_tool_compatible, connect, server_info
+
+    checks = []
+
+    def check(name, passed, detail, level="fail"):
+        checks.append({"check": name, "status": "ok" if passed else level, "detail": detail})
+
+    connection = None
+    try:
+        connection = connect(project.database)
+        server = server_info(connection)
+        check("database", True, f"reachable, PostgreSQL {server.version.split()[0]}")
+    except MigrationSafetyError as exc:
+        check("database", False, str(exc))
+        server = None
+    try:
+        for name, tool in _tools(["pg_dump", "pg_restore"]).items():
+            if server:
+                check_tool_compatible(tool, server.major)
+            check(name, True, f"{tool.version} at {tool.path}")
+    except MigrationSafetyError as exc:
+        check("client tools", False, str(exc))
+    backup_dir = project.safety.backup_dir
+    try:
+        from .pgtools import ensure_directory_writable
+        ensure_directory_writable(backup_dir)
+        free = shutil.disk_usage(backup_dir).free
+        enough = server is None or free > server.database_size
+        check("backup directory", enough, f"{backup_dir} writable, {human_bytes(free)} free", "warn")
+    except MigrationSafetyError as exc:
+        check("backup directory", False, str(exc))
+    try:
+        script = _script(project)
+        heads = list(script.get_heads())
+        check("single head", len(heads) == 1, f"heads: {', '.join(heads) or 'none'}")
+    except MigrationSafetyError as exc:
+        check("revision scripts", False, str(exc))
+        heads = []
+    if connection is not None:
+        try:
+            problems = drift(project, connection)
+            check("drift", not problems, "; ".join(f"{d.revision}: {d.detail}" for d in problems)
+                  or "applied revisions match their files")
+            if len(heads) == 1:
+                from .alembic_runner import make_plan, read_current_heads
+                pending = make_plan(project.alembic_config(), read_current_heads(connection, project.version_table),
+                                    "upgrade", "head").steps
+                check("pending", True, f"{len(pending)} revision(s) pending")
+        except MigrationSafetyError as exc:
+            check("drift", False, str(exc))
+        finally:
+            connection.close()
+    backups = [e for e in list_backups(backup_dir) if e.info and e.info.database == project.database.database]
+    if backups:
+        age = (_dt.datetime.now(_dt.timezone.utc) - backups[0].created).total_seconds() / 3600
+        check("last backup", True, f"{backups[0].archive.name}, {age:.1f} h old")
+    else:
+        check("last backup", True, "none yet")
+    return {"healthy": all(c["status"] != "fail" for c in checks), "checks": checks}
+
+
+def info(project) -> dict:
+    """Versions of everything involved and the effective settings (password masked)."""
+    import importlib.metadata as metadata
+    from dataclasses import asdict
+
+    from .errors import MigrationSafetyError
+    from .pgtools import connect, server_info
+
+    versions = {name: metadata.version(name) for name in ("alembic", "SQLAlchemy", "psycopg2-binary",
+                                                          "sqlparse", "rich")}
+    try:
+        for name, tool in _tools(["pg_dump", "pg_restore", "psql"]).items():
+            versions[name] = f"{tool.version} ({tool.path})"
+    except MigrationSafetyError as exc:
+        versions["client tools"] = str(exc)
+    try:
+        connection = connect(project.database)
+        try:
+            versions["server"] = server_info(connection).version
+        finally:
+            connection.close()
+    except MigrationSafetyError as exc:
+        versions["server"] = str(exc)
+    safety = {k: str(v) for k, v in asdict(project.safety).items()}
+    return {"versions": versions, "settings": {
+        "alembic.ini": str(project.ini_path), "versions": str(project.versions_dir),
+        "database": project.database.masked_url(), "database settings from": project.database.source, **safety}}
+
+
+def create(project, message: str, *, autogenerate: bool = False) -> dict:
+    """A new revision through Alembic's command API, validated as soon as it is written. An
+    autogenerate that finds no difference leaves no revision behind."""
+    import io as _io
+
+    from alembic import command
+    from alembic.util import CommandError
+
+    if not message.strip():
+        raise ConfigurationError("--message must not be empty")
+    output = _io.StringIO()
+    config = project.alembic_config(stdout=output)
+    empty = []
+
+    def drop_empty(context, revision, directives):
+        if autogenerate and directives and directives[0].upgrade_ops.is_empty():
+            empty.append(True)
+            directives[:] = []
+
+    try:
+        scripts = command.revision(config, message=message, autogenerate=autogenerate,
+                                   process_revision_directives=drop_empty)
+    except CommandError as exc:
+        raise ConfigurationError("alembic: " + " ".join(str(exc).split())) from None
+    except Exception as exc:
+        from .alembic_runner import translate_alembic_error
+        from .pgtools import describe_connection_error
+        text = translate_alembic_error(exc)
+        if text is None and "OperationalError" in type(exc).__name__:
+            text = describe_connection_error(exc, project.database)
+        raise ConfigurationError(text or f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from None
+    if empty or scripts is None:
+        return {"created": None, "message": "no changes detected: the database matches the models; "
+                                            "no revision was written"}
+    script = scripts[0] if isinstance(scripts, list) else scripts
+    report = validate(project, [script.path])
+    return {"created": script.path, "revision": script.revision, "report": report,
+            "message": f"created {script.path}"}

@@ -7,6 +7,7 @@ a result object; rendering is the CLI's business.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import io
 import logging
 import time
@@ -23,6 +24,7 @@ from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError,
 from .migration_lock import migration_lock
 from .pgtools import check_tool_compatible, connect, ensure_directory_writable, find_tool, server_info
 from .restore import restore_in_place
+from .run_history import StepRecord, file_checksum, record_run
 
 # Schemas the wrapper owns (the audit trail): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
@@ -142,6 +144,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
                  events: Events = Events()) -> RunResult:
     """Upgrade or downgrade ``project``'s database to ``target`` safely (see module docstring)."""
     started = time.monotonic()
+    started_at = _dt.datetime.now(_dt.timezone.utc)
     settings, safety = project.database, project.safety
 
     events.step(f"Connecting to {settings.masked_url()}")
@@ -237,11 +240,36 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
         if failure is None:
             result.status = "applied"
             result.message = f"{direction} to {target} applied: now at {', '.join(after) or 'base'}"
+            _apply_retention(safety, result)
         else:
             _handle_failure(result, failure, interruption, tracker, running.last, locked_current, after,
                             signature_before, lock_connection, project, backup, tools, events)
-    result.duration_seconds = round(time.monotonic() - started, 3)
+        result.duration_seconds = round(time.monotonic() - started, 3)
+        _record(lock_connection, project, result, plan, started_at, events)
     return result
+
+
+def _apply_retention(safety, result: RunResult) -> None:
+    """After a successful run, the configured retention (never the newest backup of a database)."""
+    if safety.retention_days is None and safety.retention_count is None:
+        return
+    from .backups import delete_backup, list_backups, prune_selection
+
+    for entry in prune_selection(list_backups(safety.backup_dir), keep_days=safety.retention_days,
+                                 keep_last=safety.retention_count):
+        delete_backup(entry)
+        result.notes.append(f"retention removed {entry.archive.name}")
+
+
+def _record(connection, project, result: RunResult, plan: Plan, started_at, events: Events) -> None:
+    """Append the run to the audit trail; a failure to record is reported, never fatal."""
+    try:
+        record_run(connection, project.safety.history_table, direction=result.command, started_at=started_at,
+                   duration_ms=int(result.duration_seconds * 1000), backup_file=result.backup,
+                   outcome=result.status, error=result.error,
+                   steps=[StepRecord(step.revision, file_checksum(step.path)) for step in plan.steps])
+    except Exception as exc:  # the migration outcome matters more than its record
+        result.notes.append(f"could not write the run record: {' '.join(str(exc).split())[:200]}")
 
 
 def _handle_failure(result: RunResult, failure: BaseException, interruption: Interruption, tracker: CommitTracker,

@@ -96,6 +96,26 @@ class Project:
     def version_table(self) -> str:
         return self._option(SAFETY_SECTION, "version_table") or "alembic_version"
 
+    def revision_files(self) -> dict:
+        """revision id -> file, read with ``ast`` (never imported), so a broken graph still lists."""
+        import ast
+
+        found = {}
+        if not self.versions_dir.is_dir():
+            return found
+        for path in sorted(self.versions_dir.glob("*.py")):
+            try:
+                tree = ast.parse(path.read_bytes(), filename=str(path))
+            except (SyntaxError, ValueError, OSError):
+                continue
+            for node in tree.body:
+                target = node.target if isinstance(node, ast.AnnAssign) else (
+                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+                if isinstance(target, ast.Name) and target.id == "revision" and isinstance(
+                        getattr(node, "value", None), ast.Constant) and isinstance(node.value.value, str):
+                    found[node.value.value] = str(path)
+        return found
+
     def alembic_config(self, *, stdout=None, output_buffer=None):
         from .alembic_runner import alembic_config
 

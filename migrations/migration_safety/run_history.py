@@ -1,0 +1,138 @@
+"""The audit trail: one row per revision step of every run, kept in the database in the
+wrapper's own schema (``migration_safety``), which restores never drop and autogenerate never
+sees (it is not in the application's schema). Rows are written after the outcome is known, so
+the record of a failed run is written after its restore.
+"""
+from __future__ import annotations
+
+import getpass
+import hashlib
+import socket
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .pgtools import query_all, query_one
+
+SCHEMA = "migration_safety"
+
+
+def _table(name: str) -> str:
+    return f'{SCHEMA}."{name}"'
+
+
+def ensure_table(connection, name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        cursor.execute(f"""
+            CREATE TABLE IF NOT EXISTS {_table(name)} (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                run_id uuid NOT NULL,
+                revision text,
+                direction text NOT NULL,
+                started_at timestamptz NOT NULL,
+                duration_ms bigint NOT NULL,
+                os_user text NOT NULL,
+                hostname text NOT NULL,
+                backup_file text,
+                outcome text NOT NULL,
+                checksum text,
+                error text
+            )""")
+
+
+def file_checksum(path: str | Path) -> Optional[str]:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@dataclass
+class StepRecord:
+    revision: Optional[str]
+    checksum: Optional[str]
+
+
+def record_run(connection, table: str, *, direction: str, started_at, duration_ms: int, backup_file: Optional[str],
+               outcome: str, steps: Iterable[StepRecord], error: Optional[str]) -> str:
+    """Write one row per step (one row with no revision when the run had none); returns the run id."""
+    ensure_table(connection, table)
+    run_id = str(uuid.uuid4())
+    rows = list(steps) or [StepRecord(None, None)]
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    with connection.cursor() as cursor:
+        for step in rows:
+            cursor.execute(
+                f"INSERT INTO {_table(table)} (run_id, revision, direction, started_at, duration_ms, os_user,"
+                " hostname, backup_file, outcome, checksum, error) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                (run_id, step.revision, direction, started_at, duration_ms, user, socket.gethostname(),
+                 backup_file, outcome, step.checksum, error))
+    return run_id
+
+
+def table_exists(connection, table: str) -> bool:
+    return query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (f'{SCHEMA}."{table}"',))[0]
+
+
+def read_runs(connection, table: str, limit: int = 200) -> list[dict]:
+    if not table_exists(connection, table):
+        return []
+    columns = ("run_id", "revision", "direction", "started_at", "duration_ms", "os_user", "hostname",
+               "backup_file", "outcome", "checksum", "error")
+    rows = query_all(connection, f"SELECT {', '.join(columns)} FROM {_table(table)} ORDER BY id DESC LIMIT %s",
+                     (limit,))
+    return [dict(zip(columns, row)) for row in rows]
+
+
+def applied_checksums(connection, table: str) -> dict[str, str]:
+    """For each revision, the checksum of its file when it was last applied by an upgrade."""
+    if not table_exists(connection, table):
+        return {}
+    rows = query_all(connection, f"""
+        SELECT DISTINCT ON (revision) revision, checksum FROM {_table(table)}
+        WHERE direction = 'upgrade' AND outcome = 'applied' AND revision IS NOT NULL AND checksum IS NOT NULL
+        ORDER BY revision, id DESC""")
+    return {revision: checksum for revision, checksum in rows}
+
+
+@dataclass
+class Drift:
+    revision: str
+    problem: str            # 'changed' | 'missing'
+    detail: str
+
+
+def find_drift(applied_revisions: Iterable[str], recorded: dict[str, str], files: dict[str, str]) -> list[Drift]:
+    """Applied revisions whose file changed since it was applied, or is gone (Flyway's validate).
+
+    ``files`` maps revision -> path of its file now; ``recorded`` revision -> checksum as applied.
+    """
+    drift = []
+    for revision in applied_revisions:
+        path = files.get(revision)
+        if path is None:
+            drift.append(Drift(revision, "missing", "applied to the database but its revision file is gone"))
+            continue
+        expected = recorded.get(revision)
+        if expected is None:
+            continue            # applied before the wrapper kept records: nothing to compare with
+        actual = file_checksum(path)
+        if actual != expected:
+            drift.append(Drift(revision, "changed", f"{Path(path).name} changed since it was applied "
+                                                    f"(sha256 {expected[:12]}… then, {str(actual)[:12]}… now)"))
+    return drift
+
+
+def applied_by_record(connection, table: str) -> set[str]:
+    """Revisions whose last successful step was an upgrade (net of later downgrades)."""
+    if not table_exists(connection, table):
+        return set()
+    rows = query_all(connection, f"""
+        SELECT DISTINCT ON (revision) revision, direction FROM {_table(table)}
+        WHERE outcome = 'applied' AND revision IS NOT NULL ORDER BY revision, id DESC""")
+    return {revision for revision, direction in rows if direction == "upgrade"}

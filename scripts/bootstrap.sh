@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs, installed by the project itself (sourced by quickstart.sh
+# and run_tests.sh): PostgreSQL's server binaries from Debian's `postgresql` package when
+# initdb is missing, and a virtualenv with requirements.txt.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+have_initdb() {
+    command -v initdb >/dev/null 2>&1 && return 0
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null 2>&1
+}
+
+if ! have_initdb || ! command -v pg_dump >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing PostgreSQL (Debian package 'postgresql')" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-client >/dev/null
+    else
+        echo "error: PostgreSQL server binaries (initdb) not found; install the 'postgresql' package" >&2
+        exit 2
+    fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "bootstrap: creating $VENV" >&2
+    "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.requirements.sha256"
+wanted="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    echo "bootstrap: installing requirements.txt" >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
+    echo "$wanted" > "$stamp"
+fi

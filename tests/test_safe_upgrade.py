@@ -1,0 +1,295 @@
+"""The safe upgrade/downgrade end to end: real PostgreSQL, real pg_dump/pg_restore/psql, real
+Alembic, the CLI as a user runs it. "State identical" is always compared with fingerprint()."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alembic_projects import make_project, revision
+from harness import REPO_ROOT, fingerprint, run_cli
+
+CLI = [sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py")]
+
+
+def backups_in(directory: Path) -> list[Path]:
+    return sorted(directory.glob("backup_*.dump")) if directory.exists() else []
+
+
+@pytest.fixture
+def env(database, tmp_path):
+    environment = database.env()
+    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    return environment
+
+
+def assert_no_password(database, *texts):
+    for text in texts:
+        assert database.password not in text
+
+
+# -- three revisions: a committed base, a second that works, a third that fails ----------------
+BASE = revision("a1", None, """
+    op.execute("CREATE TABLE crops (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)")
+    op.execute("INSERT INTO crops (name) VALUES ('maize'), ('cassava')")
+""", 'op.execute("DROP TABLE crops")')
+SECOND = revision("b2", "a1", """
+    op.execute("CREATE TABLE yields (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kg numeric)")
+    op.execute("INSERT INTO crops (name) VALUES ('rice')")
+""", 'op.execute("DROP TABLE yields")')
+FAILING = revision("c3", "b2", """
+    op.execute("CREATE TABLE doomed (id int)")
+    op.execute("INSERT INTO crops (name) VALUES (NULL)")
+""", 'op.execute("DROP TABLE doomed")')
+
+
+def project_at_base(tmp_path, env, *, per_migration: bool, extra=None):
+    revisions = {"a1_base.py": BASE, "b2_second.py": SECOND, "c3_failing.py": FAILING}
+    revisions.update(extra or {})
+    ini = make_project(tmp_path / "project", revisions, transaction_per_migration=per_migration)
+    done = run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env)
+    assert done.returncode == 0, done.stderr + done.stdout
+    return ini
+
+
+def test_upgrade_success_writes_a_verified_private_backup(database, env, tmp_path):
+    result = run_cli("upgrade", env=env)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert database.sql("SELECT version_num FROM alembic_version") == [("003",)]
+    assert {row[0] for row in database.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")} >= {
+        "users", "farms", "fields", "crops", "harvests"}
+
+    [archive] = backups_in(tmp_path / "backups")
+    assert archive.name.startswith("backup_") and len(archive.stem) == len("backup_YYYYMMDD_HHMMSS")
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    sidecar = archive.with_suffix(".json")
+    assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600
+    meta = json.loads(sidecar.read_text())
+    assert meta["database"] == database.name
+    assert meta["revision"] == []                       # taken before the upgrade, on an empty database
+    assert meta["size_bytes"] == archive.stat().st_size
+    import hashlib
+    assert meta["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert meta["server_version"].startswith("15") or meta["server_version"][0].isdigit()
+    assert set(meta["tools"]) == {"pg_dump", "pg_restore"} and meta["duration_seconds"] >= 0
+    listing = subprocess.run(["pg_restore", "--list", str(archive)], capture_output=True, text=True)
+    assert listing.returncode == 0
+    assert_no_password(database, result.stdout, result.stderr, sidecar.read_text())
+    assert not list((tmp_path / "backups").glob(".*partial"))
+
+
+def test_upgrade_json_result_and_status(database, env):
+    result = run_cli("--format", "json", "upgrade", env=env)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "applied" and payload["revision_after"] == ["003"]
+    assert payload["backup"] and len(payload["steps"]) == 3
+    # global options are accepted after the command too
+    status = run_cli("status", "--format", "json", env=env)
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["current"] == ["003"] and data["pending"] == [] and data["up_to_date"]
+    assert data["last_backup"]["file"] == payload["backup"]
+    assert_no_password(database, status.stdout, result.stdout, result.stderr)
+
+
+def test_second_upgrade_is_a_no_op_without_backup(database, env, tmp_path):
+    assert run_cli("upgrade", env=env).returncode == 0
+    again = run_cli("upgrade", env=env)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert len(backups_in(tmp_path / "backups")) == 1
+
+
+def test_failure_in_one_transaction_rolls_back_without_restore(database, env, tmp_path):
+    ini = project_at_base(tmp_path, env, per_migration=False)
+    before = fingerprint(database)
+    result = run_cli("--config", str(ini), "upgrade", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no restore needed" in result.stdout
+    assert "Restored from" not in result.stdout
+    assert "Traceback" not in result.stderr
+    assert fingerprint(database) == before
+
+
+def test_failure_after_committed_revisions_is_restored(database, env, tmp_path):
+    ini = project_at_base(tmp_path, env, per_migration=True)
+    database.sql("INSERT INTO crops (name) VALUES ('sorghum')")     # data written after a1, before the run
+    before = fingerprint(database)
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    assert result.returncode == 1, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "failed-restored", payload
+    assert payload["committed_before_failure"] is True
+    assert "b2 -> c3" in payload["failed_step"]
+    assert "schema and revision verified" in payload["message"]
+    after = fingerprint(database)
+    assert after == before
+    tables = {row[0] for row in database.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert "yields" not in tables and "doomed" not in tables       # created by the failed run: gone
+    assert database.sql("SELECT version_num FROM alembic_version") == [("a1",)]
+    assert "Traceback" not in result.stderr
+
+
+def test_failure_inside_autocommit_block_is_restored(database, env, tmp_path):
+    autocommit = revision("b2", "a1", """
+        op.execute("CREATE TABLE yields (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kg numeric)")
+        with op.get_context().autocommit_block():
+            op.execute("CREATE INDEX CONCURRENTLY ix_crops_name ON crops (name)")
+        op.execute("INSERT INTO crops (name) VALUES (NULL)")
+    """)
+    ini = project_at_base(tmp_path, env, per_migration=False, extra={"b2_second.py": autocommit})
+    before = fingerprint(database)
+    result = run_cli("--config", str(ini), "upgrade", "--allow-unsafe", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Restored from" in result.stdout, result.stdout
+    assert fingerprint(database) == before
+    indexes = {row[0] for row in database.sql("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
+    assert "ix_crops_name" not in indexes
+
+
+def test_sigint_during_a_slow_migration_restores(database, env, tmp_path):
+    slow = revision("c3", "b2", """
+        op.execute("CREATE TABLE doomed (id int)")
+        op.execute("SELECT pg_sleep(60)")
+    """)
+    ini = project_at_base(tmp_path, env, per_migration=True, extra={"c3_failing.py": slow})
+    before = fingerprint(database)
+    process = subprocess.Popen(CLI + ["--config", str(ini), "upgrade"], env=env, cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if database.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%%'")[0][0]:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the slow migration never started")
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, stdout + stderr
+    assert "interrupted by SIGINT" in stdout
+    assert "Traceback" not in stderr
+    assert fingerprint(database) == before
+
+
+def test_two_concurrent_upgrades_never_migrate_at_once(database, env, tmp_path):
+    slow = revision("b2", "a1", """
+        op.execute("CREATE TABLE yields (id int)")
+        op.execute("SELECT pg_sleep(4)")
+    """)
+    ini = project_at_base(tmp_path, env, per_migration=False,
+                          extra={"b2_second.py": slow, "c3_failing.py": revision("c3", "b2", "pass")})
+    first = subprocess.Popen(CLI + ["--config", str(ini), "upgrade"], env=env, cwd=REPO_ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not database.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%%'")[0][0]:
+        assert time.monotonic() < deadline and first.poll() is None, "first run never reached its migration"
+        time.sleep(0.1)
+    second = run_cli("--config", str(ini), "upgrade", env=env)
+    first_out, first_err = first.communicate(timeout=60)
+    assert first.returncode == 0, first_out + first_err
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "another migration run holds the lock" in second.stderr
+    assert database.sql("SELECT version_num FROM alembic_version") == [("c3",)]
+
+
+@pytest.mark.parametrize("case", ["wrong-password", "unreachable", "missing-pg-dump", "unknown-revision"])
+def test_bad_input_is_a_clear_error_and_changes_nothing(database, env, tmp_path, case):
+    assert run_cli("upgrade", "--revision", "001", env=env).returncode == 0
+    before = fingerprint(database)
+    args = ["upgrade"]
+    if case == "wrong-password":
+        env["POSTGRES_PASSWORD"] = "not-" + database.password
+        expected = "authentication failed"
+    elif case == "unreachable":
+        env["POSTGRES_PORT"] = "1"
+        expected = "server unreachable"
+    elif case == "missing-pg-dump":
+        empty = tmp_path / "no-tools"
+        empty.mkdir()
+        env["MIGRATION_PG_BIN_DIR"] = str(empty)
+        expected = "pg_dump not found"
+    else:
+        args += ["--revision", "nope"]
+        expected = "nope"
+    result = run_cli(*args, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+    assert_no_password(database, result.stdout, result.stderr)
+    assert fingerprint(database) == before
+    assert len(backups_in(tmp_path / "backups")) == 1        # only the first upgrade's
+
+
+def test_dry_run_changes_nothing_and_prints_the_sql(database, env, tmp_path):
+    assert run_cli("upgrade", "--revision", "001", env=env).returncode == 0
+    before = fingerprint(database)
+    backups_before = backups_in(tmp_path / "backups")
+    result = run_cli("upgrade", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "CREATE TABLE crops" in result.stdout and "CREATE TABLE harvests" in result.stdout
+    assert "CREATE TABLE users" not in result.stdout          # only the pending revisions
+    assert fingerprint(database) == before
+    assert backups_in(tmp_path / "backups") == backups_before
+
+
+def test_downgrade_failure_after_a_committed_step_is_restored(database, env, tmp_path):
+    broken_down = revision("b2", "a1", 'op.execute("CREATE TABLE yields (id int)")', """
+        op.execute("DROP TABLE yields")
+        op.execute("SELECT 1/0")
+    """)
+    healthy = revision("c3", "b2", 'op.execute("CREATE TABLE extra (id int)")', 'op.execute("DROP TABLE extra")')
+    ini = project_at_base(tmp_path, env, per_migration=True,
+                          extra={"b2_second.py": broken_down, "c3_failing.py": healthy})
+    assert run_cli("--config", str(ini), "upgrade", env=env).returncode == 0
+    database.sql("INSERT INTO extra VALUES (7)")
+    before = fingerprint(database)
+    failed = run_cli("--config", str(ini), "downgrade", "--revision", "a1", env=env)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Restored from" in failed.stdout           # c3's downgrade had committed
+    assert fingerprint(database) == before
+    ok = run_cli("--config", str(ini), "downgrade", "--revision", "b2", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]
+
+
+def test_downgrade_of_the_example_project(database, env, tmp_path):
+    assert run_cli("upgrade", env=env).returncode == 0
+    result = run_cli("downgrade", "--revision", "-1", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert database.sql("SELECT version_num FROM alembic_version") == [("002",)]
+    assert not database.sql("SELECT 1 FROM information_schema.columns WHERE table_name = 'fields' AND column_name = 'soil'")
+    assert len(backups_in(tmp_path / "backups")) == 2
+    missing = run_cli("downgrade", env=env)
+    assert missing.returncode == 2 and "--revision" in missing.stderr
+
+
+def test_database_url_with_special_characters(database, env, tmp_path):
+    url_env = {k: v for k, v in env.items() if not k.startswith("POSTGRES_")}
+    url_env["DATABASE_URL"] = database.url
+    result = run_cli("upgrade", env=url_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert database.sql("SELECT version_num FROM alembic_version") == [("003",)]
+    assert_no_password(database, result.stdout, result.stderr)
+
+
+def test_stock_alembic_init_project_via_config(database, env, tmp_path):
+    ini = make_project(tmp_path / "stock", {"a1_base.py": BASE, "b2_second.py": SECOND})
+    env_py_before = (tmp_path / "stock" / "alembic" / "env.py").read_text()
+    result = run_cli("--config", str(ini), "upgrade", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]
+    assert (tmp_path / "stock" / "alembic" / "env.py").read_text() == env_py_before
+    current = run_cli("--config", str(ini), "current", env=env)
+    assert current.stdout.strip() == "b2"
