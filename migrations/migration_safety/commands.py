@@ -292,10 +292,16 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
                     progress=progress)
             result["pre_restore_backup"] = safety_copy.file
             events.step(f"Restoring {archive.name} in one transaction")
+            started_at = _dt.datetime.now(_dt.timezone.utc)
             with events.progress("Restore", archive.stat().st_size) as progress:
                 restored = restore_in_place(settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
                                             pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
                                             progress=progress)
+            from .run_history import StepRecord, record_run
+            record_run(lock_connection, project.safety.history_table, direction="restore", started_at=started_at,
+                       duration_ms=int(restored.duration_seconds * 1000), backup_file=str(archive),
+                       outcome="restored" if restored.schema_verified else "restored-schema-differs",
+                       steps=[StepRecord(rev, None) for rev in info.revision], error=restored.schema_difference)
     connection = connect(settings.with_database(destination))
     try:
         result["revision_now"] = list(read_current_heads(connection, project.version_table))
@@ -311,11 +317,10 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
 def drift(project, connection) -> list:
     """Applied revisions whose file changed since it was applied, or is missing."""
     from .alembic_runner import read_current_heads
-    from .run_history import applied_by_record, applied_checksums, find_drift
+    from .run_history import applied_checksums, find_drift
 
-    table = project.safety.history_table
-    applied = applied_by_record(connection, table) | set(read_current_heads(connection, project.version_table))
-    return find_drift(sorted(applied), applied_checksums(connection, table), project.revision_files())
+    heads = read_current_heads(connection, project.version_table)
+    return find_drift(heads, applied_checksums(connection, project.safety.history_table), project.revision_files())
 
 
 def health(project) -> dict:

@@ -97,7 +97,8 @@ class Project:
         return self._option(SAFETY_SECTION, "version_table") or "alembic_version"
 
     def revision_files(self) -> dict:
-        """revision id -> file, read with ``ast`` (never imported), so a broken graph still lists."""
+        """revision id -> (file, down revisions), read with ``ast`` (never imported), so a broken
+        graph can still be described."""
         import ast
 
         found = {}
@@ -108,12 +109,19 @@ class Project:
                 tree = ast.parse(path.read_bytes(), filename=str(path))
             except (SyntaxError, ValueError, OSError):
                 continue
+            values = {}
             for node in tree.body:
                 target = node.target if isinstance(node, ast.AnnAssign) else (
                     node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-                if isinstance(target, ast.Name) and target.id == "revision" and isinstance(
-                        getattr(node, "value", None), ast.Constant) and isinstance(node.value.value, str):
-                    found[node.value.value] = str(path)
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                    try:
+                        values[target.id] = ast.literal_eval(node.value)
+                    except (ValueError, TypeError, SyntaxError):
+                        pass
+            if isinstance(values.get("revision"), str):
+                down = values.get("down_revision")
+                downs = tuple(down) if isinstance(down, (tuple, list)) else ((down,) if down else ())
+                found[values["revision"]] = (str(path), downs)
         return found
 
     def alembic_config(self, *, stdout=None, output_buffer=None):

@@ -53,22 +53,27 @@ def archive_toc(archive: Path, pg_restore: Tool) -> list[str]:
                     what="pg_restore --list").stdout.splitlines()
 
 
-_TOC_ENTRY = re.compile(r"^\d+;\s+\d+\s+\d+\s+(?P<kind>.+?)\s+(?P<schema>\S+)\s+(?P<name>.+?)\s+\S+$")
+_TOC_PREFIX = re.compile(r"^\d+;\s+\d+\s+\d+\s+")
+
+
+def _toc_tokens(line: str) -> Optional[list[str]]:
+    """The words of a TOC entry after its ids, without the owner: kind words, schema, name."""
+    match = _TOC_PREFIX.match(line)
+    if not match:
+        return None
+    return line[match.end():].split()[:-1]
 
 
 def toc_without_schemas(toc: Iterable[str], excluded: Iterable[str]) -> list[str]:
-    """The TOC lines to restore: everything but entries in (or being) an excluded schema."""
+    """The TOC lines to restore: everything but entries in (or being, or describing) an excluded
+    schema. Kinds have one to three words (TABLE DATA, SEQUENCE OWNED BY), so match the schema
+    as a word of the entry rather than by position."""
     excluded = set(excluded)
     kept = []
     for line in toc:
-        match = _TOC_ENTRY.match(line)
-        if match:
-            kind, schema, name = match.group("kind"), match.group("schema"), match.group("name")
-            if schema in excluded or (kind == "SCHEMA" and name in excluded):
-                continue
-            # ACL/COMMENT entries of an excluded schema are listed with schema "-" and name "SCHEMA x"
-            if any(name == f"SCHEMA {s}" or name.startswith(f"SCHEMA {s} ") for s in excluded):
-                continue
+        tokens = _toc_tokens(line)
+        if tokens is not None and excluded.intersection(tokens):
+            continue
         kept.append(line)
     return kept
 
@@ -76,9 +81,9 @@ def toc_without_schemas(toc: Iterable[str], excluded: Iterable[str]) -> list[str
 def archive_extensions(toc: Iterable[str]) -> set[str]:
     names = set()
     for line in toc:
-        match = _TOC_ENTRY.match(line)
-        if match and match.group("kind") == "EXTENSION":
-            names.add(match.group("name"))
+        tokens = _toc_tokens(line)
+        if tokens and tokens[0] == "EXTENSION" and len(tokens) >= 3:
+            names.add(tokens[2])
     return names
 
 

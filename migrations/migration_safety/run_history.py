@@ -107,17 +107,24 @@ class Drift:
     detail: str
 
 
-def find_drift(applied_revisions: Iterable[str], recorded: dict[str, str], files: dict[str, str]) -> list[Drift]:
+def find_drift(heads: Iterable[str], recorded: dict[str, str], files: dict[str, tuple]) -> list[Drift]:
     """Applied revisions whose file changed since it was applied, or is gone (Flyway's validate).
 
-    ``files`` maps revision -> path of its file now; ``recorded`` revision -> checksum as applied.
+    The applied revisions are the database's heads and everything below them, walked through the
+    files' own ``down_revision`` values; ``files`` maps revision -> (path, down revisions) and
+    ``recorded`` revision -> checksum as applied.
     """
-    drift = []
-    for revision in applied_revisions:
-        path = files.get(revision)
-        if path is None:
+    drift, seen, pending = [], set(), list(heads)
+    while pending:
+        revision = pending.pop()
+        if revision in seen:
+            continue
+        seen.add(revision)
+        if revision not in files:
             drift.append(Drift(revision, "missing", "applied to the database but its revision file is gone"))
             continue
+        path, downs = files[revision]
+        pending.extend(downs)
         expected = recorded.get(revision)
         if expected is None:
             continue            # applied before the wrapper kept records: nothing to compare with
@@ -125,14 +132,4 @@ def find_drift(applied_revisions: Iterable[str], recorded: dict[str, str], files
         if actual != expected:
             drift.append(Drift(revision, "changed", f"{Path(path).name} changed since it was applied "
                                                     f"(sha256 {expected[:12]}… then, {str(actual)[:12]}… now)"))
-    return drift
-
-
-def applied_by_record(connection, table: str) -> set[str]:
-    """Revisions whose last successful step was an upgrade (net of later downgrades)."""
-    if not table_exists(connection, table):
-        return set()
-    rows = query_all(connection, f"""
-        SELECT DISTINCT ON (revision) revision, direction FROM {_table(table)}
-        WHERE outcome = 'applied' AND revision IS NOT NULL ORDER BY revision, id DESC""")
-    return {revision for revision, direction in rows if direction == "upgrade"}
+    return sorted(drift, key=lambda d: d.revision)

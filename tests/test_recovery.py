@@ -1,0 +1,241 @@
+"""Day-2 operations on a real database: the backup catalog, manual restore, the run record,
+drift, health, and autogenerate."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from alembic_projects import make_project, revision, write_revision
+from harness import fingerprint, run_cli
+
+
+@pytest.fixture
+def env(database, tmp_path):
+    environment = database.env()
+    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    return environment
+
+
+def cli_json(*args, env, expect=0):
+    result = run_cli("--format", "json", *args, env=env)
+    assert result.returncode == expect, result.stdout + result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def test_restore_latest_gives_back_the_backup_state_and_can_be_undone(database, env, tmp_path):
+    cli_json("upgrade", env=env)
+    database.sql("INSERT INTO users (email, full_name) VALUES ('ada@example.org', 'Ada')")
+    cli_json("downgrade", "--revision", "-1", env=env)          # the backup taken here holds Ada at 003
+    latest = cli_json("backups", "list", env=env)[0]
+    assert latest["revision"] == ["003"]
+    database.sql("INSERT INTO users (email, full_name) VALUES ('eve@example.org', 'Eve')")
+    database.sql("CREATE TABLE scratch (id int)")
+    changed = fingerprint(database)
+
+    result = cli_json("restore", "--backup", "latest", "--yes", env=env)
+    assert result["schema_verified"] is True and result["revision_now"] == ["003"]
+    rows = database.sql("SELECT email FROM users ORDER BY email")
+    assert rows == [("ada@example.org",)]
+    assert not database.sql("SELECT 1 FROM pg_tables WHERE tablename = 'scratch'")
+    assert database.sql("SELECT version_num FROM alembic_version") == [("003",)]
+
+    # the pre-restore backup holds the changed state: restoring it undoes the restore
+    pre = Path(result["pre_restore_backup"])
+    assert pre.exists()
+    undo = cli_json("restore", "--backup", str(pre), "--yes", env=env)
+    assert undo["schema_verified"] is True
+    assert fingerprint(database) == changed
+
+
+def test_restore_matches_fingerprint_at_backup_time(database, env, tmp_path):
+    cli_json("upgrade", "--revision", "002", env=env)
+    database.sql("INSERT INTO users (email, full_name) VALUES ('a@example.org', 'A')")
+    state_at_backup = fingerprint(database)
+    cli_json("upgrade", env=env)                                  # backup at 002 with user A
+    database.sql("UPDATE users SET full_name = 'changed'")
+    database.sql("INSERT INTO users (email, full_name) VALUES ('b@example.org', 'B')")
+    cli_json("restore", "--yes", env=env)
+    assert fingerprint(database) == state_at_backup
+
+
+@pytest.mark.parametrize("damage", ["truncated", "tampered"])
+def test_damaged_backup_is_refused_and_database_untouched(database, env, tmp_path, damage):
+    cli_json("upgrade", env=env)
+    [archive] = list((tmp_path / "backups").glob("backup_*.dump"))
+    data = archive.read_bytes()
+    if damage == "truncated":
+        archive.write_bytes(data[: len(data) // 2])
+    else:
+        archive.write_bytes(data[:-10] + bytes(b ^ 0xFF for b in data[-10:]))
+    before = fingerprint(database)
+    verify = run_cli("backups", "verify", "latest", env=env)
+    assert verify.returncode == 1 and "NOT usable" in verify.stdout
+    result = run_cli("restore", "--backup", "latest", "--yes", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "refusing" in result.stderr and "Traceback" not in result.stderr
+    assert fingerprint(database) == before
+    assert len(list((tmp_path / "backups").glob("backup_*.dump"))) == 1   # no pre-restore backup taken
+
+
+def test_restore_needs_confirmation_when_not_interactive(database, env):
+    cli_json("upgrade", env=env)
+    before = fingerprint(database)
+    result = run_cli("restore", env=env, input="")
+    assert result.returncode == 2 and "--yes" in result.stderr
+    assert fingerprint(database) == before
+
+
+def _sql_in(database, dbname, query):
+    import psycopg2
+    connection = psycopg2.connect(host=database.host, port=database.port, user=database.user,
+                                  password=database.password, dbname=dbname)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(query)
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def test_restore_into_a_new_database_leaves_the_original(database, env, tmp_path):
+    cli_json("upgrade", "--revision", "002", env=env)
+    database.sql("INSERT INTO users (email, full_name) VALUES ('kept@example.org', 'K')")
+    cli_json("upgrade", env=env)                                 # latest backup: 002 with one user
+    database.sql("INSERT INTO users (email, full_name) VALUES ('new@example.org', 'N')")
+    before = fingerprint(database)
+    target = database.name + "_inspect"
+    try:
+        result = cli_json("restore", "--target-db", target, "--yes", env=env)
+        assert result["database"] == target and result["revision_now"] == ["002"]
+        assert result["pre_restore_backup"] is None
+        assert _sql_in(database, target, "SELECT email FROM users") == [("kept@example.org",)]
+        assert fingerprint(database) == before
+        again = run_cli("restore", "--target-db", target, "--yes", env=env)
+        assert again.returncode == 2 and "already exists" in again.stderr
+    finally:
+        import psycopg2
+        admin = psycopg2.connect(host=database.host, port=database.port, user=database.user,
+                                 password=database.password, dbname="postgres")
+        admin.autocommit = True
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{target}"')
+        admin.close()
+
+
+def test_backup_of_another_database_is_refused_without_target(database, env, tmp_path):
+    cli_json("upgrade", env=env)
+    [archive] = list((tmp_path / "backups").glob("backup_*.dump"))
+    sidecar = archive.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta["database"] = "someone_else"
+    sidecar.write_text(json.dumps(meta))
+    result = run_cli("restore", "--yes", env=env)
+    assert result.returncode == 2 and "not" in result.stderr and "--target-db" in result.stderr
+
+
+def test_prune_keeps_what_it_must(database, env, tmp_path):
+    cli_json("upgrade", "--revision", "001", env=env)
+    cli_json("upgrade", "--revision", "002", env=env)
+    cli_json("upgrade", env=env)
+    listed = cli_json("backups", "list", env=env)
+    assert len(listed) == 3
+    dry = cli_json("backups", "prune", "--keep-last", "1", "--dry-run", env=env)
+    assert len(dry["removed"]) == 2 and len(cli_json("backups", "list", env=env)) == 3
+    done = cli_json("backups", "prune", "--keep-last", "2", env=env)
+    assert [r["file"] for r in done["removed"]] == [listed[2]["file"]]
+    left = cli_json("backups", "prune", "--keep-last", "0", env=env)      # never the only/newest one
+    assert len(cli_json("backups", "list", env=env)) == 1 and left["removed"]
+    assert cli_json("backups", "list", env=env)[0]["file"] == listed[0]["file"]
+
+
+def test_retention_applies_after_a_successful_upgrade(database, env, tmp_path):
+    env["MIGRATION_BACKUP_KEEP_LAST"] = "1"
+    cli_json("upgrade", "--revision", "001", env=env)
+    cli_json("upgrade", env=env)
+    assert len(cli_json("backups", "list", env=env)) == 1
+
+
+def test_run_records_for_success_rollback_and_restore(database, env, tmp_path):
+    ok = revision("a1", None, 'op.execute("CREATE TABLE t1 (id int)")', 'op.execute("DROP TABLE t1")')
+    committed = revision("b2", "a1", 'op.execute("CREATE TABLE t2 (id int)")', 'op.execute("DROP TABLE t2")')
+    failing = revision("c3", "b2", 'op.execute("SELECT 1/0")')
+    ini = make_project(tmp_path / "p", {"a1.py": ok, "b2.py": committed, "c3.py": failing},
+                       transaction_per_migration=True)
+    cli_json("--config", str(ini), "upgrade", "--revision", "a1", env=env)
+    rolled = cli_json("--config", str(ini), "upgrade", "--revision", "c3", env=env, expect=1)   # b2 commits, c3 fails
+    assert rolled["status"] == "failed-restored"
+    ini_single = make_project(tmp_path / "q", {"a1.py": ok, "b2.py": committed, "c3.py": failing})
+    single = cli_json("--config", str(ini_single), "upgrade", env=env, expect=1)
+    assert single["status"] == "failed-rolled-back"
+    history = cli_json("--config", str(ini_single), "history", env=env)
+    outcomes = [(r["revision"], r["direction"], r["outcome"]) for r in history["runs"]]
+    assert ("a1", "upgrade", "applied") in outcomes
+    assert ("c3", "upgrade", "failed-restored") in outcomes
+    assert ("b2", "upgrade", "failed-rolled-back") in outcomes
+    for run in history["runs"]:
+        assert run["os_user"] and run["hostname"] and run["duration_ms"] >= 0
+        assert run["checksum"] and len(run["checksum"]) == 64
+    # the record of the restored run survived the restore it describes
+    assert database.sql("SELECT count(*) FROM migration_safety.migration_history WHERE outcome = 'failed-restored'")[0][0] == 2
+
+
+def test_drift_when_an_applied_revision_is_edited_or_deleted(database, env, tmp_path):
+    first = revision("a1", None, 'op.execute("CREATE TABLE t1 (id int)")', 'op.execute("DROP TABLE t1")')
+    second = revision("b2", "a1", 'op.execute("CREATE TABLE t2 (id int)")', 'op.execute("DROP TABLE t2")')
+    ini = make_project(tmp_path / "p", {"a1.py": first, "b2.py": second})
+    cli_json("--config", str(ini), "upgrade", env=env)
+    healthy = run_cli("--config", str(ini), "health", env=env)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert cli_json("--config", str(ini), "status", env=env)["drift"] == []
+
+    write_revision(tmp_path / "p", "a1.py", first.replace("t1 (id int)", "t1 (id bigint)"))
+    status = cli_json("--config", str(ini), "status", env=env)
+    assert [(d["revision"], d["problem"]) for d in status["drift"]] == [("a1", "changed")]
+    sick = run_cli("--config", str(ini), "health", env=env)
+    assert sick.returncode == 1 and "a1" in sick.stdout
+
+    write_revision(tmp_path / "p", "a1.py", first)                         # put it back
+    assert run_cli("--config", str(ini), "health", env=env).returncode == 0
+    os.remove(tmp_path / "p" / "alembic" / "versions" / "b2.py")           # delete the applied head
+    status = cli_json("--config", str(ini), "status", env=env)
+    assert ("b2", "missing") in [(d["revision"], d["problem"]) for d in status["drift"]]
+    assert run_cli("--config", str(ini), "health", env=env).returncode == 1
+
+
+def test_health_fails_when_the_database_is_unreachable(database, env):
+    env["POSTGRES_PORT"] = "1"
+    result = run_cli("health", env=env)
+    assert result.returncode == 1 and "unreachable" in result.stdout
+
+
+def test_info_masks_the_password(database, env):
+    result = run_cli("info", env=env)
+    assert result.returncode == 0, result.stderr
+    assert database.password not in result.stdout and "***" in result.stdout
+    assert "alembic" in result.stdout and "pg_dump" in result.stdout
+
+
+def test_autogenerate_with_and_without_model_changes(database, env, tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    project = tmp_path / "migrations"
+    shutil.copytree(repo / "migrations", project, ignore=shutil.ignore_patterns("backups", "__pycache__"))
+    (tmp_path / "infrastructure").symlink_to(repo / "infrastructure")   # env.py imports the models
+    ini = project / "alembic.ini"
+    cli_json("--config", str(ini), "upgrade", env=env)
+    before = sorted(p.name for p in (project / "versions").glob("*.py"))
+    nothing = cli_json("--config", str(ini), "create", "--message", "no change", "--autogenerate", env=env)
+    assert nothing["created"] is None and "no changes detected" in nothing["message"]
+    assert sorted(p.name for p in (project / "versions").glob("*.py")) == before
+    # the database has a column the models lack: autogenerate writes a revision dropping it,
+    # and validation flags that drop right away
+    database.sql("ALTER TABLE farms ADD COLUMN legacy_code text")
+    made = run_cli("--config", str(ini), "--format", "json", "create", "--message", "drop legacy",
+                   "--autogenerate", env=env)
+    payload = json.loads(made.stdout)
+    created = Path(payload["created"])
+    assert created.exists() and "drop_column('farms', 'legacy_code')" in created.read_text()
+    assert made.returncode == 3
+    assert any(f["severity"] == "error" and f["line"] > 0 for f in payload["findings"])
