@@ -6,7 +6,7 @@ behind?" from facts.
 """
 from __future__ import annotations
 
-from .pgtools import query_one
+from .pgtools import query_all, query_one
 
 _SIGNATURE_SQL = """
 WITH user_namespaces AS (
@@ -43,3 +43,39 @@ SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), '')) FROM parts
 
 def catalog_signature(connection, excluded_schemas=()) -> str:
     return query_one(connection, _SIGNATURE_SQL, {"excluded": list(excluded_schemas)})[0]
+
+
+_SEQUENCES_SQL = """
+SELECT s.oid::regclass::text, coalesce(ps.last_value, 0), ps.last_value IS NOT NULL,
+       (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ':' || quote_ident(a.attname)
+        FROM pg_depend d JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i') LIMIT 1)
+FROM pg_class s JOIN pg_sequences ps
+  ON ps.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = s.relnamespace) AND ps.sequencename = s.relname
+WHERE s.relkind = 'S' AND (SELECT nspname FROM pg_namespace WHERE oid = s.relnamespace) <> ALL(%(excluded)s)
+"""
+
+
+def sequence_positions(connection, excluded_schemas=()) -> dict:
+    """sequence -> (last_value, is_called, 'table:column' it belongs to or None)."""
+    rows = query_all(connection, _SEQUENCES_SQL, {"excluded": list(excluded_schemas)})
+    return {name: (value, called, owner) for name, value, called, owner in rows}
+
+
+def rewind_sequences(connection, before: dict, excluded_schemas=()) -> list[str]:
+    """PostgreSQL never rolls back nextval(): a failed run that inserted rows leaves its sequences
+    advanced. Put each one back where it was, but only when it belongs to a column and no row of
+    that column uses a value past the old position, so no later insert can collide."""
+    rewound = []
+    for name, (value, called, owner) in sequence_positions(connection, excluded_schemas).items():
+        if name not in before or (value, called) == before[name][:2] or owner is None:
+            continue
+        old_value, old_called, _ = before[name]
+        table, column = owner.rsplit(":", 1)
+        highest = query_one(connection, f"SELECT max({column}) FROM {table}")[0]
+        if highest is not None and (not old_called or highest > old_value):
+            continue
+        query_one(connection, "SELECT setval(%s, %s, %s)", (name, max(old_value, 1), old_called))
+        rewound.append(name)
+    return rewound

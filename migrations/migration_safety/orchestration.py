@@ -19,7 +19,7 @@ from . import alembic_runner
 from .alembic_runner import CommitTracker, Interruption, Plan, make_plan, read_current_heads
 from .backups import (BackupInfo, check_free_space, create_backup, estimate_backup_size,
                       remove_partial_backups)
-from .catalog_state import catalog_signature
+from .catalog_state import catalog_signature, rewind_sequences, sequence_positions
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
 from .migration_lock import migration_lock
 from .pgtools import check_tool_compatible, connect, ensure_directory_writable, find_tool, server_info
@@ -222,6 +222,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
                 raise MigrationSafetyError(f"{describe_failure(KeyboardInterrupt(), interruption)} during the "
                                            "backup; nothing was changed and no partial backup was kept") from None
         signature_before = catalog_signature(lock_connection, WRAPPER_SCHEMAS)
+        sequences_before = sequence_positions(lock_connection, WRAPPER_SCHEMAS)
 
         tracker = CommitTracker()
         failure: Optional[BaseException] = None
@@ -243,7 +244,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
             _apply_retention(safety, result)
         else:
             _handle_failure(result, failure, interruption, tracker, running.last, locked_current, after,
-                            signature_before, lock_connection, project, backup, tools, events)
+                            signature_before, sequences_before, lock_connection, project, backup, tools, events)
         result.duration_seconds = round(time.monotonic() - started, 3)
         _record(lock_connection, project, result, plan, started_at, events)
     return result
@@ -273,7 +274,8 @@ def _record(connection, project, result: RunResult, plan: Plan, started_at, even
 
 
 def _handle_failure(result: RunResult, failure: BaseException, interruption: Interruption, tracker: CommitTracker,
-                    running: Optional[str], before: tuple, after: tuple, signature_before: str, lock_connection,
+                    running: Optional[str], before: tuple, after: tuple, signature_before: str,
+                    sequences_before: dict, lock_connection,
                     project, backup: Optional[BackupInfo], tools: Optional[dict], events: Events) -> None:
     result.error = describe_failure(failure, interruption)
     result.failed_step = running
@@ -282,6 +284,9 @@ def _handle_failure(result: RunResult, failure: BaseException, interruption: Int
     result.committed_before_failure = committed
     where = f" in {running}" if running else ""
     if not committed:
+        rewound = rewind_sequences(lock_connection, sequences_before, WRAPPER_SCHEMAS)
+        if rewound:
+            result.notes.append(f"rewound {len(rewound)} sequence(s) the failed run had advanced: {', '.join(rewound)}")
         result.status = "failed-rolled-back"
         result.message = (f"{result.command} failed{where}: {result.error}. Rolled back by the transaction, "
                           f"no restore needed: the database is unchanged at {', '.join(before) or 'base'}")

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""The project's embedded default database: a throwaway PostgreSQL cluster in .pgdata/.
+
+    python scripts/local_postgres.py start|stop|status|env
+
+`start` initialises the cluster on first use (on a free port, listening on 127.0.0.1 only,
+password authentication over TCP), creates the role fataplus_user with a generated password and
+the database fataplus_dev, and starts it; it is idempotent. `env` prints the POSTGRES_* settings
+as shell exports. PostgreSQL refuses to run as root, so as root the server runs as `postgres`.
+The same code starts the test suite's cluster (start_cluster).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO_ROOT / ".pgdata"
+APP_ROLE = "fataplus_user"
+APP_DATABASE = "fataplus_dev"
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def find_pg_bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+                        reverse=True)
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(os.path.realpath(on_path))
+    for candidate in candidates:
+        if os.access(candidate, os.X_OK):
+            return Path(candidate).parent
+    raise ClusterError("PostgreSQL server binaries (initdb) not found; install Debian's 'postgresql' package "
+                       "(scripts/bootstrap.sh does it when run as root)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--"] + argv
+    return argv
+
+
+def _chown_to_server_user(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+@dataclass
+class Cluster:
+    data_dir: Path
+    port: int
+    bin_dir: Path
+    host: str = "127.0.0.1"
+    superuser: str = "postgres"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.data_dir.parent / "socket"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir
+
+    def admin_connect(self, dbname: str = "postgres"):
+        import psycopg2
+
+        # trust over the private unix socket: only the superuser bootstrap uses it
+        connection = psycopg2.connect(host=str(self.socket_dir), port=self.port, user=self.superuser, dbname=dbname)
+        connection.autocommit = True
+        return connection
+
+    def execute(self, sql: str, params=None, dbname: str = "postgres") -> None:
+        connection = self.admin_connect(dbname)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        finally:
+            connection.close()
+
+    def create_role(self, name: str, password: str, createdb: bool = True) -> None:
+        from psycopg2 import sql
+        connection = self.admin_connect()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+                verb = "ALTER" if cursor.fetchone() else "CREATE"
+                cursor.execute(sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER " + ("CREATEDB" if createdb else "NOCREATEDB")
+                                       + " PASSWORD %s").format(sql.Identifier(name)), (password,))
+        finally:
+            connection.close()
+
+    def create_database(self, name: str, owner: str) -> None:
+        from psycopg2 import sql
+        self.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+
+    def database_exists(self, name: str) -> bool:
+        connection = self.admin_connect()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                return cursor.fetchone() is not None
+        finally:
+            connection.close()
+
+    def drop_database(self, name: str) -> None:
+        from psycopg2 import sql
+        self.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                     (name,))
+        self.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+    def is_running(self) -> bool:
+        result = subprocess.run(_as_server_user([str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)]),
+                                capture_output=True, text=True)
+        return result.returncode == 0
+
+    def stop(self) -> None:
+        if self.data_dir.exists():
+            subprocess.run(_as_server_user([str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir),
+                                            "-m", "fast", "-w"]), capture_output=True, text=True)
+
+
+def start_cluster(data_dir: Path, port: Optional[int] = None, *, fast: bool = False) -> Cluster:
+    """Initialise (first time) and start a cluster in ``data_dir``; returns it running."""
+    bin_dir = find_pg_bin_dir()
+    data_dir = Path(data_dir).resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _chown_to_server_user(data_dir.parent)
+    cluster = Cluster(data_dir, port or free_port(), bin_dir)
+    cluster.socket_dir.mkdir(exist_ok=True)
+    _chown_to_server_user(cluster.socket_dir)
+    if not (data_dir / "PG_VERSION").exists():
+        result = subprocess.run(_as_server_user([
+            str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth-local=trust",
+            "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"]), capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ClusterError(f"initdb failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}")
+    options = [f"-p {cluster.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={cluster.socket_dir}"]
+    if fast:
+        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+    if not cluster.is_running():
+        log = data_dir.parent / "server.log"
+        log.touch()
+        _chown_to_server_user(log)
+        result = subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "start", "-D", str(data_dir), "-w",
+                                                 "-t", "60", "-l", str(log), "-o", " ".join(options)]),
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+            raise ClusterError(f"PostgreSQL did not start: {(tail or [result.stderr.strip()])[0]}")
+    return cluster
+
+
+# -- the project's local database (.pgdata/) ---------------------------------------------------------
+
+def _state_file(root: Path) -> Path:
+    return root / "state.json"
+
+
+def _load_state(root: Path) -> dict:
+    try:
+        return json.loads(_state_file(root).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_state(root: Path, state: dict) -> None:
+    path = _state_file(root)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(state, handle)
+
+
+def start_local(root: Path = DEFAULT_DATA) -> dict:
+    root.mkdir(parents=True, exist_ok=True)
+    state = _load_state(root)
+    port = state.get("port")
+    if port is None:
+        port = free_port()
+    cluster = start_cluster(root / "data", port)
+    if "password" not in state:
+        state["password"] = secrets.token_urlsafe(18)
+    state["port"] = cluster.port
+    cluster.create_role(APP_ROLE, state["password"])
+    if not cluster.database_exists(APP_DATABASE):
+        cluster.create_database(APP_DATABASE, APP_ROLE)
+    _save_state(root, state)
+    return state
+
+
+def stop_local(root: Path = DEFAULT_DATA) -> None:
+    state = _load_state(root)
+    if state.get("port") and (root / "data").exists():
+        Cluster(root / "data", state["port"], find_pg_bin_dir()).stop()
+
+
+def exports(state: dict) -> str:
+    import shlex
+    values = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(state["port"]), "POSTGRES_DB": APP_DATABASE,
+              "POSTGRES_USER": APP_ROLE, "POSTGRES_PASSWORD": state["password"]}
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in values.items())
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "status"
+    try:
+        if command == "start":
+            state = start_local()
+            print(f"local PostgreSQL running on 127.0.0.1:{state['port']} (data in {DEFAULT_DATA})", file=sys.stderr)
+        elif command == "stop":
+            stop_local()
+            print("local PostgreSQL stopped", file=sys.stderr)
+        elif command == "env":
+            state = _load_state(DEFAULT_DATA)
+            if "port" not in state:
+                raise ClusterError("no local database yet: run `scripts/local_postgres.py start` first")
+            print(exports(state))
+        elif command == "status":
+            state = _load_state(DEFAULT_DATA)
+            running = bool(state.get("port")) and Cluster(DEFAULT_DATA / "data", state["port"],
+                                                          find_pg_bin_dir()).is_running()
+            print(f"running on 127.0.0.1:{state['port']}" if running else "not running")
+            return 0 if running else 1
+        else:
+            print("usage: local_postgres.py start|stop|status|env", file=sys.stderr)
+            return 2
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

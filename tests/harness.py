@@ -1,0 +1,115 @@
+"""Test helpers: one throwaway PostgreSQL cluster per session, a fresh database per test, the
+CLI as a subprocess, and fingerprint() — the database's state, compared before and after."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+for path in (REPO_ROOT, REPO_ROOT / "migrations"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import local_postgres  # noqa: E402
+
+APP_USER = "app_user"
+APP_PASSWORD = "s3cr@t%:/!pass"          # special characters on purpose
+
+
+@dataclass
+class Database:
+    cluster: "local_postgres.Cluster"
+    name: str
+    user: str = APP_USER
+    password: str = field(default=APP_PASSWORD, repr=False)
+
+    @property
+    def host(self) -> str:
+        return self.cluster.host
+
+    @property
+    def port(self) -> int:
+        return self.cluster.port
+
+    @property
+    def url(self) -> str:
+        return (f"postgresql://{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+                f"@{self.host}:{self.port}/{self.name}")
+
+    def env(self) -> dict:
+        environment = {k: v for k, v in os.environ.items()
+                       if not k.startswith(("POSTGRES_", "PG", "MIGRATION_")) and k != "DATABASE_URL"}
+        environment.update(POSTGRES_HOST=self.host, POSTGRES_PORT=str(self.port), POSTGRES_DB=self.name,
+                           POSTGRES_USER=self.user, POSTGRES_PASSWORD=self.password)
+        return environment
+
+    def connect(self):
+        import psycopg2
+        connection = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                                      dbname=self.name)
+        connection.autocommit = True
+        return connection
+
+    def sql(self, query: str, params=None) -> list:
+        connection = self.connect()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(query, params)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            connection.close()
+
+
+def new_database(cluster) -> Database:
+    name = "t_" + uuid.uuid4().hex[:12]
+    cluster.create_database(name, APP_USER)
+    return Database(cluster, name)
+
+
+def _normalized_schema(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("--") or stripped.startswith(("\\restrict", "\\unrestrict")):
+            continue
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def fingerprint(database: Database) -> dict:
+    """Schema (pg_dump --schema-only, every schema but the wrapper's audit trail), each table's
+    row count and content hash, each sequence's position, and the version table."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PGPASSWORD"] = database.password
+    dump = subprocess.run(
+        ["pg_dump", "--schema-only", "--no-password", "--exclude-schema=migration_safety",
+         f"--dbname=host={database.host} port={database.port} user={database.user} dbname={database.name}"],
+        capture_output=True, text=True, env=env, check=True).stdout
+    tables = database.sql(
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables"
+        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'migration_safety') ORDER BY 1")
+    contents = {}
+    for (table,) in tables:
+        count, digest = database.sql(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t")[0]
+        contents[table] = (count, digest)
+    sequences = {}
+    for (sequence,) in database.sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences"
+            " WHERE schemaname <> 'migration_safety' ORDER BY 1"):
+        sequences[sequence] = database.sql(f"SELECT last_value, is_called FROM {sequence}")[0]
+    return {"schema_sha256": hashlib.sha256(_normalized_schema(dump).encode()).hexdigest(),
+            "schema": _normalized_schema(dump), "tables": contents, "sequences": sequences}
+
+
+def run_cli(*args, env=None, timeout: float = 180, input=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"), *args],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                          input=input if input is not None else "")
