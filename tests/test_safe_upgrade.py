@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alembic_projects import make_project, revision
+from alembic_projects import make_project, revision, write_revision
 from harness import REPO_ROOT, fingerprint, run_cli
 
 CLI = [sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py")]
@@ -293,3 +293,50 @@ def test_stock_alembic_init_project_via_config(database, env, tmp_path):
     assert (tmp_path / "stock" / "alembic" / "env.py").read_text() == env_py_before
     current = run_cli("--config", str(ini), "current", env=env)
     assert current.stdout.strip() == "b2"
+
+
+def test_syntax_error_in_a_revision_is_a_clear_error(database, env, tmp_path):
+    ini = project_at_base(tmp_path, env, per_migration=False)
+    broken = revision("b2", "a1", 'op.execute("SELECT 1")').replace("def upgrade():", "def upgrade(:")
+    write_revision(tmp_path / "project", "b2_second.py", broken)
+    before = fingerprint(database)
+    result = run_cli("--config", str(ini), "upgrade", env=env)
+    assert result.returncode in (2, 3), result.stdout + result.stderr
+    assert "b2_second.py" in result.stderr + result.stdout and "Traceback" not in result.stderr
+    assert fingerprint(database) == before
+
+
+def test_leftover_partial_backup_of_a_killed_run_is_removed_and_reported(database, env, tmp_path):
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    leftover = backups / ".backup_20260101_000000_999.partial"
+    leftover.write_bytes(b"PGDMP half a dump")
+    result = run_cli("upgrade", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not leftover.exists()
+    assert "incomplete backup left by an interrupted run" in result.stdout
+    listed = run_cli("--format", "json", "backups", "list", env=env)
+    assert len(json.loads(listed.stdout)) == 1
+
+
+def test_lock_timeout_makes_a_blocked_migration_fail_fast_and_roll_back(database, env, tmp_path):
+    blocked = revision("b2", "a1", 'op.execute("ALTER TABLE crops ADD COLUMN note text")')
+    ini = project_at_base(tmp_path, env, per_migration=False,
+                          extra={"b2_second.py": blocked, "c3_failing.py": revision("c3", "b2", "pass")})
+    before = fingerprint(database)
+    holder = database.connect()
+    holder.autocommit = False
+    holder.cursor().execute("SELECT * FROM crops")            # an open transaction holds ACCESS SHARE
+    try:
+        env["MIGRATION_LOCK_TIMEOUT"] = "500ms"
+        started = time.monotonic()
+        result = run_cli("--config", str(ini), "upgrade", env=env)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "lock timeout" in result.stdout
+    assert "no restore needed" in result.stdout
+    assert elapsed < 60
+    assert fingerprint(database) == before
