@@ -40,9 +40,15 @@ def _history(project, args, output: Output) -> int:
     if output.format == "json":
         output.json(data)
         return EXIT_OK
+    def last_run(run):
+        if run is None:
+            return ""
+        return f"{run['direction']} {run['outcome']} {run['at']} by {run['by']} ({run['duration_ms']} ms)"
+
     rows = [(r["revision"] + (" (current)" if r["current"] else ""), r["down_revision"] or "base",
-             "applied" if r["applied"] else "pending", r["message"], r["file"]) for r in data["revisions"]]
-    output.table(f"History of {data['database']}", ("revision", "down", "state", "message", "file"), rows)
+             "applied" if r["applied"] else "pending", r["message"], r["file"], last_run(r["last_run"]))
+            for r in data["revisions"]]
+    output.table(f"History of {data['database']}", ("revision", "down", "state", "message", "file", "last run"), rows)
     return EXIT_OK
 
 

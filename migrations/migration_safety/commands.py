@@ -434,7 +434,13 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
     empty = []
 
     def drop_empty(context, revision, directives):
-        if autogenerate and directives and directives[0].upgrade_ops.is_empty():
+        if not (autogenerate and directives):
+            return
+        from .orchestration import WRAPPER_SCHEMAS
+        # an env.py with include_schemas=True would see the audit trail's schema: never drop it
+        for ops in (directives[0].upgrade_ops, directives[0].downgrade_ops):
+            ops.ops[:] = [op for op in ops.ops if getattr(op, "schema", None) not in WRAPPER_SCHEMAS]
+        if directives[0].upgrade_ops.is_empty():
             empty.append(True)
             directives[:] = []
 
