@@ -146,7 +146,7 @@ def _backups(project, args, output: Output) -> int:
         verb = "would remove" if args.dry_run else "removed"
         for row in removed:
             output.line(f"{verb} {row['file']} ({row['database']}, {row['created']})")
-        output.line(f"{len(removed)} backup(s) {verb}")
+        output.line(f"{len(removed)} backup(s) {'would be removed' if args.dry_run else 'removed'}")
     return EXIT_OK
 
 
