@@ -154,7 +154,8 @@ def test_failure_inside_autocommit_block_is_restored(database, env, tmp_path):
     assert "ix_crops_name" not in indexes
 
 
-def test_sigint_during_a_slow_migration_restores(database, env, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_a_slow_migration_restores(database, env, tmp_path, signum):
     slow = revision("c3", "b2", """
         op.execute("CREATE TABLE doomed (id int)")
         op.execute("SELECT pg_sleep(60)")
@@ -171,13 +172,14 @@ def test_sigint_during_a_slow_migration_restores(database, env, tmp_path):
             time.sleep(0.2)
         else:
             pytest.fail("the slow migration never started")
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 1, stdout + stderr
-    assert "interrupted by SIGINT" in stdout
+    assert f"interrupted by {signum.name}" in stdout
+    assert "Restored from" in stdout
     assert "Traceback" not in stderr
     assert fingerprint(database) == before
 
