@@ -78,13 +78,10 @@ class RunResult:
 
 
 def validate_plan(project, plan: Plan, postgres_major: int):
-    """Static checks of the pending revision files; None when the validator is unavailable."""
+    """Static checks of the pending revision files (upgrades only; None when nothing is pending)."""
     if plan.direction != "upgrade" or plan.is_empty:
         return None
-    try:  # TEMPDEV
-        from .validation import load_config, validate_paths
-    except ImportError:  # TEMPDEV
-        return None  # TEMPDEV
+    from .validation import load_config, validate_paths
 
     config = load_config(project.ini_path)
     config.postgres_major = postgres_major

@@ -1,0 +1,13 @@
+"""Static validation of Alembic revision files: never imports or runs them, needs no database.
+
+Two levels in one report: structure and graph (``ast``), and operations (``op.*`` calls and the
+SQL inside ``op.execute``, split with sqlparse). Each rule lives in ``rules/<rule_id>.py``.
+"""
+from .checker import resolve_migration_file, validate_paths
+from .config import load_config
+from .model import Finding, Rule, ValidationConfig, ValidationInputError, ValidationReport
+from .registry import RULES, explain, rules_markdown
+from .render import render_report
+
+__all__ = ["Finding", "Rule", "ValidationConfig", "ValidationInputError", "ValidationReport", "RULES", "explain",
+           "load_config", "render_report", "resolve_migration_file", "rules_markdown", "validate_paths"]

@@ -1,0 +1,39 @@
+"""The validation report for people (grouped by file, source line shown), for machines (JSON)
+and for CI annotations (``path:line: severity rule message``)."""
+from __future__ import annotations
+
+import json
+
+STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render_report(report, fmt: str, console) -> None:
+    if fmt == "json":
+        console.file.write(json.dumps([f.as_dict() for f in report.findings], indent=2) + "\n")
+        return
+    if fmt == "annotations":
+        for f in report.findings:
+            console.file.write(f"{f.file}:{f.line}: {f.severity} {f.rule} {f.message}\n")
+        return
+    rich = console.is_terminal
+    current = None
+    for f in report.findings:
+        if f.file != current:
+            current = f.file
+            _write(console, rich, f"\n{f.file}", "bold")
+        _write(console, rich, f"  {f.line}: {f.severity}[{f.rule}]: {f.message}", STYLES.get(f.severity))
+        if f.source_line:
+            _write(console, rich, f"      | {f.source_line}", "dim")
+        _write(console, rich, f"      do instead: {f.do_instead}", None)
+    summary = (f"{report.files_checked} file(s) checked: {len(report.errors)} error(s), "
+               f"{len(report.warnings)} warning(s), "
+               f"{len(report.findings) - len(report.errors) - len(report.warnings)} info")
+    _write(console, rich, ("\n" if report.findings else "") + summary,
+           "bold red" if report.errors else ("yellow" if report.warnings else "green"))
+
+
+def _write(console, rich: bool, text: str, style) -> None:
+    if rich:
+        console.print(text, style=style, markup=False, highlight=False)
+    else:
+        console.file.write(text + "\n")

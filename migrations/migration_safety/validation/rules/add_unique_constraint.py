@@ -1,0 +1,18 @@
+"""Rule add-unique-constraint."""
+from ..model import Rule
+
+
+def check(op, context):
+    if op.kind == "add_constraint" and op.get("constraint_type") in ("primary", "unique") and not op.get("using_index") and not op.table_created_here:
+        return f"adding a {op.get('constraint_type')} constraint to {op.table} builds its index under a blocking lock"
+    return None
+
+
+RULE = Rule(
+    id='add-unique-constraint',
+    severity='warning',
+    summary='Adding a primary key or unique constraint builds an index under an ACCESS EXCLUSIVE lock.',
+    why='ADD PRIMARY KEY / UNIQUE builds the index while writes (and, for the ALTER, reads) wait.',
+    do_instead='`CREATE UNIQUE INDEX CONCURRENTLY` inside `op.get_context().autocommit_block()`, then `ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX` (or PRIMARY KEY USING INDEX).',
+    check=check,
+)

@@ -1,0 +1,18 @@
+"""Rule create-index-without-concurrently."""
+from ..model import Rule
+
+
+def check(op, context):
+    if op.kind == "create_index" and not op.get("concurrently") and not op.table_created_here:
+        return f"creating an index on {op.table or 'a table'} without CONCURRENTLY blocks writes while it builds"
+    return None
+
+
+RULE = Rule(
+    id='create-index-without-concurrently',
+    severity='warning',
+    summary='CREATE INDEX without CONCURRENTLY blocks writes for the whole build.',
+    why='A plain CREATE INDEX holds a SHARE lock: inserts, updates and deletes wait until the index is built, minutes on a large table.',
+    do_instead='`op.create_index(..., postgresql_concurrently=True)` (or CREATE INDEX CONCURRENTLY) inside `with op.get_context().autocommit_block():`.',
+    check=check,
+)
