@@ -229,12 +229,16 @@ class Interruption:
 
 
 def run_command(config, direction: str, target: str, *, sql: bool = False) -> None:
+    """Alembic's own command; anything it prints goes to stderr so stdout stays ours (JSON)."""
+    import sys
+
     from alembic import command
 
-    if direction == "upgrade":
-        command.upgrade(config, target, sql=sql)
-    else:
-        command.downgrade(config, target, sql=sql)
+    with contextlib.redirect_stdout(sys.stderr):
+        if direction == "upgrade":
+            command.upgrade(config, target, sql=sql)
+        else:
+            command.downgrade(config, target, sql=sql)
 
 
 def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:

@@ -445,8 +445,11 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
             directives[:] = []
 
     try:
-        scripts = command.revision(config, message=message, autogenerate=autogenerate,
-                                   process_revision_directives=drop_empty)
+        import contextlib
+        import sys
+        with contextlib.redirect_stdout(sys.stderr):        # Alembic's "Generating ..." is progress, not output
+            scripts = command.revision(config, message=message, autogenerate=autogenerate,
+                                       process_revision_directives=drop_empty)
     except CommandError as exc:
         raise ConfigurationError("alembic: " + " ".join(str(exc).split())) from None
     except Exception as exc:
