@@ -1,0 +1,16 @@
+# expect: prefer-timestamptz@12
+"""style: timestamp without time zone"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+revision = "style_timest"
+down_revision = None
+
+
+def upgrade():
+    op.add_column("farms", sa.Column("seen_at", sa.DateTime(), nullable=True))
+
+
+def downgrade():
+    op.execute('SELECT 1')

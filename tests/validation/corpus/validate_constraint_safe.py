@@ -1,0 +1,16 @@
+# expect: none
+"""safe: VALIDATE CONSTRAINT in a later revision"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+revision = "validate_con"
+down_revision = None
+
+
+def upgrade():
+    op.execute("ALTER TABLE farms VALIDATE CONSTRAINT fk_owner")
+
+
+def downgrade():
+    op.execute('SELECT 1')

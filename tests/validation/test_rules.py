@@ -1,0 +1,186 @@
+"""The validator on a corpus of revision files: one hazard or one safe pattern per file, the
+expected findings written in the file's first line (``# expect: rule@line ...`` or ``none``)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import REPO_ROOT, run_cli
+from migration_safety.validation import (RULES, ValidationConfig, ValidationInputError, explain, load_config,
+                                         resolve_migration_file, rules_markdown, validate_paths)
+
+CORPUS = Path(__file__).parent / "corpus"
+CASES = sorted(CORPUS.glob("*.py"))
+
+
+def expected(path: Path) -> set:
+    header = path.read_text().splitlines()[0]
+    assert header.startswith("# expect:"), path
+    items = header[len("# expect:"):].split()
+    return set() if items == ["none"] else {(rule, int(line)) for rule, line in (i.split("@") for i in items)}
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_corpus_file_gives_exactly_its_expected_findings(path):
+    report = validate_paths([path], ValidationConfig())
+    assert {(f.rule, f.line) for f in report.findings} == expected(path)
+
+
+def test_every_operation_rule_has_a_positive_and_a_negative_case():
+    found_somewhere, quiet_somewhere = set(), set()
+    for path in CASES:
+        rules_here = {rule for rule, _ in expected(path)}
+        found_somewhere |= rules_here
+    structural = {"syntax-error", "unreadable-revision", "missing-revision-id", "missing-down-revision",
+                  "missing-upgrade", "missing-downgrade", "duplicate-revision", "unknown-down-revision",
+                  "revision-cycle", "multiple-heads", "enum-add-value-in-transaction"}
+    missing = set(RULES) - found_somewhere - structural
+    assert not missing, f"rules without a corpus case: {sorted(missing)}"
+    # negatives: every corpus file that expects nothing is quiet for every rule
+    assert any(expected(p) == set() for p in CASES)
+
+
+def test_enum_add_value_depends_on_the_server_version(tmp_path):
+    path = tmp_path / "enum.py"
+    path.write_text('revision = "e1"\ndown_revision = None\nfrom alembic import op\n\n'
+                    'def upgrade():\n    op.execute("ALTER TYPE mood ADD VALUE \'calm\'")\n\n'
+                    'def downgrade():\n    op.execute("SELECT 1")\n')
+    old = validate_paths([path], ValidationConfig(postgres_major=11))
+    assert [(f.rule, f.line) for f in old.findings] == [("enum-add-value-in-transaction", 6)]
+    assert validate_paths([path], ValidationConfig(postgres_major=15)).findings == []
+
+
+@pytest.mark.parametrize("content, rule", [
+    ("def upgrade(:\n    pass\n", "syntax-error"),
+    ("", "unreadable-revision"),
+    (b"\x00\x01binary", "unreadable-revision"),
+    ('down_revision = None\ndef upgrade():\n    pass\ndef downgrade():\n    pass\n', "missing-revision-id"),
+    ('revision = "x"\ndef upgrade():\n    pass\ndef downgrade():\n    pass\n', "missing-down-revision"),
+    ('revision = "x"\ndown_revision = None\ndef downgrade():\n    pass\n', "missing-upgrade"),
+    ('revision = "x"\ndown_revision = None\nfrom alembic import op\ndef upgrade():\n    op.execute("SELECT 1")\n',
+     "missing-downgrade"),
+])
+def test_malformed_files_are_findings_not_tracebacks(tmp_path, content, rule):
+    path = tmp_path / "bad.py"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    report = validate_paths([path], ValidationConfig())
+    assert rule in {f.rule for f in report.findings}
+    assert report.exit_code() == 3
+
+
+def test_missing_file_and_directory_are_input_errors(tmp_path):
+    with pytest.raises(ValidationInputError):
+        resolve_migration_file("nope.py", tmp_path)
+    with pytest.raises(ValidationInputError):
+        resolve_migration_file(str(tmp_path), tmp_path)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    assert resolve_migration_file("a.py", tmp_path) == tmp_path / "a.py"
+
+
+def _revision(directory: Path, name: str, rev: str, down) -> None:
+    (directory / f"{name}.py").write_text(
+        f'revision = {rev!r}\ndown_revision = {down!r}\nfrom alembic import op\n\n'
+        'def upgrade():\n    op.execute("SELECT 1")\n\ndef downgrade():\n    op.execute("SELECT 1")\n')
+
+
+@pytest.mark.parametrize("graph, rule, named", [
+    ([("a", None), ("b", "a"), ("c", "b")], None, None),
+    ([("a", None), ("b", "a"), ("c", "a")], "multiple-heads", "b, c"),
+    ([("a", None), ("b", "a"), ("b", "a")], "duplicate-revision", "b"),
+    ([("a", None), ("b", "zzz")], "unknown-down-revision", "zzz"),
+    ([("a", "c"), ("b", "a"), ("c", "b"), ("d", None)], "revision-cycle", "->"),
+    ([("a", None), ("b", "a"), ("c", "a"), ("m", ("b", "c"))], None, None),     # a merge is one head
+])
+def test_graph_checks(tmp_path, graph, rule, named):
+    for index, (rev, down) in enumerate(graph):
+        _revision(tmp_path, f"r{index}_{rev}", rev, down)
+    paths = sorted(tmp_path.glob("*.py"))
+    report = validate_paths(paths, ValidationConfig(), graph_dir=tmp_path)
+    rules = [f for f in report.findings if f.rule in ("multiple-heads", "duplicate-revision",
+                                                        "unknown-down-revision", "revision-cycle")]
+    if rule is None:
+        assert rules == []
+    else:
+        matching = [f for f in rules if f.rule == rule]
+        assert matching and named in matching[0].message, rules
+
+
+def test_config_disables_and_changes_severity(tmp_path):
+    ini = tmp_path / "alembic.ini"
+    ini.write_text("[alembic]\nscript_location = x\n\n[migration_safety.validate]\n"
+                   "disable = drop-table\nseverity.create-index-without-concurrently = error\npostgres_version = 11\n")
+    config = load_config(ini)
+    assert config.postgres_major == 11
+    drop = validate_paths([CORPUS / "drop_table_op.py"], config)
+    assert drop.findings == []
+    index = validate_paths([CORPUS / "create_index_op.py"], config)
+    assert [f.severity for f in index.findings] == ["error"]
+    ini.write_text("[alembic]\n[migration_safety.validate]\ndisable = no-such-rule\n")
+    with pytest.raises(ValidationInputError):
+        load_config(ini)
+
+
+def test_every_rule_is_documented_and_explained():
+    doc = (REPO_ROOT / "docs" / "rules.md").read_text()
+    assert doc.strip() == rules_markdown().strip(), "docs/rules.md is stale: run scripts/generate_rules_doc.py"
+    for rule in RULES.values():
+        assert rule.why and rule.do_instead and rule.summary
+        assert rule.id in explain(rule.id)
+
+
+def test_cli_exit_codes_and_formats(tmp_path):
+    versions = REPO_ROOT / "migrations" / "versions"
+    clean = run_cli("validate")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    by_name = run_cli("validate", "--migration-file", "001_initial_schema.py")
+    assert by_name.returncode == 0 and "1 file(s) checked" in by_name.stdout
+    hazard = str(CORPUS / "drop_column_op.py")
+    text = run_cli("validate", "-f", hazard)
+    assert text.returncode == 3 and "error[drop-column]" in text.stdout and "do instead" in text.stdout
+    data = json.loads(run_cli("--format", "json", "validate", "-f", hazard).stdout)
+    assert data[0]["rule"] == "drop-column" and set(data[0]) >= {"rule", "severity", "file", "line", "message"}
+    annotations = run_cli("validate", "-f", hazard, "--format", "annotations").stdout.strip().splitlines()
+    assert annotations == [f"{hazard}:12: error drop-column dropping column farms.region"]
+    warning_only = str(CORPUS / "create_index_op.py")
+    assert run_cli("validate", "-f", warning_only).returncode == 0
+    assert run_cli("validate", "-f", warning_only, "--strict").returncode == 3
+    missing = run_cli("validate", "-f", "no_such_revision.py")
+    assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr
+    assert run_cli("validate", "--explain", "nope").returncode == 2
+    assert "Do instead" in run_cli("validate", "--explain", "drop-column").stdout
+
+
+def test_validation_never_imports_the_revision(tmp_path):
+    marker = tmp_path / "imported"
+    path = tmp_path / "sneaky.py"
+    path.write_text(f'open({str(marker)!r}, "w").write("x")\nrevision = "s"\ndown_revision = None\n'
+                    'def upgrade():\n    pass\ndef downgrade():\n    pass\n')
+    validate_paths([path], ValidationConfig())
+    result = run_cli("validate", "-f", str(path))
+    assert result.returncode == 0 and not marker.exists()
+
+
+def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
+    from alembic_projects import make_project, revision
+    from harness import fingerprint
+
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    ini = make_project(tmp_path / "p", {
+        "a1.py": revision("a1", None, 'op.execute("CREATE TABLE t (id bigint, v text)")', 'op.execute("DROP TABLE t")'),
+        "b2.py": revision("b2", "a1", 'op.drop_column("t", "v")', 'op.execute("SELECT 1")')})
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    before = fingerprint(database)
+    stopped = run_cli("--config", str(ini), "upgrade", env=env)
+    assert stopped.returncode == 3 and "drop-column" in stopped.stdout + stopped.stderr
+    assert fingerprint(database) == before
+    assert len(list((tmp_path / "backups").glob("*.dump"))) == 1           # no backup for the refused run
+    dry = run_cli("--config", str(ini), "upgrade", "--dry-run", env=env)
+    assert dry.returncode == 3 and "drop-column" in dry.stdout
+    allowed = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
+    assert allowed.returncode == 0, allowed.stderr
+    payload = json.loads(allowed.stdout)
+    assert payload["unsafe_allowed"] is True and any("allow-unsafe" in n for n in payload["notes"])
