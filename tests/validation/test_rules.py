@@ -184,3 +184,8 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
     assert allowed.returncode == 0, allowed.stderr
     payload = json.loads(allowed.stdout)
     assert payload["unsafe_allowed"] is True and any("allow-unsafe" in n for n in payload["notes"])
+
+
+def test_readme_lists_every_rule():
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert all(f"`{rule_id}`" in readme for rule_id in RULES)
