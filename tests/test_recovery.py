@@ -239,3 +239,20 @@ def test_autogenerate_with_and_without_model_changes(database, env, tmp_path):
     assert created.exists() and "drop_column('farms', 'legacy_code')" in created.read_text()
     assert made.returncode == 3
     assert any(f["severity"] == "error" and f["line"] > 0 for f in payload["findings"])
+
+
+def test_day2_commands_on_a_stock_alembic_init_project(database, env, tmp_path):
+    first = revision("a1", None, 'op.execute("CREATE TABLE t1 (id bigint PRIMARY KEY)")', 'op.execute("DROP TABLE t1")')
+    second = revision("b2", "a1", 'op.execute("CREATE TABLE t2 (id bigint PRIMARY KEY)")', 'op.execute("DROP TABLE t2")')
+    ini = make_project(tmp_path / "stock", {"a1.py": first, "b2.py": second})
+    cli_json("--config", str(ini), "upgrade", "--revision", "a1", env=env)
+    database.sql("INSERT INTO t1 VALUES (1)")
+    at_a1 = fingerprint(database)
+    cli_json("--config", str(ini), "upgrade", env=env)                      # backup holds a1 + the row
+    database.sql("INSERT INTO t2 VALUES (2)")
+    assert cli_json("--config", str(ini), "backups", "verify", "latest", env=env)["ok"] is True
+    restored = cli_json("--config", str(ini), "restore", "--yes", env=env)
+    assert restored["revision_now"] == ["a1"] and fingerprint(database) == at_a1
+    assert run_cli("--config", str(ini), "health", env=env).returncode == 0
+    assert cli_json("--config", str(ini), "info", env=env)["settings"]["alembic.ini"] == str(ini.resolve())
+    assert len(cli_json("--config", str(ini), "backups", "prune", "--keep-last", "1", env=env)["removed"]) == 2
