@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""What safety costs: the wrapper against the same work done by hand, in the same run.
+
+    .venv/bin/python scripts/benchmark.py [--size-mb 200] [--rounds 3] [--json PATH] [--quick]
+
+Starts a throwaway PostgreSQL cluster, fills a database with rows that do not compress
+trivially (random text and JSON), and measures, alternating wrapper and by-hand each round and
+taking medians:
+
+1. a safe upgrade of a small migration   vs pg_dump -Fc -Z1 + alembic upgrade
+2. a failure rolled back by the transaction vs pg_dump + the failing alembic upgrade
+3. a failure after a committed revision (restore needed)
+                                          vs pg_dump + failing alembic upgrade + pg_restore
+4. validate of 1,000 revision files      vs squawk (scripts/benchmark_validate.py)
+5. peak RSS of the wrapper at two database sizes
+6. the backup format: pg_dump -Fc at -Z0/-Z1/-Z6 and -Fd -j2 -Z1, time and size
+
+Prints a table of medians and ratios and writes it as JSON (default benchmark_results/benchmark.json).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import local_postgres  # noqa: E402
+
+PYTHON = sys.executable
+CLI = [PYTHON, str(ROOT / "migrations" / "migration_utils.py")]
+ALEMBIC = [PYTHON, "-m", "alembic"]
+USER, PASSWORD = "bench_user", "bench:p@ss%word"
+
+
+def revision_source(rev, down, upgrade, downgrade="pass"):
+    return (f'from alembic import op\nrevision = {rev!r}\ndown_revision = {down!r}\n\n'
+            f"def upgrade():\n{textwrap.indent(textwrap.dedent(upgrade).strip(), '    ')}\n\n"
+            f"def downgrade():\n{textwrap.indent(textwrap.dedent(downgrade).strip(), '    ')}\n")
+
+
+def make_project(root: Path, revisions: dict, per_migration: bool = False) -> Path:
+    from alembic import command
+    from alembic.config import Config
+
+    import contextlib
+    import io
+
+    ini = root / "alembic.ini"
+    with contextlib.redirect_stdout(io.StringIO()):
+        command.init(Config(str(ini)), str(root / "alembic"))
+    if per_migration:
+        env_py = root / "alembic" / "env.py"
+        env_py.write_text(env_py.read_text().replace(
+            "target_metadata=target_metadata\n        )",
+            "target_metadata=target_metadata,\n            transaction_per_migration=True,\n        )"))
+    for name, source in revisions.items():
+        (root / "alembic" / "versions" / f"{name}.py").write_text(source)
+    return ini
+
+
+BASE = revision_source("a1", None, 'op.execute("CREATE TABLE marker (id int)")', 'op.execute("DROP TABLE marker")')
+ADD_COLUMN = revision_source("b2", "a1", 'op.execute("ALTER TABLE readings ADD COLUMN note text")',
+                             'op.execute("ALTER TABLE readings DROP COLUMN note")')
+FAILING = revision_source("b2", "a1", 'op.execute("ALTER TABLE readings ADD COLUMN note text")\n'
+                                       'op.execute("SELECT 1/0")')
+FAILING_AFTER = revision_source("c3", "b2", 'op.execute("CREATE TABLE doomed (id int)")\nop.execute("SELECT 1/0")')
+
+
+def fill(cluster, database: str, size_mb: int) -> int:
+    connection = cluster.admin_connect(database)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {USER}")
+        cursor.execute("CREATE TABLE readings (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                       " sensor text NOT NULL, payload jsonb NOT NULL, taken_at timestamptz NOT NULL)")
+        batch = 20000
+        while True:
+            cursor.execute(
+                "INSERT INTO readings (sensor, payload, taken_at) SELECT md5(random()::text) || md5(random()::text),"
+                " jsonb_build_object('t', random() * 100, 'h', random(), 'note', md5(random()::text) ||"
+                " md5(random()::text), 'tags', jsonb_build_array(md5(random()::text), floor(random() * 1000)::int)),"
+                " now() - random() * interval '365 days' FROM generate_series(1, %s)", (batch,))
+            cursor.execute("SELECT pg_database_size(current_database())")
+            size = cursor.fetchone()[0]
+            if size >= size_mb * 1024 * 1024:
+                break
+        cursor.execute("CREATE INDEX ix_readings_taken_at ON readings (taken_at)")
+        cursor.execute("VACUUM ANALYZE readings")
+        cursor.execute("SELECT pg_database_size(current_database())")
+        size = cursor.fetchone()[0]
+    connection.close()
+    return size
+
+
+class Bench:
+    def __init__(self, cluster, database: str, scratch: Path):
+        self.cluster, self.database, self.scratch = cluster, database, scratch
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "PG", "MIGRATION_"))}
+        self.env.update(POSTGRES_HOST="127.0.0.1", POSTGRES_PORT=str(cluster.port), POSTGRES_DB=database,
+                        POSTGRES_USER=USER, POSTGRES_PASSWORD=PASSWORD,
+                        MIGRATION_BACKUP_DIR=str(scratch / "wrapper_backups"))
+        from urllib.parse import quote
+        self.url = f"postgresql+psycopg2://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:{cluster.port}/{database}"
+        self.pg_env = dict(self.env, PGPASSWORD=PASSWORD)
+        self.conninfo = f"host=127.0.0.1 port={cluster.port} user={USER} dbname={database}"
+        self.bin = local_postgres.find_pg_bin_dir()
+
+    def alembic(self, ini: Path, *args, check=True) -> float:
+        started = time.perf_counter()
+        result = subprocess.run(ALEMBIC + ["-c", str(ini), *args], env=dict(self.env, ALEMBIC_URL=self.url),
+                                capture_output=True, text=True, cwd=ini.parent)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"alembic {' '.join(args)} failed: {result.stderr[-400:]}")
+        return time.perf_counter() - started
+
+    def wrapper(self, ini: Path, *args, expect: int = 0) -> float:
+        started = time.perf_counter()
+        result = subprocess.run(CLI + ["--config", str(ini), *args], env=self.env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if result.returncode != expect:
+            raise RuntimeError(f"wrapper {' '.join(args)} exited {result.returncode}: {result.stderr[-600:]}"
+                               f"{result.stdout[-600:]}")
+        return elapsed
+
+    def pg_dump(self, target: Path, *flags) -> float:
+        started = time.perf_counter()
+        subprocess.run([str(self.bin / "pg_dump"), *flags, "-f", str(target), f"--dbname={self.conninfo}"],
+                       env=self.pg_env, check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    def pg_restore(self, archive: Path) -> float:
+        started = time.perf_counter()
+        subprocess.run([str(self.bin / "pg_restore"), "--clean", "--if-exists", "--single-transaction",
+                        f"--dbname={self.conninfo}", str(archive)], env=self.pg_env, check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    def clear_backups(self) -> None:
+        shutil.rmtree(self.scratch / "wrapper_backups", ignore_errors=True)
+
+
+def set_url(ini: Path, url: str) -> None:
+    text = ini.read_text().replace("driver://user:pass@localhost/dbname", url.replace("%", "%%"))
+    ini.write_text(text)
+
+
+def measure(bench: Bench, rounds: int, size_label: str) -> dict:
+    scratch = bench.scratch
+    ok = make_project(scratch / "ok", {"a1": BASE, "b2": ADD_COLUMN})
+    bad = make_project(scratch / "bad", {"a1": BASE, "b2": FAILING})
+    restore = make_project(scratch / "restore", {"a1": BASE, "b2": ADD_COLUMN, "c3": FAILING_AFTER},
+                           per_migration=True)
+    for ini in (ok, bad, restore):
+        set_url(ini, bench.url)                 # the bare alembic runs need it; the wrapper ignores it
+    bench.alembic(ok, "upgrade", "a1")
+    dump_file = scratch / "by_hand.dump"
+    rows = {"safe upgrade": ([], []), "rolled-back failure": ([], []), "restored failure": ([], [])}
+    for _ in range(rounds):
+        # 1. safe upgrade a1 -> b2
+        rows["safe upgrade"][0].append(bench.wrapper(ok, "upgrade"))
+        bench.alembic(ok, "downgrade", "a1")
+        bench.clear_backups()
+        by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(ok, "upgrade", "head")
+        rows["safe upgrade"][1].append(by_hand)
+        bench.alembic(ok, "downgrade", "a1")
+        # 2. failure rolled back by the transaction
+        rows["rolled-back failure"][0].append(bench.wrapper(bad, "upgrade", expect=1))
+        bench.clear_backups()
+        by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(bad, "upgrade", "head", check=False)
+        rows["rolled-back failure"][1].append(by_hand)
+        # 3. failure after a committed revision: restore needed
+        rows["restored failure"][0].append(bench.wrapper(restore, "upgrade", expect=1))
+        bench.clear_backups()
+        by_hand = (bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(restore, "upgrade", "head", check=False)
+                   + bench.pg_restore(dump_file))
+        rows["restored failure"][1].append(by_hand)
+        connection = bench.cluster.admin_connect(bench.database)
+        connection.cursor().execute("DROP TABLE IF EXISTS doomed")   # by-hand restore leaves it behind
+        connection.close()
+    result = {}
+    for name, (wrapper_times, hand_times) in rows.items():
+        wrapper_median, hand_median = statistics.median(wrapper_times), statistics.median(hand_times)
+        result[name] = {"wrapper_s": round(wrapper_median, 3), "by_hand_s": round(hand_median, 3),
+                        "ratio": round(wrapper_median / hand_median, 3), "size": size_label}
+    return result
+
+
+def peak_rss_kb(bench: Bench, ini: Path) -> int:
+    """Peak RSS of the wrapper process during a safe upgrade (GNU time's %M)."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *CLI, "--config", str(ini), "upgrade"], env=bench.env,
+                         capture_output=True, text=True)
+    bench.alembic(ini, "downgrade", "a1")
+    return int(out.stderr.strip().splitlines()[-1])
+
+
+def backup_formats(bench: Bench, rounds: int) -> dict:
+    results = {}
+    variants = {"-Fc (default -Z6)": ["-Fc"], "-Fc -Z1": ["-Fc", "-Z1"], "-Fc -Z0": ["-Fc", "-Z0"],
+                "-Fd -j2 -Z1": ["-Fd", "-j2", "-Z1"]}
+    for label, flags in variants.items():
+        times, size = [], 0
+        for _ in range(rounds):
+            target = bench.scratch / "format_probe"
+            shutil.rmtree(target, ignore_errors=True)
+            if target.exists():
+                target.unlink()
+            times.append(bench.pg_dump(target, *flags))
+            size = sum(p.stat().st_size for p in target.rglob("*")) if target.is_dir() else target.stat().st_size
+        results[label] = {"median_s": round(statistics.median(times), 3), "size_mb": round(size / 2**20, 1)}
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", default=str(ROOT / "benchmark_results" / "benchmark.json"))
+    parser.add_argument("--quick", action="store_true", help="tiny database, one round (a smoke run)")
+    args = parser.parse_args()
+    if args.quick:
+        args.size_mb, args.rounds = 20, 1
+    scratch_root = Path(tempfile.mkdtemp(prefix="migration_bench_"))
+    os.chmod(scratch_root, 0o755)
+    cluster = local_postgres.start_cluster(scratch_root / "pg" / "data")
+    report = {"machine": {"cpus": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE") *
+                                                                    os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                          "python": platform.python_version()}, "rounds": args.rounds}
+    try:
+        cluster.create_role(USER, PASSWORD)
+        sizes = {"large": args.size_mb, "small": max(args.size_mb // 4, 5)}
+        rss = {}
+        for label, size_mb in sizes.items():
+            database = f"bench_{label}"
+            cluster.create_database(database, USER)
+            actual = fill(cluster, database, size_mb)
+            work = scratch_root / label
+            work.mkdir()
+            bench = Bench(cluster, database, work)
+            report.setdefault("database_mb", {})[label] = round(actual / 2**20, 1)
+            if label == "large":
+                report["server"] = subprocess.run([str(bench.bin / "postgres"), "--version"], capture_output=True,
+                                                  text=True).stdout.strip()
+                report["results"] = measure(bench, args.rounds, f"{actual / 2**20:.0f} MB")
+                report["backup_formats"] = backup_formats(bench, args.rounds)
+            ini = make_project(work / "rss", {"a1": BASE, "b2": ADD_COLUMN})
+            set_url(ini, bench.url)
+            bench.alembic(ini, "upgrade", "a1")
+            rss[label] = peak_rss_kb(bench, ini)
+        report["peak_rss_kb"] = rss
+    finally:
+        cluster.stop()
+        shutil.rmtree(scratch_root, ignore_errors=True)
+    validate_json = ROOT / "benchmark_results" / "validate.json"
+    subprocess.run([PYTHON, str(ROOT / "scripts" / "benchmark_validate.py"), "--rounds", str(max(args.rounds, 3)),
+                    "--json", str(validate_json)], capture_output=True)
+    if validate_json.exists():
+        report["validate"] = json.loads(validate_json.read_text())
+    print_report(report)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {args.json}")
+    return 0
+
+
+def print_report(report: dict) -> None:
+    machine = report["machine"]
+    print(f"machine: {machine['cpus']} cores, {machine['memory_gb']} GB; {report.get('server', '')}; "
+          f"database {report['database_mb']['large']} MB (small: {report['database_mb']['small']} MB); "
+          f"medians of {report['rounds']} rounds")
+    print(f"\n| measurement | wrapper | by hand | ratio | target |\n|---|---|---|---|---|")
+    targets = {"safe upgrade": 1.05, "rolled-back failure": 1.05, "restored failure": 1.1}
+    for name, row in report["results"].items():
+        met = "met" if row["ratio"] <= targets[name] else "NOT met"
+        print(f"| {name} | {row['wrapper_s']:.2f} s | {row['by_hand_s']:.2f} s | {row['ratio']:.2f}x | "
+              f"<= {targets[name]}x ({met}) |")
+    if "validate" in report:
+        v = report["validate"]
+        print(f"| validate {v['files']} files vs squawk | {v['validate_median_s']:.2f} s | {v['squawk_median_s']:.2f} s "
+              f"| {v['ratio_validate_to_squawk']:.2f}x | (none) |")
+        print(f"| one-file validate start-up | {v['one_file_validate_median_s']:.3f} s | | | < 0.3 s |")
+        print(f"| --help start-up | {v['help_median_s']:.3f} s | | | < 0.3 s |")
+    rss = report["peak_rss_kb"]
+    print(f"| peak RSS, {report['database_mb']['small']} MB vs {report['database_mb']['large']} MB database | "
+          f"{rss['small'] / 1024:.0f} MB / {rss['large'] / 1024:.0f} MB | | {rss['large'] / rss['small']:.2f}x | flat |")
+    print("\n| pg_dump format | median | size |\n|---|---|---|")
+    for label, row in report["backup_formats"].items():
+        print(f"| {label} | {row['median_s']:.2f} s | {row['size_mb']} MB |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
