@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Optional
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO_ROOT / ".pgdata"
+DEFAULT_DATA = Path(os.environ.get("LOCAL_PG_DIR") or REPO_ROOT / ".pgdata")
 APP_ROLE = "fataplus_user"
 APP_DATABASE = "fataplus_dev"
 
@@ -150,6 +150,10 @@ def start_cluster(data_dir: Path, port: Optional[int] = None, *, fast: bool = Fa
     cluster = Cluster(data_dir, port or free_port(), bin_dir)
     cluster.socket_dir.mkdir(exist_ok=True)
     _chown_to_server_user(cluster.socket_dir)
+    if os.geteuid() == 0 and subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(data_dir.parent)],
+                                            capture_output=True).returncode != 0:
+        raise ClusterError(f"the postgres user cannot reach {data_dir.parent} (a parent folder is private); "
+                           "set LOCAL_PG_DIR to a folder it can reach, e.g. /tmp/fataplus_pg")
     if not (data_dir / "PG_VERSION").exists():
         result = subprocess.run(_as_server_user([
             str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth-local=trust",
