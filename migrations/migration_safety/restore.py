@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .backups import CHUNK, ProgressCallback
+from .backups import ProgressCallback
 from .errors import RestoreError
 from .pgtools import Tool, connect, first_error_line, query_all, run_tool, start_tool, stop_tool
 
@@ -165,43 +165,40 @@ def restore_in_place(settings, archive: Path, *, pg_restore: Tool, psql: Tool, p
 
 def _stream_into_psql(settings, archive: Path, list_file: Path, prelude: str, *, pg_restore: Tool, psql: Tool,
                       progress: Optional[ProgressCallback]) -> None:
+    """``pg_restore -f - | psql -1 -f prelude.sql -f -``: the archive's SQL flows from one tool to
+    the other through an OS pipe (never through Python), and psql runs both files in one
+    transaction. Progress is read from pg_restore's /proc I/O counter."""
     env = settings.child_environment()
-    psql_argv = [psql.path, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
-                 "--no-password", f"--dbname={settings.conninfo()}", "--file=-"]
-    restore_argv = [pg_restore.path, f"--use-list={list_file}", "--file=-", str(archive)]
+    prelude_file = list_file.with_name("prelude.sql")
+    prelude_file.write_text(prelude)
     total = archive.stat().st_size
-    reader = start_tool(restore_argv, env, stdout=subprocess.PIPE)
-    writer = start_tool(psql_argv, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    reader_read, writer_stdin = os.pipe()
+    restore_argv = [pg_restore.path, f"--use-list={list_file}", "--file=-", str(archive)]
+    psql_argv = [psql.path, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+                 "--no-password", f"--dbname={settings.conninfo()}", f"--file={prelude_file}", "--file=-"]
+    try:
+        reader = start_tool(restore_argv, env, stdout=writer_stdin)
+        writer = start_tool(psql_argv, env, stdin=reader_read, stdout=subprocess.DEVNULL)
+    finally:
+        os.close(reader_read)
+        os.close(writer_stdin)
     errors: dict[str, bytes] = {}
-    # drain stderr concurrently so neither child blocks on a full pipe
     drains = [threading.Thread(target=lambda p=p, k=k: errors.__setitem__(k, p.stderr.read()), daemon=True)
               for k, p in (("pg_restore", reader), ("psql", writer))]
     for thread in drains:
         thread.start()
-    psql_output = threading.Thread(target=lambda: writer.stdout.read(), daemon=True)
-    psql_output.start()
-    sent = 0
     try:
-        try:
-            writer.stdin.write(prelude.encode())
-            while True:
-                chunk = reader.stdout.read(CHUNK)
-                if not chunk:
-                    break
-                writer.stdin.write(chunk)
-                sent += len(chunk)
-                if progress:
-                    # the SQL stream is several times the compressed archive; cap at the archive size
-                    progress(min(sent // 4, total), total)
-        except BrokenPipeError:
-            pass  # psql stopped on an error; its stderr says which
-        finally:
+        while True:
+            if progress:
+                progress(min(_bytes_read(reader.pid), total), total)
             try:
-                writer.stdin.close()
-            except BrokenPipeError:
-                pass
+                writer.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        if writer.returncode != 0:
+            stop_tool(reader)          # psql gave up: pg_restore would block on a full pipe
         reader.wait()
-        writer.wait()
     except BaseException:
         stop_tool(reader)
         stop_tool(writer)
@@ -217,6 +214,17 @@ def _stream_into_psql(settings, archive: Path, list_file: Path, prelude: str, *,
         raise RestoreError(f"could not read {archive.name}: {reason}")
     if progress:
         progress(total, total)
+
+
+def _bytes_read(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/io") as counters:
+            for line in counters:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def normalized_schema(sql: str) -> str:
