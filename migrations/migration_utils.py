@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from migration_safety.errors import EXIT_FAILED, EXIT_USAGE, MigrationSafetyError  # noqa: E402
+from migration_safety.errors import EXIT_FAILED, MigrationSafetyError  # noqa: E402
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

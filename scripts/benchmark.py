@@ -275,7 +275,7 @@ def print_report(report: dict) -> None:
     print(f"machine: {machine['cpus']} cores, {machine['memory_gb']} GB; {report.get('server', '')}; "
           f"database {report['database_mb']['large']} MB (small: {report['database_mb']['small']} MB); "
           f"medians of {report['rounds']} rounds")
-    print(f"\n| measurement | wrapper | by hand | ratio | target |\n|---|---|---|---|---|")
+    print("\n| measurement | wrapper | by hand | ratio | target |\n|---|---|---|---|---|")
     targets = {"safe upgrade": 1.05, "rolled-back failure": 1.05, "restored failure": 1.1}
     for name, row in report["results"].items():
         met = "met" if row["ratio"] <= targets[name] else "NOT met"

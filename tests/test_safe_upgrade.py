@@ -3,7 +3,6 @@ Alembic, the CLI as a user runs it. "State identical" is always compared with fi
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import subprocess

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import commands
-from .errors import EXIT_OK
+from .errors import EXIT_FAILED, EXIT_OK
 from .project import Project
 from .render import Output, render_run_result
 
@@ -176,7 +176,7 @@ def _restore(project, args, output: Output) -> int:
                     f"{', '.join(data['revision_now']) or 'base'}"
                     + ("" if data["schema_verified"] else f"; SCHEMA DIFFERS: {data['schema_difference']}"),
                     style="green" if data["schema_verified"] else "red")
-    return EXIT_OK if data["schema_verified"] else 1
+    return EXIT_OK if data["schema_verified"] else EXIT_FAILED
 
 
 def _health(project, args, output: Output) -> int:
@@ -187,7 +187,7 @@ def _health(project, args, output: Output) -> int:
         output.table("Health", ("check", "status", "detail"),
                      [(c["check"], c["status"], c["detail"]) for c in data["checks"]])
         output.line("healthy" if data["healthy"] else "UNHEALTHY", style="green" if data["healthy"] else "red")
-    return EXIT_OK if data["healthy"] else 1
+    return EXIT_OK if data["healthy"] else EXIT_FAILED
 
 
 def _info(project, args, output: Output) -> int:

@@ -3,7 +3,6 @@ expected findings written in the file's first line (``# expect: rule@line ...`` 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -30,10 +29,9 @@ def test_corpus_file_gives_exactly_its_expected_findings(path):
 
 
 def test_every_operation_rule_has_a_positive_and_a_negative_case():
-    found_somewhere, quiet_somewhere = set(), set()
+    found_somewhere = set()
     for path in CASES:
-        rules_here = {rule for rule, _ in expected(path)}
-        found_somewhere |= rules_here
+        found_somewhere |= {rule for rule, _ in expected(path)}
     structural = {"syntax-error", "unreadable-revision", "missing-revision-id", "missing-down-revision",
                   "missing-upgrade", "missing-downgrade", "duplicate-revision", "unknown-down-revision",
                   "revision-cycle", "multiple-heads", "enum-add-value-in-transaction"}
@@ -132,7 +130,6 @@ def test_every_rule_is_documented_and_explained():
 
 
 def test_cli_exit_codes_and_formats(tmp_path):
-    versions = REPO_ROOT / "migrations" / "versions"
     clean = run_cli("validate")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     by_name = run_cli("validate", "--migration-file", "001_initial_schema.py")
