@@ -74,8 +74,7 @@ def _status(project, args, output: Output) -> int:
 def render_validation(output: Output, report) -> None:
     from .validation import render_report
 
-    console = output.console if output.format == "text" else output.console
-    render_report(report, output.format, console)
+    render_report(report, output.format, output.console)
 
 
 def _validate(project, args, output: Output) -> int:

@@ -262,14 +262,15 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     result = {"backup": str(archive), "database": destination, "backup_revision": info.revision,
               "pre_restore_backup": None}
     if target_db:
+        from .restore import quote_ident
+
         admin = connect(settings)
         try:
-            exists = admin.cursor()
-            exists.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target_db,))
-            if exists.fetchone():
+            cursor = admin.cursor()
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target_db,))
+            if cursor.fetchone():
                 raise ConfigurationError(f"database {target_db!r} already exists; name a new one")
-            from .restore import quote_ident
-            exists.execute(f"CREATE DATABASE {quote_ident(target_db)}")
+            cursor.execute(f"CREATE DATABASE {quote_ident(target_db)}")
         except Exception as exc:
             if isinstance(exc, MigrationSafetyError):
                 raise

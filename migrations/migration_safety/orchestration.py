@@ -243,7 +243,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
             _handle_failure(result, failure, interruption, tracker, running.last, locked_current, after,
                             signature_before, sequences_before, lock_connection, project, backup, tools, events)
         result.duration_seconds = round(time.monotonic() - started, 3)
-        _record(lock_connection, project, result, plan, started_at, events)
+        _record(lock_connection, project, result, plan, started_at)
     return result
 
 
@@ -259,7 +259,7 @@ def _apply_retention(safety, result: RunResult) -> None:
         result.notes.append(f"retention removed {entry.archive.name}")
 
 
-def _record(connection, project, result: RunResult, plan: Plan, started_at, events: Events) -> None:
+def _record(connection, project, result: RunResult, plan: Plan, started_at) -> None:
     """Append the run to the audit trail; a failure to record is reported, never fatal."""
     try:
         record_run(connection, project.safety.history_table, direction=result.command, started_at=started_at,
