@@ -3,6 +3,7 @@ Alembic, the CLI as a user runs it. "State identical" is always compared with fi
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import stat
 import subprocess
@@ -341,3 +342,48 @@ def test_lock_timeout_makes_a_blocked_migration_fail_fast_and_roll_back(database
     assert "no restore needed" in result.stdout
     assert elapsed < 60
     assert fingerprint(database) == before
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs for the backup directory (needs root to mount; skipped otherwise)."""
+    mount_point = tmp_path / "small_disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], capture_output=True)
+
+
+def test_full_disk_refused_in_preflight_changes_nothing(database, env, small_disk):
+    env["MIGRATION_BACKUP_DIR"] = str(small_disk)          # no earlier backup: the estimate is the db size
+    before = fingerprint(database)
+    result = run_cli("upgrade", env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "not enough space for the backup" in result.stderr
+    assert fingerprint(database) == before and not list(small_disk.iterdir())
+
+
+def test_disk_full_during_the_backup_changes_nothing(database, env, small_disk, tmp_path):
+    # a backup of the still empty database, copied onto the small disk: the next run estimates its
+    # size from that backup's ratio, which fits...
+    seed_env = {**env, "MIGRATION_BACKUP_DIR": str(tmp_path / "seed")}
+    assert run_cli("upgrade", "--revision", "001", env=seed_env).returncode == 0
+    [seed] = list((tmp_path / "seed").glob("backup_*.dump"))
+    kept = [seed.name, seed.with_suffix(".json").name]
+    for name in kept:
+        shutil.copy(tmp_path / "seed" / name, small_disk / name)
+    # ...then the data grows, and the real (uncompressed) dump does not fit any more
+    database.sql("INSERT INTO users (email, full_name) SELECT md5(random()::text) || g, "
+                 "repeat(md5(random()::text), 40) FROM generate_series(1, 3000) g")
+    before = fingerprint(database)
+    env.update(MIGRATION_BACKUP_DIR=str(small_disk), MIGRATION_BACKUP_COMPRESSION="0")
+    result = run_cli("upgrade", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "No space left on device" in result.stderr and "nothing was changed" in result.stderr
+    assert fingerprint(database) == before
+    assert sorted(p.name for p in small_disk.iterdir()) == sorted(kept)      # no partial file left
