@@ -140,9 +140,11 @@ class Cluster:
                                             "-m", "fast", "-w"]), capture_output=True, text=True)
 
 
-def start_cluster(data_dir: Path, port: Optional[int] = None, *, fast: bool = False) -> Cluster:
-    """Initialise (first time) and start a cluster in ``data_dir``; returns it running."""
-    bin_dir = find_pg_bin_dir()
+def start_cluster(data_dir: Path, port: Optional[int] = None, *, fast: bool = False,
+                  bin_dir: Optional[Path] = None) -> Cluster:
+    """Initialise (first time) and start a cluster in ``data_dir``; returns it running.
+    ``bin_dir`` picks another PostgreSQL build (the tests use a newer server than the tools)."""
+    bin_dir = Path(bin_dir) if bin_dir else find_pg_bin_dir()
     data_dir = Path(data_dir).resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     _chown_to_server_user(data_dir.parent)
