@@ -170,9 +170,9 @@ def explain_rule(rule_id: str) -> str:
 # -- the backup catalog ---------------------------------------------------------------------------
 
 def _tools(names, minimum_major: int = 0) -> dict:
-    from .pgtools import find_tool
+    from .pgtools import find_tools
 
-    return {name: find_tool(name, minimum_major) for name in names}
+    return find_tools(names, minimum_major)
 
 
 def backups_list(project) -> list[dict]:

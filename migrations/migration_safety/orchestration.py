@@ -22,7 +22,7 @@ from .backups import (BackupInfo, check_free_space, create_backup, estimate_back
 from .catalog_state import catalog_signature, rewind_sequences, sequence_positions
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
 from .migration_lock import migration_lock
-from .pgtools import check_tool_compatible, connect, ensure_directory_writable, find_tool, server_info
+from .pgtools import connect, ensure_directory_writable, find_tools, server_info
 from .restore import restore_in_place
 from .run_history import StepRecord, file_checksum, record_run
 
@@ -182,9 +182,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
 
     tools = None
     if take_backup:
-        tools = {name: find_tool(name, server.major) for name in ("pg_dump", "pg_restore", "psql")}
-        for tool in tools.values():
-            check_tool_compatible(tool, server.major)
+        tools = find_tools(("pg_dump", "pg_restore", "psql"), server.major)
         ensure_directory_writable(safety.backup_dir)
         for leftover in remove_partial_backups(safety.backup_dir):
             result.notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")

@@ -58,28 +58,45 @@ def _candidate_paths(name: str) -> list[str]:
     return candidates
 
 
-def find_tool(name: str, minimum_major: int = 0) -> Tool:
-    """The newest ``name`` available, preferring PATH when it is new enough."""
-    found: list[Tool] = []
-    for path in _candidate_paths(name):
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-            continue
+def _versions(paths: list[str]) -> dict:
+    """``--version`` of every candidate at once (each is a process start; run them side by side)."""
+    running = {}
+    for path in dict.fromkeys(paths):
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            try:
+                running[path] = subprocess.Popen([path, "--version"], stdout=subprocess.PIPE,
+                                                 stderr=subprocess.DEVNULL, text=True)
+            except OSError:
+                continue
+    versions = {}
+    for path, process in running.items():
         try:
-            output = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20).stdout
-            major, version = parse_tool_version(output)
-        except (OSError, ValueError, subprocess.SubprocessError):
+            output = process.communicate(timeout=20)[0]
+            versions[path] = parse_tool_version(output)
+        except (ValueError, subprocess.SubprocessError):
+            process.kill()
+    return versions
+
+
+def find_tools(names, minimum_major: int = 0) -> dict:
+    """name -> the Tool to use: the first candidate (PATH, then the newest Debian install) at least
+    ``minimum_major``; PreflightError when a tool is missing or every copy is too old."""
+    candidates = {name: _candidate_paths(name) for name in names}
+    versions = _versions([path for paths in candidates.values() for path in paths])
+    tools = {}
+    for name, paths in candidates.items():
+        found = [Tool(name, path, *versions[path]) for path in paths if path in versions]
+        usable = [tool for tool in found if tool.major >= minimum_major]
+        if usable:
+            tools[name] = usable[0]
             continue
-        tool = Tool(name, path, major, version)
-        if major >= minimum_major:
-            return tool
-        found.append(tool)
-    if found:
-        best = max(found, key=lambda t: t.major)
-        check_tool_compatible(best, minimum_major)
-    where = os.environ.get(TOOL_DIR_VARIABLE) or "PATH or /usr/lib/postgresql/*/bin"
-    raise PreflightError(
-        f"{name} not found in {where}; install the PostgreSQL client tools "
-        f"(Debian: apt-get install postgresql-client) or set {TOOL_DIR_VARIABLE}")
+        if found:
+            check_tool_compatible(max(found, key=lambda t: t.major), minimum_major)
+        where = os.environ.get(TOOL_DIR_VARIABLE) or "PATH or /usr/lib/postgresql/*/bin"
+        raise PreflightError(
+            f"{name} not found in {where}; install the PostgreSQL client tools "
+            f"(Debian: apt-get install postgresql-client) or set {TOOL_DIR_VARIABLE}")
+    return tools
 
 
 def first_error_line(stderr: str) -> str:
