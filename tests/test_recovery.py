@@ -256,3 +256,36 @@ def test_day2_commands_on_a_stock_alembic_init_project(database, env, tmp_path):
     assert run_cli("--config", str(ini), "health", env=env).returncode == 0
     assert cli_json("--config", str(ini), "info", env=env)["settings"]["alembic.ini"] == str(ini.resolve())
     assert len(cli_json("--config", str(ini), "backups", "prune", "--keep-last", "1", env=env)["removed"]) == 2
+
+
+def _restore_on_a_terminal(env, answer: str):
+    """Run `restore` with a pseudo-terminal as stdin, type ``answer`` at its prompt."""
+    import pty
+    import subprocess
+    import sys
+
+    from harness import REPO_ROOT
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"), "restore"],
+                               stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT,
+                               text=True)
+    os.close(slave)
+    os.write(master, (answer + "\n").encode())
+    try:
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        os.close(master)
+    return process.returncode, stdout, stderr
+
+
+def test_restore_asks_for_the_database_name_on_a_terminal(database, env):
+    cli_json("upgrade", "--revision", "002", env=env)
+    cli_json("upgrade", env=env)
+    before = fingerprint(database)
+    code, stdout, stderr = _restore_on_a_terminal(env, "not-the-name")
+    assert code == 2 and "not confirmed" in stderr and "Type its name to confirm" in stderr
+    assert fingerprint(database) == before
+    code, stdout, stderr = _restore_on_a_terminal(env, database.name)
+    assert code == 0, stdout + stderr
+    assert database.sql("SELECT version_num FROM alembic_version") == [("002",)]
