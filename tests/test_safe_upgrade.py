@@ -387,3 +387,21 @@ def test_disk_full_during_the_backup_changes_nothing(database, env, small_disk, 
     assert "No space left on device" in result.stderr and "nothing was changed" in result.stderr
     assert fingerprint(database) == before
     assert sorted(p.name for p in small_disk.iterdir()) == sorted(kept)      # no partial file left
+
+
+def test_a_restore_that_cannot_complete_changes_nothing_and_says_how_to_recover(database, env, tmp_path, pg_cluster):
+    ini = project_at_base(tmp_path, env, per_migration=True)
+    # an object the migrating role cannot drop: the restore's first statement will fail
+    pg_cluster.execute("CREATE TABLE public.owned_by_admin (id int); GRANT SELECT ON public.owned_by_admin TO app_user",
+                       dbname=database.name)
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "failed-restore-failed"
+    assert "was rolled back" in payload["message"] and "restore --backup" in payload["message"]
+    # the database is exactly where the failed run left it: b2 committed, c3 rolled back, no half restore
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]
+    tables = {row[0] for row in database.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert {"crops", "yields", "owned_by_admin"} <= tables and "doomed" not in tables
+    assert database.sql("SELECT name FROM crops ORDER BY id") == [("maize",), ("cassava",), ("rice",)]
+    assert Path(payload["backup"]).exists()
