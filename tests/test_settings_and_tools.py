@@ -104,3 +104,10 @@ def test_schema_normalization_ignores_restrict_keys_and_comments():
     a = "\\restrict abc\n-- Dumped\nCREATE TABLE t (id int);\n\n\\unrestrict abc\n"
     b = "\\restrict xyz\nCREATE TABLE t (id int);\n\\unrestrict xyz\n"
     assert normalized_schema(a) == normalized_schema(b)
+
+
+def test_debian_installs_are_ordered_by_number():
+    from migration_safety.pgtools import _install_version
+    paths = ["/usr/lib/postgresql/9.6/bin/pg_dump", "/usr/lib/postgresql/15/bin/pg_dump",
+             "/usr/lib/postgresql/10/bin/pg_dump"]
+    assert sorted(paths, key=_install_version, reverse=True)[0] == "/usr/lib/postgresql/15/bin/pg_dump"

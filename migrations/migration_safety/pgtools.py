@@ -54,8 +54,14 @@ def _candidate_paths(name: str) -> list[str]:
     if on_path:
         candidates.append(on_path)
     # Debian/Ubuntu install every major side by side; the newest can dump any older server.
-    candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_install_version, reverse=True)
     return candidates
+
+
+def _install_version(path: str) -> tuple:
+    """/usr/lib/postgresql/15/bin/pg_dump -> (15,); numeric, so 15 sorts above 9.6."""
+    version = Path(path).parent.parent.name
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def _versions(paths: list[str]) -> dict:
