@@ -279,8 +279,12 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             admin.close()
         target = settings.with_database(target_db)
         events.step(f"Restoring {archive.name} into new database {target_db}")
-        restored = restore_in_place(target, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                                    pg_dump=tools["pg_dump"], preserved_schemas=())
+        try:
+            restored = restore_in_place(target, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                        pg_dump=tools["pg_dump"], preserved_schemas=())
+        except BaseException:
+            _drop_database(settings, target_db)      # an empty leftover would block the next attempt
+            raise
     else:
         with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock_connection:
             current = read_current_heads(lock_connection, project.version_table)
@@ -311,6 +315,19 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     result.update(duration_seconds=restored.duration_seconds, schema_verified=restored.schema_verified,
                   schema_difference=restored.schema_difference)
     return result
+
+
+def _drop_database(settings, name: str) -> None:
+    from .pgtools import connect
+    from .restore import quote_ident
+
+    admin = connect(settings)
+    try:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+    except Exception:
+        pass
+    finally:
+        admin.close()
 
 
 # -- monitoring -----------------------------------------------------------------------------------
