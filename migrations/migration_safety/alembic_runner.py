@@ -98,10 +98,15 @@ def _load_scripts(script) -> None:
         raise ConfigurationError(message) from None
 
 
-def make_plan(config, current: tuple[str, ...], direction: str, target: str) -> Plan:
-    """The revisions an upgrade/downgrade to ``target`` would run, in order (no DB access)."""
+def load_script_directory(config):
+    """Alembic's ScriptDirectory with every revision imported (errors as one-line messages)."""
     script = script_directory(config)
     _load_scripts(script)
+    return script
+
+
+def make_plan(script, current: tuple[str, ...], direction: str, target: str) -> Plan:
+    """The revisions an upgrade/downgrade to ``target`` would run, in order (no DB access)."""
     current_text = " ".join(current) if current else None
     try:
         if direction == "upgrade":

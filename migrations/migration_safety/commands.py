@@ -47,11 +47,9 @@ def current(project) -> dict:
 
 
 def _script(project):
-    from .alembic_runner import _load_scripts, script_directory
+    from .alembic_runner import load_script_directory
 
-    script = script_directory(project.alembic_config())
-    _load_scripts(script)
-    return script
+    return load_script_directory(project.alembic_config())
 
 
 def history(project) -> dict:
@@ -114,7 +112,7 @@ def status(project) -> dict:
         script = _script(project)
         script_heads = list(script.get_heads())
         if len(script_heads) == 1:
-            pending = [step.label for step in make_plan(project.alembic_config(), heads, "upgrade", "head").steps]
+            pending = [step.label for step in make_plan(script, heads, "upgrade", "head").steps]
     except ConfigurationError as exc:     # a broken graph is exactly what status must still show
         problem = str(exc)
     backups = [entry for entry in list_backups(project.safety.backup_dir)
@@ -392,7 +390,7 @@ def health(project) -> dict:
                   or "applied revisions match their files")
             if len(heads) == 1:
                 from .alembic_runner import make_plan, read_current_heads
-                pending = make_plan(project.alembic_config(), read_current_heads(connection, project.version_table),
+                pending = make_plan(script, read_current_heads(connection, project.version_table),
                                     "upgrade", "head").steps
                 check("pending", True, f"{len(pending)} revision(s) pending")
         except MigrationSafetyError as exc:

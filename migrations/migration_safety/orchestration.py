@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from . import alembic_runner
-from .alembic_runner import CommitTracker, Interruption, Plan, make_plan, read_current_heads
+from .alembic_runner import CommitTracker, Interruption, Plan, load_script_directory, make_plan, read_current_heads
 from .backups import (BackupInfo, check_free_space, create_backup, estimate_backup_size,
                       remove_partial_backups)
 from .catalog_state import catalog_signature, rewind_sequences, sequence_positions
@@ -154,7 +154,8 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
 
     alembic_output = io.StringIO()
     config = project.alembic_config(stdout=alembic_output)
-    plan = make_plan(config, current, direction, target)
+    script = load_script_directory(config)
+    plan = make_plan(script, current, direction, target)
     report = validate_plan(project, plan, server.major)
     result = RunResult(direction, settings.database, target, "", "", revision_before=list(current),
                        revision_after=list(current), steps=[s.label for s in plan.steps],
@@ -194,7 +195,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
     with migration_lock(settings, wait_seconds=wait) as lock_connection:
         locked_current = read_current_heads(lock_connection, project.version_table)
         if locked_current != current:   # another run finished between our plan and the lock
-            plan = make_plan(config, locked_current, direction, target)
+            plan = make_plan(script, locked_current, direction, target)
             result.revision_before = result.revision_after = list(locked_current)
             result.steps = [s.label for s in plan.steps]
             if plan.is_empty:
