@@ -391,17 +391,19 @@ def test_disk_full_during_the_backup_changes_nothing(database, env, small_disk, 
 
 def test_a_restore_that_cannot_complete_changes_nothing_and_says_how_to_recover(database, env, tmp_path, pg_cluster):
     ini = project_at_base(tmp_path, env, per_migration=True)
-    # an object the migrating role cannot drop: the restore's first statement will fail
-    pg_cluster.execute("CREATE TABLE public.owned_by_admin (id int); GRANT SELECT ON public.owned_by_admin TO app_user",
-                       dbname=database.name)
+    # an object the migrating role cannot drop, over a table the failed run touches: the selective
+    # restore (which must drop crops, CASCADE reaching the view) and then the full one both fail
+    pg_cluster.execute("CREATE VIEW public.owned_by_admin AS SELECT * FROM public.crops;"
+                       " GRANT SELECT ON public.owned_by_admin TO app_user", dbname=database.name)
     result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     payload = json.loads(result.stdout)
     assert payload["status"] == "failed-restore-failed"
     assert "was rolled back" in payload["message"] and "restore --backup" in payload["message"]
+    assert any("full restore: the selective restore did not complete" in note for note in payload["notes"])
     # the database is exactly where the failed run left it: b2 committed, c3 rolled back, no half restore
     assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]
-    tables = {row[0] for row in database.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    tables = {row[0] for row in database.sql("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
     assert {"crops", "yields", "owned_by_admin"} <= tables and "doomed" not in tables
     assert database.sql("SELECT name FROM crops ORDER BY id") == [("maize",), ("cassava",), ("rice",)]
     assert Path(payload["backup"]).exists()

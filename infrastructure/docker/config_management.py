@@ -162,6 +162,7 @@ class SafetySettings:
     retention_days: Optional[int] = None
     retention_count: Optional[int] = None
     history_table: str = "migration_history"
+    selective_restore: bool = True        # restore only what a failed run touched, when known for certain
 
 
 SAFETY_KEYS = {
@@ -174,6 +175,7 @@ SAFETY_KEYS = {
     "retention_days": "MIGRATION_BACKUP_KEEP_DAYS",
     "retention_count": "MIGRATION_BACKUP_KEEP_LAST",
     "history_table": "MIGRATION_HISTORY_TABLE",
+    "selective_restore": "MIGRATION_SELECTIVE_RESTORE",
 }
 
 
@@ -195,6 +197,11 @@ def safety_settings(default_backup_dir: Path, ini_section: Optional[Mapping[str,
 
 def _convert(key: str, raw: str, where: str):
     try:
+        if key == "selective_restore":
+            switch = raw.lower()
+            if switch not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
+                raise ValueError
+            return switch in ("on", "true", "yes", "1")
         if key in ("backup_compression", "retention_days", "retention_count"):
             number = int(raw)
             if number < 0 or (key == "backup_compression" and number > 9):

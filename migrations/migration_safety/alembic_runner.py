@@ -146,6 +146,8 @@ class CommitTracker:
     commits: int = 0
     autocommit_statements: int = 0
     last_statements: list = field(default_factory=list)
+    backend_pids: set = field(default_factory=set)     # every server process the run connected to
+    engines: list = field(default_factory=list)
 
     @property
     def committed_anything(self) -> bool:
@@ -153,6 +155,24 @@ class CommitTracker:
 
     def _on_commit(self, connection) -> None:
         self.commits += 1
+
+    def _on_pool_connect(self, dbapi_connection, connection_record) -> None:
+        pid = getattr(dbapi_connection, "get_backend_pid", None)
+        if pid is not None:
+            self.backend_pids.add(pid())
+
+    def _on_engine_connect(self, connection) -> None:
+        if all(engine is not connection.engine for engine in self.engines):
+            self.engines.append(connection.engine)
+
+    def close_connections(self) -> None:
+        """Close what env.py's engines keep pooled, so those backends end and flush their
+        statistics (the selective restore reads them)."""
+        for engine in self.engines:
+            try:
+                engine.dispose()
+            except Exception:  # a broken pool must not stop the restore
+                pass
 
     def _on_execute(self, connection, cursor, statement, parameters, context, executemany) -> None:
         if getattr(cursor.connection, "autocommit", False):
@@ -163,14 +183,22 @@ class CommitTracker:
     def listening(self) -> Iterator["CommitTracker"]:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
+        from sqlalchemy.pool import Pool
 
-        event.listen(Engine, "commit", self._on_commit)
-        event.listen(Engine, "before_cursor_execute", self._on_execute)
+        listeners = [(Engine, "commit", self._on_commit), (Engine, "before_cursor_execute", self._on_execute),
+                     (Engine, "engine_connect", self._on_engine_connect), (Pool, "connect", self._on_pool_connect)]
+        for target, name, function in listeners:
+            event.listen(target, name, function)
         try:
             yield self
         finally:
-            event.remove(Engine, "commit", self._on_commit)
-            event.remove(Engine, "before_cursor_execute", self._on_execute)
+            for target, name, function in listeners:
+                event.remove(target, name, function)
+
+
+# The name every connection opened while Alembic runs carries (through PGOPTIONS), so they can be
+# told apart from the wrapper's own and waited for.
+RUN_APPLICATION_NAME = "migration_safety_run"
 
 
 @contextlib.contextmanager
@@ -178,7 +206,7 @@ def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]
     """Apply timeouts to every libpq connection opened in this process meanwhile (env.py's)."""
     previous = os.environ.get("PGOPTIONS")
     os.environ["PGOPTIONS"] = (f"-c lock_timeout={lock_timeout} -c statement_timeout={statement_timeout}"
-                               f" -c application_name=migration_safety")
+                               f" -c application_name={RUN_APPLICATION_NAME}")
     try:
         yield
     finally:

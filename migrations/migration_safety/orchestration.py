@@ -24,6 +24,7 @@ from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError,
 from .migration_lock import migration_lock
 from .pgtools import connect, ensure_directory_writable, find_tools, server_info
 from .restore import restore_in_place
+from .selective_restore import MINIMUM_SERVER_MAJOR, photograph, try_selective_restore
 from .run_history import StepRecord, file_checksum, record_run
 
 # Schemas the wrapper owns (the audit trail): never dropped by a restore.
@@ -61,6 +62,7 @@ class RunResult:
     backup_seconds: Optional[float] = None
     migrate_seconds: Optional[float] = None
     restore_seconds: Optional[float] = None
+    restore_mode: Optional[str] = None      # selective | full
     duration_seconds: float = 0.0
     committed_before_failure: Optional[bool] = None
     unsafe_allowed: bool = False
@@ -202,6 +204,8 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
                 result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
                 return result
         backup: Optional[BackupInfo] = None
+        # Before the backup, so every change the backup may not hold counts as touched.
+        photo_before = _photograph_for_selective_restore(lock_connection, safety, take_backup, server.major, result)
         with interruption.catching():
             try:
                 if take_backup:
@@ -240,10 +244,21 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
             _apply_retention(safety, result)
         else:
             _handle_failure(result, failure, interruption, tracker, running.last, locked_current, after,
-                            signature_before, sequences_before, lock_connection, project, backup, tools, events)
+                            signature_before, sequences_before, lock_connection, project, backup, tools, events,
+                            photo_before, server.major)
         result.duration_seconds = round(time.monotonic() - started, 3)
         _record(lock_connection, project, result, plan, started_at)
     return result
+
+
+def _photograph_for_selective_restore(connection, safety, take_backup: bool, server_major: int, result: RunResult):
+    if not (take_backup and safety.selective_restore) or server_major < MINIMUM_SERVER_MAJOR:
+        return None
+    try:
+        return photograph(connection, WRAPPER_SCHEMAS)
+    except Exception as exc:  # e.g. no privilege on a sequence: the full restore still works
+        result.notes.append(f"selective restore unavailable: {' '.join(str(exc).split())[:200]}")
+        return None
 
 
 def _apply_retention(safety, result: RunResult) -> None:
@@ -272,7 +287,8 @@ def _record(connection, project, result: RunResult, plan: Plan, started_at) -> N
 def _handle_failure(result: RunResult, failure: BaseException, interruption: Interruption, tracker: CommitTracker,
                     running: Optional[str], before: tuple, after: tuple, signature_before: str,
                     sequences_before: dict, lock_connection,
-                    project, backup: Optional[BackupInfo], tools: Optional[dict], events: Events) -> None:
+                    project, backup: Optional[BackupInfo], tools: Optional[dict], events: Events,
+                    photo_before=None, server_major: int = 0) -> None:
     result.error = describe_failure(failure, interruption)
     result.failed_step = running
     signature_after = catalog_signature(lock_connection, WRAPPER_SCHEMAS)
@@ -301,10 +317,8 @@ def _handle_failure(result: RunResult, failure: BaseException, interruption: Int
                                                  events.warn(f"{name} received: the restore continues; "
                                                              "stopping now would leave the database half-migrated"))):
             with events.progress("Restore", Path(backup.file).stat().st_size) as progress:
-                restored = restore_in_place(
-                    project.database, Path(backup.file), pg_restore=tools["pg_restore"], psql=tools["psql"],
-                    pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
-                    lock_timeout="60s", progress=progress)
+                restored = _restore_touched_or_all(project, Path(backup.file), tracker, photo_before, lock_connection,
+                                                   server_major, tools, result, progress)
     except (RestoreError, MigrationSafetyError) as exc:
         result.restore_seconds = round(time.monotonic() - restore_started, 3)
         result.status = "failed-restore-failed"
@@ -312,13 +326,31 @@ def _handle_failure(result: RunResult, failure: BaseException, interruption: Int
                           f"{exc}. Restore by hand: migration_utils.py restore --backup {backup.file}")
         return
     result.restore_seconds = restored.duration_seconds
+    result.restore_mode = restored.mode
     now = read_current_heads(lock_connection, project.version_table)
     result.revision_after = list(now)
     verified = restored.schema_verified and now == before
     result.status = "failed-restored"
     detail = "schema and revision verified" if verified else \
         f"VERIFICATION FAILED ({restored.schema_difference or 'revision differs'})"
-    result.message = (f"{result.command} failed{where}: {result.error}. Restored from {Path(backup.file).name} "
+    what = f" (only what the run touched: {restored.restored_objects})" if restored.mode == "selective" else ""
+    result.message = (f"{result.command} failed{where}: {result.error}. Restored from {Path(backup.file).name}{what} "
                       f"in {restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
     if not verified:
         result.status = "failed-restore-failed"
+
+
+def _restore_touched_or_all(project, archive: Path, tracker: CommitTracker, photo_before, lock_connection,
+                            server_major: int, tools: dict, result: RunResult, progress):
+    """The selective restore when what the run touched is known for certain, else the full one."""
+    if project.safety.selective_restore:
+        tracker.close_connections()
+        restored, why_not = try_selective_restore(
+            project.database, archive, photo_before, connection=lock_connection, pids=tracker.backend_pids,
+            application_name=alembic_runner.RUN_APPLICATION_NAME, server_major=server_major, tools=tools, lock_timeout="60s", progress=progress)
+        if restored is not None:
+            return restored
+        result.notes.append(f"full restore: {why_not}")
+    return restore_in_place(project.database, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS, lock_timeout="60s",
+                            progress=progress)

@@ -42,6 +42,8 @@ class RestoreResult:
     duration_seconds: float
     schema_verified: bool
     schema_difference: Optional[str] = None
+    mode: str = "full"                       # full | selective
+    restored_objects: Optional[str] = None   # selective: what was rebuilt
 
 
 def quote_ident(name: str) -> str:
@@ -156,26 +158,31 @@ def restore_in_place(settings, archive: Path, *, pg_restore: Tool, psql: Tool, p
     with tempfile.TemporaryDirectory(prefix="migration_restore_") as scratch:
         list_file = Path(scratch) / "toc.list"
         list_file.write_text("\n".join(selected_toc) + "\n")
-        _stream_into_psql(settings, archive, list_file, prelude, pg_restore=pg_restore, psql=psql,
-                          progress=progress)
+        stream_into_psql(settings, archive, list_file, prelude, pg_restore=pg_restore, psql=psql,
+                         progress=progress)
         difference = schema_difference(settings, archive, list_file, pg_restore=pg_restore,
                                        pg_dump=pg_dump, excluded_schemas=preserved)
     return RestoreResult(archive, round(time.monotonic() - started, 3), difference is None, difference)
 
 
-def _stream_into_psql(settings, archive: Path, list_file: Path, prelude: str, *, pg_restore: Tool, psql: Tool,
-                      progress: Optional[ProgressCallback]) -> None:
-    """``pg_restore -f - | psql -1 -f prelude.sql -f -``: the archive's SQL flows from one tool to
-    the other through an OS pipe (never through Python), and psql runs both files in one
-    transaction. Progress is read from pg_restore's /proc I/O counter."""
+def stream_into_psql(settings, archive: Path, list_file: Path, prelude: str, *, pg_restore: Tool, psql: Tool,
+                     progress: Optional[ProgressCallback], epilogue: Optional[str] = None) -> None:
+    """``pg_restore -f - | psql -1 -f prelude.sql -f - [-f epilogue.sql]``: the archive's SQL flows
+    from one tool to the other through an OS pipe (never through Python), and psql runs all the
+    files in one transaction. Progress is read from pg_restore's /proc I/O counter."""
     env = settings.child_environment()
     prelude_file = list_file.with_name("prelude.sql")
     prelude_file.write_text(prelude)
+    closing = []
+    if epilogue is not None:
+        epilogue_file = list_file.with_name("epilogue.sql")
+        epilogue_file.write_text(epilogue)
+        closing = [f"--file={epilogue_file}"]
     total = archive.stat().st_size
     reader_read, writer_stdin = os.pipe()
     restore_argv = [pg_restore.path, f"--use-list={list_file}", "--file=-", str(archive)]
     psql_argv = [psql.path, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
-                 "--no-password", f"--dbname={settings.conninfo()}", f"--file={prelude_file}", "--file=-"]
+                 "--no-password", f"--dbname={settings.conninfo()}", f"--file={prelude_file}", "--file=-", *closing]
     try:
         reader = start_tool(restore_argv, env, stdout=writer_stdin)
         writer = start_tool(psql_argv, env, stdin=reader_read, stdout=subprocess.DEVNULL)
