@@ -126,5 +126,20 @@ def main(argv=None) -> int:
         return EXIT_FAILED
 
 
+def exit_now(code: int) -> None:
+    """Leave without tearing down the interpreter: after Alembic and SQLAlchemy are loaded that
+    teardown costs about 0.2 s of pure CPU and does nothing for us (every file we wrote is
+    already closed and fsynced, every connection closed)."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

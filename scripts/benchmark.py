@@ -9,8 +9,10 @@ taking medians:
 
 1. a safe upgrade of a small migration   vs pg_dump -Fc -Z1 + alembic upgrade
 2. a failure rolled back by the transaction vs pg_dump + the failing alembic upgrade
-3. a failure after a committed revision (restore needed)
+3. a failure after a committed revision that changed the large table (restore needed)
                                           vs pg_dump + failing alembic upgrade + pg_restore
+3b. the same when the committed revision changed only a small table next to the large one:
+   the selective restore, the full restore (MIGRATION_SELECTIVE_RESTORE=off) and by hand
 4. validate of 1,000 revision files      vs squawk (scripts/benchmark_validate.py)
 5. peak RSS of the wrapper at two database sizes
 6. the backup format: pg_dump -Fc at -Z0/-Z1/-Z6 and -Fd -j2 -Z1, time and size
@@ -31,6 +33,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -74,6 +77,9 @@ ADD_COLUMN = revision_source("b2", "a1", 'op.execute("ALTER TABLE readings ADD C
 FAILING = revision_source("b2", "a1", 'op.execute("ALTER TABLE readings ADD COLUMN note text")\n'
                                        'op.execute("SELECT 1/0")')
 FAILING_AFTER = revision_source("c3", "b2", 'op.execute("CREATE TABLE doomed (id int)")\nop.execute("SELECT 1/0")')
+SMALL_CHANGE = revision_source("b2", "a1", 'op.execute("ALTER TABLE stations ADD COLUMN elevation int")\n'
+                                           'op.execute("UPDATE stations SET elevation = id * 3")',
+                               'op.execute("ALTER TABLE stations DROP COLUMN elevation")')
 
 
 def fill(cluster, database: str, size_mb: int) -> int:
@@ -94,6 +100,8 @@ def fill(cluster, database: str, size_mb: int) -> int:
             if size >= size_mb * 1024 * 1024:
                 break
         cursor.execute("CREATE INDEX ix_readings_taken_at ON readings (taken_at)")
+        cursor.execute("CREATE TABLE stations (id int PRIMARY KEY, name text NOT NULL, region text)")
+        cursor.execute("INSERT INTO stations SELECT i, md5(i::text), md5(random()::text) FROM generate_series(1, 200) i")
         cursor.execute("VACUUM ANALYZE readings")
         cursor.execute("SELECT pg_database_size(current_database())")
         size = cursor.fetchone()[0]
@@ -122,14 +130,19 @@ class Bench:
             raise RuntimeError(f"alembic {' '.join(args)} failed: {result.stderr[-400:]}")
         return time.perf_counter() - started
 
-    def wrapper(self, ini: Path, *args, expect: int = 0) -> float:
+    def wrapper(self, ini: Path, *args, expect: int = 0, extra_env: Optional[dict] = None) -> float:
+        return self.wrapper_run(ini, *args, expect=expect, extra_env=extra_env)[0]
+
+    def wrapper_run(self, ini: Path, *args, expect: int = 0, extra_env: Optional[dict] = None) -> tuple:
+        """(seconds, the run's JSON result)"""
         started = time.perf_counter()
-        result = subprocess.run(CLI + ["--config", str(ini), *args], env=self.env, capture_output=True, text=True)
+        result = subprocess.run(CLI + ["--config", str(ini), "--format", "json", *args],
+                                env=dict(self.env, **(extra_env or {})), capture_output=True, text=True)
         elapsed = time.perf_counter() - started
         if result.returncode != expect:
             raise RuntimeError(f"wrapper {' '.join(args)} exited {result.returncode}: {result.stderr[-600:]}"
                                f"{result.stdout[-600:]}")
-        return elapsed
+        return elapsed, json.loads(result.stdout)
 
     def pg_dump(self, target: Path, *flags) -> float:
         started = time.perf_counter()
@@ -142,6 +155,11 @@ class Bench:
         subprocess.run([str(self.bin / "pg_restore"), "--clean", "--if-exists", "--single-transaction",
                         f"--dbname={self.conninfo}", str(archive)], env=self.pg_env, check=True, capture_output=True)
         return time.perf_counter() - started
+
+    def drop_leftovers(self) -> None:
+        connection = self.cluster.admin_connect(self.database)
+        connection.cursor().execute("DROP TABLE IF EXISTS doomed")   # by-hand restore leaves it behind
+        connection.close()
 
     def clear_backups(self) -> None:
         shutil.rmtree(self.scratch / "wrapper_backups", ignore_errors=True)
@@ -158,11 +176,15 @@ def measure(bench: Bench, rounds: int, size_label: str) -> dict:
     bad = make_project(scratch / "bad", {"a1": BASE, "b2": FAILING})
     restore = make_project(scratch / "restore", {"a1": BASE, "b2": ADD_COLUMN, "c3": FAILING_AFTER},
                            per_migration=True)
-    for ini in (ok, bad, restore):
+    small = make_project(scratch / "small", {"a1": BASE, "b2": SMALL_CHANGE, "c3": FAILING_AFTER},
+                         per_migration=True)
+    for ini in (ok, bad, restore, small):
         set_url(ini, bench.url)                 # the bare alembic runs need it; the wrapper ignores it
     bench.alembic(ok, "upgrade", "a1")
     dump_file = scratch / "by_hand.dump"
-    rows = {"safe upgrade": ([], []), "rolled-back failure": ([], []), "restored failure": ([], [])}
+    rows = {"safe upgrade": ([], []), "rolled-back failure": ([], []), "restored failure": ([], []),
+            "restored failure, small table touched": ([], [])}
+    restore_phase = {"selective": [], "full": [], "full_run": []}
     for _ in range(rounds):
         # 1. safe upgrade a1 -> b2
         rows["safe upgrade"][0].append(bench.wrapper(ok, "upgrade"))
@@ -182,14 +204,31 @@ def measure(bench: Bench, rounds: int, size_label: str) -> dict:
         by_hand = (bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(restore, "upgrade", "head", check=False)
                    + bench.pg_restore(dump_file))
         rows["restored failure"][1].append(by_hand)
-        connection = bench.cluster.admin_connect(bench.database)
-        connection.cursor().execute("DROP TABLE IF EXISTS doomed")   # by-hand restore leaves it behind
-        connection.close()
+        bench.drop_leftovers()
+        # 3b. only a small table changed: selective restore vs full restore vs by hand
+        elapsed, payload = bench.wrapper_run(small, "upgrade", expect=1)
+        assert payload["restore_mode"] == "selective", payload["notes"]
+        rows["restored failure, small table touched"][0].append(elapsed)
+        restore_phase["selective"].append(payload["restore_seconds"])
+        elapsed, payload = bench.wrapper_run(small, "upgrade", expect=1, extra_env={"MIGRATION_SELECTIVE_RESTORE": "off"})
+        assert payload["restore_mode"] == "full"
+        restore_phase["full"].append(payload["restore_seconds"])
+        restore_phase["full_run"].append(elapsed)
+        bench.clear_backups()
+        by_hand = (bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(small, "upgrade", "head", check=False)
+                   + bench.pg_restore(dump_file))
+        rows["restored failure, small table touched"][1].append(by_hand)
+        bench.drop_leftovers()
     result = {}
     for name, (wrapper_times, hand_times) in rows.items():
         wrapper_median, hand_median = statistics.median(wrapper_times), statistics.median(hand_times)
         result[name] = {"wrapper_s": round(wrapper_median, 3), "by_hand_s": round(hand_median, 3),
                         "ratio": round(wrapper_median / hand_median, 3), "size": size_label}
+    result["restore phase, small table touched"] = {
+        "selective_s": round(statistics.median(restore_phase["selective"]), 3),
+        "full_s": round(statistics.median(restore_phase["full"]), 3),
+        "full_run_s": round(statistics.median(restore_phase["full_run"]), 3),
+        "ratio": round(statistics.median(restore_phase["selective"]) / statistics.median(restore_phase["full"]), 3)}
     return result
 
 
@@ -276,8 +315,11 @@ def print_report(report: dict) -> None:
           f"database {report['database_mb']['large']} MB (small: {report['database_mb']['small']} MB); "
           f"medians of {report['rounds']} rounds")
     print("\n| measurement | wrapper | by hand | ratio | target |\n|---|---|---|---|---|")
-    targets = {"safe upgrade": 1.05, "rolled-back failure": 1.05, "restored failure": 1.1}
+    targets = {"safe upgrade": 1.05, "rolled-back failure": 1.05, "restored failure": 1.1,
+               "restored failure, small table touched": 1.1}
     for name, row in report["results"].items():
+        if name not in targets:
+            continue
         met = "met" if row["ratio"] <= targets[name] else "NOT met"
         print(f"| {name} | {row['wrapper_s']:.2f} s | {row['by_hand_s']:.2f} s | {row['ratio']:.2f}x | "
               f"<= {targets[name]}x ({met}) |")
@@ -287,6 +329,9 @@ def print_report(report: dict) -> None:
               f"| {v['ratio_validate_to_squawk']:.2f}x | (none) |")
         print(f"| one-file validate start-up | {v['one_file_validate_median_s']:.3f} s | | | < 0.3 s |")
         print(f"| --help start-up | {v['help_median_s']:.3f} s | | | < 0.3 s |")
+    phase = report["results"]["restore phase, small table touched"]
+    print(f"| restore phase only, small table touched: selective vs full | {phase['selective_s']:.2f} s | "
+          f"{phase['full_s']:.2f} s (full) | {phase['ratio']:.2f}x | proportional to what was touched |")
     rss = report["peak_rss_kb"]
     print(f"| peak RSS, {report['database_mb']['small']} MB vs {report['database_mb']['large']} MB database | "
           f"{rss['small'] / 1024:.0f} MB / {rss['large'] / 1024:.0f} MB | | {rss['large'] / rss['small']:.2f}x | flat |")

@@ -55,10 +55,15 @@ class DatabaseSettings:
         credentials = quote(self.user, safe="")
         if self.password is not None:
             credentials += ":" + quote(self.password, safe="")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        url = f"{driver}://{credentials}@{host}:{self.port}/{quote(self.database, safe='')}"
-        if self.parameters:
-            url += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(self.parameters.items()))
+        parameters = dict(self.parameters)
+        if self.host.startswith("/"):   # a Unix-socket directory goes in the query, as libpq's host
+            parameters.update(host=self.host, port=str(self.port))
+            url = f"{driver}://{credentials}@/{quote(self.database, safe='')}"
+        else:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            url = f"{driver}://{credentials}@{host}:{self.port}/{quote(self.database, safe='')}"
+        if parameters:
+            url += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(parameters.items()))
         return url
 
     def masked_url(self) -> str:

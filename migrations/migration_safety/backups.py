@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -120,10 +121,64 @@ def check_free_space(directory: Path, needed: int) -> None:
             f"about {human_bytes(needed)} needed")
 
 
+class BackupCancelled(BackupError):
+    """The run decided it needs no backup after all (nothing to do, validation failed)."""
+
+
+class BackgroundBackup:
+    """A backup running in a thread while the caller does other work (importing Alembic,
+    loading and validating the revisions): the dump is the long pole, so the rest costs no wall
+    time. ``wait`` returns the verified backup or raises its error; ``cancel`` stops pg_dump and
+    leaves no file behind."""
+
+    def __init__(self, **create_backup_arguments) -> None:
+        self._arguments = create_backup_arguments
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._process: Optional[subprocess.Popen] = None
+        self._info: Optional[BackupInfo] = None
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, name="backup", daemon=True)
+
+    def start(self) -> "BackgroundBackup":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._info = create_backup(**self._arguments, still_wanted=self._attach)
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def _attach(self, process: subprocess.Popen) -> bool:
+        with self._lock:
+            self._process = process
+            return not self._cancelled
+
+    def wait(self) -> BackupInfo:
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.1)      # short joins: signals still reach the main thread
+        if self._error is not None:
+            raise self._error
+        return self._info
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
+        self._thread.join()
+        if self._info is not None:          # it had already finished: a backup nobody needs
+            for path in (self._info.path, sidecar_path(self._info.path)):
+                path.unlink(missing_ok=True)
+
+
 def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool, server_version: str,
                   revision: Iterable[str], database_size: int, reason: str, compression: int = 1,
-                  lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None) -> BackupInfo:
-    """Dump the database to a new, verified, owner-only archive with its sidecar."""
+                  lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None,
+                  still_wanted: Optional[Callable[[subprocess.Popen], bool]] = None) -> BackupInfo:
+    """Dump the database to a new, verified, owner-only archive with its sidecar.
+    ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled."""
     directory.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     moment = _dt.datetime.now(_dt.timezone.utc)
@@ -137,6 +192,9 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as sink:
             process = start_tool(argv, settings.child_environment(), stdout=subprocess.PIPE)
+            if still_wanted is not None and not still_wanted(process):
+                stop_tool(process)
+                raise BackupCancelled("backup cancelled; nothing was changed")
             source = process.stdout.fileno()
             _widen_pipe(source)
             try:
@@ -155,6 +213,8 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                 stop_tool(process)
                 raise
             if process.returncode != 0:
+                if still_wanted is not None and not still_wanted(process):
+                    raise BackupCancelled("backup cancelled; nothing was changed")
                 raise BackupError(f"pg_dump failed: {first_error_line(stderr)}; nothing was changed")
             sink.flush()
             os.fsync(sink.fileno())

@@ -17,7 +17,7 @@ from typing import Callable, Iterator, Optional
 
 from . import alembic_runner
 from .alembic_runner import CommitTracker, Interruption, Plan, load_script_directory, make_plan, read_current_heads
-from .backups import (BackupInfo, check_free_space, create_backup, estimate_backup_size,
+from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_backup_size,
                       remove_partial_backups)
 from .catalog_state import catalog_signature, rewind_sequences, sequence_positions
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
@@ -154,41 +154,16 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
     finally:
         connection.close()
 
-    alembic_output = io.StringIO()
-    config = project.alembic_config(stdout=alembic_output)
-    script = load_script_directory(config)
-    plan = make_plan(script, current, direction, target)
-    report = validate_plan(project, plan, server.major)
-    result = RunResult(direction, settings.database, target, "", "", revision_before=list(current),
-                       revision_after=list(current), steps=[s.label for s in plan.steps],
-                       findings=_finding_dicts(report), unsafe_allowed=allow_unsafe)
-
     if dry_run:
-        result.status = "dry-run"
-        result.sql = alembic_runner.offline_sql(project.ini_path, settings.sqlalchemy_url(), plan) \
-            if not plan.is_empty else ""
-        result.message = (f"dry run: {len(plan.steps)} revision(s) would run; nothing was changed and no backup "
-                          "was written") if not plan.is_empty else "dry run: already at the target, nothing to do"
-        result.duration_seconds = round(time.monotonic() - started, 3)
-        return result
+        return _dry_run(project, server, current, direction, target, allow_unsafe, started)
 
-    if report is not None and report.errors and not allow_unsafe:
-        raise ValidationFailed(f"validation found {len(report.errors)} error(s) in the pending revisions; "
-                               "nothing was changed (fix them, or pass --allow-unsafe to proceed anyway)", report)
-    if report is not None and report.errors:
-        result.notes.append(f"--allow-unsafe: proceeding despite {len(report.errors)} validation error(s)")
-
-    if plan.is_empty:
-        result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
-        result.duration_seconds = round(time.monotonic() - started, 3)
-        return result
-
+    notes: list = []
     tools = None
     if take_backup:
         tools = find_tools(("pg_dump", "pg_restore", "psql"), server.major)
         ensure_directory_writable(safety.backup_dir)
         for leftover in remove_partial_backups(safety.backup_dir):
-            result.notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")
+            notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")
         check_free_space(safety.backup_dir,
                          estimate_backup_size(safety.backup_dir, settings.database, server.database_size))
 
@@ -196,31 +171,31 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
     interruption = Interruption()
     with migration_lock(settings, wait_seconds=wait) as lock_connection:
         locked_current = read_current_heads(lock_connection, project.version_table)
-        if locked_current != current:   # another run finished between our plan and the lock
-            plan = make_plan(script, locked_current, direction, target)
-            result.revision_before = result.revision_after = list(locked_current)
-            result.steps = [s.label for s in plan.steps]
-            if plan.is_empty:
-                result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
-                return result
-        backup: Optional[BackupInfo] = None
         # Before the backup, so every change the backup may not hold counts as touched.
-        photo_before = _photograph_for_selective_restore(lock_connection, safety, take_backup, server.major, result)
-        with interruption.catching():
+        photo_before = _photograph_for_selective_restore(lock_connection, safety, take_backup, server.major, notes)
+        # The backup starts at once and Alembic is imported, the revisions loaded, planned and
+        # validated while pg_dump runs; nothing touches the schema until the backup is verified.
+        # A run that turns out to have nothing to do, or fails validation, cancels the backup.
+        with interruption.catching(), _backing_up(project, server, locked_current, direction, target, tools,
+                                                  events) as job:
             try:
-                if take_backup:
-                    events.step(f"Backing up {settings.database} to {safety.backup_dir}")
-                    with events.progress("Backup", server.database_size) as progress:
-                        backup = create_backup(
-                            settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
-                            server_version=server.version, revision=locked_current,
-                            database_size=server.database_size, reason=f"before {direction} to {target}",
-                            compression=safety.backup_compression, progress=progress)
-                    result.backup, result.backup_seconds = backup.file, backup.duration_seconds
-                    events.step(f"Backup verified: {Path(backup.file).name}")
+                config, plan, report = _plan(project, locked_current, direction, target, server.major)
+                result = RunResult(direction, settings.database, target, "", "", revision_before=list(locked_current),
+                                   revision_after=list(locked_current), steps=[s.label for s in plan.steps],
+                                   findings=_finding_dicts(report), unsafe_allowed=allow_unsafe, notes=notes)
+                _refuse_unsafe(report, allow_unsafe, result)
+                if plan.is_empty:
+                    job.cancel()
+                    result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
+                    result.duration_seconds = round(time.monotonic() - started, 3)
+                    return result
+                backup = job.wait()
             except KeyboardInterrupt:
                 raise MigrationSafetyError(f"{describe_failure(KeyboardInterrupt(), interruption)} during the "
                                            "backup; nothing was changed and no partial backup was kept") from None
+        if backup is not None:
+            result.backup, result.backup_seconds = backup.file, backup.duration_seconds
+            events.step(f"Backup verified: {Path(backup.file).name}")
         signature_before = catalog_signature(lock_connection, WRAPPER_SCHEMAS)
         sequences_before = sequence_positions(lock_connection, WRAPPER_SCHEMAS)
 
@@ -251,13 +226,76 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
     return result
 
 
-def _photograph_for_selective_restore(connection, safety, take_backup: bool, server_major: int, result: RunResult):
+def _plan(project, current: tuple, direction: str, target: str, server_major: int):
+    """Alembic's Config, the plan of pending revisions, and the validation report of them."""
+    config = project.alembic_config(stdout=io.StringIO())
+    plan = make_plan(load_script_directory(config), current, direction, target)
+    return config, plan, validate_plan(project, plan, server_major)
+
+
+def _dry_run(project, server, current: tuple, direction: str, target: str, allow_unsafe: bool,
+             started: float) -> RunResult:
+    """The plan, its validation and the SQL Alembic would run, without a lock, backup or change."""
+    _, plan, report = _plan(project, current, direction, target, server.major)
+    result = RunResult(direction, project.database.database, target, "dry-run", "", revision_before=list(current),
+                       revision_after=list(current), steps=[s.label for s in plan.steps],
+                       findings=_finding_dicts(report), unsafe_allowed=allow_unsafe)
+    result.sql = alembic_runner.offline_sql(project.ini_path, project.database.sqlalchemy_url(), plan) \
+        if not plan.is_empty else ""
+    result.message = (f"dry run: {len(plan.steps)} revision(s) would run; nothing was changed and no backup "
+                      "was written") if not plan.is_empty else "dry run: already at the target, nothing to do"
+    result.duration_seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _refuse_unsafe(report, allow_unsafe: bool, result: RunResult) -> None:
+    if report is not None and report.errors and not allow_unsafe:
+        raise ValidationFailed(f"validation found {len(report.errors)} error(s) in the pending revisions; "
+                               "nothing was changed (fix them, or pass --allow-unsafe to proceed anyway)", report)
+    if report is not None and report.errors:
+        result.notes.append(f"--allow-unsafe: proceeding despite {len(report.errors)} validation error(s)")
+
+
+class _NoBackup:
+    """Stands in for the background backup under --no-backup."""
+
+    def cancel(self) -> None:
+        pass
+
+    def wait(self) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def _backing_up(project, server, current: tuple, direction: str, target: str, tools: Optional[dict],
+                events: Events) -> Iterator:
+    """A background backup (or none under --no-backup), cancelled when the block is left
+    without having waited for it (nothing to do, validation failed, interrupted)."""
+    if tools is None:
+        yield _NoBackup()
+        return
+    settings, safety = project.database, project.safety
+    events.step(f"Backing up {settings.database} to {safety.backup_dir}")
+    with events.progress("Backup", server.database_size) as progress:
+        job = BackgroundBackup(
+            settings=settings, directory=safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
+            server_version=server.version, revision=current, database_size=server.database_size,
+            reason=f"before {direction} to {target}", compression=safety.backup_compression,
+            progress=progress).start()
+        try:
+            yield job
+        except BaseException:
+            job.cancel()
+            raise
+
+
+def _photograph_for_selective_restore(connection, safety, take_backup: bool, server_major: int, notes: list):
     if not (take_backup and safety.selective_restore) or server_major < MINIMUM_SERVER_MAJOR:
         return None
     try:
         return photograph(connection, WRAPPER_SCHEMAS)
     except Exception as exc:  # e.g. no privilege on a sequence: the full restore still works
-        result.notes.append(f"selective restore unavailable: {' '.join(str(exc).split())[:200]}")
+        notes.append(f"selective restore unavailable: {' '.join(str(exc).split())[:200]}")
         return None
 
 

@@ -4,6 +4,7 @@ into one-line messages."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -64,10 +65,60 @@ def _install_version(path: str) -> tuple:
     return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
+def _version_cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "migration_safety" / "tool_versions.json"
+
+
+def _binary_identity(path: str) -> Optional[str]:
+    """A key that changes whenever the executable does; None for scripts (Debian's pg_wrapper
+    answers for whichever version it picks at run time, so its answer cannot be kept)."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                return None
+        info = os.stat(path)
+    except OSError:
+        return None
+    return f"{os.path.realpath(path)}:{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def _read_version_cache() -> dict:
+    try:
+        return json.loads(_version_cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_version_cache(cache: dict) -> None:
+    """Best effort: a read-only home (a container) only means the next run asks again."""
+    target = _version_cache_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}")
+        temporary.write_text(json.dumps(cache))
+        os.replace(temporary, target)
+    except OSError:
+        pass
+
+
 def _versions(paths: list[str]) -> dict:
-    """``--version`` of every candidate at once (each is a process start; run them side by side)."""
+    """``--version`` of every candidate: from the cache when the binary is unchanged, otherwise
+    asked of all of them at once (each is a process start; run them side by side)."""
+    cache = _read_version_cache()
+    identities = {path: _binary_identity(path) for path in dict.fromkeys(paths)}
+    versions = {path: tuple(cache[key]) for path, key in identities.items() if key in cache}
+    fresh = _ask_versions([path for path in identities if path not in versions])
+    versions.update(fresh)
+    learned = {identities[path]: list(version) for path, version in fresh.items() if identities[path]}
+    if learned:
+        _write_version_cache({**cache, **learned})
+    return versions
+
+
+def _ask_versions(paths: list[str]) -> dict:
     running = {}
-    for path in dict.fromkeys(paths):
+    for path in paths:
         if os.path.isfile(path) and os.access(path, os.X_OK):
             try:
                 running[path] = subprocess.Popen([path, "--version"], stdout=subprocess.PIPE,

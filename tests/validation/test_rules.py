@@ -174,7 +174,9 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
     stopped = run_cli("--config", str(ini), "upgrade", env=env)
     assert stopped.returncode == 3 and "drop-column" in stopped.stdout + stopped.stderr
     assert fingerprint(database) == before
-    assert len(list((tmp_path / "backups").glob("*.dump"))) == 1           # no backup for the refused run
+    # no backup for the refused run: the one started beside validation was cancelled, no file left
+    assert len(list((tmp_path / "backups").glob("*.dump"))) == 1
+    assert sorted(p.suffix for p in (tmp_path / "backups").iterdir()) == [".dump", ".json"]
     dry = run_cli("--config", str(ini), "upgrade", "--dry-run", env=env)
     assert dry.returncode == 3 and "drop-column" in dry.stdout
     allowed = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
