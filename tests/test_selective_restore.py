@@ -29,6 +29,8 @@ BASE = revision("a1", None, """
     op.execute("INSERT INTO retired VALUES (1, 'must come back')")
     op.execute("CREATE TABLE scratch (id int)")
     op.execute("INSERT INTO scratch SELECT generate_series(1, 5)")
+    op.execute("CREATE INDEX ix_big_prefix ON big (left(payload, 4))")
+    op.execute("COMMENT ON INDEX ix_big_prefix IS 'by prefix'")
     op.execute("CREATE SEQUENCE ticket_seq")
     op.execute("SELECT nextval('ticket_seq')")
 """)
@@ -89,6 +91,21 @@ def test_schema_and_data_changes_to_small_tables_restore_only_those(database, en
     assert "public.big" not in touched and "public.scratch" not in touched
     assert fingerprint(database) == before
     assert _identity(database, "big") == big_before          # the large table was not rebuilt
+
+
+def test_index_changes_on_a_large_table_rebuild_only_those_indexes(database, env, tmp_path):
+    ini = _project(tmp_path, env, """
+        op.execute("DROP INDEX ix_big_prefix")
+        op.execute("CREATE INDEX ix_big_payload ON big (payload)")
+        op.execute("UPDATE small SET name = 'renamed' WHERE id = 1")
+    """)
+    before, big_before = fingerprint(database), _identity(database, "big")
+    payload = _fail_and_restore(database, env, ini)
+    assert payload["restore_mode"] == "selective", payload["notes"]
+    assert "public.big (indexes)" in payload["message"] and "public.small" in payload["message"]
+    assert fingerprint(database) == before
+    assert _identity(database, "big") == big_before          # the table itself was not rebuilt
+    assert database.sql("SELECT obj_description('ix_big_prefix'::regclass, 'pg_class')") == [("by prefix",)]
 
 
 @pytest.mark.parametrize("pooled", [False, True], ids=["null-pool", "pooled-engine"])

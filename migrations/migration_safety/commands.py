@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from .errors import ConfigurationError
-from .orchestration import Events, RunResult, safe_migrate
+
+if TYPE_CHECKING:   # orchestration imports every engine module: load it only for the commands that run one
+    from .events import Events
+    from .orchestration import RunResult
 
 
 def upgrade(project, revision: str = "head", *, dry_run: bool = False, no_backup: bool = False,
-            allow_unsafe: bool = False, lock_wait: Optional[float] = None, events: Events = Events()) -> RunResult:
+            allow_unsafe: bool = False, lock_wait: Optional[float] = None,
+            events: Optional[Events] = None) -> RunResult:
     """Upgrade to ``revision`` (``--revision``, default head) behind a verified backup.
 
     ``--dry-run`` prints the plan, the validation report and the SQL, and changes nothing.
     ``--no-backup`` skips the backup (a failure that committed something is then not restored).
     ``--allow-unsafe`` proceeds although validation found errors (recorded in the result).
     """
+    from .events import Events
+    from .orchestration import safe_migrate
+
     return safe_migrate(project, "upgrade", revision, dry_run=dry_run, take_backup=not no_backup,
-                        allow_unsafe=allow_unsafe, lock_wait_seconds=lock_wait, events=events)
+                        allow_unsafe=allow_unsafe, lock_wait_seconds=lock_wait, events=events or Events())
 
 
 def downgrade(project, revision: str, *, dry_run: bool = False, no_backup: bool = False,
-              lock_wait: Optional[float] = None, events: Events = Events()) -> RunResult:
+              lock_wait: Optional[float] = None, events: Optional[Events] = None) -> RunResult:
     """Downgrade to ``revision`` (an id, a unique prefix, ``-1`` or ``base``) with the same protection."""
+    from .events import Events
+    from .orchestration import safe_migrate
+
     return safe_migrate(project, "downgrade", revision, dry_run=dry_run, take_backup=not no_backup,
-                        lock_wait_seconds=lock_wait, events=events)
+                        lock_wait_seconds=lock_wait, events=events or Events())
 
 
 def _database_heads(project) -> tuple:
@@ -224,7 +234,7 @@ def backups_prune(project, *, keep_days: Optional[int] = None, keep_last: Option
 
 
 def restore(project, backup: str = "latest", *, target_db: Optional[str] = None, confirm=None,
-            events: Events = Events()) -> dict:
+            events: Optional[Events] = None) -> dict:
     """Put the database back to a backup's state, atomically, after backing up the current state.
 
     ``confirm`` is called with the database name and must return True (``--yes`` passes a function
@@ -234,11 +244,13 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     from .backups import create_backup, read_sidecar, resolve_backup, verify_backup
     from .errors import MigrationSafetyError, PreflightError
     from .migration_lock import migration_lock
+    from .events import Events
     from .orchestration import WRAPPER_SCHEMAS
     from .pgtools import connect, server_info
     from .restore import restore_in_place
     from .alembic_runner import read_current_heads
 
+    events = events or Events()
     settings = project.database
     archive = resolve_backup(project.safety.backup_dir, backup)
     connection = connect(settings)

@@ -13,13 +13,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
 from . import alembic_runner
 from .alembic_runner import CommitTracker, Interruption, Plan, load_script_directory, make_plan, read_current_heads
 from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_backup_size,
                       remove_partial_backups)
 from .catalog_state import catalog_signature, rewind_sequences, sequence_positions
+from .events import Events
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
 from .migration_lock import migration_lock
 from .pgtools import connect, ensure_directory_writable, find_tools, server_info
@@ -29,20 +30,6 @@ from .run_history import StepRecord, file_checksum, record_run
 
 # Schemas the wrapper owns (the audit trail): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
-
-
-class Events:
-    """What the orchestration tells the person watching. The CLI supplies a rich or plain one."""
-
-    def step(self, text: str) -> None:
-        pass
-
-    def warn(self, text: str) -> None:
-        pass
-
-    @contextlib.contextmanager
-    def progress(self, label: str, total: Optional[int]) -> Iterator[Callable[[int, Optional[int]], None]]:
-        yield lambda done, total=None: None
 
 
 @dataclass

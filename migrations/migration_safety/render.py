@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict, is_dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
-from .orchestration import Events
+from .events import Events
 
 STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
                  "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red",

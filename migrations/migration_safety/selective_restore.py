@@ -62,9 +62,11 @@ def _user_namespaces(excluded: Iterable[str]) -> str:
             " AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%'")
 
 
-def _relation_signature_expression() -> str:
+def _relation_signature_expression(include_indexes: bool = True) -> str:
     """Per relation (alias ``c``): its definition without any OID, so a relation dropped and
-    recreated from the archive has the same signature as before."""
+    recreated from the archive has the same signature as before. Without the indexes it is the
+    relation's "core": when only indexes differ, only they are rebuilt."""
+    indexes = _INDEXES_PART if include_indexes else "NULL"
     return """md5(concat_ws('|', c.relname, c.relkind, c.relpersistence, c.relowner::pg_catalog.regrole, c.relam,
         c.reltablespace,
         c.relacl::text, c.reloptions::text, c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
@@ -79,9 +81,7 @@ def _relation_signature_expression() -> str:
         (SELECT string_agg(concat_ws(':', co.conname, pg_catalog.pg_get_constraintdef(co.oid),
                 pg_catalog.obj_description(co.oid, 'pg_constraint')), ',' ORDER BY co.conname)
          FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid),
-        (SELECT string_agg(concat_ws(':', pg_catalog.pg_get_indexdef(i.indexrelid), i.indisclustered, i.indisreplident,
-                pg_catalog.obj_description(i.indexrelid, 'pg_class')), ',' ORDER BY pg_catalog.pg_get_indexdef(i.indexrelid))
-         FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid),
+        """ + indexes + """,
         (SELECT string_agg(concat_ws(':', pg_catalog.pg_get_triggerdef(t.oid), t.tgenabled,
                 pg_catalog.obj_description(t.oid, 'pg_trigger')), ',' ORDER BY t.tgname)
          FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
@@ -97,6 +97,17 @@ def _relation_signature_expression() -> str:
         (SELECT concat_ws(':', s.seqtypid::pg_catalog.regtype, s.seqstart, s.seqincrement, s.seqmax, s.seqmin,
                 s.seqcache, s.seqcycle) FROM pg_catalog.pg_sequence s WHERE s.seqrelid = c.oid)))"""
 
+
+_INDEX_SIGNATURE = """md5(concat_ws(':', pg_catalog.pg_get_indexdef(i.indexrelid), i.indisclustered,
+    i.indisreplident, pg_catalog.obj_description(i.indexrelid, 'pg_class')))"""
+_INDEXES_PART = f"""(SELECT string_agg({_INDEX_SIGNATURE}, ',' ORDER BY pg_catalog.pg_get_indexdef(i.indexrelid))
+         FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid)"""
+# Indexes that are not a constraint's (those come and go with their constraint): name -> signature.
+_STANDALONE_INDEXES = f"""(SELECT pg_catalog.jsonb_object_agg(ci.relname, {_INDEX_SIGNATURE})
+         FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ci ON ci.oid = i.indexrelid
+         WHERE i.indrelid = c.oid AND NOT EXISTS (
+             SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = c.oid
+               AND k.contype IN ('p', 'u', 'x')))"""
 
 _RELATION_FILTER = """c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relnamespace IN ({namespaces})
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x WHERE x.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -115,7 +126,9 @@ SELECT c.oid, n.nspname, c.relname, c.relkind, c.relfilenode, c.relowner::pg_cat
        CASE WHEN c.relkind IN ('r', 'm') THEN concat_ws(':', pg_catalog.pg_stat_get_tuples_inserted(c.oid),
             pg_catalog.pg_stat_get_tuples_updated(c.oid), pg_catalog.pg_stat_get_tuples_deleted(c.oid)) END,
        CASE WHEN c.relkind = 'S' THEN pg_catalog.pg_sequence_last_value(c.oid)::text END,
-       {_relation_signature_expression()}
+       {_relation_signature_expression()},
+       {_relation_signature_expression(include_indexes=False)},
+       {_STANDALONE_INDEXES}
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE {_RELATION_FILTER.format(namespaces=_user_namespaces(excluded))}"""
 
@@ -194,6 +207,8 @@ class Relation:
     row_changes: Optional[str]      # 'inserted:updated:deleted' from the statistics
     sequence_position: Optional[str]
     signature: str
+    core_signature: str             # the signature without the indexes
+    indexes: Optional[dict]         # standalone index name -> its signature
 
     @property
     def qualified(self) -> str:
@@ -212,15 +227,13 @@ class Photograph:
     excluded_schemas: tuple
     search_path: str                 # definitions print names relative to it (regclass, pg_get_*def)
 
-    def by_name(self) -> dict:
-        return {(r.schema, r.name): r for r in self.relations.values()}
-
 
 def photograph(connection, excluded_schemas: Iterable[str]) -> Photograph:
     """Take the photograph (milliseconds: catalog queries and statistics counters only)."""
     excluded = tuple(excluded_schemas)
     query_one(connection, "SELECT pg_catalog.pg_stat_clear_snapshot()")
-    relations = {row[0]: Relation(*row) for row in query_all(connection, _relations_sql(excluded))}
+    relations = {row[0]: Relation(*row[:-1], indexes=row[-1] or {})
+                 for row in query_all(connection, _relations_sql(excluded))}
     owned = {(catalog, obj): (relation, name)
              for catalog, obj, relation, name in query_all(connection, _owned_objects_sql(excluded))}
     other = query_one(connection, _other_objects_signature_sql(excluded))[0]
@@ -265,12 +278,16 @@ class SelectivePlan:
     touched: list                  # Relation (before) restored from the archive, dropped first if present
     dropped_now: list              # Relation (now) to DROP ... CASCADE: touched ones still present, new ones
     sequences_reset: list          # Relation (before) whose position alone changed
+    reindexed: list = field(default_factory=list)          # Relation (before) whose indexes alone changed
+    indexes_dropped: list = field(default_factory=list)    # qualified names of indexes to drop
+    indexes_restored: set = field(default_factory=set)     # OIDs (in the archive) of indexes to rebuild
     toc_lines: list = field(default_factory=list)
 
     def describe(self) -> str:
         rebuilt = {r.oid for r in self.touched}
         names = [f"{r.schema}.{r.name}" for r in self.touched if r.owned_by not in rebuilt]
         names += [f"{r.schema}.{r.name} (position)" for r in self.sequences_reset]
+        names += [f"{r.schema}.{r.name} (indexes)" for r in self.reindexed]
         created = [f"{r.schema}.{r.name}" for r in self.dropped_now if r.oid not in rebuilt]
         if created:
             names.append("dropped what it created: " + ", ".join(created))
@@ -324,6 +341,13 @@ def _changed(before: Relation, after: Relation) -> bool:
             or before.row_changes != after.row_changes)
 
 
+def _only_indexes_changed(before: Relation, after: Relation) -> bool:
+    """Same columns, constraints, rows and file; only standalone indexes added, dropped or
+    changed (a CREATE INDEX on a large table): rebuild those, not the table."""
+    return (before.core_signature == after.core_signature and before.filenode == after.filenode
+            and before.row_changes == after.row_changes and before.indexes != after.indexes)
+
+
 def plan_selective_restore(connection, before: Photograph, after: Photograph, toc: list) -> SelectivePlan:
     """What to drop and what to take from the archive; raises NotCertain with the reason when the
     full restore is the only safe answer."""
@@ -334,6 +358,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
     if after.other_objects != before.other_objects:
         raise NotCertain("the failed run changed a schema, routine, type or extension")
     touched: dict = {}            # before oid -> Relation
+    reindexed: dict = {}          # before oid -> (Relation before, Relation after)
     sequences_reset = []
     for oid, old in before.relations.items():
         new = after.relations.get(oid)
@@ -342,6 +367,8 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
         elif old.kind == "S" and old.signature == new.signature and old.filenode == new.filenode:
             if old.sequence_position != new.sequence_position:
                 sequences_reset.append(old)
+        elif _only_indexes_changed(old, new):
+            reindexed[oid] = (old, new)
         elif _changed(old, new):
             touched[oid] = old
         if new is not None and old.row_changes and new.row_changes and \
@@ -355,15 +382,33 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
             raise NotCertain(f"{relation.qualified} takes part in partitioning or inheritance")
         if relation.kind == "m":
             raise NotCertain(f"materialized view {relation.qualified} would need refreshing")
-    if not touched and not sequences_reset:
+    if not touched and not sequences_reset and not reindexed:
         raise NotCertain("no changed relation was found although the run committed something")
 
     plan = SelectivePlan(sorted(touched.values(), key=lambda r: (r.schema, r.name)),
                          [r for r in current_roots.values() if r.owned_by not in current_roots
                           and (r.oid in touched or r.oid not in before.relations)],
                          sequences_reset)
-    plan.toc_lines = select_toc_entries(toc, before, touched, sequences_reset)
+    for oid, (old, new) in sorted(reindexed.items()):
+        if oid not in touched:          # the closure may have taken the whole relation
+            _plan_index_changes(plan, before, old, new)
+    plan.toc_lines = select_toc_entries(toc, before, touched, sequences_reset, plan.indexes_restored)
     return plan
+
+
+def _plan_index_changes(plan: SelectivePlan, before: Photograph, old: Relation, new: Relation) -> None:
+    old_indexes, new_indexes = old.indexes or {}, new.indexes or {}
+    plan.reindexed.append(old)
+    for name, signature in new_indexes.items():
+        if old_indexes.get(name) != signature:
+            plan.indexes_dropped.append(f"{quote_ident(new.schema)}.{quote_ident(name)}")
+    index_oids = {name: obj for (catalog, obj), (owner, name) in before.owned.items()
+                  if catalog == _CLASS_CATALOG and owner == old.oid}
+    for name, signature in old_indexes.items():
+        if new_indexes.get(name) != signature:
+            if name not in index_oids:
+                raise NotCertain(f"index {name} of {old.qualified} is not in the photograph")
+            plan.indexes_restored.add(index_oids[name])
 
 
 def _close_over_dependents(connection, before: Photograph, after: Photograph, touched: dict,
@@ -400,16 +445,18 @@ _TOC_LINE = re.compile(r"^(\d+);\s+(\d+)\s+(\d+)\s+(.*)$")
 _CLASS_CATALOG = 1259         # pg_class's own OID: the catalog of TABLE/INDEX/SEQUENCE entries
 
 
-def select_toc_entries(toc: list, before: Photograph, touched: dict, sequences_reset: list) -> list:
+def select_toc_entries(toc: list, before: Photograph, touched: dict, sequences_reset: list,
+                       indexes_restored: set = frozenset()) -> list:
     """The archive's entries that rebuild the touched relations, matched by the OIDs the archive
     recorded (the photograph was taken in the same database just before the backup) and, for
     entries without OIDs (comments, grants, sequence ownership and position), by their tag."""
     touched_oids = set(touched)
     sequences = {r.oid for r in before.relations.values() if r.kind == "S" and
                  (r.oid in touched_oids or r.owned_by in touched_oids)}
-    by_name = before.by_name()
     seen_relations = set()
     tag_prefixes = _tag_prefixes(before, touched_oids | sequences)
+    tag_prefixes += [f"COMMENT {before.relations[before.owned[(_CLASS_CATALOG, oid)][0]].schema} INDEX "
+                     f"{before.owned[(_CLASS_CATALOG, oid)][1]} " for oid in indexes_restored]
     set_only = {f"SEQUENCE SET {s.schema} {s.name} " for s in sequences_reset}
     seq_tags = {f"{kind} {before.relations[oid].schema} {before.relations[oid].name} "
                 for oid in sequences for kind in ("SEQUENCE OWNED BY", "SEQUENCE SET")}
@@ -422,8 +469,10 @@ def select_toc_entries(toc: list, before: Photograph, touched: dict, sequences_r
         if rest.startswith(_UNHANDLED_KINDS):
             raise NotCertain(f"the archive holds an entry this restore does not handle ({rest.split(' ')[0]}...)")
         if object_id:
-            owner = _entry_owner(catalog, object_id, rest, before, by_name, seen_relations)
-            if owner is not None and (owner in touched_oids or owner in sequences):
+            owner = _entry_owner(catalog, object_id, rest, before, seen_relations)
+            if catalog == _CLASS_CATALOG and object_id in indexes_restored:
+                selected.append(line)
+            elif owner is not None and (owner in touched_oids or owner in sequences):
                 selected.append(line)
             continue
         if any(rest.startswith(prefix) for prefix in tag_prefixes) or any(rest.startswith(t) for t in seq_tags) \
@@ -435,8 +484,7 @@ def select_toc_entries(toc: list, before: Photograph, touched: dict, sequences_r
     return selected
 
 
-def _entry_owner(catalog: int, object_id: int, rest: str, before: Photograph, by_name: dict,
-                 seen_relations: set) -> Optional[int]:
+def _entry_owner(catalog: int, object_id: int, rest: str, before: Photograph, seen_relations: set) -> Optional[int]:
     if catalog in (0, _CLASS_CATALOG) and object_id in before.relations:
         relation = before.relations[object_id]
         kind = _RELATION_KINDS[relation.kind]
@@ -483,7 +531,8 @@ def restore_touched(settings, archive: Path, plan: SelectivePlan, before: Photog
     """Run the plan in one transaction that checks its own result before committing; then compare
     the schema with the archive's as the full restore does."""
     started = time.monotonic()
-    drops = [f"DROP {_RELATION_KINDS[r.kind]} IF EXISTS {r.qualified} CASCADE;" for r in plan.dropped_now]
+    drops = [f"DROP INDEX IF EXISTS {name} CASCADE;" for name in plan.indexes_dropped]
+    drops += [f"DROP {_RELATION_KINDS[r.kind]} IF EXISTS {r.qualified} CASCADE;" for r in plan.dropped_now]
     prelude = "\n".join([f"SET lock_timeout = '{lock_timeout}';", "SET client_min_messages = warning;", *drops, ""])
     search_path = before.search_path.replace("'", "''")
     epilogue = (
