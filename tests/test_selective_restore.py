@@ -65,6 +65,21 @@ def _fail_and_restore(database, env, ini) -> dict:
     return payload
 
 
+def _restored_selectively(database, env, tmp_path, committed_body: str, *, pooled: bool = False,
+                          big_touched: bool = False) -> str:
+    """Fail after ``committed_body`` committed; the restore must be selective and give back exactly
+    the state before the run, and the large table must keep its OID and file unless the run
+    touched it. Returns the run's message (it names what was rebuilt)."""
+    ini = _project(tmp_path, env, committed_body, pooled=pooled)
+    before, big_before = fingerprint(database), _identity(database, "big")
+    payload = _fail_and_restore(database, env, ini)
+    assert payload["restore_mode"] == "selective", payload["notes"]
+    assert fingerprint(database) == before
+    if not big_touched:
+        assert _identity(database, "big") == big_before          # the large table was not rebuilt
+    return payload["message"]
+
+
 @pytest.fixture
 def env(database, tmp_path):
     environment = database.env()
@@ -73,7 +88,7 @@ def env(database, tmp_path):
 
 
 def test_schema_and_data_changes_to_small_tables_restore_only_those(database, env, tmp_path):
-    ini = _project(tmp_path, env, """
+    touched = _restored_selectively(database, env, tmp_path, """
         op.execute("ALTER TABLE small ADD COLUMN score int DEFAULT 0")
         op.execute("UPDATE small SET name = name || '!'")
         op.execute("CREATE TABLE created_by_run (id int REFERENCES small (id))")
@@ -81,30 +96,19 @@ def test_schema_and_data_changes_to_small_tables_restore_only_those(database, en
         op.execute("DROP TABLE retired")
         op.execute("SELECT nextval('ticket_seq')")
     """)
-    before, big_before = fingerprint(database), _identity(database, "big")
-    payload = _fail_and_restore(database, env, ini)
-    assert payload["restore_mode"] == "selective", payload["notes"]
-    touched = payload["message"]
     for name in ("public.small", "public.notes", "public.small_names", "public.retired", "public.alembic_version",
                  "public.ticket_seq (position)", "dropped what it created: public.created_by_run"):
         assert name in touched
     assert "public.big" not in touched and "public.scratch" not in touched
-    assert fingerprint(database) == before
-    assert _identity(database, "big") == big_before          # the large table was not rebuilt
 
 
 def test_index_changes_on_a_large_table_rebuild_only_those_indexes(database, env, tmp_path):
-    ini = _project(tmp_path, env, """
+    message = _restored_selectively(database, env, tmp_path, """
         op.execute("DROP INDEX ix_big_prefix")
         op.execute("CREATE INDEX ix_big_payload ON big (payload)")
         op.execute("UPDATE small SET name = 'renamed' WHERE id = 1")
     """)
-    before, big_before = fingerprint(database), _identity(database, "big")
-    payload = _fail_and_restore(database, env, ini)
-    assert payload["restore_mode"] == "selective", payload["notes"]
-    assert "public.big (indexes)" in payload["message"] and "public.small" in payload["message"]
-    assert fingerprint(database) == before
-    assert _identity(database, "big") == big_before          # the table itself was not rebuilt
+    assert "public.big (indexes)" in message and "public.small" in message
     assert database.sql("SELECT obj_description('ix_big_prefix'::regclass, 'pg_class')") == [("by prefix",)]
 
 
@@ -112,18 +116,14 @@ def test_index_changes_on_a_large_table_rebuild_only_those_indexes(database, env
 def test_row_changes_and_truncate_without_schema_change_are_seen(database, env, tmp_path, pooled):
     # Only the statistics counters (and TRUNCATE's new file) say these tables changed: if they
     # were missed, the restored database would still hold the changed rows and this would fail.
-    ini = _project(tmp_path, env, """
+    message = _restored_selectively(database, env, tmp_path, """
         op.execute("UPDATE big SET payload = 'changed' WHERE id = 7")
         op.execute("DELETE FROM notes WHERE id = 2")
         op.execute("TRUNCATE scratch")
-    """, pooled=pooled)
-    before = fingerprint(database)
-    payload = _fail_and_restore(database, env, ini)
-    assert payload["restore_mode"] == "selective", payload["notes"]
+    """, pooled=pooled, big_touched=True)
     for name in ("public.big", "public.notes", "public.scratch"):
-        assert name in payload["message"]
-    assert "public.retired" not in payload["message"]
-    assert fingerprint(database) == before
+        assert name in message
+    assert "public.retired" not in message
 
 
 @pytest.mark.parametrize("change, reason", [
