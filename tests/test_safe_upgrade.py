@@ -184,6 +184,52 @@ def test_signal_during_a_slow_migration_restores(database, env, tmp_path, signum
     assert fingerprint(database) == before
 
 
+@pytest.mark.parametrize("locked, waiting", [("plain_notes", "pg_dump"), ("crops", "migration_safety")],
+                         ids=["backup-waits", "photograph-waits"])
+def test_signal_while_the_backup_waits_stops_it_and_changes_nothing(database, env, tmp_path, pg_cluster,
+                                                                    locked, waiting):
+    # A session holding a table exclusively makes the run wait: pg_dump (in the background, while
+    # the revisions load) for any table, the photograph before it only for a table with indexes
+    # or defaults (printing those takes a share lock, as pg_dump's own queries do).
+    ini = project_at_base(tmp_path, env, per_migration=True)
+    database.sql("CREATE TABLE plain_notes (body text); INSERT INTO plain_notes VALUES ('kept')")
+    before = fingerprint(database)
+    blocker = pg_cluster.admin_connect(database.name)
+    blocker.autocommit = False
+    blocker.cursor().execute(f"LOCK TABLE {locked} IN ACCESS EXCLUSIVE MODE")
+    process = subprocess.Popen(CLI + ["--config", str(ini), "upgrade"], env=env, cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = pg_cluster.admin_connect(database.name)
+
+    def sessions(condition: str) -> list:
+        with watcher.cursor() as cursor:
+            cursor.execute("SELECT application_name, wait_event_type, state, left(query, 60) FROM pg_stat_activity"
+                           f" WHERE datname = current_database() AND pid <> pg_backend_pid() AND {condition}")
+            return cursor.fetchall()
+    try:
+        deadline = time.monotonic() + 60
+        while not sessions(f"application_name = '{waiting}' AND wait_event_type = 'Lock'"):
+            assert time.monotonic() < deadline and process.poll() is None, sessions("true")
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        blocker.rollback()
+        blocker.close()
+    assert process.returncode == 1, stdout + stderr
+    assert "interrupted by SIGINT during the backup; nothing was changed" in stderr
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == \
+        sorted(p.name for p in backups_in(tmp_path / "backups")) + \
+        sorted(p.with_suffix(".json").name for p in backups_in(tmp_path / "backups"))   # no partial file
+    assert len(backups_in(tmp_path / "backups")) == 1                                  # the base upgrade's
+    assert not sessions("application_name = 'pg_dump'")                                # pg_dump is gone
+    watcher.close()
+    assert fingerprint(database) == before
+
+
 def test_two_concurrent_upgrades_never_migrate_at_once(database, env, tmp_path):
     slow = revision("b2", "a1", """
         op.execute("CREATE TABLE yields (id int)")

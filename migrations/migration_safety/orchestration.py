@@ -30,6 +30,10 @@ from .run_history import StepRecord, file_checksum, record_run
 
 # Schemas the wrapper owns (the audit trail): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
+# How long the backup (and the photograph before it) and the restore wait for a table another
+# session holds.
+BACKUP_LOCK_WAIT = "60s"
+RESTORE_LOCK_WAIT = "60s"
 
 
 @dataclass
@@ -158,25 +162,27 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
     interruption = Interruption()
     with migration_lock(settings, wait_seconds=wait) as lock_connection:
         locked_current = read_current_heads(lock_connection, project.version_table)
-        # Before the backup, so every change the backup may not hold counts as touched.
-        photo_before = _photograph_for_selective_restore(lock_connection, safety, take_backup, server.major, notes)
-        # The backup starts at once and Alembic is imported, the revisions loaded, planned and
-        # validated while pg_dump runs; nothing touches the schema until the backup is verified.
-        # A run that turns out to have nothing to do, or fails validation, cancels the backup.
-        with interruption.catching(), _backing_up(project, server, locked_current, direction, target, tools,
-                                                  events) as job:
+        with interruption.catching():
             try:
-                config, plan, report = _plan(project, locked_current, direction, target, server.major)
-                result = RunResult(direction, settings.database, target, "", "", revision_before=list(locked_current),
-                                   revision_after=list(locked_current), steps=[s.label for s in plan.steps],
-                                   findings=_finding_dicts(report), unsafe_allowed=allow_unsafe, notes=notes)
-                _refuse_unsafe(report, allow_unsafe, result)
-                if plan.is_empty:
-                    job.cancel()
-                    result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
-                    result.duration_seconds = round(time.monotonic() - started, 3)
-                    return result
-                backup = job.wait()
+                # Before the backup, so every change the backup may not hold counts as touched.
+                photo_before = _photograph_for_selective_restore(lock_connection, safety, take_backup, server.major,
+                                                                 notes, interruption)
+                # The backup starts at once and Alembic is imported, the revisions loaded, planned and
+                # validated while pg_dump runs; nothing touches the schema until the backup is verified.
+                # A run that turns out to have nothing to do, or fails validation, cancels the backup.
+                with _backing_up(project, server, locked_current, direction, target, tools, events) as job:
+                    config, plan, report = _plan(project, locked_current, direction, target, server.major)
+                    result = RunResult(direction, settings.database, target, "", "",
+                                       revision_before=list(locked_current), revision_after=list(locked_current),
+                                       steps=[s.label for s in plan.steps], findings=_finding_dicts(report),
+                                       unsafe_allowed=allow_unsafe, notes=notes)
+                    _refuse_unsafe(report, allow_unsafe, result)
+                    if plan.is_empty:
+                        job.cancel()
+                        result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
+                        result.duration_seconds = round(time.monotonic() - started, 3)
+                        return result
+                    backup = job.wait()
             except KeyboardInterrupt:
                 raise MigrationSafetyError(f"{describe_failure(KeyboardInterrupt(), interruption)} during the "
                                            "backup; nothing was changed and no partial backup was kept") from None
@@ -268,7 +274,7 @@ def _backing_up(project, server, current: tuple, direction: str, target: str, to
             settings=settings, directory=safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
             server_version=server.version, revision=current, database_size=server.database_size,
             reason=f"before {direction} to {target}", compression=safety.backup_compression,
-            progress=progress).start()
+            lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress).start()
         try:
             yield job
         except BaseException:
@@ -276,12 +282,15 @@ def _backing_up(project, server, current: tuple, direction: str, target: str, to
             raise
 
 
-def _photograph_for_selective_restore(connection, safety, take_backup: bool, server_major: int, notes: list):
+def _photograph_for_selective_restore(connection, safety, take_backup: bool, server_major: int, notes: list,
+                                     interruption: Interruption):
     if not (take_backup and safety.selective_restore) or server_major < MINIMUM_SERVER_MAJOR:
         return None
     try:
-        return photograph(connection, WRAPPER_SCHEMAS)
+        return photograph(connection, WRAPPER_SCHEMAS, lock_timeout=BACKUP_LOCK_WAIT)
     except Exception as exc:  # e.g. no privilege on a sequence: the full restore still works
+        if interruption.signal_name:      # the signal cancelled the query: stop, as asked
+            raise KeyboardInterrupt from None
         notes.append(f"selective restore unavailable: {' '.join(str(exc).split())[:200]}")
         return None
 
@@ -372,10 +381,11 @@ def _restore_touched_or_all(project, archive: Path, tracker: CommitTracker, phot
         tracker.close_connections()
         restored, why_not = try_selective_restore(
             project.database, archive, photo_before, connection=lock_connection, pids=tracker.backend_pids,
-            application_name=alembic_runner.RUN_APPLICATION_NAME, server_major=server_major, tools=tools, lock_timeout="60s", progress=progress)
+            application_name=alembic_runner.RUN_APPLICATION_NAME, server_major=server_major, tools=tools,
+            lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
         if restored is not None:
             return restored
         result.notes.append(f"full restore: {why_not}")
     return restore_in_place(project.database, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS, lock_timeout="60s",
-                            progress=progress)
+                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
+                            lock_timeout=RESTORE_LOCK_WAIT, progress=progress)

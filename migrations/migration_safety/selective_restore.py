@@ -228,9 +228,19 @@ class Photograph:
     search_path: str                 # definitions print names relative to it (regclass, pg_get_*def)
 
 
-def photograph(connection, excluded_schemas: Iterable[str]) -> Photograph:
-    """Take the photograph (milliseconds: catalog queries and statistics counters only)."""
-    excluded = tuple(excluded_schemas)
+def photograph(connection, excluded_schemas: Iterable[str], *, lock_timeout: str = "60s") -> Photograph:
+    """Take the photograph (milliseconds: catalog queries and statistics counters only). Printing
+    an index, view or default takes a share lock on its table, as pg_dump does: wait for one at
+    most ``lock_timeout``."""
+    previous = query_one(connection, "SELECT current_setting('lock_timeout')")[0]
+    query_one(connection, "SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))
+    try:
+        return _photograph(connection, tuple(excluded_schemas))
+    finally:
+        query_one(connection, "SELECT set_config('lock_timeout', %s, false)", (previous,))
+
+
+def _photograph(connection, excluded: tuple) -> Photograph:
     query_one(connection, "SELECT pg_catalog.pg_stat_clear_snapshot()")
     relations = {row[0]: Relation(*row[:-1], indexes=row[-1] or {})
                  for row in query_all(connection, _relations_sql(excluded))}
