@@ -18,6 +18,9 @@ BASE = revision("a1", None, """
                " name text NOT NULL DEFAULT 'x', CONSTRAINT small_name_long CHECK (length(name) < 50))")
     op.execute("CREATE INDEX ix_small_name ON small (name)")
     op.execute("INSERT INTO small (big_id, name) VALUES (1, 'a'), (2, 'b'), (NULL, 'c')")
+    op.execute("ALTER TABLE big ADD COLUMN small_id int CONSTRAINT big_small_fk REFERENCES small (id)")
+    op.execute("COMMENT ON CONSTRAINT big_small_fk ON big IS 'which small row'")
+    op.execute("UPDATE big SET small_id = 1 + id % 3 WHERE id <= 30")
     op.execute("CREATE TABLE notes (id serial PRIMARY KEY, small_id int REFERENCES small (id), body text)")
     op.execute("INSERT INTO notes (small_id, body) VALUES (1, 'first'), (3, 'third')")
     op.execute("CREATE VIEW small_names AS SELECT id, name FROM small")
@@ -96,10 +99,12 @@ def test_schema_and_data_changes_to_small_tables_restore_only_those(database, en
         op.execute("DROP TABLE retired")
         op.execute("SELECT nextval('ticket_seq')")
     """)
-    for name in ("public.small", "public.notes", "public.small_names", "public.retired", "public.alembic_version",
-                 "public.ticket_seq (position)", "dropped what it created: public.created_by_run"):
+    for name in ("public.small", "public.small_names", "public.retired", "public.alembic_version",
+                 "public.ticket_seq (position)", "dropped what it created: public.created_by_run",
+                 # tables referencing small keep their rows; only their foreign key is re-added
+                 "public.big (foreign key big_small_fk)", "public.notes (foreign key notes_small_id_fkey)"):
         assert name in touched
-    assert "public.big" not in touched and "public.scratch" not in touched
+    assert "public.scratch" not in touched
 
 
 def test_index_changes_on_a_large_table_rebuild_only_those_indexes(database, env, tmp_path):

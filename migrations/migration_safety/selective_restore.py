@@ -8,14 +8,17 @@ statistics (``n_tup_ins/upd/del``) and, for sequences, the position. After the f
 the same photograph once every connection the migration opened has ended (a backend flushes its
 counters before it leaves ``pg_stat_activity``). The relations whose photograph changed, those
 that appeared or disappeared, and everything ``DROP ... CASCADE`` of them would reach, are the
-*touched set*.
+*touched set*. Two finer grains keep large neighbours out of it: a table whose standalone indexes
+alone changed gets only those indexes rebuilt, and another table's foreign key to a touched table
+is re-added rather than that table reloaded.
 
 The restore then runs, like the full one, as ONE ``psql --single-transaction``:
 
 1. ``DROP ... CASCADE`` of the touched relations that exist now and of the new ones;
 2. from the archive (``pg_restore -L``), exactly the entries of the touched relations: table,
-   data, owned sequences, defaults, constraints, indexes, triggers, policies, comments, grants,
-   and ``SEQUENCE SET`` for sequences that only moved;
+   data, owned sequences, defaults, constraints, indexes, triggers, policies, comments, grants;
+   the indexes and foreign keys rebuilt on their own; ``SEQUENCE SET`` for sequences that only
+   moved;
 3. a check, still inside the transaction, that the signature of every relation and of the
    non-relation objects equals the photograph taken before the run; if not, the transaction
    rolls back.
@@ -290,7 +293,9 @@ class SelectivePlan:
     sequences_reset: list          # Relation (before) whose position alone changed
     reindexed: list = field(default_factory=list)          # Relation (before) whose indexes alone changed
     indexes_dropped: list = field(default_factory=list)    # qualified names of indexes to drop
-    indexes_restored: set = field(default_factory=set)     # OIDs (in the archive) of indexes to rebuild
+    foreign_keys: list = field(default_factory=list)       # other tables' foreign keys re-added (described)
+    owned_restored: set = field(default_factory=set)       # (catalog, OID in the archive) of indexes and
+                                                           # foreign keys rebuilt without their table
     toc_lines: list = field(default_factory=list)
 
     def describe(self) -> str:
@@ -298,6 +303,7 @@ class SelectivePlan:
         names = [f"{r.schema}.{r.name}" for r in self.touched if r.owned_by not in rebuilt]
         names += [f"{r.schema}.{r.name} (position)" for r in self.sequences_reset]
         names += [f"{r.schema}.{r.name} (indexes)" for r in self.reindexed]
+        names += self.foreign_keys
         created = [f"{r.schema}.{r.name}" for r in self.dropped_now if r.oid not in rebuilt]
         if created:
             names.append("dropped what it created: " + ", ".join(created))
@@ -338,6 +344,13 @@ SELECT tree.classid::pg_catalog.regclass::text, tree.objid,
         SELECT coalesce(nullif(t.typrelid, 0), (SELECT nullif(e.typrelid, 0) FROM pg_catalog.pg_type e
                                                 WHERE e.oid = t.typelem))
         FROM pg_catalog.pg_type t WHERE t.oid = tree.objid)
+  END,
+  CASE tree.classid   -- a foreign key (or one of its triggers) referencing a touched table
+    WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass::oid THEN (
+        SELECT conname FROM pg_catalog.pg_constraint WHERE oid = tree.objid AND contype = 'f')
+    WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass::oid THEN (
+        SELECT k.conname FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_constraint k ON k.oid = t.tgconstraint
+        WHERE t.oid = tree.objid AND k.contype = 'f')
   END
 FROM tree"""
 
@@ -385,7 +398,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
                 any(int(b) > int(a) for a, b in zip(new.row_changes.split(":"), old.row_changes.split(":"))):
             raise NotCertain(f"the statistics of {old.qualified} went backwards (reset during the run)")
     new_relations = {oid: rel for oid, rel in after.relations.items() if oid not in before.relations}
-    current_roots = _close_over_dependents(connection, before, after, touched, new_relations)
+    current_roots, foreign_keys = _close_over_dependents(connection, before, after, touched, new_relations)
     sequences_reset = [s for s in sequences_reset if s.oid not in touched and s.owned_by not in touched]
     for relation in [*touched.values(), *new_relations.values()]:
         if relation.inherits:
@@ -402,8 +415,23 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
     for oid, (old, new) in sorted(reindexed.items()):
         if oid not in touched:          # the closure may have taken the whole relation
             _plan_index_changes(plan, before, old, new)
-    plan.toc_lines = select_toc_entries(toc, before, touched, sequences_reset, plan.indexes_restored)
+    for owner, name in sorted(foreign_keys):
+        _plan_foreign_key(plan, before, before.relations[owner], name)
+    plan.toc_lines = select_toc_entries(toc, before, touched, sequences_reset, plan.owned_restored)
     return plan
+
+
+def _owned_object(before: Photograph, catalog: int, relation: Relation, name: str) -> int:
+    for (owned_catalog, object_id), (owner, owned_name) in before.owned.items():
+        if owned_catalog == catalog and owner == relation.oid and owned_name == name:
+            return object_id
+    raise NotCertain(f"{name} of {relation.qualified} is not in the photograph")
+
+
+def _plan_foreign_key(plan: SelectivePlan, before: Photograph, table: Relation, name: str) -> None:
+    """DROP ... CASCADE of the referenced table drops this constraint; the archive re-adds it."""
+    plan.foreign_keys.append(f"{table.schema}.{table.name} (foreign key {name})")
+    plan.owned_restored.add((_CONSTRAINT_CATALOG, _owned_object(before, _CONSTRAINT_CATALOG, table, name)))
 
 
 def _plan_index_changes(plan: SelectivePlan, before: Photograph, old: Relation, new: Relation) -> None:
@@ -412,22 +440,21 @@ def _plan_index_changes(plan: SelectivePlan, before: Photograph, old: Relation, 
     for name, signature in new_indexes.items():
         if old_indexes.get(name) != signature:
             plan.indexes_dropped.append(f"{quote_ident(new.schema)}.{quote_ident(name)}")
-    index_oids = {name: obj for (catalog, obj), (owner, name) in before.owned.items()
-                  if catalog == _CLASS_CATALOG and owner == old.oid}
     for name, signature in old_indexes.items():
         if new_indexes.get(name) != signature:
-            if name not in index_oids:
-                raise NotCertain(f"index {name} of {old.qualified} is not in the photograph")
-            plan.indexes_restored.add(index_oids[name])
+            plan.owned_restored.add((_CLASS_CATALOG, _owned_object(before, _CLASS_CATALOG, old, name)))
 
 
 def _close_over_dependents(connection, before: Photograph, after: Photograph, touched: dict,
-                           new_relations: dict) -> dict:
-    """DROP ... CASCADE of a relation also drops what depends on it (a view over it, another
-    table's foreign key to it), and a sequence is rebuilt with the table that owns it: those
-    relations join the touched set until nothing new joins. Returns what exists now of the set
-    plus the new relations: the relations the restore drops first."""
+                           new_relations: dict) -> tuple:
+    """DROP ... CASCADE of a relation also drops what depends on it, and a sequence is rebuilt
+    with the table that owns it. A view over a touched relation joins the touched set; another
+    table's foreign key to it is only re-added (re-validating it reads that table, reloading it
+    would cost far more). Repeats until nothing new joins. Returns what exists now of the set
+    plus the new relations (the relations the restore drops first), and the foreign keys to
+    re-add as {(table oid, constraint name)}."""
     while True:
+        foreign_keys = set()
         for relation in list(touched.values()):
             if relation.kind == "S" and relation.owned_by in before.relations:
                 touched.setdefault(relation.owned_by, before.relations[relation.owned_by])
@@ -435,28 +462,32 @@ def _close_over_dependents(connection, before: Photograph, after: Photograph, to
         current.update(new_relations)
         rows = query_all(connection, _DEPENDENTS_SQL, {"roots": sorted(current)}) if current else []
         joined = False
-        for catalog, object_id, owner in rows:
+        for catalog, object_id, owner, foreign_key in rows:
             if owner is None:
                 raise NotCertain(f"an object in {catalog} (oid {object_id}) depends on a touched relation")
             if owner in current:
                 continue
             if owner not in after.relations:
                 raise NotCertain(f"a relation (oid {owner}) outside the managed schemas depends on a touched one")
+            if foreign_key is not None and owner in before.relations:
+                foreign_keys.add((owner, foreign_key))
+                continue
             if owner in before.relations:
                 touched[owner] = before.relations[owner]
             else:
                 new_relations[owner] = after.relations[owner]
             joined = True
         if not joined:
-            return current
+            return current, foreign_keys
 
 
 _TOC_LINE = re.compile(r"^(\d+);\s+(\d+)\s+(\d+)\s+(.*)$")
 _CLASS_CATALOG = 1259         # pg_class's own OID: the catalog of TABLE/INDEX/SEQUENCE entries
+_CONSTRAINT_CATALOG = 2606    # pg_constraint's: CONSTRAINT and FK CONSTRAINT entries
 
 
 def select_toc_entries(toc: list, before: Photograph, touched: dict, sequences_reset: list,
-                       indexes_restored: set = frozenset()) -> list:
+                       owned_restored: set = frozenset()) -> list:
     """The archive's entries that rebuild the touched relations, matched by the OIDs the archive
     recorded (the photograph was taken in the same database just before the backup) and, for
     entries without OIDs (comments, grants, sequence ownership and position), by their tag."""
@@ -465,8 +496,11 @@ def select_toc_entries(toc: list, before: Photograph, touched: dict, sequences_r
                  (r.oid in touched_oids or r.owned_by in touched_oids)}
     seen_relations = set()
     tag_prefixes = _tag_prefixes(before, touched_oids | sequences)
-    tag_prefixes += [f"COMMENT {before.relations[before.owned[(_CLASS_CATALOG, oid)][0]].schema} INDEX "
-                     f"{before.owned[(_CLASS_CATALOG, oid)][1]} " for oid in indexes_restored]
+    for catalog, object_id in owned_restored:
+        owner, name = before.owned[(catalog, object_id)]
+        table = before.relations[owner]
+        tag_prefixes.append(f"COMMENT {table.schema} INDEX {name} " if catalog == _CLASS_CATALOG
+                            else f"COMMENT {table.schema} CONSTRAINT {name} ON {table.name} ")
     set_only = {f"SEQUENCE SET {s.schema} {s.name} " for s in sequences_reset}
     seq_tags = {f"{kind} {before.relations[oid].schema} {before.relations[oid].name} "
                 for oid in sequences for kind in ("SEQUENCE OWNED BY", "SEQUENCE SET")}
@@ -480,7 +514,7 @@ def select_toc_entries(toc: list, before: Photograph, touched: dict, sequences_r
             raise NotCertain(f"the archive holds an entry this restore does not handle ({rest.split(' ')[0]}...)")
         if object_id:
             owner = _entry_owner(catalog, object_id, rest, before, seen_relations)
-            if catalog == _CLASS_CATALOG and object_id in indexes_restored:
+            if (catalog, object_id) in owned_restored:
                 selected.append(line)
             elif owner is not None and (owner in touched_oids or owner in sequences):
                 selected.append(line)
