@@ -139,6 +139,12 @@ def _public_schema_drops(connection) -> list[str]:
     return statements
 
 
+def prelude_sql(lock_timeout: str, drops: Iterable[str]) -> str:
+    """What the restore's transaction runs before the archive's SQL: wait for locks at most
+    ``lock_timeout``, then the DROP statements."""
+    return "\n".join([f"SET lock_timeout = '{lock_timeout}';", "SET client_min_messages = warning;", *drops, ""])
+
+
 def restore_in_place(settings, archive: Path, *, pg_restore: Tool, psql: Tool, pg_dump: Tool,
                      preserved_schemas: Iterable[str] = (), lock_timeout: str = "60s",
                      progress: Optional[ProgressCallback] = None) -> RestoreResult:
@@ -153,7 +159,7 @@ def restore_in_place(settings, archive: Path, *, pg_restore: Tool, psql: Tool, p
                                     keep_extensions=archive_extensions(selected_toc))
     finally:
         connection.close()
-    prelude = "\n".join([f"SET lock_timeout = '{lock_timeout}';", "SET client_min_messages = warning;", *drops, ""])
+    prelude = prelude_sql(lock_timeout, drops)
 
     with tempfile.TemporaryDirectory(prefix="migration_restore_") as scratch:
         list_file = Path(scratch) / "toc.list"

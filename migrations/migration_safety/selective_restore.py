@@ -43,7 +43,7 @@ from typing import Iterable, Optional
 from .backups import ProgressCallback
 from .errors import RestoreError
 from .pgtools import Tool, connect, query_all, query_one
-from .restore import (RestoreResult, archive_toc, quote_ident, schema_difference, stream_into_psql,
+from .restore import (RestoreResult, archive_toc, prelude_sql, quote_ident, schema_difference, stream_into_psql,
                       toc_without_schemas)
 
 MINIMUM_SERVER_MAJOR = 15       # shared-memory statistics: counters are flushed, never dropped
@@ -296,7 +296,8 @@ class SelectivePlan:
     foreign_keys: list = field(default_factory=list)       # other tables' foreign keys re-added (described)
     owned_restored: set = field(default_factory=set)       # (catalog, OID in the archive) of indexes and
                                                            # foreign keys rebuilt without their table
-    toc_lines: list = field(default_factory=list)
+    toc_lines: list = field(default_factory=list)          # the archive entries to restore
+    all_entries: list = field(default_factory=list)        # all of them (for the schema comparison)
 
     def describe(self) -> str:
         rebuilt = {r.oid for r in self.touched}
@@ -418,6 +419,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
     for owner, name in sorted(foreign_keys):
         _plan_foreign_key(plan, before, before.relations[owner], name)
     plan.toc_lines = select_toc_entries(toc, before, touched, sequences_reset, plan.owned_restored)
+    plan.all_entries = toc
     return plan
 
 
@@ -577,7 +579,7 @@ def restore_touched(settings, archive: Path, plan: SelectivePlan, before: Photog
     started = time.monotonic()
     drops = [f"DROP INDEX IF EXISTS {name} CASCADE;" for name in plan.indexes_dropped]
     drops += [f"DROP {_RELATION_KINDS[r.kind]} IF EXISTS {r.qualified} CASCADE;" for r in plan.dropped_now]
-    prelude = "\n".join([f"SET lock_timeout = '{lock_timeout}';", "SET client_min_messages = warning;", *drops, ""])
+    prelude = prelude_sql(lock_timeout, drops)
     search_path = before.search_path.replace("'", "''")
     epilogue = (
         f"SELECT pg_catalog.set_config('search_path', '{search_path}', false);\n"
@@ -591,8 +593,7 @@ def restore_touched(settings, archive: Path, plan: SelectivePlan, before: Photog
         stream_into_psql(settings, archive, list_file, prelude, epilogue=epilogue, pg_restore=pg_restore, psql=psql,
                          progress=progress)
         full_list = Path(scratch) / "full.list"
-        full_list.write_text("\n".join(toc_without_schemas(archive_toc(archive, pg_restore),
-                                                           before.excluded_schemas)) + "\n")
+        full_list.write_text("\n".join(plan.all_entries) + "\n")
         difference = schema_difference(settings, archive, full_list, pg_restore=pg_restore, pg_dump=pg_dump,
                                        excluded_schemas=before.excluded_schemas)
     return RestoreResult(archive, round(time.monotonic() - started, 3), difference is None, difference,
