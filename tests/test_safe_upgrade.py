@@ -453,3 +453,13 @@ def test_a_restore_that_cannot_complete_changes_nothing_and_says_how_to_recover(
     assert {"crops", "yields", "owned_by_admin"} <= tables and "doomed" not in tables
     assert database.sql("SELECT name FROM crops ORDER BY id") == [("maize",), ("cassava",), ("rice",)]
     assert Path(payload["backup"]).exists()
+
+
+def test_upgrade_over_a_unix_socket(database, env, pg_cluster):
+    # POSTGRES_HOST naming a socket directory: libpq tools take it as is, and the URL handed to
+    # Alembic carries it as ?host=... (a path cannot sit in the URL's host part).
+    env["POSTGRES_HOST"] = str(pg_cluster.socket_dir)
+    result = run_cli("--format", "json", "upgrade", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["status"] == "applied"
+    assert database.sql("SELECT version_num FROM alembic_version") == [("003",)]
