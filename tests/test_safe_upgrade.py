@@ -442,7 +442,7 @@ def test_a_restore_that_cannot_complete_changes_nothing_and_says_how_to_recover(
     pg_cluster.execute("CREATE VIEW public.owned_by_admin AS SELECT * FROM public.crops;"
                        " GRANT SELECT ON public.owned_by_admin TO app_user", dbname=database.name)
     result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 4, result.stdout + result.stderr          # needs attention
     payload = json.loads(result.stdout)
     assert payload["status"] == "failed-restore-failed"
     assert "was rolled back" in payload["message"] and "restore --backup" in payload["message"]

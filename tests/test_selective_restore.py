@@ -164,7 +164,7 @@ def test_a_selective_restore_that_misses_a_change_rolls_back(database, tmp_path)
     from infrastructure.docker.config_management import DatabaseSettings
     from migration_safety.errors import RestoreError
     from migration_safety.pgtools import find_tools
-    from migration_safety.restore import archive_toc, toc_without_schemas
+    from migration_safety.restore import OpenedArchive, archive_toc, toc_without_schemas
     from migration_safety.selective_restore import photograph, plan_selective_restore, restore_touched
 
     database.sql("CREATE TABLE big (id int PRIMARY KEY, v text); CREATE TABLE small (id int PRIMARY KEY, v text);"
@@ -174,9 +174,10 @@ def test_a_selective_restore_that_misses_a_change_rolls_back(database, tmp_path)
     tools = find_tools(("pg_dump", "pg_restore", "psql"))
     connection = database.connect()
     before = photograph(connection, ())
-    archive = tmp_path / "before.dump"
-    subprocess.run([tools["pg_dump"].path, "-Fc", "-f", str(archive), f"--dbname={settings.conninfo()}"],
+    archive_path = tmp_path / "before.dump"
+    subprocess.run([tools["pg_dump"].path, "-Fc", "-f", str(archive_path), f"--dbname={settings.conninfo()}"],
                    env=settings.child_environment(), check=True)
+    archive = OpenedArchive(archive_path)
     database.sql("ALTER TABLE big ADD COLUMN extra int; ALTER TABLE small ADD COLUMN extra int")
     plan = plan_selective_restore(connection, before, photograph(connection, ()),
                                   toc_without_schemas(archive_toc(archive, tools["pg_restore"]), ()))
@@ -189,4 +190,5 @@ def test_a_selective_restore_that_misses_a_change_rolls_back(database, tmp_path)
         restore_touched(settings, archive, plan, before, pg_restore=tools["pg_restore"], psql=tools["psql"],
                         pg_dump=tools["pg_dump"])
     connection.close()
+    archive.close()
     assert fingerprint(database) == changed

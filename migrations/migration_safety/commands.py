@@ -247,7 +247,7 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     from .events import Events
     from .orchestration import WRAPPER_SCHEMAS
     from .pgtools import connect, server_info
-    from .restore import restore_in_place
+    from .restore import OpenedArchive, restore_in_place
     from .alembic_runner import read_current_heads
 
     events = events or Events()
@@ -290,8 +290,9 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
         target = settings.with_database(target_db)
         events.step(f"Restoring {archive.name} into new database {target_db}")
         try:
-            restored = restore_in_place(target, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                                        pg_dump=tools["pg_dump"], preserved_schemas=())
+            with OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened:
+                restored = restore_in_place(target, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                            pg_dump=tools["pg_dump"], preserved_schemas=())
         except BaseException:
             _drop_database(settings, target_db)      # an empty leftover would block the next attempt
             raise
@@ -308,8 +309,9 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             result["pre_restore_backup"] = safety_copy.file
             events.step(f"Restoring {archive.name} in one transaction")
             started_at = _dt.datetime.now(_dt.timezone.utc)
-            with events.progress("Restore", archive.stat().st_size) as progress:
-                restored = restore_in_place(settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
+            with OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened, \
+                    events.progress("Restore", opened.size) as progress:
+                restored = restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
                                             pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
                                             progress=progress)
             from .run_history import StepRecord, record_run

@@ -5,6 +5,8 @@ Exit codes (documented in the README):
     1  the operation failed; the database was restored or left untouched (the message says which)
     2  usage or configuration error (bad settings, unreachable server, missing tools, unknown revision)
     3  validation found errors
+    4  the database may be partially migrated and needs attention (a restore that could not
+       complete, an interrupted run found by the next one)
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_VALIDATION = 3
+EXIT_ATTENTION = 4
 
 
 class MigrationSafetyError(Exception):

@@ -21,10 +21,10 @@ from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_b
                       remove_partial_backups)
 from .catalog_state import catalog_signature, rewind_sequences, sequence_positions
 from .events import Events
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
+from .errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
 from .migration_lock import migration_lock
 from .pgtools import connect, ensure_directory_writable, find_tools, server_info
-from .restore import restore_in_place
+from .restore import OpenedArchive, restore_in_place
 from .selective_restore import MINIMUM_SERVER_MAJOR, photograph, try_selective_restore
 from .run_history import StepRecord, file_checksum, record_run
 
@@ -67,6 +67,8 @@ class RunResult:
             return EXIT_OK
         if self.status == "dry-run":
             return EXIT_VALIDATION if any(f.get("severity") == "error" for f in self.findings) else EXIT_OK
+        if self.status in ("failed-restore-failed", "failed-not-restored"):
+            return EXIT_ATTENTION
         return EXIT_FAILED
 
 
@@ -350,8 +352,10 @@ def _handle_failure(result: RunResult, failure: BaseException, interruption: Int
         with Interruption.deferred(lambda name: (signals_seen.append(name),
                                                  events.warn(f"{name} received: the restore continues; "
                                                              "stopping now would leave the database half-migrated"))):
-            with events.progress("Restore", Path(backup.file).stat().st_size) as progress:
-                restored = _restore_touched_or_all(project, Path(backup.file), tracker, photo_before, lock_connection,
+            with OpenedArchive(Path(backup.file), expected_sha256=backup.sha256,
+                               expected_size=backup.size_bytes) as archive, \
+                    events.progress("Restore", archive.size) as progress:
+                restored = _restore_touched_or_all(project, archive, tracker, photo_before, lock_connection,
                                                    server_major, tools, result, progress)
     except (RestoreError, MigrationSafetyError) as exc:
         result.restore_seconds = round(time.monotonic() - restore_started, 3)
@@ -374,7 +378,7 @@ def _handle_failure(result: RunResult, failure: BaseException, interruption: Int
         result.status = "failed-restore-failed"
 
 
-def _restore_touched_or_all(project, archive: Path, tracker: CommitTracker, photo_before, lock_connection,
+def _restore_touched_or_all(project, archive: OpenedArchive, tracker: CommitTracker, photo_before, lock_connection,
                             server_major: int, tools: dict, result: RunResult, progress):
     """The selective restore when what the run touched is known for certain, else the full one."""
     if project.safety.selective_restore:

@@ -167,10 +167,10 @@ def first_error_line(stderr: str) -> str:
 
 
 def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout: Optional[float] = None,
-             what: str = "") -> subprocess.CompletedProcess:
+             what: str = "", pass_fds: Sequence[int] = ()) -> subprocess.CompletedProcess:
     """Run a client tool in its own process group (so a terminal's Ctrl-C reaches us, not it,
     and we decide whether to stop it); raise ToolError with its stderr's key line on failure."""
-    process = start_tool(argv, env, stdin=stdin, stdout=stdout)
+    process = start_tool(argv, env, stdin=stdin, stdout=stdout, pass_fds=pass_fds)
     try:
         out, err = process.communicate(timeout=timeout)
     except BaseException:
@@ -182,11 +182,36 @@ def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout
     return completed
 
 
-def start_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None) -> subprocess.Popen:
+def start_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None,
+               pass_fds: Sequence[int] = ()) -> subprocess.Popen:
     return subprocess.Popen(
         list(argv), env=env, stdin=stdin if stdin is not None else subprocess.DEVNULL,
         stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
-        text=stdout is None, start_new_session=True)
+        text=stdout is None, start_new_session=True, pass_fds=tuple(pass_fds))
+
+
+def descriptor_path(descriptor: int) -> str:
+    """How a child process given ``descriptor`` (``pass_fds``) names it as a file argument."""
+    return f"/dev/fd/{descriptor}"
+
+
+def memory_file(name: str, text: str) -> int:
+    """A file descriptor holding ``text``, for a child to read as ``descriptor_path(fd)``: no
+    file in any directory, so nothing can be planted in its place and nothing is left behind
+    when the process is killed. The caller closes it."""
+    create = getattr(os, "memfd_create", None)
+    if create is not None:
+        descriptor = create(name)
+    else:   # no memfd (macOS): an already-unlinked temporary file serves the same purpose
+        import tempfile
+        descriptor, path = tempfile.mkstemp(prefix="migration_safety_")
+        os.unlink(path)
+    data = text.encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view):]
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    return descriptor
 
 
 def stop_tool(process: subprocess.Popen) -> None:

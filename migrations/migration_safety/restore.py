@@ -1,31 +1,37 @@
 """Putting a database back to the state held in a backup archive, in one transaction.
 
-The restore runs as a single ``psql --single-transaction`` session fed with
+The restore runs as one psql session and one transaction fed with
 
 1. a prelude that removes every object the database holds now (user schemas dropped with
    CASCADE; in ``public``, which the archive does not recreate, each relation, routine, type and
    domain), so objects created after the backup are gone, then
 2. the archive's SQL from ``pg_restore -f -`` (minus the schemas we preserve, such as the audit
-   trail), streamed, never buffered.
+   trail), streamed, never buffered, then
+3. ``COMMIT``, sent by the wrapper only once pg_restore has exited 0 having read exactly the bytes
+   that were checked (see ``apply_in_one_transaction``).
 
-Either all of it commits or none of it does: a restore that fails part-way leaves the database
-as it was before the restore started. Afterwards the live schema is compared with the archive's.
+Either all of it commits or none of it does: a restore that fails part-way — psql's error,
+pg_restore dying, a damaged or swapped archive, the wrapper killed — leaves the database as it
+was before the restore started. Afterwards the live schema is compared with the archive's.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import secrets
+import stat
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .backups import ProgressCallback
+from .backups import CHUNK, ProgressCallback
 from .errors import RestoreError
-from .pgtools import Tool, connect, first_error_line, query_all, run_tool, start_tool, stop_tool
+from .pgtools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool, start_tool,
+                      stop_tool)
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -50,9 +56,9 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def archive_toc(archive: Path, pg_restore: Tool) -> list[str]:
-    return run_tool([pg_restore.path, "--list", str(archive)], os.environ.copy(),
-                    what="pg_restore --list").stdout.splitlines()
+def archive_toc(archive: "OpenedArchive", pg_restore: Tool) -> list[str]:
+    return run_tool([pg_restore.path, "--list", archive.child_path], os.environ.copy(), what="pg_restore --list",
+                    pass_fds=(archive.descriptor,)).stdout.splitlines()
 
 
 _TOC_PREFIX = re.compile(r"^\d+;\s+\d+\s+\d+\s+")
@@ -145,99 +151,223 @@ def prelude_sql(lock_timeout: str, drops: Iterable[str]) -> str:
     return "\n".join([f"SET lock_timeout = '{lock_timeout}';", "SET client_min_messages = warning;", *drops, ""])
 
 
-def restore_in_place(settings, archive: Path, *, pg_restore: Tool, psql: Tool, pg_dump: Tool,
+def restore_in_place(settings, archive: "OpenedArchive", *, pg_restore: Tool, psql: Tool, pg_dump: Tool,
                      preserved_schemas: Iterable[str] = (), lock_timeout: str = "60s",
                      progress: Optional[ProgressCallback] = None) -> RestoreResult:
     """Replace the database's content with the archive's, atomically, and verify the schema."""
     started = time.monotonic()
     preserved = list(preserved_schemas)
-    toc = archive_toc(archive, pg_restore)
-    selected_toc = toc_without_schemas(toc, preserved)
+    selected_toc = toc_without_schemas(archive_toc(archive, pg_restore), preserved)
     connection = connect(settings)
     try:
         drops = clearing_statements(connection, preserved_schemas=preserved,
                                     keep_extensions=archive_extensions(selected_toc))
     finally:
         connection.close()
-    prelude = prelude_sql(lock_timeout, drops)
-
-    with tempfile.TemporaryDirectory(prefix="migration_restore_") as scratch:
-        list_file = Path(scratch) / "toc.list"
-        list_file.write_text("\n".join(selected_toc) + "\n")
-        stream_into_psql(settings, archive, list_file, prelude, pg_restore=pg_restore, psql=psql,
-                         progress=progress)
-        difference = schema_difference(settings, archive, list_file, pg_restore=pg_restore,
-                                       pg_dump=pg_dump, excluded_schemas=preserved)
-    return RestoreResult(archive, round(time.monotonic() - started, 3), difference is None, difference)
+    apply_in_one_transaction(settings, archive, selected_toc, prelude_sql(lock_timeout, drops),
+                             pg_restore=pg_restore, psql=psql, progress=progress)
+    difference = schema_difference(settings, archive, selected_toc, pg_restore=pg_restore, pg_dump=pg_dump,
+                                   excluded_schemas=preserved)
+    return RestoreResult(archive.path, round(time.monotonic() - started, 3), difference is None, difference)
 
 
-def stream_into_psql(settings, archive: Path, list_file: Path, prelude: str, *, pg_restore: Tool, psql: Tool,
-                     progress: Optional[ProgressCallback], epilogue: Optional[str] = None) -> None:
-    """``pg_restore -f - | psql -1 -f prelude.sql -f - [-f epilogue.sql]``: the archive's SQL flows
-    from one tool to the other through an OS pipe (never through Python), and psql runs all the
-    files in one transaction. Progress is read from pg_restore's /proc I/O counter."""
+class OpenedArchive:
+    """A backup archive opened once, without following a link, and read by every tool through
+    that one descriptor: a file renamed, replaced or rewritten in the directory after it was
+    checked is never what gets restored. The bytes fed to pg_restore are hashed on their way, and
+    the restore commits only when they are exactly the ``expected_sha256``/``expected_size``."""
+
+    def __init__(self, path: Path, *, expected_sha256: Optional[str] = None, expected_size: Optional[int] = None):
+        self.path = Path(path)
+        self.expected_sha256 = expected_sha256
+        try:
+            self.descriptor = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            raise RestoreError(f"cannot open {self.path.name}: {exc.strerror or exc}; nothing was changed") from None
+        status = os.fstat(self.descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            self.close()
+            raise RestoreError(f"{self.path.name} is not a regular file; nothing was changed")
+        self.size = status.st_size
+        if expected_size is not None and expected_size != self.size:
+            self.close()
+            raise RestoreError(f"{self.path.name} has {self.size} bytes, its metadata says {expected_size}; "
+                               "nothing was changed")
+
+    @property
+    def child_path(self) -> str:
+        """The archive as a child process given ``pass_fds=(descriptor,)`` opens it."""
+        return descriptor_path(self.descriptor)
+
+    def close(self) -> None:
+        if self.descriptor >= 0:
+            os.close(self.descriptor)
+            self.descriptor = -1
+
+    def __enter__(self) -> "OpenedArchive":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterable[str], prelude: str, *,
+                             pg_restore: Tool, psql: Tool, progress: Optional[ProgressCallback],
+                             epilogue: str = "") -> None:
+    """``prelude``, the archive's SQL for ``toc_lines`` and ``epilogue`` in one psql transaction
+    whose end the wrapper decides.
+
+    psql commits whatever reached it when its input ends, so psql is never told to wrap the run
+    in a transaction itself: the prelude opens it (``BEGIN``), and after the epilogue psql echoes
+    a token and reads its last file, a pipe of ours. ``COMMIT`` goes into that pipe only when
+    psql has executed everything before the token, pg_restore has exited 0 and the bytes it read
+    hashed to the expected value — and only while this process, holding the migration lock,
+    is alive to decide it. If pg_restore dies, the archive differs, psql fails or this process
+    is killed, psql reaches the end of the pipe with the transaction open and the server rolls it
+    back. The archive flows from our descriptor into pg_restore through Python (that is where it
+    is hashed) and from pg_restore straight into psql through an OS pipe."""
     env = settings.child_environment()
-    prelude_file = list_file.with_name("prelude.sql")
-    prelude_file.write_text(prelude)
-    closing = []
-    if epilogue is not None:
-        epilogue_file = list_file.with_name("epilogue.sql")
-        epilogue_file.write_text(epilogue)
-        closing = [f"--file={epilogue_file}"]
-    total = archive.stat().st_size
-    reader_read, writer_stdin = os.pipe()
-    restore_argv = [pg_restore.path, f"--use-list={list_file}", "--file=-", str(archive)]
-    psql_argv = [psql.path, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
-                 "--no-password", f"--dbname={settings.conninfo()}", f"--file={prelude_file}", "--file=-", *closing]
+    token = f"migration_safety:applied:{secrets.token_hex(8)}"
+    list_file = memory_file("toc.list", "\n".join(toc_lines) + "\n")
+    prelude_file = memory_file("prelude.sql", "BEGIN;\n" + prelude)
+    closing_file = memory_file("closing.sql", f"{epilogue}\n\\echo {token}\n")
+    commit_read, commit_write = os.pipe()
+    feed_read, feed_write = os.pipe()
+    sql_read, sql_write = os.pipe()
+    restore_argv = [pg_restore.path, f"--use-list={descriptor_path(list_file)}", "--file=-"]
+    psql_argv = [psql.path, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--no-password", "--output=/dev/null",
+                 f"--dbname={settings.conninfo()}", f"--file={descriptor_path(prelude_file)}", "--file=-",
+                 f"--file={descriptor_path(closing_file)}", f"--file={descriptor_path(commit_read)}"]
+    reader = writer = None
     try:
-        reader = start_tool(restore_argv, env, stdout=writer_stdin)
-        writer = start_tool(psql_argv, env, stdin=reader_read, stdout=subprocess.DEVNULL)
+        reader = start_tool(restore_argv, env, stdin=feed_read, stdout=sql_write, pass_fds=(list_file,))
+        writer = start_tool(psql_argv, env, stdin=sql_read, stdout=subprocess.PIPE,
+                            pass_fds=(prelude_file, closing_file, commit_read))
+    except BaseException:
+        for descriptor in (commit_write, feed_write):
+            os.close(descriptor)
+        if reader is not None:
+            stop_tool(reader)
+        raise
     finally:
-        os.close(reader_read)
-        os.close(writer_stdin)
+        for descriptor in (list_file, prelude_file, closing_file, commit_read, feed_read, sql_read, sql_write):
+            os.close(descriptor)
     errors: dict[str, bytes] = {}
-    drains = [threading.Thread(target=lambda p=p, k=k: errors.__setitem__(k, p.stderr.read()), daemon=True)
-              for k, p in (("pg_restore", reader), ("psql", writer))]
-    for thread in drains:
+    applied = threading.Event()
+    helpers = [threading.Thread(target=lambda p=p, k=k: errors.__setitem__(k, p.stderr.read()), daemon=True)
+               for k, p in (("pg_restore", reader), ("psql", writer))]
+    helpers.append(threading.Thread(target=_watch_for_token, args=(writer.stdout, token, applied), daemon=True))
+    feed = _ArchiveFeed(archive, feed_write, progress)
+    for thread in (*helpers, feed):
         thread.start()
+    committed, problem = False, None
     try:
-        while True:
-            if progress:
-                progress(min(_bytes_read(reader.pid), total), total)
-            try:
-                writer.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        if writer.returncode != 0:
-            stop_tool(reader)          # psql gave up: pg_restore would block on a full pipe
-        reader.wait()
+        _wait(lambda: reader.poll() is not None)
+        feed.join()
+        problem = feed.problem() if reader.returncode == 0 else None
+        if reader.returncode == 0 and problem is None:
+            _wait(lambda: applied.is_set() or writer.poll() is not None)
+            if applied.is_set():
+                committed = _send(commit_write, "COMMIT;\n")
     except BaseException:
         stop_tool(reader)
         stop_tool(writer)
         raise
-    for thread in drains:
+    finally:
+        os.close(commit_write)          # without COMMIT: psql ends, the server rolls back
+        feed.join()
+    writer.wait()
+    for thread in helpers:
         thread.join(timeout=10)
     if writer.returncode != 0:
         reason = first_error_line(errors.get("psql", b"").decode("utf-8", "replace"))
-        raise RestoreError(f"restore from {archive.name} failed and was rolled back, the database is as it "
+        raise RestoreError(f"restore from {archive.path.name} failed and was rolled back, the database is as it "
                            f"was before the restore: {reason}")
     if reader.returncode != 0:
         reason = first_error_line(errors.get("pg_restore", b"").decode("utf-8", "replace"))
-        raise RestoreError(f"could not read {archive.name}: {reason}")
+        raise RestoreError(f"pg_restore could not read {archive.path.name} ({reason}); the restore was rolled "
+                           "back, the database is as it was before the restore")
+    if not committed:
+        raise RestoreError(f"{archive.path.name} {problem or 'was not applied'}; the restore was rolled back, "
+                           "the database is as it was before the restore")
     if progress:
-        progress(total, total)
+        progress(archive.size, archive.size)
 
 
-def _bytes_read(pid: int) -> int:
+def _wait(condition, interval: float = 0.05) -> None:
+    """Poll in short steps, so signals still reach the main thread."""
+    while not condition():
+        time.sleep(interval)
+
+
+def _watch_for_token(stream, token: str, seen: threading.Event) -> None:
+    for line in stream:
+        if line.strip() == token.encode():
+            seen.set()
+
+
+def _send(descriptor: int, text: str) -> bool:
     try:
-        with open(f"/proc/{pid}/io") as counters:
-            for line in counters:
-                if line.startswith("rchar:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
+        data = memoryview(text.encode())
+        while data:
+            data = data[os.write(descriptor, data):]
+        return True
+    except BrokenPipeError:        # psql already gave up (its error is reported)
+        return False
+
+
+class _ArchiveFeed(threading.Thread):
+    """Copies the archive from its descriptor into pg_restore's stdin and hashes it. pg_restore
+    stops reading once it has every entry it was asked for (a selective restore); the rest is
+    still read and hashed, so the whole file is compared with what was recorded."""
+
+    def __init__(self, archive: OpenedArchive, sink: int, progress: Optional[ProgressCallback]) -> None:
+        super().__init__(name="archive-feed", daemon=True)
+        self.archive, self.sink, self.progress = archive, sink, progress
+        self.digest = hashlib.sha256()
+        self.read = 0
+        self.complete = False
+
+    def run(self) -> None:
+        sink_open = True
+        try:
+            while True:
+                chunk = os.pread(self.archive.descriptor, CHUNK, self.read)
+                if not chunk:
+                    break
+                if sink_open:
+                    sink_open = self._send(chunk)
+                self.digest.update(chunk)
+                self.read += len(chunk)
+                if self.progress:
+                    self.progress(self.read, self.archive.size)
+            self.complete = True
+        except OSError:
+            pass
+        finally:
+            if sink_open:
+                os.close(self.sink)
+
+    def _send(self, chunk: bytes) -> bool:
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[os.write(self.sink, view):]
+            return True
+        except OSError:                 # pg_restore stopped reading: its exit status says why
+            os.close(self.sink)
+            return False
+
+    def problem(self) -> Optional[str]:
+        """Why the bytes pg_restore read are not the archive that was checked, or None."""
+        if not self.complete:
+            return "could not be read to its end"
+        if self.read != self.archive.size:
+            return f"changed size while it was restored ({self.read} bytes read, {self.archive.size} expected)"
+        expected = self.archive.expected_sha256
+        if expected is not None and self.digest.hexdigest() != expected:
+            return "does not match its recorded SHA-256 (changed since it was written)"
+        return None
 
 
 def normalized_schema(sql: str) -> str:
@@ -252,12 +382,17 @@ def normalized_schema(sql: str) -> str:
     return "\n".join(kept)
 
 
-def schema_difference(settings, archive: Path, list_file: Path, *, pg_restore: Tool, pg_dump: Tool,
-                      excluded_schemas: Iterable[str]) -> Optional[str]:
+def schema_difference(settings, archive: OpenedArchive, toc_lines: Iterable[str], *, pg_restore: Tool,
+                      pg_dump: Tool, excluded_schemas: Iterable[str]) -> Optional[str]:
     """None when the live schema equals the archive's; otherwise the first differing line."""
     env = settings.child_environment()
-    expected = run_tool([pg_restore.path, "--schema-only", f"--use-list={list_file}", "--file=-", str(archive)],
-                        env, what="pg_restore --schema-only").stdout
+    list_file = memory_file("toc.list", "\n".join(toc_lines) + "\n")
+    try:
+        expected = run_tool([pg_restore.path, "--schema-only", f"--use-list={descriptor_path(list_file)}",
+                             "--file=-", archive.child_path], env, what="pg_restore --schema-only",
+                            pass_fds=(list_file, archive.descriptor)).stdout
+    finally:
+        os.close(list_file)
     argv = [pg_dump.path, "--schema-only", "--no-password", f"--dbname={settings.conninfo()}"]
     argv += [f"--exclude-schema={schema}" for schema in excluded_schemas]
     actual = run_tool(argv, env, what="pg_dump --schema-only").stdout

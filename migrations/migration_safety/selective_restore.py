@@ -34,17 +34,15 @@ archive kind we do not handle.
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Optional
 
 from .backups import ProgressCallback
 from .errors import RestoreError
 from .pgtools import Tool, connect, query_all, query_one
-from .restore import (RestoreResult, archive_toc, prelude_sql, quote_ident, schema_difference, stream_into_psql,
-                      toc_without_schemas)
+from .restore import (OpenedArchive, RestoreResult, apply_in_one_transaction, archive_toc, prelude_sql, quote_ident,
+                      schema_difference, toc_without_schemas)
 
 MINIMUM_SERVER_MAJOR = 15       # shared-memory statistics: counters are flushed, never dropped
 
@@ -571,7 +569,7 @@ def _tag_prefixes(before: Photograph, relation_oids: set) -> list:
     return prefixes
 
 
-def restore_touched(settings, archive: Path, plan: SelectivePlan, before: Photograph, *, pg_restore: Tool,
+def restore_touched(settings, archive: OpenedArchive, plan: SelectivePlan, before: Photograph, *, pg_restore: Tool,
                     psql: Tool, pg_dump: Tool, lock_timeout: str = "60s",
                     progress: Optional[ProgressCallback] = None) -> RestoreResult:
     """Run the plan in one transaction that checks its own result before committing; then compare
@@ -587,20 +585,15 @@ def restore_touched(settings, archive: Path, plan: SelectivePlan, before: Photog
         f"  IF ({_database_signature_sql(before.excluded_schemas)}) <> '{before.database_signature}' THEN\n"
         "    RAISE EXCEPTION 'selective restore check: the rebuilt relations differ from the backup';\n"
         "  END IF;\nEND $selective_check$;\n")
-    with tempfile.TemporaryDirectory(prefix="migration_restore_") as scratch:
-        list_file = Path(scratch) / "toc.list"
-        list_file.write_text("\n".join(plan.toc_lines) + "\n")
-        stream_into_psql(settings, archive, list_file, prelude, epilogue=epilogue, pg_restore=pg_restore, psql=psql,
-                         progress=progress)
-        full_list = Path(scratch) / "full.list"
-        full_list.write_text("\n".join(plan.all_entries) + "\n")
-        difference = schema_difference(settings, archive, full_list, pg_restore=pg_restore, pg_dump=pg_dump,
-                                       excluded_schemas=before.excluded_schemas)
-    return RestoreResult(archive, round(time.monotonic() - started, 3), difference is None, difference,
+    apply_in_one_transaction(settings, archive, plan.toc_lines, prelude, epilogue=epilogue, pg_restore=pg_restore,
+                             psql=psql, progress=progress)
+    difference = schema_difference(settings, archive, plan.all_entries, pg_restore=pg_restore, pg_dump=pg_dump,
+                                   excluded_schemas=before.excluded_schemas)
+    return RestoreResult(archive.path, round(time.monotonic() - started, 3), difference is None, difference,
                          mode="selective", restored_objects=plan.describe())
 
 
-def try_selective_restore(settings, archive: Path, before: Optional[Photograph], *, connection, pids,
+def try_selective_restore(settings, archive: OpenedArchive, before: Optional[Photograph], *, connection, pids,
                           application_name: str, server_major: int, tools: dict, lock_timeout: str = "60s",
                           progress: Optional[ProgressCallback] = None) -> tuple:
     """(RestoreResult, None) when the selective restore ran and verified; (None, reason) when the

@@ -1,0 +1,195 @@
+"""Faults outside the normal failure path, injected for real: a pg_restore that dies part-way
+through its output, ... Each test proves the end state with the fingerprint: the database is
+either exactly as before or exactly where the tool says it left it — never half restored."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from alembic_projects import make_project, revision
+from harness import REPO_ROOT, fingerprint, new_database, run_cli
+
+EXIT_FAILED, EXIT_ATTENTION = 1, 4
+
+
+@pytest.fixture
+def env(database, tmp_path):
+    environment = database.env()
+    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    return environment
+
+
+def real_tool(name: str) -> str:
+    from migration_safety.pgtools import find_tools
+
+    return find_tools([name])[name].path
+
+
+@pytest.fixture
+def dying_pg_restore(tmp_path) -> Path:
+    """A bin directory whose pg_restore writes the restore script of the archive it is given but
+    is killed (SIGKILL, exit 137 — the OOM killer) 100 lines into the data of table ``items``, at
+    a line boundary between two rows. Listing and schema-only runs pass through untouched."""
+    bin_dir = tmp_path / "pg_bin"
+    bin_dir.mkdir()
+    for name in ("pg_dump", "psql"):
+        (bin_dir / name).symlink_to(real_tool(name))
+    stand_in = bin_dir / "pg_restore"
+    stand_in.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        real={real_tool("pg_restore")}
+        for arg in "$@"; do
+            case "$arg" in --list|-l|--version|-V|--schema-only|-s) exec "$real" "$@";; esac
+        done
+        out=$(mktemp)
+        "$real" "$@" > "$out"
+        line=$(grep -n '^COPY public.items ' "$out" | head -n 1 | cut -d: -f1)
+        if [ -z "$line" ]; then cat "$out"; rm -f "$out"; exit 0; fi
+        head -n $((line + 100)) "$out"
+        rm -f "$out"
+        kill -9 $$
+        """))
+    stand_in.chmod(0o755)
+    return bin_dir
+
+
+ITEMS = revision("a1", None, """
+    op.execute("CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)")
+    op.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 2000) g")
+    op.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
+""", 'op.execute("DROP TABLE notes"); op.execute("DROP TABLE items")')
+RELABEL = revision("b2", "a1", """
+    op.execute("UPDATE items SET label = 'relabelled ' || id")
+    op.execute("INSERT INTO notes VALUES (1, 'written by b2')")
+""")
+FAILS = revision("c3", "b2", """
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
+def items_project(tmp_path) -> Path:
+    return make_project(tmp_path / "project", {"a1.py": ITEMS, "b2.py": RELABEL, "c3.py": FAILS},
+                        transaction_per_migration=True)
+
+
+def upgrade(ini: Path, env: dict, *args, expect: int = 0) -> dict:
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", *args, env=env)
+    assert result.returncode == expect, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+# -- 1. a restore commits all or nothing, whatever happens to pg_restore --------------------------
+
+@pytest.mark.parametrize("selective", ["on", "off"])
+def test_automatic_restore_with_a_dying_pg_restore_leaves_no_half_restore(database, env, tmp_path, pg_cluster,
+                                                                           dying_pg_restore, selective):
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    before = fingerprint(database)
+
+    env.update(MIGRATION_PG_BIN_DIR=str(dying_pg_restore), MIGRATION_SELECTIVE_RESTORE=selective)
+    payload = upgrade(ini, env, expect=EXIT_ATTENTION)
+    assert payload["status"] == "failed-restore-failed", payload
+    assert "rolled back" in payload["message"]
+
+    # Exactly the state the failed run left (b2 committed), proven against a database that was
+    # only ever upgraded to b2 — not a mix of that and the backup.
+    reference = new_database(pg_cluster)
+    try:
+        reference_env = {**reference.env(), "MIGRATION_BACKUP_DIR": str(tmp_path / "reference_backups")}
+        upgrade(ini, reference_env, "--revision", "b2")
+        assert fingerprint(database) == fingerprint(reference)
+    finally:
+        pg_cluster.drop_database(reference.name)
+
+    # and with a working pg_restore the backup taken before the run brings everything back
+    env.pop("MIGRATION_PG_BIN_DIR")
+    restored = run_cli("--config", str(ini), "restore", "--backup", payload["backup"], "--yes", env=env)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert fingerprint(database) == before
+
+
+def test_manual_restore_with_a_dying_pg_restore_changes_nothing(database, env, tmp_path, dying_pg_restore):
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    upgrade(ini, env, "--revision", "b2")                  # its backup holds items at a1
+    database.sql("INSERT INTO items VALUES (5000, 'after the backup'); CREATE TABLE scratch (id int)")
+    changed = fingerprint(database)
+
+    env["MIGRATION_PG_BIN_DIR"] = str(dying_pg_restore)
+    result = run_cli("--config", str(ini), "restore", "--backup", "latest", "--yes", env=env)
+    assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+    assert "rolled back" in result.stderr
+    assert fingerprint(database) == changed
+
+
+def test_restore_into_a_new_database_with_a_dying_pg_restore_leaves_nothing(database, env, tmp_path,
+                                                                            dying_pg_restore, pg_cluster):
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    upgrade(ini, env, "--revision", "b2")
+    before = fingerprint(database)
+    copy = f"{database.name}_copy"
+    env["MIGRATION_PG_BIN_DIR"] = str(dying_pg_restore)
+    result = run_cli("--config", str(ini), "restore", "--backup", "latest", "--target-db", copy, "--yes", env=env)
+    assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+    assert not pg_cluster.database_exists(copy)
+    assert fingerprint(database) == before
+
+
+def wait_for(predicate, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_restore_of_a_killed_wrapper_is_rolled_back_and_leaves_nothing_behind(database, env, tmp_path, pg_cluster):
+    """SIGKILL of the wrapper while its restore waits for a lock: the restore's psql must not
+    commit anything afterwards, no tool may live on, and no temporary file may stay."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env.update(TMPDIR=str(scratch), MIGRATION_SELECTIVE_RESTORE="off")
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+
+    holder = database.connect()
+    holder.autocommit = False
+    holder.cursor().execute("SELECT 1 FROM items LIMIT 1")         # ACCESS SHARE: the restore's DROP waits
+    wrapper = subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"),
+                                "--config", str(ini), "upgrade"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        def restore_waiting():
+            return database.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                                " AND application_name = 'psql' AND wait_event_type = 'Lock'")
+        [(psql_pid,)] = wait_for(restore_waiting, "the restore to wait for the lock")
+        tools = psutil.Process(wrapper.pid).children(recursive=True)
+        assert "psql" in {tool.name() for tool in tools}
+        wrapper.kill()
+        wrapper.wait()
+    finally:
+        holder.rollback()
+        holder.close()
+    wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (psql_pid,)),
+             "the restore's session to end")
+
+    reference = new_database(pg_cluster)
+    try:
+        upgrade(ini, {**reference.env(), "MIGRATION_BACKUP_DIR": str(tmp_path / "ref")}, "--revision", "b2")
+        assert fingerprint(database) == fingerprint(reference)      # b2's commit stands; no restore half-done
+    finally:
+        pg_cluster.drop_database(reference.name)
+    assert list(scratch.iterdir()) == []
+    _, alive = psutil.wait_procs(tools, timeout=30)
+    assert alive == []
