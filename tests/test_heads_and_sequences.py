@@ -130,3 +130,57 @@ def test_a_database_at_several_heads_upgrades_merges_and_downgrades_like_alembic
     cli(ini, env, "downgrade", "--revision", "base")
     assert versions(database) == set()
     assert tables(database) == set()
+
+
+# -- sequences not owned by a column ------------------------------------------------------------
+# free_seq is created on its own and only named by a column DEFAULT; "Batch Counter" is used by no
+# column and never called before the run; "Farm Ops"."Lot Seq" needs quoting everywhere.
+SEQUENCES_BASE = revision("s1", None, """
+    op.execute("CREATE SEQUENCE free_seq")
+    op.execute("CREATE TABLE harvests (id bigint PRIMARY KEY DEFAULT nextval('free_seq'), kg numeric)")
+    op.execute("INSERT INTO harvests (kg) VALUES (1), (2), (3)")
+    op.execute('CREATE SEQUENCE "Batch Counter"')
+    op.execute('CREATE SCHEMA "Farm Ops"')
+    op.execute('CREATE SEQUENCE "Farm Ops"."Lot Seq" START 10 INCREMENT 5')
+    op.execute('CREATE TABLE "Farm Ops"."Lots" ("Lot Id" bigint DEFAULT nextval(\\'"Farm Ops"."Lot Seq"\\'))')
+    op.execute('INSERT INTO "Farm Ops"."Lots" DEFAULT VALUES')
+""")
+INSERTS_THEN_FAILS = revision("s2", "s1", """
+    op.execute("INSERT INTO harvests (kg) SELECT g FROM generate_series(1, 50) g")
+    op.execute('SELECT nextval(\\'"Batch Counter"\\')')
+    op.execute('INSERT INTO "Farm Ops"."Lots" SELECT FROM generate_series(1, 7)')
+    op.execute("INSERT INTO harvests (id) VALUES (NULL)")
+""")
+
+
+def sequences_project(tmp_path, env):
+    ini = make_project(tmp_path / "project", {"s1.py": SEQUENCES_BASE, "s2.py": INSERTS_THEN_FAILS})
+    cli(ini, env, "upgrade", "--revision", "s1")
+    return ini
+
+
+def test_sequences_not_owned_by_a_column_are_rewound_after_a_rolled_back_failure(database, env, tmp_path):
+    ini = sequences_project(tmp_path, env)
+    before = fingerprint(database)
+    assert before["sequences"]['public."Batch Counter"'] == (1, False)
+
+    result = cli_json(ini, env, "upgrade", expect=1)
+    assert result["status"] == "failed-rolled-back", result
+    assert fingerprint(database) == before
+    assert database.sql("SELECT nextval('free_seq')") == [(4,)]     # no gap either
+
+
+def test_a_sequence_whose_column_holds_a_newer_value_stays_advanced(database, env, tmp_path):
+    ini = sequences_project(tmp_path, env)
+    # A row already holds an id past the sequence: putting the sequence back could not make the
+    # collision worse, but the rewind cannot tell that row from one of the failed run, so it leaves
+    # the sequence where the run left it (a gap, never a duplicate key).
+    database.sql("INSERT INTO harvests (id, kg) VALUES (1000, 0)")
+    before = fingerprint(database)
+
+    cli(ini, env, "upgrade", expect=1)
+    after = fingerprint(database)
+    assert after["sequences"]["public.free_seq"] == (53, True)
+    assert after["tables"] == before["tables"]
+    assert {name: position for name, position in after["sequences"].items() if name != "public.free_seq"} \
+        == {name: position for name, position in before["sequences"].items() if name != "public.free_seq"}
