@@ -116,7 +116,11 @@ def test_a_database_at_several_heads_upgrades_merges_and_downgrades_like_alembic
     cli(ini, env, "downgrade", "--revision", "f2")
     assert versions(database) == {"f2", "c1"}
     assert tables(database) == {"farms", "fields", "crops"}
-    # One branch by one step, by its label.
+    # One branch by one step, by its label: first the SQL it would run, from both heads.
+    before = fingerprint(database)
+    dry = cli_json(ini, env, "downgrade", "--revision", "fields@-1", "--dry-run")
+    assert "DROP COLUMN hectares" in dry["sql"] and "crops" not in dry["sql"]
+    assert fingerprint(database) == before
     cli(ini, env, "downgrade", "--revision", "fields@-1")
     assert versions(database) == {"f1", "c1"}
     assert "hectares" not in {row[0] for row in database.sql(
