@@ -106,18 +106,22 @@ def load_script_directory(config):
 
 
 def make_plan(script, current: tuple[str, ...], direction: str, target: str) -> Plan:
-    """The revisions an upgrade/downgrade to ``target`` would run, in order (no DB access)."""
-    current_text = " ".join(current) if current else None
+    """The revisions an upgrade/downgrade to ``target`` would run, in order (no DB access).
+
+    ``current`` goes to Alembic as the tuple of heads, exactly as its own ``command.upgrade`` passes
+    ``MigrationContext.get_current_heads()``: joined into one string, two heads would read as one
+    unknown revision, and relative targets (``label@-1``) or ``heads`` would be resolved wrongly."""
     try:
         if direction == "upgrade":
-            raw_steps = script._upgrade_revs(target, current_text)
+            raw_steps = script._upgrade_revs(target, tuple(current))
         else:
-            raw_steps = script._downgrade_revs(target, current_text)
+            raw_steps = script._downgrade_revs(target, tuple(current))
     except Exception as exc:
         message = translate_alembic_error(exc)
         if message is None:
             raise
-        raise ConfigurationError(message) from None
+        raise ConfigurationError(f"{message} ({direction} to {target} from "
+                                 f"{', '.join(current) or 'base'})") from None
     steps = []
     for step in raw_steps:
         revision_script = step.revision
@@ -275,16 +279,30 @@ def run_command(config, direction: str, target: str, *, sql: bool = False) -> No
 
 
 def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:
-    """The SQL Alembic would run for exactly the planned revisions (offline ``--sql`` mode)."""
+    """The SQL Alembic would run for exactly the planned revisions (offline ``--sql`` mode).
+
+    ``command.upgrade``'s ``start:end`` range can name only one starting revision, so this is that
+    command's body with the current heads given to ``EnvironmentContext`` as a tuple (offline
+    mode reads them from ``starting_rev`` instead of the database)."""
+    import sys
+
+    from alembic.runtime.environment import EnvironmentContext
+
     buffer = io.StringIO()
     config = alembic_config(ini_path, database_url, output_buffer=buffer)
-    start = ",".join(plan.current) if plan.current else None
-    if plan.direction == "upgrade":
-        target_range = f"{start}:{plan.target}" if start else plan.target
-    else:
-        target_range = f"{start or 'base'}:{plan.target}"
+    script = script_directory(config)
+    current = tuple(plan.current)
+
+    def planned_revisions(heads, context):
+        if plan.direction == "upgrade":
+            return script._upgrade_revs(plan.target, heads)
+        return script._downgrade_revs(plan.target, heads)
+
     try:
-        run_command(config, plan.direction, target_range, sql=True)
+        with contextlib.redirect_stdout(sys.stderr), \
+                EnvironmentContext(config, script, fn=planned_revisions, as_sql=True,
+                                   starting_rev=current or None, destination_rev=plan.target):
+            script.run_env()
     except Exception as exc:
         message = translate_alembic_error(exc)
         raise ConfigurationError(

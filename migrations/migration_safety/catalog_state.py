@@ -6,6 +6,11 @@ behind?" from facts.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import psycopg2
+from psycopg2 import sql
+
 from .pgtools import query_all, query_one
 
 _SIGNATURE_SQL = """
@@ -45,37 +50,142 @@ def catalog_signature(connection, excluded_schemas=()) -> str:
     return query_one(connection, _SIGNATURE_SQL, {"excluded": list(excluded_schemas)})[0]
 
 
+# Each sequence with the columns that draw from it: the column owning it (serial, identity:
+# pg_depend 'a'/'i') and every column whose DEFAULT calls nextval() on it (a dependency 'n' of
+# that default, pg_attrdef, on the sequence), so a sequence created on its own counts as well.
+# Only sequences this role can read and setval().
 _SEQUENCES_SQL = """
-SELECT s.oid::regclass::text, coalesce(ps.last_value, 0), ps.last_value IS NOT NULL,
-       (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ':' || quote_ident(a.attname)
-        FROM pg_depend d JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace
-        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-        WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i') LIMIT 1)
-FROM pg_class s JOIN pg_sequences ps
-  ON ps.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = s.relnamespace) AND ps.sequencename = s.relname
-WHERE s.relkind = 'S' AND (SELECT nspname FROM pg_namespace WHERE oid = s.relnamespace) <> ALL(%(excluded)s)
+WITH sequences AS (
+    SELECT s.oid FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace
+    WHERE s.relkind = 'S' AND n.nspname <> ALL(%(excluded)s)
+      -- CASE: the planner may call the function on rows of other kinds first, and it raises on them
+      AND CASE WHEN s.relkind = 'S' THEN has_sequence_privilege(s.oid, 'SELECT')
+                                         AND has_sequence_privilege(s.oid, 'UPDATE') END
+), users AS (
+    SELECT d.objid AS sequence, d.refobjid AS relation, d.refobjsubid AS attnum
+    FROM pg_depend d JOIN sequences q ON q.oid = d.objid
+    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+    UNION
+    SELECT d.refobjid, ad.adrelid, ad.adnum
+    FROM pg_depend d JOIN sequences q ON q.oid = d.refobjid JOIN pg_attrdef ad ON ad.oid = d.objid
+    WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+)
+SELECT q.oid, q.oid::regclass::text, sn.nspname, s.relname, ps.increment_by,
+       coalesce(json_agg(json_build_array(n.nspname, c.relname, a.attname,
+                                          a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                                                         'numeric'::regtype)))
+                FILTER (WHERE u.relation IS NOT NULL), '[]')
+FROM sequences q
+JOIN pg_class s ON s.oid = q.oid JOIN pg_namespace sn ON sn.oid = s.relnamespace
+JOIN pg_sequences ps ON ps.schemaname = sn.nspname AND ps.sequencename = s.relname
+LEFT JOIN users u ON u.sequence = q.oid
+LEFT JOIN pg_class c ON c.oid = u.relation LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = u.relation AND a.attnum = u.attnum
+GROUP BY q.oid, sn.nspname, s.relname, ps.increment_by
 """
+
+# How long the rewind waits for the tables drawing from a sequence: a busy table keeps its
+# sequence advanced (a gap in the numbers, harmless) rather than holding up the application.
+REWIND_LOCK_TIMEOUT = "2s"
+
+
+@dataclass(frozen=True)
+class SequenceUser:
+    """A column whose values come from a sequence (owned by it, or its DEFAULT calls nextval)."""
+    schema: str
+    table: str
+    column: str
+    is_numeric: bool
+
+
+@dataclass(frozen=True)
+class SequencePosition:
+    schema: str
+    sequence: str
+    last_value: int
+    is_called: bool
+    increment: int
+    users: tuple[SequenceUser, ...]
+
+    @property
+    def position(self) -> tuple[int, bool]:
+        return self.last_value, self.is_called
+
+
+def _read_positions(connection, sequences: list) -> dict:
+    """oid -> (last_value, is_called) read from each sequence itself (pg_sequences hides the
+    position of a sequence not called yet), in one statement."""
+    if not sequences:
+        return {}
+    reads = [sql.SQL("SELECT {}::oid, last_value, is_called FROM {}").format(
+        sql.Literal(oid), sql.Identifier(schema, name)) for oid, schema, name in sequences]
+    return {oid: (value, called) for oid, value, called in query_all(connection, sql.SQL(" UNION ALL ").join(reads))}
 
 
 def sequence_positions(connection, excluded_schemas=()) -> dict:
-    """sequence -> (last_value, is_called, 'table:column' it belongs to or None)."""
+    """sequence (as regclass text) -> SequencePosition, for every sequence this role may rewind."""
     rows = query_all(connection, _SEQUENCES_SQL, {"excluded": list(excluded_schemas)})
-    return {name: (value, called, owner) for name, value, called, owner in rows}
+    positions = _read_positions(connection, [(oid, schema, name) for oid, _, schema, name, *_ in rows])
+    return {display: SequencePosition(schema, name, *positions[oid], increment,
+                                      tuple(SequenceUser(*user) for user in users))
+            for oid, display, schema, name, increment, users in rows}
 
 
 def rewind_sequences(connection, before: dict, excluded_schemas=()) -> list[str]:
     """PostgreSQL never rolls back nextval(): a failed run that inserted rows leaves its sequences
-    advanced. Put each one back where it was, but only when it belongs to a column and no row of
-    that column uses a value past the old position, so no later insert can collide."""
+    advanced. Put each one back where it was when no row of a column drawing from it uses a value
+    past the old position, so no later insert can collide. A sequence no column draws from goes
+    back unconditionally. Returns the sequences rewound."""
     rewound = []
-    for name, (value, called, owner) in sequence_positions(connection, excluded_schemas).items():
-        if name not in before or (value, called) == before[name][:2] or owner is None:
+    for name, now in sequence_positions(connection, excluded_schemas).items():
+        old = before.get(name)
+        if old is None or now.position == old.position:
             continue
-        old_value, old_called, _ = before[name]
-        table, column = owner.rsplit(":", 1)
-        highest = query_one(connection, f"SELECT max({column}) FROM {table}")[0]
-        if highest is not None and (not old_called or highest > old_value):
-            continue
-        query_one(connection, "SELECT setval(%s, %s, %s)", (name, max(old_value, 1), old_called))
-        rewound.append(name)
+        if _rewind(connection, name, old, now):
+            rewound.append(name)
     return rewound
+
+
+def _rewind(connection, name: str, old: SequencePosition, now: SequencePosition) -> bool:
+    if not all(user.is_numeric for user in now.users):    # e.g. DEFAULT 'INV-' || nextval(...): unreadable
+        return False
+    autocommit = connection.autocommit
+    connection.autocommit = False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = %s", (REWIND_LOCK_TIMEOUT,))
+            tables = sorted({(user.schema, user.table) for user in now.users})
+            if tables:   # no insert may draw a value between the check and setval()
+                cursor.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(
+                    sql.SQL(", ").join(sql.Identifier(*table) for table in tables)))
+            cursor.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
+                sql.Identifier(now.schema, now.sequence)))
+            if cursor.fetchone() != now.position:               # someone else is drawing from it: leave it
+                connection.rollback()
+                return False
+            if any(_uses_newer_value(cursor, user, old) for user in now.users):
+                connection.rollback()
+                return False
+            cursor.execute("SELECT setval(%s::regclass, %s, %s)", (name, old.last_value, old.is_called))
+        connection.commit()
+        return True
+    except psycopg2.Error:      # a lock not granted in time, a privilege: the sequence stays advanced
+        connection.rollback()
+        return False
+    finally:
+        connection.autocommit = autocommit
+
+
+def _uses_newer_value(cursor, user: SequenceUser, old: SequencePosition) -> bool:
+    """Does a row hold a value the sequence, put back at ``old``, would hand out again?"""
+    ascending = old.increment > 0
+    cursor.execute(sql.SQL("SELECT {}({}) FROM {}").format(
+        sql.SQL("max" if ascending else "min"), sql.Identifier(user.column),
+        sql.Identifier(user.schema, user.table)))
+    extreme = cursor.fetchone()[0]
+    if extreme is None:
+        return False
+    if extreme == old.last_value:         # handed out already unless the sequence was never called
+        return not old.is_called
+    return extreme > old.last_value if ascending else extreme < old.last_value

@@ -59,7 +59,9 @@ def _status(project, args, output: Output) -> int:
         return EXIT_OK
     backup = data["last_backup"]
     rows = [("database", data["url"]), ("current", ", ".join(data["current"]) or "base"),
-            ("heads", ", ".join(data["heads"]) or "none"),
+            ("heads", (", ".join(data["heads"]) or "none")
+             + (" (several: pending counts towards all; upgrade with --revision heads or merge them)"
+                if data["several_heads"] else "")),
             ("pending", str(len(data["pending"])) + (": " + "; ".join(data["pending"]) if data["pending"] else "")),
             ("last backup", f"{backup['file']} ({backup['age_hours']:.1f} h ago)" if backup else "none")]
     rows += [("DRIFT", f"{d['revision']}: {d['detail']}") for d in data["drift"]]

@@ -121,8 +121,8 @@ def status(project) -> dict:
     try:
         script = _script(project)
         script_heads = list(script.get_heads())
-        if len(script_heads) == 1:
-            pending = [step.label for step in make_plan(script, heads, "upgrade", "head").steps]
+        # towards every head, as `upgrade --revision heads` would run them (with one head: `head`)
+        pending = [step.label for step in make_plan(script, heads, "upgrade", "heads").steps]
     except ConfigurationError as exc:     # a broken graph is exactly what status must still show
         problem = str(exc)
     backups = [entry for entry in list_backups(project.safety.backup_dir)
@@ -140,7 +140,8 @@ def status(project) -> dict:
         "current": list(heads),
         "heads": script_heads,
         "pending": pending,
-        "up_to_date": not pending and len(script_heads) == 1 and problem is None,
+        "several_heads": len(script_heads) > 1,
+        "up_to_date": not pending and bool(script_heads) and problem is None,
         "problem": problem,
         "last_backup": last_backup,
         "drift": drifted,
@@ -393,7 +394,12 @@ def health(project) -> dict:
     try:
         script = _script(project)
         heads = list(script.get_heads())
-        check("single head", len(heads) == 1, f"heads: {', '.join(heads) or 'none'}")
+        # Several heads are normal while branches are open (Alembic supports them), and the database
+        # is no worse for it: a warning, because a deploy running plain `upgrade` (target `head`)
+        # refuses until they are merged or `--revision heads` is given. No head at all is a failure.
+        several = "; `upgrade` needs --revision heads or a merge revision" if len(heads) > 1 else ""
+        check("single head", len(heads) == 1, f"heads: {', '.join(heads) or 'none'}{several}",
+              "warn" if heads else "fail")
     except MigrationSafetyError as exc:
         check("revision scripts", False, str(exc))
         heads = []
@@ -402,10 +408,10 @@ def health(project) -> dict:
             problems = drift(project, connection)
             check("drift", not problems, "; ".join(f"{d.revision}: {d.detail}" for d in problems)
                   or "applied revisions match their files")
-            if len(heads) == 1:
+            if heads:
                 from .alembic_runner import make_plan, read_current_heads
                 pending = make_plan(script, read_current_heads(connection, project.version_table),
-                                    "upgrade", "head").steps
+                                    "upgrade", "heads").steps
                 check("pending", True, f"{len(pending)} revision(s) pending")
         except MigrationSafetyError as exc:
             check("drift", False, str(exc))
