@@ -445,7 +445,7 @@ def test_a_restore_that_cannot_complete_changes_nothing_and_says_how_to_recover(
     assert result.returncode == 4, result.stdout + result.stderr          # needs attention
     payload = json.loads(result.stdout)
     assert payload["status"] == "failed-restore-failed"
-    assert "was rolled back" in payload["message"] and "restore --backup" in payload["message"]
+    assert "was rolled back" in payload["message"] and "recover" in payload["message"]
     assert any("full restore: the selective restore did not complete" in note for note in payload["notes"])
     # the database is exactly where the failed run left it: b2 committed, c3 rolled back, no half restore
     assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]

@@ -12,8 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import signal
-import threading
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -133,6 +132,64 @@ def make_plan(script, current: tuple[str, ...], direction: str, target: str) -> 
     return Plan(direction, target, current, steps)
 
 
+@dataclass
+class EnvironmentProbe:
+    """What env.py itself connects to and reads, learned by running it the way ``alembic
+    current`` does (no revision loaded, nothing written): the heads as Alembic sees them, the
+    version table it keeps them in, and the identity of the database it reached."""
+    heads: tuple
+    version_table: str
+    version_table_schema: Optional[str]
+    identity: Optional[object]        # DatabaseIdentity of env.py's connection (offline env.py: None)
+
+
+def probe_environment(config, guard=None) -> EnvironmentProbe:
+    """Run env.py once without migrating. Import errors, a missing driver or a broken env.py
+    surface here — before any backup — as ConfigurationError; a connection to another database
+    than ``guard`` protects raises WrongDatabase before its first statement."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    from .database_identity import IDENTITY_SQL, WrongDatabase, identity_from_row
+
+    script = script_directory(config)
+    learned: dict = {}
+
+    def learn(heads, context):
+        learned["heads"] = tuple(sorted(context.get_current_heads()))
+        learned["version_table"] = context.version_table
+        learned["version_table_schema"] = context.version_table_schema
+        connection = context.connection
+        if connection is not None:
+            learned["identity"] = identity_from_row(connection.exec_driver_sql(IDENTITY_SQL).fetchone())
+        return []
+
+    try:
+        with (guard.watching() if guard is not None else contextlib.nullcontext()), \
+                contextlib.redirect_stdout(sys.stderr), \
+                EnvironmentContext(config, script, fn=learn, dont_mutate=True):
+            script.run_env()
+    except WrongDatabase:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(f"env.py could not run, nothing was changed: {describe_environment_error(exc)}") \
+            from None
+    if "version_table" not in learned:
+        raise ConfigurationError("env.py did not call context.run_migrations(); nothing was changed")
+    return EnvironmentProbe(learned["heads"], learned["version_table"], learned["version_table_schema"],
+                            learned.get("identity"))
+
+
+def describe_environment_error(exc: BaseException) -> str:
+    message = translate_alembic_error(exc)
+    if message:
+        return message
+    original = getattr(exc, "orig", None)
+    if original is not None:
+        lines = [line for line in str(original).splitlines() if line.strip()]
+        return lines[0].strip() if lines else type(original).__name__
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+
+
 def read_current_heads(connection, version_table: str = "alembic_version") -> tuple[str, ...]:
     """The revision(s) recorded in the version table; () when there is no table yet."""
     exists = query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (version_table,))[0]
@@ -142,20 +199,29 @@ def read_current_heads(connection, version_table: str = "alembic_version") -> tu
     return tuple(row[0] for row in rows)
 
 
+# Statements that end the migration's transaction behind SQLAlchemy's back (op.execute("COMMIT")).
+_TRANSACTION_END = ("COMMIT", "END", "PREPARE TRANSACTION")
+
+
 @dataclass
 class CommitTracker:
-    """Counts, through SQLAlchemy engine events, commits and statements run in autocommit mode
-    (``autocommit_block``) while Alembic runs: the facts that say whether a failed run left
-    anything behind."""
+    """The facts that say whether a failed run left anything behind, gathered while Alembic
+    runs: commits and statements in autocommit mode (``autocommit_block``) seen through
+    SQLAlchemy's events, ``COMMIT`` statements run through it, and connections a revision opened
+    on the side with psycopg2 (whose commits SQLAlchemy never sees)."""
     commits: int = 0
     autocommit_statements: int = 0
-    last_statements: list = field(default_factory=list)
-    backend_pids: set = field(default_factory=set)     # every server process the run connected to
+    backend_pids: set = field(default_factory=set)     # server processes SQLAlchemy connected to
+    side_pids: set = field(default_factory=set)        # psycopg2 connections SQLAlchemy did not make
     engines: list = field(default_factory=list)
 
     @property
     def committed_anything(self) -> bool:
         return self.commits > 0 or self.autocommit_statements > 0
+
+    @property
+    def all_pids(self) -> set:
+        return self.backend_pids | self.side_pids
 
     def _on_commit(self, connection) -> None:
         self.commits += 1
@@ -164,6 +230,7 @@ class CommitTracker:
         pid = getattr(dbapi_connection, "get_backend_pid", None)
         if pid is not None:
             self.backend_pids.add(pid())
+            self.side_pids.discard(pid())
 
     def _on_engine_connect(self, connection) -> None:
         if all(engine is not connection.engine for engine in self.engines):
@@ -171,7 +238,7 @@ class CommitTracker:
 
     def close_connections(self) -> None:
         """Close what env.py's engines keep pooled, so those backends end and flush their
-        statistics (the selective restore reads them)."""
+        statistics (the selective restore and the committed-changes check read them)."""
         for engine in self.engines:
             try:
                 engine.dispose()
@@ -181,10 +248,32 @@ class CommitTracker:
     def _on_execute(self, connection, cursor, statement, parameters, context, executemany) -> None:
         if getattr(cursor.connection, "autocommit", False):
             self.autocommit_statements += 1
-        self.last_statements = (self.last_statements + [statement])[-3:]
+        elif statement.lstrip().upper().startswith(_TRANSACTION_END):
+            self.commits += 1
 
     @contextlib.contextmanager
-    def listening(self) -> Iterator["CommitTracker"]:
+    def _psycopg2_connections(self, guard) -> Iterator[None]:
+        """Every psycopg2 connection opened meanwhile: SQLAlchemy's are told apart by the pool
+        event that follows; the others are side connections. Each is checked by ``guard``."""
+        import psycopg2
+
+        original = psycopg2.connect
+
+        def connect(*args, **kwargs):
+            dbapi_connection = original(*args, **kwargs)
+            self.side_pids.add(dbapi_connection.get_backend_pid())
+            if guard is not None:
+                guard.check(dbapi_connection, "a connection opened by a revision or env.py")
+            return dbapi_connection
+
+        psycopg2.connect = connect
+        try:
+            yield
+        finally:
+            psycopg2.connect = original
+
+    @contextlib.contextmanager
+    def listening(self, guard=None) -> Iterator["CommitTracker"]:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
         from sqlalchemy.pool import Pool
@@ -194,7 +283,8 @@ class CommitTracker:
         for target, name, function in listeners:
             event.listen(target, name, function)
         try:
-            yield self
+            with self._psycopg2_connections(guard), (guard.watching() if guard else contextlib.nullcontext()):
+                yield self
         finally:
             for target, name, function in listeners:
                 event.remove(target, name, function)
@@ -218,51 +308,6 @@ def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]
             os.environ.pop("PGOPTIONS", None)
         else:
             os.environ["PGOPTIONS"] = previous
-
-
-class Interruption:
-    """Turns SIGINT/SIGTERM into KeyboardInterrupt and remembers which arrived. With psycopg2's
-    ``wait_select`` callback a statement blocked in the server is cancelled instead of waiting."""
-
-    def __init__(self) -> None:
-        self.signal_name: Optional[str] = None
-
-    def _handler(self, signum, frame):
-        self.signal_name = signal.Signals(signum).name
-        raise KeyboardInterrupt
-
-    @contextlib.contextmanager
-    def catching(self) -> Iterator["Interruption"]:
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        import psycopg2.extensions
-        import psycopg2.extras
-
-        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-        previous_wait = psycopg2.extensions.get_wait_callback()
-        psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
-        try:
-            yield self
-        finally:
-            psycopg2.extensions.set_wait_callback(previous_wait)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    @staticmethod
-    @contextlib.contextmanager
-    def deferred(note) -> Iterator[None]:
-        """While a restore runs, a signal must not abandon it halfway: note it and go on."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, lambda s, f: note(signal.Signals(s).name))
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def run_command(config, direction: str, target: str, *, sql: bool = False) -> None:

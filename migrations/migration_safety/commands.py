@@ -298,7 +298,8 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             _drop_database(settings, target_db)      # an empty leftover would block the next attempt
             raise
     else:
-        with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock_connection:
+        with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock:
+            lock_connection = lock.connection
             current = read_current_heads(lock_connection, project.version_table)
             events.step("Backing up the current state first, so this restore can be undone")
             with events.progress("Backup", server.database_size) as progress:

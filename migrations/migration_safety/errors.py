@@ -60,9 +60,7 @@ class ValidationFailed(MigrationSafetyError):
         self.report = report
 
 
-class MigrationFailed(MigrationSafetyError):
-    """The Alembic run failed; ``outcome`` says what was done about it."""
-
-    def __init__(self, message: str, outcome=None):
-        super().__init__(message)
-        self.outcome = outcome
+class NeedsAttention(MigrationSafetyError):
+    """The database may be partially migrated (an interrupted run, a restore that could not
+    complete): migrations stop until a person recovers or accepts it."""
+    exit_code = EXIT_ATTENTION

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Iterator
+from typing import Iterator, Optional
 
-from .errors import LockBusyError
+from .errors import LockBusyError, MigrationSafetyError
 from .pgtools import connect, query_all, query_one
 
 # classid of the two-key advisory lock: "MSAF"; objid: hashtext(current_database()).
@@ -30,24 +30,78 @@ def _holder_description(connection) -> str:
     return f"session pid {pid} ({application or 'unknown application'} from {client}, connected {started})"
 
 
+def _try_lock(connection) -> bool:
+    return query_one(connection, "SELECT pg_try_advisory_lock(%s, hashtext(current_database()))",
+                     (LOCK_NAMESPACE,))[0]
+
+
+class LockSession:
+    """The session holding the database's migration lock. If it is lost — the server restarted
+    or the session was terminated — ``regain`` waits (bounded) for the server and takes the lock
+    again, so the run can still decide from facts what state it left."""
+
+    def __init__(self, settings, connection) -> None:
+        self.settings = settings
+        self.connection = connection
+
+    def alive(self) -> bool:
+        try:
+            query_one(self.connection, "SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    def regain(self, wait_seconds: float) -> Optional[str]:
+        """None when the lock is held again; otherwise why not."""
+        import psycopg2
+
+        if self.alive():
+            return None
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        deadline = time.monotonic() + wait_seconds
+        reason = "the server did not come back"
+        while time.monotonic() < deadline:
+            try:
+                connection = connect(self.settings)
+            except (MigrationSafetyError, psycopg2.Error) as exc:
+                reason = f"the server did not come back within {wait_seconds:g}s ({exc})"
+                time.sleep(0.5)
+                continue
+            if _try_lock(connection):
+                self.connection = connection
+                return None
+            reason = f"another run took the migration lock meanwhile: {_holder_description(connection)}"
+            connection.close()
+            return reason
+        return reason
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.close()
+
+
 @contextlib.contextmanager
-def migration_lock(settings, *, wait_seconds: float = 0.0) -> Iterator[object]:
+def migration_lock(settings, *, wait_seconds: float = 0.0) -> Iterator[LockSession]:
     """Hold the database's migration lock; raise LockBusyError when another run has it."""
-    connection = connect(settings)
+    session = LockSession(settings, connect(settings))
     try:
         deadline = time.monotonic() + wait_seconds
-        while True:
-            acquired = query_one(connection, "SELECT pg_try_advisory_lock(%s, hashtext(current_database()))",
-                                 (LOCK_NAMESPACE,))[0]
-            if acquired:
-                break
+        while not _try_lock(session.connection):
             if time.monotonic() >= deadline:
-                holder = _holder_description(connection)
+                holder = _holder_description(session.connection)
                 waited = f" after waiting {wait_seconds:g}s" if wait_seconds else ""
                 raise LockBusyError(
                     f"another migration run holds the lock on database {settings.database!r}{waited}: {holder}; "
                     "nothing was changed", hint="wait for it to finish, or pass --lock-wait SECONDS")
             time.sleep(0.25)
-        yield connection
+        yield session
     finally:
-        connection.close()
+        session.close()
+
+
+def lock_holder(connection) -> Optional[str]:
+    """Who holds the migration lock now, or None when nobody does (read without taking it)."""
+    rows = query_all(connection, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+                                 " AND objid = hashtext(current_database())::oid AND granted", (LOCK_NAMESPACE,))
+    return _holder_description(connection) if rows else None

@@ -1,13 +1,18 @@
-"""The safe upgrade/downgrade: preflight, plan, validate, backup, Alembic, and on failure a
-decision from facts whether to restore, the restore itself and its verification.
+"""The safe upgrade/downgrade as one pipeline over a ``RunContext``:
 
-See DESIGN.md "The flow of one upgrade". Every function here takes plain arguments and returns
-a result object; rendering is the CLI's business.
+    inspect -> (dry run | nothing to do) -> preflight -> lock -> journal check -> backup while
+    env.py is probed and the plan is made and validated -> journal entry -> Alembic -> outcome
+    (applied, or on failure: decide from facts whether anything was committed, restore when it
+    was) -> journal closed -> run record
+
+See docs and the README's "What happens on failure". Every step reads and writes the context;
+the result object is what the CLI renders.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import enum
 import io
 import logging
 import time
@@ -15,25 +20,59 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from . import alembic_runner
-from .alembic_runner import CommitTracker, Interruption, Plan, load_script_directory, make_plan, read_current_heads
+from . import alembic_runner, run_journal
+from .alembic_runner import CommitTracker, Plan, load_script_directory, make_plan, read_current_heads
 from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_backup_size,
                       remove_partial_backups)
-from .catalog_state import catalog_signature, rewind_sequences, sequence_positions
+from .catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
+                            tables_with_committed_changes)
+from .database_identity import TargetGuard, WrongDatabase, identify
+from .errors import (EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, ConfigurationError, MigrationSafetyError,
+                     NeedsAttention, RestoreError, ValidationFailed)
 from .events import Events
-from .errors import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, MigrationSafetyError, RestoreError, ValidationFailed
-from .migration_lock import migration_lock
-from .pgtools import connect, ensure_directory_writable, find_tools, server_info
+from .interruption import Interruption
+from .migration_lock import LockSession, migration_lock
+from .pgtools import ServerInfo, connect, ensure_directory_writable, find_tools, server_info
 from .restore import OpenedArchive, restore_in_place
-from .selective_restore import MINIMUM_SERVER_MAJOR, photograph, try_selective_restore
 from .run_history import StepRecord, file_checksum, record_run
+from .selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
+                                wait_for_backends_to_exit)
 
-# Schemas the wrapper owns (the audit trail): never dropped by a restore.
+# Schemas the wrapper owns (the audit trail and the journal): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
 # How long the backup (and the photograph before it) and the restore wait for a table another
 # session holds.
 BACKUP_LOCK_WAIT = "60s"
 RESTORE_LOCK_WAIT = "60s"
+# How long a run whose server went away waits for it to come back before deciding what it left.
+SERVER_RETURN_WAIT_SECONDS = 60.0
+
+
+class Outcome(str, enum.Enum):
+    """How a run ended; each maps to one exit code (README, "Exit codes")."""
+    APPLIED = "applied"
+    UP_TO_DATE = "up-to-date"
+    DRY_RUN = "dry-run"
+    ROLLED_BACK = "failed-rolled-back"              # nothing was committed: the database is unchanged
+    RESTORED = "failed-restored"                    # something was committed: restored and verified
+    NOT_RESTORED = "failed-not-restored"            # something was committed and --no-backup: half-migrated
+    RESTORE_FAILED = "failed-restore-failed"        # the restore did not complete: half-migrated
+    INTERRUPTED = "interrupted-unknown"             # the server or the lock was lost: state unknown
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def exit_code(self) -> int:
+        if self in (Outcome.APPLIED, Outcome.UP_TO_DATE, Outcome.DRY_RUN):
+            return EXIT_OK
+        if self in (Outcome.NOT_RESTORED, Outcome.RESTORE_FAILED, Outcome.INTERRUPTED):
+            return EXIT_ATTENTION
+        return EXIT_FAILED
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.exit_code == EXIT_ATTENTION
 
 
 @dataclass
@@ -41,8 +80,7 @@ class RunResult:
     command: str
     database: str
     target: str
-    status: str                     # applied | up-to-date | dry-run | failed-rolled-back | failed-restored
-                                    # | failed-not-restored | failed-restore-failed
+    status: Outcome
     message: str
     revision_before: list = field(default_factory=list)
     revision_after: list = field(default_factory=list)
@@ -57,19 +95,73 @@ class RunResult:
     duration_seconds: float = 0.0
     committed_before_failure: Optional[bool] = None
     unsafe_allowed: bool = False
+    run_id: Optional[str] = None            # the journal entry of a run that changed something
     sql: Optional[str] = None
     findings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        if self.status in ("applied", "up-to-date"):
-            return EXIT_OK
-        if self.status == "dry-run":
-            return EXIT_VALIDATION if any(f.get("severity") == "error" for f in self.findings) else EXIT_OK
-        if self.status in ("failed-restore-failed", "failed-not-restored"):
-            return EXIT_ATTENTION
-        return EXIT_FAILED
+        if self.status is Outcome.DRY_RUN and any(f.get("severity") == "error" for f in self.findings):
+            return EXIT_VALIDATION
+        return self.status.exit_code
+
+
+@dataclass
+class RunContext:
+    """Everything one run knows, filled in step by step."""
+    project: object
+    direction: str
+    target: str
+    take_backup: bool
+    allow_unsafe: bool
+    events: Events
+    started: float = field(default_factory=time.monotonic)
+    started_at: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+    server: Optional[ServerInfo] = None
+    current: tuple = ()
+    tools: Optional[dict] = None
+    lock: Optional[LockSession] = None
+    interruption: Interruption = field(default_factory=Interruption)
+    version_table: str = "alembic_version"
+    config: object = None
+    plan: Optional[Plan] = None
+    report: object = None
+    backup: Optional[BackupInfo] = None
+    photo_before: object = None
+    signature_before: Optional[str] = None
+    sequences_before: Optional[dict] = None
+    changes_before: Optional[dict] = None
+    tracker: CommitTracker = field(default_factory=CommitTracker)
+    guard: Optional[TargetGuard] = None
+    failure: Optional[BaseException] = None
+    running_revision: Optional[str] = None
+    notes: list = field(default_factory=list)
+    result: Optional[RunResult] = None
+
+    @property
+    def settings(self):
+        return self.project.database
+
+    @property
+    def safety(self):
+        return self.project.safety
+
+    @property
+    def connection(self):
+        return self.lock.connection
+
+    def new_result(self, status: Outcome, message: str) -> RunResult:
+        plan_steps = [step.label for step in self.plan.steps] if self.plan else []
+        self.result = RunResult(self.direction, self.settings.database, self.target, status, message,
+                                revision_before=list(self.current), revision_after=list(self.current),
+                                steps=plan_steps, findings=_finding_dicts(self.report),
+                                unsafe_allowed=self.allow_unsafe, notes=self.notes)
+        return self.result
+
+    def finish(self) -> RunResult:
+        self.result.duration_seconds = round(time.monotonic() - self.started, 3)
+        return self.result
 
 
 def validate_plan(project, plan: Plan, postgres_major: int):
@@ -135,112 +227,207 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
                  allow_unsafe: bool = False, lock_wait_seconds: Optional[float] = None,
                  events: Events = Events()) -> RunResult:
     """Upgrade or downgrade ``project``'s database to ``target`` safely (see module docstring)."""
-    started = time.monotonic()
-    started_at = _dt.datetime.now(_dt.timezone.utc)
-    settings, safety = project.database, project.safety
+    run = RunContext(project, direction, target, take_backup, allow_unsafe, events)
+    _inspect(run)
+    if dry_run:
+        return _dry_run(run)
+    if _nothing_to_do_by_the_files(run):
+        run.new_result(Outcome.UP_TO_DATE, f"already at {target}; nothing to do")
+        return run.finish()
+    _preflight(run)
+    wait = run.safety.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
+    with migration_lock(run.settings, wait_seconds=wait) as lock:
+        run.lock = lock
+        _refuse_after_an_unfinished_run(run)
+        with run.interruption.catching():
+            try:
+                _backup_while_planning(run)
+            except KeyboardInterrupt:
+                raise MigrationSafetyError(f"{describe_failure(KeyboardInterrupt(), run.interruption)} during the "
+                                           "backup; nothing was changed and no partial backup was kept") from None
+        if run.plan.is_empty:
+            return run.finish()
+        _before_the_change(run)
+        _run_alembic(run)
+        _conclude(run)
+    return run.finish()
 
-    events.step(f"Connecting to {settings.masked_url()}")
-    connection = connect(settings)
+
+def _inspect(run: RunContext) -> None:
+    run.events.step(f"Connecting to {run.settings.masked_url()}")
+    connection = connect(run.settings)
     try:
-        server = server_info(connection)
-        current = read_current_heads(connection, project.version_table)
+        run.server = server_info(connection)
+        run.current = read_current_heads(connection, run.project.version_table)
     finally:
         connection.close()
 
-    if dry_run:
-        return _dry_run(project, server, current, direction, target, allow_unsafe, started)
 
-    notes: list = []
-    tools = None
-    if take_backup:
-        tools = find_tools(("pg_dump", "pg_restore", "psql"), server.major)
-        ensure_directory_writable(safety.backup_dir)
-        for leftover in remove_partial_backups(safety.backup_dir):
-            notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")
-        check_free_space(safety.backup_dir,
-                         estimate_backup_size(safety.backup_dir, settings.database, server.database_size))
-
-    wait = safety.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
-    interruption = Interruption()
-    with migration_lock(settings, wait_seconds=wait) as lock_connection:
-        locked_current = read_current_heads(lock_connection, project.version_table)
-        with interruption.catching():
-            try:
-                # Before the backup, so every change the backup may not hold counts as touched.
-                photo_before = _photograph_for_selective_restore(lock_connection, safety, take_backup, server.major,
-                                                                 notes, interruption)
-                # The backup starts at once and Alembic is imported, the revisions loaded, planned and
-                # validated while pg_dump runs; nothing touches the schema until the backup is verified.
-                # A run that turns out to have nothing to do, or fails validation, cancels the backup.
-                with _backing_up(project, server, locked_current, direction, target, tools, events) as job:
-                    config, plan, report = _plan(project, locked_current, direction, target, server.major)
-                    result = RunResult(direction, settings.database, target, "", "",
-                                       revision_before=list(locked_current), revision_after=list(locked_current),
-                                       steps=[s.label for s in plan.steps], findings=_finding_dicts(report),
-                                       unsafe_allowed=allow_unsafe, notes=notes)
-                    _refuse_unsafe(report, allow_unsafe, result)
-                    if plan.is_empty:
-                        job.cancel()
-                        result.status, result.message = "up-to-date", f"already at {target}; nothing to do"
-                        result.duration_seconds = round(time.monotonic() - started, 3)
-                        return result
-                    backup = job.wait()
-            except KeyboardInterrupt:
-                raise MigrationSafetyError(f"{describe_failure(KeyboardInterrupt(), interruption)} during the "
-                                           "backup; nothing was changed and no partial backup was kept") from None
-        if backup is not None:
-            result.backup, result.backup_seconds = backup.file, backup.duration_seconds
-            events.step(f"Backup verified: {Path(backup.file).name}")
-        signature_before = catalog_signature(lock_connection, WRAPPER_SCHEMAS)
-        sequences_before = sequence_positions(lock_connection, WRAPPER_SCHEMAS)
-
-        tracker = CommitTracker()
-        failure: Optional[BaseException] = None
-        migrate_started = time.monotonic()
-        events.step(f"Running alembic {direction} {target} ({len(plan.steps)} revision(s))")
-        with tracker.listening(), _watch_running_revision() as running, \
-                alembic_runner.session_options(safety.lock_timeout, safety.statement_timeout), interruption.catching():
-            try:
-                alembic_runner.run_command(config, direction, target)
-            except BaseException as exc:   # KeyboardInterrupt included: same failure path
-                failure = exc
-        result.migrate_seconds = round(time.monotonic() - migrate_started, 3)
-
-        after = read_current_heads(lock_connection, project.version_table)
-        result.revision_after = list(after)
-        if failure is None:
-            result.status = "applied"
-            result.message = f"{direction} to {target} applied: now at {', '.join(after) or 'base'}"
-            _apply_retention(safety, result)
-        else:
-            _handle_failure(result, failure, interruption, tracker, running.last, locked_current, after,
-                            signature_before, sequences_before, lock_connection, project, backup, tools, events,
-                            photo_before, server.major)
-        result.duration_seconds = round(time.monotonic() - started, 3)
-        _record(lock_connection, project, result, plan, started_at)
-    return result
+def _nothing_to_do_by_the_files(run: RunContext) -> bool:
+    """An upgrade to head(s) when the database is at the revision files' heads: said at once,
+    without the lock, the backup preflight or importing Alembic. Read with ``ast``; anything less
+    than certain goes the full way."""
+    if run.direction != "upgrade" or run.target not in ("head", "heads") or not run.current:
+        return False
+    files = run.project.revision_files()
+    below = {down for _, downs in files.values() for down in downs}
+    heads = {revision for revision in files if revision not in below}
+    if run.target == "head" and len(heads) != 1:
+        return False
+    return heads == set(run.current)
 
 
-def _plan(project, current: tuple, direction: str, target: str, server_major: int):
-    """Alembic's Config, the plan of pending revisions, and the validation report of them."""
-    config = project.alembic_config(stdout=io.StringIO())
-    plan = make_plan(load_script_directory(config), current, direction, target)
-    return config, plan, validate_plan(project, plan, server_major)
+def _preflight(run: RunContext) -> None:
+    """Tools, backup directory and room for the backup: found before anything changes."""
+    if not run.take_backup:
+        return
+    safety = run.safety
+    run.tools = find_tools(("pg_dump", "pg_restore", "psql"), run.server.major)
+    ensure_directory_writable(safety.backup_dir)
+    for leftover in remove_partial_backups(safety.backup_dir):
+        run.notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")
+    check_free_space(safety.backup_dir,
+                     estimate_backup_size(safety.backup_dir, run.settings.database, run.server.database_size))
 
 
-def _dry_run(project, server, current: tuple, direction: str, target: str, allow_unsafe: bool,
-             started: float) -> RunResult:
+def _refuse_after_an_unfinished_run(run: RunContext) -> None:
+    """A run that died (or ended needing attention) may have left the database half-migrated:
+    continuing from there would back up and build on that half state."""
+    entries = run_journal.unfinished(run.connection)
+    if entries:
+        raise NeedsAttention(
+            f"{entries[0].describe()}. The database may be partially migrated; nothing was changed now",
+            hint="`migration_utils.py recover` restores the backup taken before that run, "
+                 "`recover --accept` keeps the database as it is")
+
+
+def _backup_while_planning(run: RunContext) -> None:
+    """The backup starts at once; env.py is probed and the revisions are loaded, planned and
+    validated while pg_dump runs. Nothing touches the schema until the backup is verified; a
+    run that turns out to have nothing to do, a configuration error or a validation error
+    cancels the backup."""
+    run.current = read_current_heads(run.connection, run.project.version_table)
+    # Before the backup, so every change the backup may not hold counts as touched.
+    run.photo_before = _photograph_for_selective_restore(run)
+    with _backing_up(run) as job:
+        run.guard = TargetGuard(identify(run.connection))
+        run.config = run.project.alembic_config(stdout=io.StringIO())
+        probe = _probe(run)
+        run.version_table = _qualified_version_table(probe)
+        run.current = probe.heads
+        run.plan = make_plan(load_script_directory(run.config), run.current, run.direction, run.target)
+        run.report = validate_plan(run.project, run.plan, run.server.major)
+        run.new_result(Outcome.UP_TO_DATE, "")
+        _refuse_unsafe(run.report, run.allow_unsafe, run.result)
+        if run.plan.is_empty:
+            job.cancel()
+            run.result.message = f"already at {run.target}; nothing to do"
+            return
+        run.backup = job.wait()
+    if run.backup is not None:
+        run.result.backup, run.result.backup_seconds = run.backup.file, run.backup.duration_seconds
+        run.events.step(f"Backup verified: {Path(run.backup.file).name}")
+
+
+def _probe(run: RunContext):
+    try:
+        return alembic_runner.probe_environment(run.config, run.guard)
+    except WrongDatabase as exc:
+        raise ConfigurationError(f"{exc}; nothing was changed",
+                                 hint="make env.py and the wrapper's settings (POSTGRES_*/DATABASE_URL, "
+                                      "sqlalchemy.url) name the same database") from None
+
+
+def _qualified_version_table(probe) -> str:
+    if probe.version_table_schema:
+        return f"{probe.version_table_schema}.{probe.version_table}"
+    return probe.version_table
+
+
+def _before_the_change(run: RunContext) -> None:
+    """The facts the failure path compares with, and the journal entry that outlives us."""
+    run.signature_before = catalog_signature(run.connection, WRAPPER_SCHEMAS)
+    run.sequences_before = sequence_positions(run.connection, WRAPPER_SCHEMAS)
+    run.changes_before = committed_row_changes(run.connection, WRAPPER_SCHEMAS)
+    run.result.run_id = run_journal.open_entry(run.connection, command=run.direction, target=run.target,
+                                               revision_before=run.current,
+                                               backup_file=run.backup.file if run.backup else None)
+
+
+def _run_alembic(run: RunContext) -> None:
+    started = time.monotonic()
+    run.events.step(f"Running alembic {run.direction} {run.target} ({len(run.plan.steps)} revision(s))")
+    with run.tracker.listening(run.guard), _watch_running_revision() as running, \
+            alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout), \
+            run.interruption.catching():
+        try:
+            alembic_runner.run_command(run.config, run.direction, run.target)
+        except BaseException as exc:   # KeyboardInterrupt included: same failure path
+            run.failure = exc
+    run.running_revision = running.last
+    run.result.migrate_seconds = round(time.monotonic() - started, 3)
+
+
+def _conclude(run: RunContext) -> None:
+    """Applied, or the failure path; then the journal entry is closed and the run recorded."""
+    result = run.result
+    lost = run.lock.regain(SERVER_RETURN_WAIT_SECONDS)
+    if lost is not None:
+        _lost_track(run, lost)
+        return
+    after = read_current_heads(run.connection, run.version_table)
+    result.revision_after = list(after)
+    if run.failure is None:
+        result.status = Outcome.APPLIED
+        result.message = f"{run.direction} to {run.target} applied: now at {', '.join(after) or 'base'}"
+        _apply_retention(run.safety, result)
+    else:
+        _handle_failure(run, after)
+    run.finish()
+    _close_journal(run)
+    _record(run)
+    if run.guard.refused is not None and result.status is Outcome.ROLLED_BACK:
+        raise ConfigurationError(f"{run.guard.refused}; nothing was changed",
+                                 hint="make env.py and the wrapper's settings name the same database")
+
+
+def _lost_track(run: RunContext, why: str) -> None:
+    """The server or the lock session went away and could not be had back: what the run left
+    cannot be checked now. The journal entry stays open, so the next run finds it."""
+    result = run.result
+    result.status = Outcome.INTERRUPTED
+    result.error = describe_failure(run.failure, run.interruption) if run.failure else None
+    result.message = (f"{run.direction} lost its connection to the database ({why}); the database may be "
+                      f"partially migrated. The next run finds this run's journal entry "
+                      f"{(result.run_id or '')[:8]}: `recover` restores {result.backup or 'nothing (no backup)'}, "
+                      "`recover --accept` keeps the database as it is")
+
+
+def _close_journal(run: RunContext) -> None:
+    result = run.result
+    attention = result.status.needs_attention
+    try:
+        run_journal.close_entry(run.connection, result.run_id,
+                                run_journal.ATTENTION if attention else run_journal.FINISHED,
+                                result.message if attention else None)
+    except Exception as exc:  # the entry stays open: the next run reports it, which is what we want
+        result.notes.append(f"could not close the journal entry: {' '.join(str(exc).split())[:200]}")
+
+
+def _dry_run(run: RunContext) -> RunResult:
     """The plan, its validation and the SQL Alembic would run, without a lock, backup or change."""
-    _, plan, report = _plan(project, current, direction, target, server.major)
-    result = RunResult(direction, project.database.database, target, "dry-run", "", revision_before=list(current),
-                       revision_after=list(current), steps=[s.label for s in plan.steps],
-                       findings=_finding_dicts(report), unsafe_allowed=allow_unsafe)
-    result.sql = alembic_runner.offline_sql(project.ini_path, project.database.sqlalchemy_url(), plan) \
-        if not plan.is_empty else ""
-    result.message = (f"dry run: {len(plan.steps)} revision(s) would run; nothing was changed and no backup "
-                      "was written") if not plan.is_empty else "dry run: already at the target, nothing to do"
-    result.duration_seconds = round(time.monotonic() - started, 3)
-    return result
+    project = run.project
+    run.config = project.alembic_config(stdout=io.StringIO())
+    run.plan = make_plan(load_script_directory(run.config), run.current, run.direction, run.target)
+    run.report = validate_plan(project, run.plan, run.server.major)
+    result = run.new_result(Outcome.DRY_RUN, "")
+    if run.plan.is_empty:
+        result.sql, result.message = "", "dry run: already at the target, nothing to do"
+    else:
+        result.sql = alembic_runner.offline_sql(project.ini_path, project.database.sqlalchemy_url(), run.plan)
+        result.message = (f"dry run: {len(run.plan.steps)} revision(s) would run; nothing was changed and no "
+                          "backup was written")
+    return run.finish()
 
 
 def _refuse_unsafe(report, allow_unsafe: bool, result: RunResult) -> None:
@@ -262,21 +449,20 @@ class _NoBackup:
 
 
 @contextlib.contextmanager
-def _backing_up(project, server, current: tuple, direction: str, target: str, tools: Optional[dict],
-                events: Events) -> Iterator:
+def _backing_up(run: RunContext) -> Iterator:
     """A background backup (or none under --no-backup), cancelled when the block is left
     without having waited for it (nothing to do, validation failed, interrupted)."""
-    if tools is None:
+    if run.tools is None:
         yield _NoBackup()
         return
-    settings, safety = project.database, project.safety
-    events.step(f"Backing up {settings.database} to {safety.backup_dir}")
-    with events.progress("Backup", server.database_size) as progress:
+    settings, safety, server = run.settings, run.safety, run.server
+    run.events.step(f"Backing up {settings.database} to {safety.backup_dir}")
+    with run.events.progress("Backup", server.database_size) as progress:
         job = BackgroundBackup(
-            settings=settings, directory=safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
-            server_version=server.version, revision=current, database_size=server.database_size,
-            reason=f"before {direction} to {target}", compression=safety.backup_compression,
-            lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress).start()
+            settings=settings, directory=safety.backup_dir, pg_dump=run.tools["pg_dump"],
+            pg_restore=run.tools["pg_restore"], server_version=server.version, revision=run.current,
+            database_size=server.database_size, reason=f"before {run.direction} to {run.target}",
+            compression=safety.backup_compression, lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress).start()
         try:
             yield job
         except BaseException:
@@ -284,16 +470,15 @@ def _backing_up(project, server, current: tuple, direction: str, target: str, to
             raise
 
 
-def _photograph_for_selective_restore(connection, safety, take_backup: bool, server_major: int, notes: list,
-                                     interruption: Interruption):
-    if not (take_backup and safety.selective_restore) or server_major < MINIMUM_SERVER_MAJOR:
+def _photograph_for_selective_restore(run: RunContext):
+    if not (run.take_backup and run.safety.selective_restore) or run.server.major < MINIMUM_SERVER_MAJOR:
         return None
     try:
-        return photograph(connection, WRAPPER_SCHEMAS, lock_timeout=BACKUP_LOCK_WAIT)
+        return photograph(run.connection, WRAPPER_SCHEMAS, lock_timeout=BACKUP_LOCK_WAIT)
     except Exception as exc:  # e.g. no privilege on a sequence: the full restore still works
-        if interruption.signal_name:      # the signal cancelled the query: stop, as asked
+        if run.interruption.signal_name:      # the signal cancelled the query: stop, as asked
             raise KeyboardInterrupt from None
-        notes.append(f"selective restore unavailable: {' '.join(str(exc).split())[:200]}")
+        run.notes.append(f"selective restore unavailable: {' '.join(str(exc).split())[:200]}")
         return None
 
 
@@ -309,87 +494,103 @@ def _apply_retention(safety, result: RunResult) -> None:
         result.notes.append(f"retention removed {entry.archive.name}")
 
 
-def _record(connection, project, result: RunResult, plan: Plan, started_at) -> None:
+def _record(run: RunContext) -> None:
     """Append the run to the audit trail; a failure to record is reported, never fatal."""
+    result = run.result
     try:
-        record_run(connection, project.safety.history_table, direction=result.command, started_at=started_at,
+        record_run(run.connection, run.safety.history_table, direction=result.command, started_at=run.started_at,
                    duration_ms=int(result.duration_seconds * 1000), backup_file=result.backup,
-                   outcome=result.status, error=result.error,
-                   steps=[StepRecord(step.revision, file_checksum(step.path)) for step in plan.steps])
+                   outcome=result.status.value, error=result.error,
+                   steps=[StepRecord(step.revision, file_checksum(step.path)) for step in run.plan.steps])
     except Exception as exc:  # the migration outcome matters more than its record
         result.notes.append(f"could not write the run record: {' '.join(str(exc).split())[:200]}")
 
 
-def _handle_failure(result: RunResult, failure: BaseException, interruption: Interruption, tracker: CommitTracker,
-                    running: Optional[str], before: tuple, after: tuple, signature_before: str,
-                    sequences_before: dict, lock_connection,
-                    project, backup: Optional[BackupInfo], tools: Optional[dict], events: Events,
-                    photo_before=None, server_major: int = 0) -> None:
-    result.error = describe_failure(failure, interruption)
-    result.failed_step = running
-    signature_after = catalog_signature(lock_connection, WRAPPER_SCHEMAS)
-    committed = tracker.committed_anything or after != before or signature_after != signature_before
+def _committed_anything(run: RunContext, after: tuple) -> bool:
+    """Did the failed run leave anything committed? From facts: commits SQLAlchemy saw (and COMMIT
+    statements run through it), the version table, the schema's signature — and, when a revision
+    opened connections of its own, the committed-row counters of every table, read once the
+    run's connections have ended and flushed their statistics."""
+    if run.tracker.committed_anything or after != tuple(run.current):
+        return True
+    if catalog_signature(run.connection, WRAPPER_SCHEMAS) != run.signature_before:
+        return True
+    if not run.tracker.side_pids:
+        return False
+    run.tracker.close_connections()
+    still_open = wait_for_backends_to_exit(run.connection, run.tracker.all_pids,
+                                           alembic_runner.RUN_APPLICATION_NAME)
+    if still_open:
+        run.notes.append(f"counted as committed: {still_open}")
+        return True
+    changed = tables_with_committed_changes(run.changes_before, committed_row_changes(run.connection,
+                                                                                      WRAPPER_SCHEMAS))
+    if changed:
+        run.notes.append(f"a connection the revision opened itself committed changes to {', '.join(changed)}")
+    return bool(changed)
+
+
+def _handle_failure(run: RunContext, after: tuple) -> None:
+    result = run.result
+    result.error = describe_failure(run.failure, run.interruption)
+    result.failed_step = run.running_revision
+    committed = _committed_anything(run, after)
     result.committed_before_failure = committed
-    where = f" in {running}" if running else ""
+    where = f" in {run.running_revision}" if run.running_revision else ""
+    failed = f"{result.command} failed{where}: {result.error}."
     if not committed:
-        rewound = rewind_sequences(lock_connection, sequences_before, WRAPPER_SCHEMAS)
+        rewound = rewind_sequences(run.connection, run.sequences_before, WRAPPER_SCHEMAS)
         if rewound:
             result.notes.append(f"rewound {len(rewound)} sequence(s) the failed run had advanced: {', '.join(rewound)}")
-        result.status = "failed-rolled-back"
-        result.message = (f"{result.command} failed{where}: {result.error}. Rolled back by the transaction, "
-                          f"no restore needed: the database is unchanged at {', '.join(before) or 'base'}")
+        result.status = Outcome.ROLLED_BACK
+        result.message = (f"{failed} Rolled back by the transaction, no restore needed: the database is "
+                          f"unchanged at {', '.join(run.current) or 'base'}")
         return
-    if backup is None:
-        result.status = "failed-not-restored"
-        result.message = (f"{result.command} failed{where}: {result.error}. Part of it was committed (now at "
-                          f"{', '.join(after) or 'base'}) and --no-backup was given, so nothing was restored")
+    if run.backup is None:
+        result.status = Outcome.NOT_RESTORED
+        result.message = (f"{failed} Part of it was committed (now at {', '.join(after) or 'base'}) and "
+                          "--no-backup was given, so nothing was restored; the database needs attention")
         return
-    events.warn(f"{result.command} failed{where}: {result.error}")
-    events.step(f"Part of the run was committed; restoring {Path(backup.file).name}")
-    signals_seen: list = []
+    run.events.warn(f"{result.command} failed{where}: {result.error}")
+    run.events.step(f"Part of the run was committed; restoring {Path(run.backup.file).name}")
     restore_started = time.monotonic()
     try:
-        with Interruption.deferred(lambda name: (signals_seen.append(name),
-                                                 events.warn(f"{name} received: the restore continues; "
-                                                             "stopping now would leave the database half-migrated"))):
-            with OpenedArchive(Path(backup.file), expected_sha256=backup.sha256,
-                               expected_size=backup.size_bytes) as archive, \
-                    events.progress("Restore", archive.size) as progress:
-                restored = _restore_touched_or_all(project, archive, tracker, photo_before, lock_connection,
-                                                   server_major, tools, result, progress)
+        with Interruption.deferred(lambda name: run.events.warn(
+                f"{name} received: the restore continues; stopping now would leave the database half-migrated")):
+            restored = _restore_touched_or_all(run)
     except (RestoreError, MigrationSafetyError) as exc:
         result.restore_seconds = round(time.monotonic() - restore_started, 3)
-        result.status = "failed-restore-failed"
-        result.message = (f"{result.command} failed{where}: {result.error}. The automatic restore failed too: "
-                          f"{exc}. Restore by hand: migration_utils.py restore --backup {backup.file}")
+        result.status = Outcome.RESTORE_FAILED
+        result.message = (f"{failed} The automatic restore failed too: {exc}. The database needs attention: "
+                          f"`migration_utils.py recover` restores {Path(run.backup.file).name}")
         return
     result.restore_seconds = restored.duration_seconds
     result.restore_mode = restored.mode
-    now = read_current_heads(lock_connection, project.version_table)
+    now = read_current_heads(run.connection, run.version_table)
     result.revision_after = list(now)
-    verified = restored.schema_verified and now == before
-    result.status = "failed-restored"
+    verified = restored.schema_verified and now == tuple(run.current)
+    result.status = Outcome.RESTORED if verified else Outcome.RESTORE_FAILED
     detail = "schema and revision verified" if verified else \
-        f"VERIFICATION FAILED ({restored.schema_difference or 'revision differs'})"
+        f"VERIFICATION FAILED ({restored.schema_difference or 'revision differs'}); the database needs attention"
     what = f" (only what the run touched: {restored.restored_objects})" if restored.mode == "selective" else ""
-    result.message = (f"{result.command} failed{where}: {result.error}. Restored from {Path(backup.file).name}{what} "
-                      f"in {restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
-    if not verified:
-        result.status = "failed-restore-failed"
+    result.message = (f"{failed} Restored from {Path(run.backup.file).name}{what} in "
+                      f"{restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
 
 
-def _restore_touched_or_all(project, archive: OpenedArchive, tracker: CommitTracker, photo_before, lock_connection,
-                            server_major: int, tools: dict, result: RunResult, progress):
+def _restore_touched_or_all(run: RunContext):
     """The selective restore when what the run touched is known for certain, else the full one."""
-    if project.safety.selective_restore:
-        tracker.close_connections()
-        restored, why_not = try_selective_restore(
-            project.database, archive, photo_before, connection=lock_connection, pids=tracker.backend_pids,
-            application_name=alembic_runner.RUN_APPLICATION_NAME, server_major=server_major, tools=tools,
-            lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
-        if restored is not None:
-            return restored
-        result.notes.append(f"full restore: {why_not}")
-    return restore_in_place(project.database, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
-                            lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
+    tools, backup = run.tools, run.backup
+    with OpenedArchive(Path(backup.file), expected_sha256=backup.sha256, expected_size=backup.size_bytes) as archive, \
+            run.events.progress("Restore", archive.size) as progress:
+        if run.safety.selective_restore:
+            run.tracker.close_connections()
+            restored, why_not = try_selective_restore(
+                run.settings, archive, run.photo_before, connection=run.connection, pids=run.tracker.all_pids,
+                application_name=alembic_runner.RUN_APPLICATION_NAME, server_major=run.server.major, tools=tools,
+                lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
+            if restored is not None:
+                return restored
+            run.notes.append(f"full restore: {why_not}")
+        return restore_in_place(run.settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
+                                lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
