@@ -129,13 +129,57 @@ def make_plan(script, current: tuple[str, ...], direction: str, target: str) -> 
     return Plan(direction, target, current, steps)
 
 
-def read_current_heads(connection, version_table: str = "alembic_version") -> tuple[str, ...]:
+@dataclass(frozen=True)
+class VersionTable:
+    """Where Alembic records the revision(s): env.py may rename the table or put it in a schema.
+    The name comes from a setting or from env.py, so it reaches SQL only as a quoted identifier."""
+    name: str = "alembic_version"
+    schema: Optional[str] = None
+
+    def identifier(self):
+        from psycopg2 import sql
+
+        return sql.Identifier(self.schema, self.name) if self.schema else sql.Identifier(self.name)
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+def read_current_heads(connection, version_table: VersionTable = VersionTable()) -> tuple[str, ...]:
     """The revision(s) recorded in the version table; () when there is no table yet."""
-    exists = query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (version_table,))[0]
+    from psycopg2 import sql
+
+    identifier = version_table.identifier()
+    exists = query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (identifier.as_string(connection),))[0]
     if not exists:
         return ()
-    rows = query_all(connection, f"SELECT version_num FROM {version_table} ORDER BY version_num")
+    rows = query_all(connection, sql.SQL("SELECT version_num FROM {} ORDER BY version_num").format(identifier))
     return tuple(row[0] for row in rows)
+
+
+def learn_version_table(config) -> Optional[VersionTable]:
+    """The version table env.py configures, from the MigrationContext Alembic builds: env.py runs
+    as for ``alembic current`` (``dont_mutate``, a work function that records the context and
+    returns no step), so nothing is created or changed. None when env.py fails: the real run will
+    then report that failure."""
+    import sys
+
+    from alembic.runtime.environment import EnvironmentContext
+
+    script = script_directory(config)
+    seen: list = []
+
+    def record(heads, context):
+        seen.append(VersionTable(context.version_table, context.version_table_schema))
+        return []
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr), \
+                EnvironmentContext(config, script, fn=record, dont_mutate=True):
+            script.run_env()
+    except Exception:
+        return None
+    return seen[0] if seen else None
 
 
 @dataclass
@@ -261,13 +305,41 @@ class Interruption:
                 signal.signal(sig, handler)
 
 
+@contextlib.contextmanager
+def displayable_log_records() -> Iterator[None]:
+    """Meanwhile every log record's message is made displayable (render.displayable: control
+    characters stripped, the password masked): Alembic logs each revision's message ("Running
+    upgrade a -> b, <message>") through whatever handlers env.py's fileConfig() installs, so the
+    records themselves are cleaned, at creation, whoever prints them."""
+    import logging
+
+    from .render import displayable
+
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        try:
+            record.msg, record.args = displayable(record.getMessage()), ()
+        except Exception:       # a malformed record: logging reports it when it is emitted
+            pass
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(previous)
+
+
 def run_command(config, direction: str, target: str, *, sql: bool = False) -> None:
-    """Alembic's own command; anything it prints goes to stderr so stdout stays ours (JSON)."""
+    """Alembic's own command; anything it prints goes to stderr so stdout stays ours (JSON), and
+    what it logs is displayable."""
     import sys
 
     from alembic import command
 
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), displayable_log_records():
         if direction == "upgrade":
             command.upgrade(config, target, sql=sql)
         else:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from . import alembic_runner
+from . import alembic_runner, redaction
 from .alembic_runner import CommitTracker, Interruption, Plan, load_script_directory, make_plan, read_current_heads
 from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_backup_size,
                       remove_partial_backups)
@@ -126,7 +126,7 @@ def describe_failure(exc: BaseException, interruption: Interruption) -> str:
     message = alembic_runner.translate_alembic_error(exc)
     if message:
         return message
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    return f"{type(exc).__name__}: {' '.join(redaction.mask(str(exc)).split())}"[:300]   # masked before cut
 
 
 def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False, take_backup: bool = True,
