@@ -232,6 +232,25 @@ def test_a_hostile_version_table_setting_is_only_ever_an_identifier(database, tm
     assert database.sql('SELECT version_num FROM "v""; DROP TABLE victim; --"') == [("a1",)]
 
 
+def test_an_env_py_whose_version_table_cannot_be_learned_is_a_clear_error(database, tmp_path):
+    root = tmp_path / "project"
+    ini = make_project(root, {"a1_base.py": BASE})
+    configure_env_py(root, 'version_table=os.environ["APP_VERSION_TABLE"]')   # not set: env.py fails
+    env_py = root / "alembic" / "env.py"
+    env_py.write_text("import os\n" + env_py.read_text())
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    for command in ("current", "upgrade"):
+        result = run_cli("--config", str(ini), command, env=env)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "cannot learn the version table from env.py: KeyError: 'APP_VERSION_TABLE'" in result.stderr
+    assert database.sql("SELECT to_regclass('crops')") == [(None,)]
+    env["APP_VERSION_TABLE"] = "app_versions"
+    assert run_cli("--config", str(ini), "upgrade", env=env).returncode == 0
+    assert heads_reported(ini, env)[0] == ["a1"]
+    assert database.sql("SELECT version_num FROM app_versions") == [("a1",)]
+
+
 # -- generated code is inert ----------------------------------------------------------------------
 
 NASTY_MESSAGES = ['"""\nimport os; os.system("touch {marker}")\n"""',

@@ -157,14 +157,16 @@ def read_current_heads(connection, version_table: VersionTable = VersionTable())
     return tuple(row[0] for row in rows)
 
 
-def learn_version_table(config) -> Optional[VersionTable]:
+def learn_version_table(config) -> VersionTable:
     """The version table env.py configures, from the MigrationContext Alembic builds: env.py runs
     as for ``alembic current`` (``dont_mutate``, a work function that records the context and
-    returns no step), so nothing is created or changed. None when env.py fails: the real run will
-    then report that failure."""
+    returns no step), so nothing is created or changed. When env.py fails, ConfigurationError:
+    a guess could read the wrong table and report the wrong revision."""
     import sys
 
     from alembic.runtime.environment import EnvironmentContext
+
+    from .redaction import mask
 
     script = script_directory(config)
     seen: list = []
@@ -177,9 +179,11 @@ def learn_version_table(config) -> Optional[VersionTable]:
         with contextlib.redirect_stdout(sys.stderr), \
                 EnvironmentContext(config, script, fn=record, dont_mutate=True):
             script.run_env()
-    except Exception:
-        return None
-    return seen[0] if seen else None
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {' '.join(mask(str(exc)).split())[:200]}"   # env.py's own error, as is
+        raise ConfigurationError(f"cannot learn the version table from env.py: {detail} (or name it: "
+                                 "version_table / version_table_schema in [migration_safety])") from None
+    return seen[0] if seen else VersionTable()     # an env.py that never runs migrations: Alembic's default
 
 
 @dataclass

@@ -118,8 +118,7 @@ class Project:
             customised = "version_table" in env_py.read_text(encoding="utf-8", errors="replace")
         except OSError:
             customised = False
-        learned = learn_version_table(self.alembic_config()) if customised else None
-        return learned or VersionTable()
+        return learn_version_table(self.alembic_config()) if customised else VersionTable()
 
     def revision_files(self) -> dict:
         """revision id -> (file, down revisions), read with ``ast`` (never imported), so a broken
