@@ -121,7 +121,8 @@ def main(argv=None) -> int:
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
         if os.environ.get("MIGRATION_DEBUG"):
             raise
-        output.error(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+        from migration_safety.redaction import mask   # before the cut, which could leave half a password
+        output.error(f"internal error: {type(exc).__name__}: {' '.join(mask(str(exc)).split())[:300]} "
                      "(set MIGRATION_DEBUG=1 for the traceback)")
         return EXIT_FAILED
 

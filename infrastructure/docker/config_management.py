@@ -86,9 +86,10 @@ class DatabaseSettings:
         return " ".join(f"{k}={_conninfo_quote(v)}" for k, v in keywords.items())
 
     def child_environment(self, base: Optional[Mapping[str, str]] = None) -> dict:
-        """Environment for pg_dump/pg_restore/psql: the password travels here, not in argv."""
-        env = dict(os.environ if base is None else base)
-        for variable in ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGOPTIONS", "DATABASE_URL"):
+        """Environment for pg_dump/pg_restore/psql connecting to the database: the password travels
+        here as ``PGPASSWORD``, never in argv, and the wrapper's own secret variables stay behind."""
+        env = without_secrets(os.environ if base is None else base)
+        for variable in ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGOPTIONS"):
             env.pop(variable, None)
         if self.password is not None:
             env["PGPASSWORD"] = self.password
@@ -98,6 +99,16 @@ class DatabaseSettings:
     def with_database(self, database: str) -> "DatabaseSettings":
         return DatabaseSettings(self.host, self.port, database, self.user, self.password,
                                 self.parameters, self.source)
+
+
+# Variables holding the wrapper's own copy of the password; no child process needs them (a tool
+# that connects gets PGPASSWORD from child_environment).
+SECRET_VARIABLES = ("POSTGRES_PASSWORD", "DATABASE_URL")
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict:
+    """A copy of ``environ`` for a child process: without SECRET_VARIABLES."""
+    return {name: value for name, value in environ.items() if name not in SECRET_VARIABLES}
 
 
 def _conninfo_quote(value: str) -> str:
@@ -112,7 +123,9 @@ def parse_database_url(url: str, source: str = "DATABASE_URL") -> DatabaseSettin
         parts = urlsplit(url.strip())
         port = parts.port or DEFAULT_PORT
     except ValueError as exc:
-        raise SettingsError(f"{source} is not a valid URL: {exc}") from None
+        # Not urlsplit's message: it may quote part of an unquoted password (as the "port").
+        raise SettingsError(f"{source} is not a valid URL (URL-quote the password's special characters: "
+                            "@ %40, : %3A, / %2F, % %25)") from None
     if not parts.scheme.split("+")[0] in ("postgresql", "postgres"):
         raise SettingsError(f"{source} must be a postgresql:// URL, got scheme {parts.scheme or 'none'!r}")
     database = unquote(parts.path.lstrip("/"))

@@ -19,6 +19,7 @@ from typing import Iterator, Optional
 
 from .errors import ConfigurationError
 from .pgtools import query_all, query_one
+from .redaction import mask
 
 
 @dataclass
@@ -132,14 +133,29 @@ def make_plan(script, current: tuple[str, ...], direction: str, target: str) -> 
     return Plan(direction, target, current, steps)
 
 
+@dataclass(frozen=True)
+class VersionTable:
+    """Where Alembic records the revision(s): env.py may rename the table or put it in a schema.
+    The name comes from a setting or from env.py, so it reaches SQL only as a quoted identifier."""
+    name: str = "alembic_version"
+    schema: Optional[str] = None
+
+    def identifier(self):
+        from psycopg2 import sql
+
+        return sql.Identifier(self.schema, self.name) if self.schema else sql.Identifier(self.name)
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
 @dataclass
 class EnvironmentProbe:
     """What env.py itself connects to and reads, learned by running it the way ``alembic
     current`` does (no revision loaded, nothing written): the heads as Alembic sees them, the
     version table it keeps them in, and the identity of the database it reached."""
     heads: tuple
-    version_table: str
-    version_table_schema: Optional[str]
+    version_table: "VersionTable"
     identity: Optional[object]        # DatabaseIdentity of env.py's connection (offline env.py: None)
 
 
@@ -156,8 +172,7 @@ def probe_environment(config, guard=None) -> EnvironmentProbe:
 
     def learn(heads, context):
         learned["heads"] = tuple(sorted(context.get_current_heads()))
-        learned["version_table"] = context.version_table
-        learned["version_table_schema"] = context.version_table_schema
+        learned["version_table"] = VersionTable(context.version_table, context.version_table_schema)
         connection = context.connection
         if connection is not None:
             learned["identity"] = identity_from_row(connection.exec_driver_sql(IDENTITY_SQL).fetchone())
@@ -171,12 +186,12 @@ def probe_environment(config, guard=None) -> EnvironmentProbe:
     except WrongDatabase:
         raise
     except Exception as exc:
-        raise ConfigurationError(f"env.py could not run, nothing was changed: {describe_environment_error(exc)}") \
-            from None
+        raise ConfigurationError(f"env.py could not run, nothing was changed: {describe_environment_error(exc)}",
+                                 hint="a configuration problem of the project (imports, driver, settings), "
+                                      "not a failed migration") from None
     if "version_table" not in learned:
         raise ConfigurationError("env.py did not call context.run_migrations(); nothing was changed")
-    return EnvironmentProbe(learned["heads"], learned["version_table"], learned["version_table_schema"],
-                            learned.get("identity"))
+    return EnvironmentProbe(learned["heads"], learned["version_table"], learned.get("identity"))
 
 
 def describe_environment_error(exc: BaseException) -> str:
@@ -187,20 +202,30 @@ def describe_environment_error(exc: BaseException) -> str:
     if original is not None:
         lines = [line for line in str(original).splitlines() if line.strip()]
         return lines[0].strip() if lines else type(original).__name__
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    return f"{type(exc).__name__}: {' '.join(mask(str(exc)).split())}"[:300]
 
 
-def read_current_heads(connection, version_table: str = "alembic_version") -> tuple[str, ...]:
+def read_current_heads(connection, version_table: VersionTable = VersionTable()) -> tuple[str, ...]:
     """The revision(s) recorded in the version table; () when there is no table yet."""
-    exists = query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (version_table,))[0]
+    from psycopg2 import sql
+
+    identifier = version_table.identifier()
+    exists = query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (identifier.as_string(connection),))[0]
     if not exists:
         return ()
-    rows = query_all(connection, f"SELECT version_num FROM {version_table} ORDER BY version_num")
+    rows = query_all(connection, sql.SQL("SELECT version_num FROM {} ORDER BY version_num").format(identifier))
     return tuple(row[0] for row in rows)
 
 
 # Statements that end the migration's transaction behind SQLAlchemy's back (op.execute("COMMIT")).
 _TRANSACTION_END = ("COMMIT", "END", "PREPARE TRANSACTION")
+
+
+def learn_version_table(config) -> VersionTable:
+    """The version table env.py configures, from the MigrationContext Alembic builds (see
+    ``probe_environment``). When env.py fails, ConfigurationError: a guess could read the wrong
+    table and report the wrong revision."""
+    return probe_environment(config).version_table
 
 
 @dataclass
@@ -310,13 +335,41 @@ def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]
             os.environ["PGOPTIONS"] = previous
 
 
+@contextlib.contextmanager
+def displayable_log_records() -> Iterator[None]:
+    """Meanwhile every log record's message is made displayable (render.displayable: control
+    characters stripped, the password masked): Alembic logs each revision's message ("Running
+    upgrade a -> b, <message>") through whatever handlers env.py's fileConfig() installs, so the
+    records themselves are cleaned, at creation, whoever prints them."""
+    import logging
+
+    from .render import displayable
+
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        try:
+            record.msg, record.args = displayable(record.getMessage()), ()
+        except Exception:       # a malformed record: logging reports it when it is emitted
+            pass
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(previous)
+
+
 def run_command(config, direction: str, target: str, *, sql: bool = False) -> None:
-    """Alembic's own command; anything it prints goes to stderr so stdout stays ours (JSON)."""
+    """Alembic's own command; anything it prints goes to stderr so stdout stays ours (JSON), and
+    what it logs is displayable."""
     import sys
 
     from alembic import command
 
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), displayable_log_records():
         if direction == "upgrade":
             command.upgrade(config, target, sql=sql)
         else:

@@ -456,6 +456,17 @@ def info(project) -> dict:
         "database": project.database.masked_url(), "database settings from": project.database.source, **safety}}
 
 
+def revision_message(message: str) -> str:
+    """``--message`` as it may go into a revision file. Alembic's template puts it verbatim right
+    after the opening triple quote of the module docstring, so a triple quote in it would end the
+    docstring and the rest would be code. One line, without control or other non-printable
+    characters (no newline to leave a comment, no bidi override to disguise the source), with
+    backslashes and quotes escaped: inert in any string literal or comment a template may put it
+    in, and read back as the revision's docstring exactly as typed (whitespace collapsed)."""
+    one_line = " ".join("".join(c if c.isprintable() else " " for c in message).split())
+    return one_line.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
+
+
 def create(project, message: str, *, autogenerate: bool = False) -> dict:
     """A new revision through Alembic's command API, validated as soon as it is written. An
     autogenerate that finds no difference leaves no revision behind."""
@@ -464,7 +475,8 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
     from alembic import command
     from alembic.util import CommandError
 
-    if not message.strip():
+    message = revision_message(message)
+    if not message:
         raise ConfigurationError("--message must not be empty")
     output = _io.StringIO()
     config = project.alembic_config(stdout=output)
@@ -492,10 +504,11 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
     except Exception as exc:
         from .alembic_runner import translate_alembic_error
         from .pgtools import describe_connection_error
+        from .redaction import mask
         text = translate_alembic_error(exc)
         if text is None and "OperationalError" in type(exc).__name__:
             text = describe_connection_error(exc, project.database)
-        raise ConfigurationError(text or f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from None
+        raise ConfigurationError(text or f"{type(exc).__name__}: {' '.join(mask(str(exc)).split())[:300]}") from None
     if empty or scripts is None:
         return {"created": None, "message": "no changes detected: the database matches the models; "
                                             "no revision was written"}

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from . import alembic_runner, run_journal
-from .alembic_runner import CommitTracker, Plan, load_script_directory, make_plan, read_current_heads
+from . import alembic_runner, redaction, run_journal
+from .alembic_runner import CommitTracker, Plan, VersionTable, load_script_directory, make_plan, read_current_heads
 from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_backup_size,
                       remove_partial_backups)
 from .catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
@@ -123,7 +123,7 @@ class RunContext:
     tools: Optional[dict] = None
     lock: Optional[LockSession] = None
     interruption: Interruption = field(default_factory=Interruption)
-    version_table: str = "alembic_version"
+    version_table: VersionTable = field(default_factory=VersionTable)
     config: object = None
     plan: Optional[Plan] = None
     report: object = None
@@ -220,7 +220,7 @@ def describe_failure(exc: BaseException, interruption: Interruption) -> str:
     message = alembic_runner.translate_alembic_error(exc)
     if message:
         return message
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    return f"{type(exc).__name__}: {' '.join(redaction.mask(str(exc)).split())}"[:300]   # masked before cut
 
 
 def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False, take_backup: bool = True,
@@ -313,7 +313,7 @@ def _backup_while_planning(run: RunContext) -> None:
         run.guard = TargetGuard(identify(run.connection))
         run.config = run.project.alembic_config(stdout=io.StringIO())
         probe = _probe(run)
-        run.version_table = _qualified_version_table(probe)
+        run.version_table = probe.version_table
         run.current = probe.heads
         run.plan = make_plan(load_script_directory(run.config), run.current, run.direction, run.target)
         run.report = validate_plan(run.project, run.plan, run.server.major)
@@ -336,12 +336,6 @@ def _probe(run: RunContext):
         raise ConfigurationError(f"{exc}; nothing was changed",
                                  hint="make env.py and the wrapper's settings (POSTGRES_*/DATABASE_URL, "
                                       "sqlalchemy.url) name the same database") from None
-
-
-def _qualified_version_table(probe) -> str:
-    if probe.version_table_schema:
-        return f"{probe.version_table_schema}.{probe.version_table}"
-    return probe.version_table
 
 
 def _before_the_change(run: RunContext) -> None:

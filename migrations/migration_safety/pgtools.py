@@ -122,7 +122,8 @@ def _ask_versions(paths: list[str]) -> dict:
         if os.path.isfile(path) and os.access(path, os.X_OK):
             try:
                 running[path] = subprocess.Popen([path, "--version"], stdout=subprocess.PIPE,
-                                                 stderr=subprocess.DEVNULL, text=True)
+                                                 stderr=subprocess.DEVNULL, text=True,
+                                                 env=_without_secrets(os.environ))
             except OSError:
                 continue
     versions = {}
@@ -182,10 +183,18 @@ def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout
     return completed
 
 
+def _without_secrets(env) -> dict:
+    from .project import config_management   # the settings module knows which variables hold secrets
+
+    return config_management.without_secrets(env)
+
+
 def start_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None,
                pass_fds: Sequence[int] = ()) -> subprocess.Popen:
+    """Every client tool starts here; whatever environment a caller built, the wrapper's own
+    secret variables (POSTGRES_PASSWORD, DATABASE_URL) stay behind."""
     return subprocess.Popen(
-        list(argv), env=env, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        list(argv), env=_without_secrets(env), stdin=stdin if stdin is not None else subprocess.DEVNULL,
         stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
         text=stdout is None, start_new_session=True, pass_fds=tuple(pass_fds))
 

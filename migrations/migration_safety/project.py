@@ -7,8 +7,9 @@ import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
+from . import redaction
 from .errors import ConfigurationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent
@@ -20,6 +21,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from infrastructure.docker import config_management  # noqa: E402  (needs REPO_ROOT on sys.path)
+
+if TYPE_CHECKING:
+    from .alembic_runner import VersionTable
 
 
 @dataclass
@@ -74,10 +78,15 @@ class Project:
 
     @cached_property
     def database(self) -> config_management.DatabaseSettings:
+        ini_url = self._option("alembic", "sqlalchemy.url")
+        if ini_url and ini_url.strip() != config_management.ALEMBIC_PLACEHOLDER_URL:
+            redaction.register_url(ini_url)  # its password as written, before a message can quote it
         try:
-            return config_management.database_settings(alembic_ini_url=self._option("alembic", "sqlalchemy.url"))
+            settings = config_management.database_settings(alembic_ini_url=ini_url)
         except config_management.SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
+        redaction.register(settings.password)
+        return settings
 
     @cached_property
     def safety(self) -> config_management.SafetySettings:
@@ -92,9 +101,24 @@ class Project:
             object.__setattr__(settings, "backup_dir", (self.ini_path.parent / settings.backup_dir).resolve())
         return settings
 
-    @property
-    def version_table(self) -> str:
-        return self._option(SAFETY_SECTION, "version_table") or "alembic_version"
+    @cached_property
+    def version_table(self) -> "VersionTable":
+        """The table Alembic keeps the database's revision in: ``[migration_safety] version_table``
+        (and ``version_table_schema``) when set; else, when env.py mentions ``version_table``, the one
+        its ``context.configure(...)`` really passes, learned by running env.py the way ``alembic
+        current`` does; else Alembic's default ``alembic_version``."""
+        from .alembic_runner import VersionTable, learn_version_table
+
+        name = self._option(SAFETY_SECTION, "version_table")
+        schema = self._option(SAFETY_SECTION, "version_table_schema")
+        if name or schema:
+            return VersionTable(name or VersionTable.name, schema or None)
+        env_py = self.script_location / "env.py"
+        try:
+            customised = "version_table" in env_py.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            customised = False
+        return learn_version_table(self.alembic_config()) if customised else VersionTable()
 
     def revision_files(self) -> dict:
         """revision id -> (file, down revisions), read with ``ast`` (never imported), so a broken

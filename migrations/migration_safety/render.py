@@ -6,15 +6,30 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from dataclasses import asdict, is_dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
 from .events import Events
+from .redaction import mask, mask_data
 
 STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
                  "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red",
                  "ok": "green", "fail": "red", "warn": "yellow", "error": "red", "warning": "yellow", "info": "cyan"}
+
+
+# Terminal control sequences (CSI such as ESC[2J, OSC such as ESC]0;title BEL, other ESC pairs) and
+# the remaining C0/C1 control characters but newline and tab: a revision message or a string read
+# from the database must not be able to clear the screen, retitle the terminal or hide text.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[ -~]?")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def displayable(text) -> str:
+    """``text`` as it may be printed: control characters removed, then the password masked in every
+    form (in that order, so a control sequence cannot split a password to slip it through)."""
+    return mask(_CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text))))
 
 
 class Output:
@@ -48,10 +63,13 @@ class Output:
     def json(self, payload) -> None:
         if is_dataclass(payload):
             payload = asdict(payload)
-        self.stream.write(json.dumps(payload, indent=2, default=str, sort_keys=False) + "\n")
+        # json.dumps escapes control characters itself; only the password needs masking.
+        self.stream.write(json.dumps(mask_data(payload), indent=2, default=lambda value: mask(str(value)),
+                                     sort_keys=False) + "\n")
 
     # -- human output ---------------------------------------------------------------------------
     def line(self, text: str = "", style: Optional[str] = None) -> None:
+        text = displayable(text)
         if self.rich:
             self.console.print(text, style=style, markup=False)
         else:
@@ -61,6 +79,7 @@ class Output:
         message = f"error: {text}"
         if hint:
             message += f" ({hint})"
+        message = displayable(message)
         if self.err_stream.isatty():
             self.err_console.print(message, style="bold red", markup=False)
         else:
@@ -68,7 +87,8 @@ class Output:
 
     def table(self, title: Optional[str], columns: Sequence[str], rows: Iterable[Sequence], *,
               styles: Optional[dict] = None) -> None:
-        rows = [[("" if cell is None else str(cell)) for cell in row] for row in rows]
+        rows = [[("" if cell is None else displayable(cell)) for cell in row] for row in rows]
+        title = None if title is None else displayable(title)
         if self.rich:
             from rich.table import Table
             table = Table(title=title, title_justify="left", header_style="bold")
@@ -99,12 +119,19 @@ class _PlainEvents(Events):
         self.output = output
 
     def step(self, text: str) -> None:
-        self.output.err_stream.write(f"- {text}\n")
+        self.output.err_stream.write(f"- {displayable(text)}\n")
         self.output.err_stream.flush()
 
     def warn(self, text: str) -> None:
-        self.output.err_stream.write(f"! {text}\n")
+        self.output.err_stream.write(f"! {displayable(text)}\n")
         self.output.err_stream.flush()
+
+
+def _markup_literal(text: str) -> str:
+    """Displayable text inside rich markup, its own square brackets taken literally."""
+    from rich.markup import escape
+
+    return escape(displayable(text))
 
 
 class _RichEvents(Events):
@@ -112,10 +139,10 @@ class _RichEvents(Events):
         self.output = output
 
     def step(self, text: str) -> None:
-        self.output.console.print(f"[dim]•[/dim] {text}", highlight=False)
+        self.output.console.print(f"[dim]•[/dim] {_markup_literal(text)}", highlight=False)
 
     def warn(self, text: str) -> None:
-        self.output.console.print(f"[yellow]![/yellow] {text}", highlight=False)
+        self.output.console.print(f"[yellow]![/yellow] {_markup_literal(text)}", highlight=False)
 
     @contextlib.contextmanager
     def progress(self, label: str, total: Optional[int]) -> Iterator:
@@ -147,7 +174,7 @@ def render_run_result(output: Output, result) -> None:
         output.line("-- SQL Alembic would run (offline mode):")
         if output.rich:
             from rich.syntax import Syntax
-            output.console.print(Syntax(result.sql, "sql", word_wrap=True))
+            output.console.print(Syntax(displayable(result.sql), "sql", word_wrap=True))
         else:
             output.line(result.sql.rstrip())
     for note in result.notes:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .pgtools import query_all, query_one
+from .redaction import mask
 
 SCHEMA = "migration_safety"
 
@@ -57,7 +58,8 @@ class StepRecord:
 
 def record_run(connection, table: str, *, direction: str, started_at, duration_ms: int, backup_file: Optional[str],
                outcome: str, steps: Iterable[StepRecord], error: Optional[str]) -> str:
-    """Write one row per step (one row with no revision when the run had none); returns the run id."""
+    """Write one row per step (one row with no revision when the run had none); returns the run id.
+    The error is stored with the password masked: an env.py may have put the URL into it."""
     ensure_table(connection, table)
     run_id = str(uuid.uuid4())
     rows = list(steps) or [StepRecord(None, None)]
@@ -71,7 +73,7 @@ def record_run(connection, table: str, *, direction: str, started_at, duration_m
                 f"INSERT INTO {_table(table)} (run_id, revision, direction, started_at, duration_ms, os_user,"
                 " hostname, backup_file, outcome, checksum, error) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                 (run_id, step.revision, direction, started_at, duration_ms, user, socket.gethostname(),
-                 backup_file, outcome, step.checksum, error))
+                 backup_file, outcome, step.checksum, mask(error)))
     return run_id
 
 

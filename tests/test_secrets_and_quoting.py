@@ -1,0 +1,312 @@
+"""Issue 16, items 6, 8 and 9, each performed as an attack and proven to fail:
+- the password, in every form (as typed, URL-quoted, ConfigParser-escaped), never reaches the
+  output, the run record or a child process' environment, even when env.py or a revision puts
+  the URL into an exception;
+- the version table's name reaches SQL only quoted, and it is the table Alembic really uses;
+- a revision message cannot become code in the revision file, and control characters from
+  revision files or the database never reach the terminal."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+import local_postgres
+from alembic_projects import make_project, revision, write_revision
+from harness import APP_PASSWORD, run_cli
+from migration_safety.commands import revision_message
+from migration_safety.redaction import mask, register
+
+# -- the password in every form -------------------------------------------------------------------
+
+QUOTED = quote(APP_PASSWORD, safe="")
+
+
+def password_forms(password: str = APP_PASSWORD) -> set:
+    quoted = quote(password, safe="")
+    return {password, quoted, quoted.replace("%", "%%"), quoted.lower(), password.replace("%", "%%")}
+
+
+def assert_no_password_form(*texts):
+    for text in texts:
+        for form in password_forms():
+            assert form not in text, f"password form {form!r} leaked into: {text[:500]}"
+
+
+def test_mask_replaces_every_form_of_a_registered_password():
+    password = "p@ss%w:rd/with!odd"
+    register(password)
+    quoted = quote(password, safe="")
+    text = (f"raw {password} url postgresql://u:{quoted}@h/d ini {quoted.replace('%', '%%')} "
+            f"lower {quoted.lower()} repr {password!r} json {json.dumps(password)}")
+    masked = mask(text)
+    assert masked.count("***") == 6, masked
+    assert "p@ss" not in masked and "p%40ss" not in masked and "p%%40ss" not in masked
+
+
+LEAKY_REVISION = '''"""revision b2 puts the URL into its error"""
+from alembic import context
+from sqlalchemy.engine import make_url
+
+revision = "b2"
+down_revision = "a1"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    url = context.config.get_main_option("sqlalchemy.url")                # URL-quoted
+    escaped = context.config.file_config.get("alembic", "sqlalchemy.url", raw=True)   # %% escaped
+    raise RuntimeError(f"cannot reach {url} (ini {escaped}, raw {make_url(url).password})")
+
+
+def downgrade():
+    pass
+'''
+
+BASE = revision("a1", None, """
+    op.execute("CREATE TABLE crops (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text)")
+    op.execute("INSERT INTO crops (name) VALUES ('maize')")
+""", 'op.execute("DROP TABLE crops")')
+
+
+def spying_tools(directory: Path, dumps: Path) -> Path:
+    """Stand-ins for pg_dump/pg_restore/psql that write their own /proc/<pid>/environ to ``dumps``
+    and then exec the real tool (same process, same environment)."""
+    directory.mkdir()
+    dumps.mkdir()
+    real = local_postgres.find_pg_bin_dir()
+    for tool in ("pg_dump", "pg_restore", "psql"):
+        script = directory / tool
+        script.write_text(f"#!/bin/sh\ntr '\\0' '\\n' < /proc/$$/environ > '{dumps}/{tool}.'$$\n"
+                          f"exec '{real / tool}' \"$@\"\n")
+        script.chmod(0o755)
+    return directory
+
+
+def history_errors(database) -> list:
+    return [row[0] for row in database.sql("SELECT error FROM migration_safety.migration_history ORDER BY id")]
+
+
+@pytest.mark.parametrize("source", ["POSTGRES_PASSWORD", "DATABASE_URL", "sqlalchemy.url"])
+def test_password_stays_out_of_output_records_and_child_environments(database, tmp_path, source):
+    ini = make_project(tmp_path / "project", {"a1_base.py": BASE, "b2_leaky.py": LEAKY_REVISION},
+                       transaction_per_migration=True)      # a1 commits, so the failure restores
+    env = database.env()
+    if source != "POSTGRES_PASSWORD":
+        for name in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"):
+            env.pop(name)
+    if source == "DATABASE_URL":
+        env["DATABASE_URL"] = database.url
+    if source == "sqlalchemy.url":
+        text = ini.read_text()
+        ini.write_text(re.sub(r"(?m)^sqlalchemy\.url = .*$", "sqlalchemy.url = " + database.url.replace("%", "%%"),
+                              text))
+    dumps = tmp_path / "environments"
+    env.update(MIGRATION_BACKUP_DIR=str(tmp_path / "backups"),
+               MIGRATION_PG_BIN_DIR=str(spying_tools(tmp_path / "bin", dumps)))
+
+    as_json = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    as_text = run_cli("--config", str(ini), "upgrade", env=env)
+
+    for result in (as_json, as_text):
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert_no_password_form(result.stdout, result.stderr)
+    outcome = json.loads(as_json.stdout)
+    assert outcome["status"] == "failed-restored"
+    assert "cannot reach postgresql+psycopg2://app_user:***@" in outcome["error"]   # the leak happened, masked
+    assert "cannot reach postgresql+psycopg2://app_user:***@" in as_text.stdout
+    errors = history_errors(database)
+    assert len([e for e in errors if e and "cannot reach" in e]) == 4      # 2 runs x 2 revisions
+    assert_no_password_form(*[e for e in errors if e])
+
+    environments = {path.name: path.read_text() for path in dumps.iterdir()}
+    assert {name.split(".")[0] for name in environments} >= {"pg_dump", "pg_restore"}
+    for name, text in environments.items():
+        variables = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        assert "POSTGRES_PASSWORD" not in variables and "DATABASE_URL" not in variables, name
+        assert_no_password_form(*[f"{k}={v}" for k, v in variables.items() if k != "PGPASSWORD"])
+    dumping = [text for name, text in environments.items() if name.startswith("pg_dump") and "PGPASSWORD=" in text]
+    assert dumping and all(f"PGPASSWORD={APP_PASSWORD}\n" in text for text in dumping)
+
+
+def test_env_py_raising_the_url_is_masked(database, tmp_path):
+    ini = make_project(tmp_path / "project", {"a1_base.py": BASE})
+    env_py = tmp_path / "project" / "alembic" / "env.py"
+    env_py.write_text(env_py.read_text() + '\nraise RuntimeError("bad " + config.get_main_option("sqlalchemy.url")'
+                      ' + " " + config.file_config.get("alembic", "sqlalchemy.url", raw=True))\n')
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    for fmt in ("json", "text"):
+        result = run_cli("--config", str(ini), "--format", fmt, "upgrade", env=env)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "RuntimeError: bad postgresql+psycopg2://app_user:***@" in result.stdout
+        assert_no_password_form(result.stdout, result.stderr)
+    errors = history_errors(database)
+    assert len(errors) == 2 and all("app_user:***@" in e for e in errors)
+    assert_no_password_form(*errors)
+
+
+def test_a_malformed_database_url_is_not_quoted_back(database, tmp_path):
+    env = database.env()
+    env.pop("POSTGRES_PASSWORD")
+    env["DATABASE_URL"] = "postgresql://app_user:half/secret@localhost/db"    # unquoted '/' ends the host
+    result = run_cli("status", env=env)
+    assert result.returncode == 2 and "DATABASE_URL is not a valid URL" in result.stderr
+    assert "half" not in result.stderr and "secret" not in result.stderr
+
+
+# -- the version table ----------------------------------------------------------------------------
+
+def configure_env_py(root: Path, keywords: str) -> None:
+    """Add ``keywords`` to both context.configure(...) calls of a stock env.py."""
+    env_py = root / "alembic" / "env.py"
+    text = env_py.read_text()
+    assert text.count("target_metadata=target_metadata") == 2, "alembic's env.py template changed"
+    env_py.write_text(text.replace("target_metadata=target_metadata", f"target_metadata=target_metadata, {keywords}"))
+
+
+SECOND = revision("b2", "a1", 'op.execute("CREATE TABLE yields (id int)")', 'op.execute("DROP TABLE yields")')
+HOSTILE = 'v"; DROP TABLE victim; --'
+
+
+def heads_reported(ini: Path, env: dict) -> tuple:
+    current = run_cli("--config", str(ini), "--format", "json", "current", env=env)
+    status = run_cli("--config", str(ini), "--format", "json", "status", env=env)
+    assert current.returncode == 0 and status.returncode == 0, current.stderr + status.stderr
+    return json.loads(current.stdout)["current"], json.loads(status.stdout)
+
+
+@pytest.mark.parametrize("table, schema", [("custom_versions", None), (HOSTILE, "Odd Schema")])
+def test_the_version_table_env_py_configures_is_the_one_read(database, tmp_path, table, schema):
+    root = tmp_path / "project"
+    ini = make_project(root, {"a1_base.py": BASE, "b2_second.py": SECOND})
+    keywords = f"version_table={table!r}" + (f", version_table_schema={schema!r}" if schema else "")
+    configure_env_py(root, keywords)
+    database.sql("CREATE TABLE victim (id int)")
+    if schema:
+        database.sql(f'CREATE SCHEMA "{schema}"')
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+
+    first = run_cli("--config", str(ini), "--format", "json", "upgrade", "--revision", "a1", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert json.loads(first.stdout)["revision_after"] == ["a1"]
+    assert heads_reported(ini, env)[0] == ["a1"]
+
+    second = run_cli("--config", str(ini), "upgrade", env=env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "now at b2" in second.stdout
+    current, status = heads_reported(ini, env)
+    assert current == ["b2"] and status["current"] == ["b2"] and status["pending"] == [] and status["up_to_date"]
+    again = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    assert json.loads(again.stdout)["status"] == "up-to-date"
+
+    assert database.sql("SELECT to_regclass('alembic_version')") == [(None,)]
+    assert database.sql("SELECT to_regclass('victim') IS NOT NULL") == [(True,)]
+    assert database.sql("SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = %s",
+                        (table,)) == [(schema or "public", table)]
+
+
+def test_a_hostile_version_table_setting_is_only_ever_an_identifier(database, tmp_path):
+    root = tmp_path / "project"
+    ini = make_project(root, {"a1_base.py": BASE})
+    # env.py reads the same setting, so Alembic and the wrapper agree on this odd name
+    configure_env_py(root, 'version_table=config.get_section_option("migration_safety", "version_table")')
+    ini.write_text(ini.read_text() + f"\n[migration_safety]\nversion_table = {HOSTILE}\n")
+    database.sql("CREATE TABLE victim (id int)")
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    assert heads_reported(ini, env)[0] == []
+    result = run_cli("--config", str(ini), "upgrade", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "now at a1" in result.stdout
+    assert heads_reported(ini, env)[0] == ["a1"]
+    assert database.sql("SELECT to_regclass('victim') IS NOT NULL") == [(True,)]
+    assert database.sql('SELECT version_num FROM "v""; DROP TABLE victim; --"') == [("a1",)]
+
+
+def test_an_env_py_whose_version_table_cannot_be_learned_is_a_clear_error(database, tmp_path):
+    root = tmp_path / "project"
+    ini = make_project(root, {"a1_base.py": BASE})
+    configure_env_py(root, 'version_table=os.environ["APP_VERSION_TABLE"]')   # not set: env.py fails
+    env_py = root / "alembic" / "env.py"
+    env_py.write_text("import os\n" + env_py.read_text())
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    for command in ("current", "upgrade"):
+        result = run_cli("--config", str(ini), command, env=env)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "cannot learn the version table from env.py: KeyError: 'APP_VERSION_TABLE'" in result.stderr
+    assert database.sql("SELECT to_regclass('crops')") == [(None,)]
+    env["APP_VERSION_TABLE"] = "app_versions"
+    assert run_cli("--config", str(ini), "upgrade", env=env).returncode == 0
+    assert heads_reported(ini, env)[0] == ["a1"]
+    assert database.sql("SELECT version_num FROM app_versions") == [("a1",)]
+
+
+# -- generated code is inert ----------------------------------------------------------------------
+
+NASTY_MESSAGES = ['"""\nimport os; os.system("touch {marker}")\n"""',
+                  "ends in a backslash \\", "'''; import os #", 'a "quote" and \\N{bad escape} \\x',
+                  "line one\r\nline two\x1b[2J\u202e evil"]
+
+
+@pytest.mark.parametrize("message", NASTY_MESSAGES)
+def test_revision_message_is_inert_inside_a_docstring(message):
+    inert = revision_message(message)
+    assert "\n" not in inert and "\r" not in inert and "\x1b" not in inert and "\u202e" not in inert
+    assert ast.literal_eval('"""' + inert + '\n"""').strip() == " ".join(
+        "".join(c if c.isprintable() else " " for c in message).split())
+
+
+def test_create_with_a_message_that_tries_to_become_code(database, tmp_path):
+    ini = make_project(tmp_path / "project", {})
+    marker = tmp_path / "pwned"
+    message = NASTY_MESSAGES[0].format(marker=marker)
+    env = database.env()
+    result = run_cli("--config", str(ini), "--format", "json", "create", "--message", message, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    created = Path(json.loads(result.stdout)["created"])
+    tree = ast.parse(created.read_text())                       # valid Python
+    assert f'import os; os.system("touch {marker}")' in ast.get_docstring(tree)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and node.func.attr == "system"]
+    assert calls == []
+    # history imports every revision file: had the message become code, it would run here
+    history = run_cli("--config", str(ini), "--format", "json", "history", env=env)
+    assert history.returncode == 0, history.stderr
+    [entry] = json.loads(history.stdout)["revisions"]
+    assert "os.system" in entry["message"]
+    assert not marker.exists()
+
+
+TERMINAL_ATTACK = revision("e1", None, 'raise RuntimeError("boom \\x1b[2J\\x1b]0;pwned\\x07 \\r hidden")')
+TERMINAL_ATTACK = TERMINAL_ATTACK.replace('"""revision e1"""', '"""evil \\x1b]0;pwned\\x07 title \\x1b[2J clear"""')
+
+
+def test_control_characters_never_reach_the_terminal(database, tmp_path):
+    ini = make_project(tmp_path / "project", {"e1_evil.py": TERMINAL_ATTACK})
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    outputs = [run_cli("--config", str(ini), "upgrade", env=env)]          # fails: the error is shown
+    assert outputs[0].returncode == 1
+    for command in ("history", "status", "current"):
+        outputs.append(run_cli("--config", str(ini), command, env=env))
+        assert outputs[-1].returncode == 0, outputs[-1].stderr
+    assert "evil ]0;pwned" not in outputs[1].stdout and "evil  title  clear" in outputs[1].stdout
+    assert "boom" in outputs[0].stdout
+    for result in outputs:
+        for control in ("\x1b", "\x07", "\r"):
+            assert control not in result.stdout and control not in result.stderr
+    # JSON keeps the data exact, escaped (json.dumps writes \u001b, never the raw character)
+    as_json = run_cli("--config", str(ini), "--format", "json", "history", env=env)
+    assert "\x1b" not in as_json.stdout
+    [entry] = json.loads(as_json.stdout)["revisions"]
+    assert "\x1b]0;pwned\x07" in entry["message"]
