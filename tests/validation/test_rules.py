@@ -28,17 +28,25 @@ def test_corpus_file_gives_exactly_its_expected_findings(path):
     assert {(f.rule, f.line) for f in report.findings} == expected(path)
 
 
-def test_every_operation_rule_has_a_positive_and_a_negative_case():
-    found_somewhere = set()
+def quiet_for(path: Path) -> set:
+    """Rules a quiet case exercises without tripping them: ``# quiet-for: rule ...`` on line 2."""
+    lines = path.read_text().splitlines()
+    return set(lines[1][len("# quiet-for:"):].split()) if len(lines) > 1 and lines[1].startswith("# quiet-for:") else set()
+
+
+def test_every_operation_rule_has_a_hazardous_and_a_quiet_case():
+    from migration_safety.validation.registry import OPERATION_RULES, SEQUENCE_RULES
+
+    hazardous, quiet = set(), set()
     for path in CASES:
-        found_somewhere |= {rule for rule, _ in expected(path)}
-    structural = {"syntax-error", "unreadable-revision", "missing-revision-id", "missing-down-revision",
-                  "missing-upgrade", "missing-downgrade", "duplicate-revision", "unknown-down-revision",
-                  "revision-cycle", "multiple-heads", "enum-add-value-in-transaction"}
-    missing = set(RULES) - found_somewhere - structural
-    assert not missing, f"rules without a corpus case: {sorted(missing)}"
-    # negatives: every corpus file that expects nothing is quiet for every rule
-    assert any(expected(p) == set() for p in CASES)
+        hazardous |= {rule for rule, _ in expected(path)}
+        quiet |= quiet_for(path)
+        assert quiet_for(path) <= set(RULES), path
+        assert not quiet_for(path) & {rule for rule, _ in expected(path)}, f"{path.name} trips a rule it is quiet for"
+    operation_rules = {rule.id for rule in OPERATION_RULES + SEQUENCE_RULES} - {"enum-add-value-in-transaction"}
+    assert operation_rules - hazardous == set(), "rules without a hazardous corpus case"
+    assert operation_rules - quiet == set(), "rules without a quiet corpus case (# quiet-for: on line 2)"
+    assert {"irreversible-downgrade", "suppression-without-reason"} <= hazardous
 
 
 def test_enum_add_value_depends_on_the_server_version(tmp_path):
@@ -188,3 +196,18 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
 def test_readme_lists_every_rule():
     readme = (REPO_ROOT / "README.md").read_text()
     assert all(f"`{rule_id}`" in readme for rule_id in RULES)
+
+
+def test_downgrade_findings_are_labelled_and_block_only_a_downgrade():
+    path = CORPUS / "stored_generated_new_table_safe.py"
+    upgrade = validate_paths([path], ValidationConfig())
+    assert [(f.rule, f.severity, f.phase) for f in upgrade.findings] == [("drop-table", "info", "downgrade")]
+    assert upgrade.findings[0].message.startswith("in downgrade(): ") and upgrade.exit_code() == 0
+    downgrade = validate_paths([path], ValidationConfig(), direction="downgrade")
+    assert [(f.rule, f.severity) for f in downgrade.findings] == [("drop-table", "error")]
+    assert downgrade.exit_code() == 3
+
+
+def test_no_message_names_a_table_none():
+    report = validate_paths(CASES, ValidationConfig())
+    assert report.findings and not [f for f in report.findings if "None" in f.message]
