@@ -211,3 +211,74 @@ def test_downgrade_findings_are_labelled_and_block_only_a_downgrade():
 def test_no_message_names_a_table_none():
     report = validate_paths(CASES, ValidationConfig())
     assert report.findings and not [f for f in report.findings if "None" in f.message]
+
+
+def _third_party_project(tmp_path):
+    """A chain the project does not own: one revision drops a column, the next one adds an index."""
+    from alembic_projects import make_project, revision
+
+    return make_project(tmp_path / "p", {
+        "a1.py": revision("a1", None, 'op.execute("CREATE TABLE t (id bigint, v text)")', 'op.drop_table("t")'),
+        "b2.py": revision("b2", "a1", 'op.drop_column("t", "v")', 'op.add_column("t", sa.Column("v", sa.Text()))')})
+
+
+def test_findings_accepted_in_config_do_not_block(tmp_path):
+    ini = _third_party_project(tmp_path)
+    assert run_cli("--config", str(ini), "validate").returncode == 3
+    with ini.open("a") as handle:
+        handle.write("\n[migration_safety.accept]\nb2 drop-column = upstream removed the column in 2.0\n")
+    accepted = run_cli("--config", str(ini), "validate")
+    assert accepted.returncode == 0, accepted.stdout
+    assert "1 accepted in config" in accepted.stdout and "drop-column" not in accepted.stdout.split("accepted")[0]
+    # the acceptance names one revision: the same hazard elsewhere still blocks
+    config = load_config(ini)
+    assert config.accepted == {("b2", "drop-column"): "upstream removed the column in 2.0"}
+    other = tmp_path / "other.py"
+    other.write_text((tmp_path / "p" / "alembic" / "versions" / "b2.py").read_text().replace("'b2'", "'c3'"))
+    assert [f.rule for f in validate_paths([other], config).findings] == ["drop-column"]
+
+
+@pytest.mark.parametrize("entry, complaint", [
+    ("b2 drop-column =", "reason"),
+    ("b2 no-such-rule = because", "unknown rule"),
+    ("drop-column = because", "<revision> <rule-id>"),
+])
+def test_bad_acceptances_are_configuration_errors(tmp_path, entry, complaint):
+    ini = _third_party_project(tmp_path)
+    with ini.open("a") as handle:
+        handle.write(f"\n[migration_safety.accept]\n{entry}\n")
+    result = run_cli("--config", str(ini), "validate")
+    assert result.returncode == 2 and complaint in result.stderr and "Traceback" not in result.stderr
+
+
+def test_baseline_accepts_todays_findings_and_blocks_only_new_ones(tmp_path):
+    from alembic_projects import revision
+
+    ini = _third_party_project(tmp_path)
+    written = run_cli("--config", str(ini), "validate", "--baseline", str(tmp_path / "p" / "baseline.ini"))
+    assert written.returncode == 0 and "wrote 1 accepted finding" in written.stderr
+    assert "b2 drop-column = baseline " in (tmp_path / "p" / "baseline.ini").read_text()
+    with ini.open("a") as handle:
+        handle.write("\n[migration_safety.validate]\nbaseline = baseline.ini\n")
+    assert run_cli("--config", str(ini), "validate").returncode == 0
+    (tmp_path / "p" / "alembic" / "versions" / "c3.py").write_text(
+        revision("c3", "b2", 'op.drop_table("t")', 'op.execute("SELECT 1")'))
+    new = run_cli("--config", str(ini), "validate")
+    assert new.returncode == 3 and "error[drop-table]" in new.stdout and "error[drop-column]" not in new.stdout
+    (tmp_path / "p" / "baseline.ini").unlink()
+    missing = run_cli("--config", str(ini), "validate")
+    assert missing.returncode == 2 and "baseline file" in missing.stderr
+
+
+def test_upgrade_runs_without_allow_unsafe_once_the_finding_is_accepted(database, tmp_path):
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    ini = _third_party_project(tmp_path)
+    refused = run_cli("--config", str(ini), "upgrade", env=env)
+    assert refused.returncode == 3
+    with ini.open("a") as handle:
+        handle.write("\n[migration_safety.accept]\nb2 drop-column = nothing reads t.v any more\n")
+    done = run_cli("--config", str(ini), "upgrade", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert database.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 't'") == [("id",)]
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from ..errors import ConfigurationError
+
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -79,5 +81,6 @@ class ValidationConfig:
     accepted: dict = field(default_factory=dict)
 
 
-class ValidationInputError(Exception):
-    """A file or rule the user named does not exist or cannot be read; one-line message."""
+class ValidationInputError(ConfigurationError):
+    """A file, rule or setting the user named does not exist or cannot be read: a one-line
+    message and exit 2 wherever it surfaces (validate, upgrade, create)."""
