@@ -76,7 +76,7 @@ class _Reporter:
         self._seen: set = set()
 
     def add(self, rule_id: str, revision_file: RevisionFile, line: int, message: str,
-            span: Optional[tuple] = None, phase: str = "upgrade") -> None:
+            span: Optional[tuple] = None, phase: str = "upgrade", operation=None) -> None:
         if rule_id in self.config.disabled:
             return
         first, last = span or (line, line)
@@ -92,6 +92,10 @@ class _Reporter:
         finding = Finding(rule_id, severity, str(revision_file.path), line, message, rule.why, rule.do_instead,
                           lines[line - 1].strip() if 0 < line <= len(lines) else None,
                           revision=revision_file.revision, phase=phase)
+        if operation is not None:
+            finding.table, finding.column = operation.table, operation.get("column")
+            finding.details = {"kind": operation.kind, "new_type_key": operation.get("new_type_key"),
+                               "created_here": operation.table_created_here}
         key = (rule_id, finding.file, line, message)
         if key in self._seen:           # a helper called twice reports its operations once
             return
@@ -114,11 +118,11 @@ def _check_file(revision_file: RevisionFile, config: ValidationConfig, reporter:
                 message = rule.check(operation, config)
                 if message:
                     reporter.add(rule.id, revision_file, operation.line, message,
-                                 (operation.line, operation.end_line), phase)
+                                 (operation.line, operation.end_line), phase, operation)
         for rule in SEQUENCE_RULES:
             for operation, message in rule.check_sequence(operations, config):
                 reporter.add(rule.id, revision_file, operation.line, message,
-                             (operation.line, operation.end_line), phase)
+                             (operation.line, operation.end_line), phase, operation)
 
 
 def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional[Path] = None,

@@ -42,6 +42,9 @@ class Finding:
     revision: Optional[str] = None
     phase: str = "upgrade"              # the function the finding is in: upgrade or downgrade
     accepted_reason: Optional[str] = None
+    table: Optional[str] = None         # what the finding is about, for judging it against the database
+    column: Optional[str] = None
+    details: dict = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict:
         data = {"rule": self.rule, "severity": self.severity, "file": self.file, "line": self.line,

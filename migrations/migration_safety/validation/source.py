@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from .operations import Operation, is_volatile_default, normalize_table
-from .types import compare_types
+from .types import compare_types, type_key
 
 DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "mssql", "oracle")
 # Alembic's op.* signatures, the arguments rules read; a batch operation has no table argument
@@ -432,7 +432,8 @@ class OperationCollector:
         if new_type is not None:
             verdict, described = compare_types(args.get("existing_type"), new_type, lambda n: self._value(n, env))
             if verdict in ("rewrite", "unknown", "no_existing_type"):
-                self._add("alter_type", table, call, autocommit, column=column, verdict=verdict, change=described)
+                self._add("alter_type", table, call, autocommit, column=column, verdict=verdict, change=described,
+                          new_type_key=type_key(new_type, lambda n: self._value(n, env)))
             elif verdict == "check":
                 self._add("add_constraint", table, call, autocommit, constraint_type="check", not_valid=False,
                           using_index=False, name=None, reason=f"the non-native enum type of {column}")

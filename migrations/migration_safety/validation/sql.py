@@ -7,6 +7,7 @@ import re
 from typing import Iterator
 
 from .operations import Operation, is_volatile_default, normalize_table
+from .types import sql_type_key
 
 IDENT = r'(?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?'
 _FLAGS = re.IGNORECASE | re.DOTALL
@@ -188,7 +189,9 @@ def _alter_table(op, table: str, actions: str):
             target = re.sub(r"^ALTER (COLUMN )?\S+ (SET DATA )?TYPE\s+", "", upper)
             # without the old type, a change to text, varchar or numeric may be a widening (no rewrite)
             widening = re.match(r"(TEXT|VARCHAR|CHARACTER VARYING|NUMERIC|DECIMAL)\b", target) and " USING " not in f" {target} "
-            yield op("alter_type", table, verdict="unknown" if widening else "rewrite", change=f"to {target.lower()}")
+            column = re.match(r"ALTER (?:COLUMN )?(\S+)", action, re.I).group(1).strip('"')
+            yield op("alter_type", table, column=column, verdict="unknown" if widening else "rewrite",
+                     change=f"to {target.lower()}", new_type_key=sql_type_key(re.split(r" USING | COLLATE ", target)[0]))
         elif re.match(r"ALTER (COLUMN )?\S+ SET NOT NULL", upper):
             yield op("set_not_null", table)
         elif upper.startswith("VALIDATE CONSTRAINT"):

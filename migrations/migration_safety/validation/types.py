@@ -113,24 +113,55 @@ def compare_types(existing, new, value: Callable) -> tuple[str, str]:
     if old_key is None or new_key is None:
         same = ast.unparse(_postgresql_type(existing)) == ast.unparse(_postgresql_type(new))
         return ("same" if same else "unknown"), described
+    return compare_keys(old_key, new_key), described
+
+
+def compare_keys(old_key: tuple, new_key: tuple) -> str:
+    """The verdict for two known types (see compare_types)."""
     if new_key[0] == "nonnative_enum":
-        return ("check" if new_key[1] else "coercible"), described
+        return "check" if new_key[1] else "coercible"
     if old_key == new_key and "?" not in old_key:
-        return "same", described
+        return "same"
     if old_key[0] in ("varchar", "text", "nonnative_enum") and new_key == ("text",):
-        return "coercible", described
+        return "coercible"
     if old_key[0] == "varchar" and new_key[0] == "varchar":
         if "?" in (old_key[1], new_key[1]):
-            return "unknown", described
-        return ("coercible" if new_key[1] >= old_key[1] else "rewrite"), described
+            return "unknown"
+        return "coercible" if new_key[1] >= old_key[1] else "rewrite"
     if old_key[0] == "numeric" and new_key[0] == "numeric":
         if new_key[1:] == (None, None):
-            return "coercible", described
+            return "coercible"
         if "?" in old_key + new_key:
-            return "unknown", described
+            return "unknown"
         same_scale = (old_key[2] or 0) == (new_key[2] or 0)
         wider = old_key[1] is not None and new_key[1] >= old_key[1]
-        return ("coercible" if same_scale and wider else "rewrite"), described
+        return "coercible" if same_scale and wider else "rewrite"
     if old_key[0] == "enum" and new_key[0] == "enum" and old_key[1] == new_key[1] != "?":
-        return "same", described            # the same PostgreSQL type; values are added with ALTER TYPE
-    return "rewrite", described
+        return "same"            # the same PostgreSQL type; values are added with ALTER TYPE
+    return "rewrite"
+
+
+_SQL_TYPES = {"text": "text", "double precision": "float8", "float8": "float8", "float": "float8",
+              "real": "float4", "float4": "float4", "integer": "int4", "int": "int4", "int4": "int4",
+              "bigint": "int8", "int8": "int8", "smallint": "int2", "int2": "int2", "boolean": "bool",
+              "bool": "bool", "timestamp without time zone": "timestamp", "timestamp": "timestamp",
+              "timestamp with time zone": "timestamptz", "timestamptz": "timestamptz", "date": "date",
+              "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "bytea", "interval": "interval"}
+
+
+def sql_type_key(text: str) -> Optional[tuple]:
+    """The same key for a type written in SQL or reported by the catalog (format_type):
+    ``character varying(255)``, ``numeric(10,2)``, ``double precision``."""
+    import re
+
+    text = " ".join(text.lower().split())
+    match = re.match(r"(character varying|varchar)\s*(?:\((\d+)\))?$", text)
+    if match:
+        return ("varchar", int(match.group(2))) if match.group(2) else ("text",)
+    match = re.match(r"(numeric|decimal)\s*(?:\((\d+)\s*(?:,\s*(\d+))?\))?$", text)
+    if match:
+        precision = int(match.group(2)) if match.group(2) else None
+        scale = int(match.group(3)) if match.group(3) else (0 if precision is not None else None)
+        return ("numeric", precision, scale)
+    family = _SQL_TYPES.get(text)
+    return (family,) if family else None
