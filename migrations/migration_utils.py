@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--strict", action="store_true", help="warnings count as errors for the exit code")
     sub.add_argument("--explain", metavar="RULE", help="print a rule's full text and exit")
     sub.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    sub.add_argument("--baseline", metavar="FILE",
+                     help="write today's findings to FILE as accepted ones (exit 0); name FILE in "
+                          "[migration_safety.validate] baseline = so later runs block only on new findings")
     sub = command("create", "write a new revision (validated as soon as it is written)")
     sub.add_argument("-m", "--message", required=True, help="what the revision does")
     sub.add_argument("--autogenerate", action="store_true",

@@ -82,6 +82,14 @@ def render_validation(output: Output, report) -> None:
 def _validate(project, args, output: Output) -> int:
     report = commands.validate(project, args.migration_file, strict=args.strict)
     render_validation(output, report)
+    if args.baseline:
+        from .validation import write_baseline
+
+        count = write_baseline(report, args.baseline)
+        # on stderr: stdout stays the report, parseable in every format
+        output.err_stream.write(f"wrote {count} accepted finding(s) to {args.baseline}; name it in "
+                                "[migration_safety.validate] baseline = ... so that later runs report only new ones\n")
+        return EXIT_OK
     return report.exit_code(args.strict)
 
 

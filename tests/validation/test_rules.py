@@ -28,17 +28,25 @@ def test_corpus_file_gives_exactly_its_expected_findings(path):
     assert {(f.rule, f.line) for f in report.findings} == expected(path)
 
 
-def test_every_operation_rule_has_a_positive_and_a_negative_case():
-    found_somewhere = set()
+def quiet_for(path: Path) -> set:
+    """Rules a quiet case exercises without tripping them: ``# quiet-for: rule ...`` on line 2."""
+    lines = path.read_text().splitlines()
+    return set(lines[1][len("# quiet-for:"):].split()) if len(lines) > 1 and lines[1].startswith("# quiet-for:") else set()
+
+
+def test_every_operation_rule_has_a_hazardous_and_a_quiet_case():
+    from migration_safety.validation.registry import OPERATION_RULES, SEQUENCE_RULES
+
+    hazardous, quiet = set(), set()
     for path in CASES:
-        found_somewhere |= {rule for rule, _ in expected(path)}
-    structural = {"syntax-error", "unreadable-revision", "missing-revision-id", "missing-down-revision",
-                  "missing-upgrade", "missing-downgrade", "duplicate-revision", "unknown-down-revision",
-                  "revision-cycle", "multiple-heads", "enum-add-value-in-transaction"}
-    missing = set(RULES) - found_somewhere - structural
-    assert not missing, f"rules without a corpus case: {sorted(missing)}"
-    # negatives: every corpus file that expects nothing is quiet for every rule
-    assert any(expected(p) == set() for p in CASES)
+        hazardous |= {rule for rule, _ in expected(path)}
+        quiet |= quiet_for(path)
+        assert quiet_for(path) <= set(RULES), path
+        assert not quiet_for(path) & {rule for rule, _ in expected(path)}, f"{path.name} trips a rule it is quiet for"
+    operation_rules = {rule.id for rule in OPERATION_RULES + SEQUENCE_RULES} - {"enum-add-value-in-transaction"}
+    assert operation_rules - hazardous == set(), "rules without a hazardous corpus case"
+    assert operation_rules - quiet == set(), "rules without a quiet corpus case (# quiet-for: on line 2)"
+    assert {"irreversible-downgrade", "suppression-without-reason"} <= hazardous
 
 
 def test_enum_add_value_depends_on_the_server_version(tmp_path):
@@ -188,3 +196,89 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
 def test_readme_lists_every_rule():
     readme = (REPO_ROOT / "README.md").read_text()
     assert all(f"`{rule_id}`" in readme for rule_id in RULES)
+
+
+def test_downgrade_findings_are_labelled_and_block_only_a_downgrade():
+    path = CORPUS / "stored_generated_new_table_safe.py"
+    upgrade = validate_paths([path], ValidationConfig())
+    assert [(f.rule, f.severity, f.phase) for f in upgrade.findings] == [("drop-table", "info", "downgrade")]
+    assert upgrade.findings[0].message.startswith("in downgrade(): ") and upgrade.exit_code() == 0
+    downgrade = validate_paths([path], ValidationConfig(), direction="downgrade")
+    assert [(f.rule, f.severity) for f in downgrade.findings] == [("drop-table", "error")]
+    assert downgrade.exit_code() == 3
+
+
+def test_no_message_names_a_table_none():
+    report = validate_paths(CASES, ValidationConfig())
+    assert report.findings and not [f for f in report.findings if "None" in f.message]
+
+
+def _third_party_project(tmp_path):
+    """A chain the project does not own: one revision drops a column, the next one adds an index."""
+    from alembic_projects import make_project, revision
+
+    return make_project(tmp_path / "p", {
+        "a1.py": revision("a1", None, 'op.execute("CREATE TABLE t (id bigint, v text)")', 'op.drop_table("t")'),
+        "b2.py": revision("b2", "a1", 'op.drop_column("t", "v")', 'op.add_column("t", sa.Column("v", sa.Text()))')})
+
+
+def test_findings_accepted_in_config_do_not_block(tmp_path):
+    ini = _third_party_project(tmp_path)
+    assert run_cli("--config", str(ini), "validate").returncode == 3
+    with ini.open("a") as handle:
+        handle.write("\n[migration_safety.accept]\nb2 drop-column = upstream removed the column in 2.0\n")
+    accepted = run_cli("--config", str(ini), "validate")
+    assert accepted.returncode == 0, accepted.stdout
+    assert "1 accepted in config" in accepted.stdout and "drop-column" not in accepted.stdout.split("accepted")[0]
+    # the acceptance names one revision: the same hazard elsewhere still blocks
+    config = load_config(ini)
+    assert config.accepted == {("b2", "drop-column"): "upstream removed the column in 2.0"}
+    other = tmp_path / "other.py"
+    other.write_text((tmp_path / "p" / "alembic" / "versions" / "b2.py").read_text().replace("'b2'", "'c3'"))
+    assert [f.rule for f in validate_paths([other], config).findings] == ["drop-column"]
+
+
+@pytest.mark.parametrize("entry, complaint", [
+    ("b2 drop-column =", "reason"),
+    ("b2 no-such-rule = because", "unknown rule"),
+    ("drop-column = because", "<revision> <rule-id>"),
+])
+def test_bad_acceptances_are_configuration_errors(tmp_path, entry, complaint):
+    ini = _third_party_project(tmp_path)
+    with ini.open("a") as handle:
+        handle.write(f"\n[migration_safety.accept]\n{entry}\n")
+    result = run_cli("--config", str(ini), "validate")
+    assert result.returncode == 2 and complaint in result.stderr and "Traceback" not in result.stderr
+
+
+def test_baseline_accepts_todays_findings_and_blocks_only_new_ones(tmp_path):
+    from alembic_projects import revision
+
+    ini = _third_party_project(tmp_path)
+    written = run_cli("--config", str(ini), "validate", "--baseline", str(tmp_path / "p" / "baseline.ini"))
+    assert written.returncode == 0 and "wrote 1 accepted finding" in written.stderr
+    assert "b2 drop-column = baseline " in (tmp_path / "p" / "baseline.ini").read_text()
+    with ini.open("a") as handle:
+        handle.write("\n[migration_safety.validate]\nbaseline = baseline.ini\n")
+    assert run_cli("--config", str(ini), "validate").returncode == 0
+    (tmp_path / "p" / "alembic" / "versions" / "c3.py").write_text(
+        revision("c3", "b2", 'op.drop_table("t")', 'op.execute("SELECT 1")'))
+    new = run_cli("--config", str(ini), "validate")
+    assert new.returncode == 3 and "error[drop-table]" in new.stdout and "error[drop-column]" not in new.stdout
+    (tmp_path / "p" / "baseline.ini").unlink()
+    missing = run_cli("--config", str(ini), "validate")
+    assert missing.returncode == 2 and "baseline file" in missing.stderr
+
+
+def test_upgrade_runs_without_allow_unsafe_once_the_finding_is_accepted(database, tmp_path):
+    env = database.env()
+    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    ini = _third_party_project(tmp_path)
+    refused = run_cli("--config", str(ini), "upgrade", env=env)
+    assert refused.returncode == 3
+    with ini.open("a") as handle:
+        handle.write("\n[migration_safety.accept]\nb2 drop-column = nothing reads t.v any more\n")
+    done = run_cli("--config", str(ini), "upgrade", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert database.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 't'") == [("id",)]
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]

@@ -3,6 +3,7 @@
 Two levels in one report: structure and graph (``ast``), and operations (``op.*`` calls and the
 SQL inside ``op.execute``, split with sqlparse). Each rule lives in ``rules/<rule_id>.py``.
 """
+from .baseline import write_baseline
 from .checker import resolve_migration_file, validate_paths
 from .config import load_config
 from .model import Finding, Rule, ValidationConfig, ValidationInputError, ValidationReport
@@ -10,4 +11,5 @@ from .registry import RULES, explain, rules_markdown
 from .render import render_report
 
 __all__ = ["Finding", "Rule", "ValidationConfig", "ValidationInputError", "ValidationReport", "RULES", "explain",
-           "load_config", "render_report", "resolve_migration_file", "rules_markdown", "validate_paths"]
+           "load_config", "render_report", "resolve_migration_file", "rules_markdown", "validate_paths",
+           "write_baseline"]

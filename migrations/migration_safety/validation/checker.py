@@ -1,16 +1,19 @@
-"""Running the rules over revision files: structure, operations, suppressions, then the graph."""
+"""Running the rules over revision files: each file's structure and operations, then the graph.
+Every finding is built in one place (``_Reporter.add``), which applies suppression comments,
+disabled rules, severity overrides and the findings the project accepted in its config."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .graph import graph_findings
 from .model import Finding, ValidationConfig, ValidationInputError, ValidationReport
-from .registry import OPERATION_RULES, RULES
-from .source import OperationCollector, is_empty_function, read_revision
+from .registry import FILE_RULES, GRAPH_RULES, OPERATION_RULES, RULES, SEQUENCE_RULES
+from .source import RevisionSource, read_revision
 
 SUPPRESSION = re.compile(r"#\s*migration-safety:\s*ignore\[([\w\-, ]+)\]\s*(.*)$")
+DIRECTIONS = ("upgrade", "downgrade")
 
 
 def resolve_migration_file(name_or_path: str, versions_dir: Path) -> Path:
@@ -23,98 +26,129 @@ def resolve_migration_file(name_or_path: str, versions_dir: Path) -> Path:
     raise ValidationInputError(f"migration file {name_or_path} not found (as a path or in {versions_dir})")
 
 
-class _FileCheck:
-    def __init__(self, path: Path, config: ValidationConfig):
-        self.path = path
-        self.config = config
-        self.findings: list[Finding] = []
-        self.lines: list[str] = []
-        self.suppressions: dict[int, tuple[set, str]] = {}
+@dataclass
+class RevisionFile:
+    """What the file rules see: the file, why it could not be read (``problem``: empty, binary,
+    not-utf8 or a SyntaxError), and the operations of both functions once it could."""
+    path: Path
+    problem: object = None
+    source: Optional[RevisionSource] = None
+    operations: dict = field(default_factory=dict)      # "upgrade"/"downgrade" -> [Operation]
+    lines: list = field(default_factory=list)
+    suppressions: dict = field(default_factory=dict)    # line -> (rule ids, reason)
 
-    def add(self, rule_id: str, line: int, message: str, span: Optional[tuple] = None) -> None:
+    @property
+    def revision(self) -> Optional[str]:
+        return self.source.revision if self.source else None
+
+
+def read_file(path: Path) -> RevisionFile:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not data.strip():
+        return RevisionFile(path, problem="empty")
+    if b"\x00" in data:
+        return RevisionFile(path, problem="binary")
+    try:
+        source = read_revision(path)
+    except UnicodeDecodeError:
+        return RevisionFile(path, problem="not-utf8")
+    except SyntaxError as exc:
+        return RevisionFile(path, problem=exc, lines=data.decode("utf-8", "replace").splitlines())
+    revision_file = RevisionFile(path, source=source, lines=source.lines)
+    for name in DIRECTIONS:
+        revision_file.operations[name] = source.operations(name)
+    for number, text in enumerate(revision_file.lines, start=1):
+        match = SUPPRESSION.search(text)
+        if match:
+            ids = {part.strip() for part in match.group(1).split(",") if part.strip()}
+            revision_file.suppressions[number] = (ids, match.group(2).strip())
+    return revision_file
+
+
+class _Reporter:
+    def __init__(self, config: ValidationConfig, report: ValidationReport, direction: str):
+        self.config = config
+        self.report = report
+        self.direction = direction
+        self._seen: set = set()
+
+    def add(self, rule_id: str, revision_file: RevisionFile, line: int, message: str,
+            span: Optional[tuple] = None, phase: str = "upgrade", operation=None) -> None:
         if rule_id in self.config.disabled:
             return
         first, last = span or (line, line)
         for candidate in [first - 1] + list(range(first, last + 1)):
-            ids, _reason = self.suppressions.get(candidate, (set(), ""))
-            if rule_id in ids:
+            if rule_id in revision_file.suppressions.get(candidate, (set(), ""))[0]:
                 return
         rule = RULES[rule_id]
         severity = self.config.severity_overrides.get(rule_id, rule.severity)
-        source_line = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else None
-        self.findings.append(Finding(rule_id, severity, str(self.path), line, message, rule.why, rule.do_instead,
-                                     source_line))
-
-    def run(self):
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise ValidationInputError(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        if not data.strip() or b"\x00" in data:
-            self.add("unreadable-revision", 1, "the file is empty" if not data.strip() else "the file is binary")
-            return None
-        try:
-            source = read_revision(self.path)
-        except UnicodeDecodeError:
-            self.add("unreadable-revision", 1, "the file is not UTF-8 text")
-            return None
-        except SyntaxError as exc:
-            self.lines = data.decode("utf-8", "replace").splitlines()
-            self.add("syntax-error", exc.lineno or 1, f"syntax error: {exc.msg}")
-            return None
-        self.lines = source.lines
-        self._read_suppressions()
-        if "revision" not in source.assigned or not source.revision:
-            self.add("missing-revision-id", 1, "no module-level revision = '...'")
-        if "down_revision" not in source.assigned:
-            self.add("missing-down-revision", 1, "no module-level down_revision")
-        upgrade = source.functions.get("upgrade")
-        downgrade = source.functions.get("downgrade")
-        if upgrade is None:
-            self.add("missing-upgrade", 1, "no upgrade() function")
-        if downgrade is None:
-            self.add("missing-downgrade", 1, "no downgrade() function")
-        elif is_empty_function(downgrade) and not (upgrade is not None and is_empty_function(upgrade)):
-            self.add("irreversible-downgrade", downgrade.lineno, "downgrade() does nothing: this revision cannot be undone")
-        if upgrade is not None:
-            for operation in OperationCollector().collect(upgrade):
-                for rule in OPERATION_RULES:
-                    message = rule.check(operation, self.config)
-                    if message:
-                        self.add(rule.id, operation.line, message, (operation.line, operation.end_line))
-        return source
-
-    def _read_suppressions(self) -> None:
-        for number, text in enumerate(self.lines, start=1):
-            match = SUPPRESSION.search(text)
-            if not match:
-                continue
-            ids = {part.strip() for part in match.group(1).split(",") if part.strip()}
-            reason = match.group(2).strip()
-            self.suppressions[number] = (ids, reason)
-            if not reason:
-                self.add("suppression-without-reason", number,
-                         f"ignore[{', '.join(sorted(ids))}] without a reason")
+        if phase != self.direction and phase in DIRECTIONS:
+            # the other function's findings are shown, labelled, but never block this direction
+            severity, message = "info", f"in {phase}(): {message}"
+        lines = revision_file.lines
+        finding = Finding(rule_id, severity, str(revision_file.path), line, message, rule.why, rule.do_instead,
+                          lines[line - 1].strip() if 0 < line <= len(lines) else None,
+                          revision=revision_file.revision, phase=phase)
+        if operation is not None:
+            finding.table, finding.column = operation.table, operation.get("column")
+            finding.details = {"kind": operation.kind, "new_type_key": operation.get("new_type_key"),
+                               "created_here": operation.table_created_here}
+        key = (rule_id, finding.file, line, message)
+        if key in self._seen:           # a helper called twice reports its operations once
+            return
+        self._seen.add(key)
+        reason = self.config.accepted.get((finding.revision, rule_id))
+        if reason is not None:
+            finding.accepted_reason = reason
+            self.report.accepted.append(finding)
+        else:
+            self.report.findings.append(finding)
 
 
-def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional[Path] = None) -> ValidationReport:
-    """Check each file; with ``graph_dir``, also the revision graph of every file in it."""
+def _check_file(revision_file: RevisionFile, config: ValidationConfig, reporter: _Reporter) -> None:
+    for rule in FILE_RULES:
+        for line, message in rule.check_file(revision_file, config):
+            reporter.add(rule.id, revision_file, line, message)
+    for phase, operations in revision_file.operations.items():
+        for operation in operations:
+            for rule in OPERATION_RULES:
+                message = rule.check(operation, config)
+                if message:
+                    reporter.add(rule.id, revision_file, operation.line, message,
+                                 (operation.line, operation.end_line), phase, operation)
+        for rule in SEQUENCE_RULES:
+            for operation, message in rule.check_sequence(operations, config):
+                reporter.add(rule.id, revision_file, operation.line, message,
+                             (operation.line, operation.end_line), phase, operation)
+
+
+def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional[Path] = None,
+                   direction: str = "upgrade") -> ValidationReport:
+    """Check each file; with ``graph_dir``, also the revision graph of every file in it.
+
+    ``direction`` is the function about to run (a downgrade plan passes "downgrade"): its findings
+    keep their severity; the other function's are reported as info, labelled with its name."""
     report = ValidationReport()
-    sources = []
+    reporter = _Reporter(config, report, direction)
+    files = {}
     for path in paths:
         path = Path(path)
         if path.is_dir():
             raise ValidationInputError(f"{path} is a directory, not a revision file")
         if not path.exists():
             raise ValidationInputError(f"migration file {path} not found")
-        check = _FileCheck(path, config)
-        source = check.run()
-        report.findings.extend(check.findings)
+        revision_file = read_file(path)
+        _check_file(revision_file, config, reporter)
         report.files_checked += 1
-        if source is not None:
-            sources.append(source)
+        if revision_file.source is not None:
+            files[id(revision_file.source)] = revision_file
     if graph_dir is not None:
-        for finding in graph_findings(sources, config):
-            report.findings.append(finding)
+        sources = [revision_file.source for revision_file in files.values()]
+        for rule in GRAPH_RULES:
+            for source, line, message in rule.check_graph(sources, config):
+                reporter.add(rule.id, files[id(source)], line, message)
     report.findings.sort(key=lambda f: (f.file, f.line, f.rule))
     return report

@@ -4,6 +4,14 @@
     disable = prefer-text-over-varchar, lock-table
     severity.create-index-without-concurrently = error
     postgres_version = 15
+    baseline = validation-baseline.ini
+
+and the findings a project accepts, one revision and rule per line, each with its reason, from
+``[migration_safety.accept]`` in the same files or in the baseline file (``validate --baseline``
+writes one)::
+
+    [migration_safety.accept]
+    451aebb31d03 drop-column = the column was unused since 2.0
 """
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ from typing import Optional
 from .model import SEVERITIES, ValidationConfig, ValidationInputError
 
 SECTION = "migration_safety.validate"
+ACCEPT_SECTION = "migration_safety.accept"
 
 
 def load_config(alembic_ini: Optional[Path]) -> ValidationConfig:
@@ -27,11 +36,10 @@ def load_config(alembic_ini: Optional[Path]) -> ValidationConfig:
         parser.read([str(f) for f in files if f.is_file()], encoding="utf-8")
     except configparser.Error as exc:
         raise ValidationInputError(f"cannot read validation settings: {' '.join(str(exc).split())}") from None
-    if not parser.has_section(SECTION):
-        return config
     from .registry import RULES
 
-    for key, value in parser.items(SECTION):
+    baseline = None
+    for key, value in (parser.items(SECTION) if parser.has_section(SECTION) else []):
         value = value.strip()
         if key == "disable":
             for rule_id in filter(None, (part.strip() for part in value.replace("\n", ",").split(","))):
@@ -47,9 +55,38 @@ def load_config(alembic_ini: Optional[Path]) -> ValidationConfig:
             if not value.split(".")[0].isdigit():
                 raise ValidationInputError(f"[{SECTION}] postgres_version must be a number, got {value!r}")
             config.postgres_major = int(value.split(".")[0])
+        elif key == "baseline" and value:
+            baseline = alembic_ini.parent / value
+    accepted_files = [f for f in files if f.is_file()]
+    if baseline is not None:
+        if not baseline.is_file():
+            raise ValidationInputError(f"[{SECTION}] baseline file {baseline} not found")
+        accepted_files.append(baseline)
+    config.accepted = read_accepted(accepted_files, RULES)
     return config
 
 
-def _known(rule_id: str, rules) -> None:
+def read_accepted(files: list, rules) -> dict:
+    """(revision, rule id) -> reason from every ``[migration_safety.accept]`` section."""
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str                    # revision ids are case-sensitive
+    try:
+        parser.read([str(f) for f in files], encoding="utf-8")
+    except configparser.Error as exc:
+        raise ValidationInputError(f"cannot read accepted findings: {' '.join(str(exc).split())}") from None
+    accepted = {}
+    for key, reason in (parser.items(ACCEPT_SECTION) if parser.has_section(ACCEPT_SECTION) else []):
+        parts = key.split()
+        if len(parts) != 2:
+            raise ValidationInputError(f"[{ACCEPT_SECTION}] {key!r}: write '<revision> <rule-id> = <reason>'")
+        revision, rule_id = parts
+        _known(rule_id, rules, ACCEPT_SECTION)
+        if not reason.strip():
+            raise ValidationInputError(f"[{ACCEPT_SECTION}] {key}: give the reason the finding is accepted")
+        accepted[(revision, rule_id)] = " ".join(reason.split())
+    return accepted
+
+
+def _known(rule_id: str, rules, section: str = SECTION) -> None:
     if rule_id not in rules:
-        raise ValidationInputError(f"[{SECTION}] names unknown rule {rule_id!r} (validate --list-rules lists them)")
+        raise ValidationInputError(f"[{section}] names unknown rule {rule_id!r} (validate --list-rules lists them)")

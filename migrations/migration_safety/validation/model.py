@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from ..errors import ConfigurationError
+
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -16,8 +18,15 @@ class Rule:
     summary: str
     why: str
     do_instead: str
-    # operation rules: check(operation, context) -> message or None; structure/graph rules: None
+    # Each rule file owns its logic through one or more of these hooks (context: ValidationConfig):
+    # check(operation, context) -> message or None                   one operation at a time
+    # check_sequence(operations, context) -> [(operation, message)]  operations of one function, in order
+    # check_file(revision_file, context) -> [(line, message)]        one file (structure rules)
+    # check_graph(sources, context) -> [(source, line, message)]     every revision (graph rules)
     check: Optional[Callable] = None
+    check_sequence: Optional[Callable] = None
+    check_file: Optional[Callable] = None
+    check_graph: Optional[Callable] = None
 
 
 @dataclass
@@ -30,16 +39,27 @@ class Finding:
     why: str = ""
     do_instead: str = ""
     source_line: Optional[str] = None
+    revision: Optional[str] = None
+    phase: str = "upgrade"              # the function the finding is in: upgrade or downgrade
+    accepted_reason: Optional[str] = None
+    table: Optional[str] = None         # what the finding is about, for judging it against the database
+    column: Optional[str] = None
+    details: dict = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "severity": self.severity, "file": self.file, "line": self.line,
-                "message": self.message, "why": self.why, "do_instead": self.do_instead}
+        data = {"rule": self.rule, "severity": self.severity, "file": self.file, "line": self.line,
+                "message": self.message, "why": self.why, "do_instead": self.do_instead,
+                "revision": self.revision, "phase": self.phase}
+        if self.accepted_reason is not None:
+            data["accepted"] = self.accepted_reason
+        return data
 
 
 @dataclass
 class ValidationReport:
     findings: list = field(default_factory=list)
     files_checked: int = 0
+    accepted: list = field(default_factory=list)     # findings the project accepted in its config
 
     @property
     def errors(self) -> list:
@@ -60,7 +80,10 @@ class ValidationConfig:
     disabled: set = field(default_factory=set)
     severity_overrides: dict = field(default_factory=dict)
     postgres_major: int = 15
+    # (revision, rule id) -> reason: findings a project accepts (third-party chains, baselines)
+    accepted: dict = field(default_factory=dict)
 
 
-class ValidationInputError(Exception):
-    """A file or rule the user named does not exist or cannot be read; one-line message."""
+class ValidationInputError(ConfigurationError):
+    """A file, rule or setting the user named does not exist or cannot be read: a one-line
+    message and exit 2 wherever it surfaces (validate, upgrade, create)."""

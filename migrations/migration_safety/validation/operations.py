@@ -14,11 +14,23 @@ class Operation:
     end_line: int
     in_autocommit: bool = False
     table_created_here: bool = False
-    via: str = "op"                 # "op" (an op.* call) or "sql" (inside op.execute)
+    table_emptied_here: bool = False    # a DELETE without WHERE or TRUNCATE ran on it earlier
+    via: str = "op"                 # op (an op.* call), sql (SQL text), expression (a SQLAlchemy statement), orm
     details: dict = field(default_factory=dict)
 
     def get(self, key, default=None):
         return self.details.get(key, default)
+
+    @property
+    def rows_known_absent(self) -> bool:
+        """The table has no rows at this point: created or emptied earlier in the same function.
+        Hazards that depend on rows (rewrites, scans, a NOT NULL column) are harmless then."""
+        return self.table_created_here or self.table_emptied_here
+
+    @property
+    def label(self) -> str:
+        """The table for a message: its name, the ORM model, or "a table" (never "None")."""
+        return self.table or self.get("model") or "a table"
 
 
 def normalize_table(name: Optional[str]) -> Optional[str]:

@@ -28,6 +28,8 @@ def render_report(report, fmt: str, console) -> None:
     summary = (f"{report.files_checked} file(s) checked: {len(report.errors)} error(s), "
                f"{len(report.warnings)} warning(s), "
                f"{len(report.findings) - len(report.errors) - len(report.warnings)} info")
+    if report.accepted:
+        summary += f"; {len(report.accepted)} accepted in config (not shown)"
     _write(console, rich, ("\n" if report.findings else "") + summary,
            "bold red" if report.errors else ("yellow" if report.warnings else "green"))
 

@@ -1,6 +1,6 @@
 """Reading one revision file with ``ast`` (it is never imported): its identifiers, its functions,
-and the Operations of ``upgrade()`` with their context (autocommit block, batch table, tables
-created earlier in the same upgrade)."""
+its module constants, and the Operations of ``upgrade()``/``downgrade()`` with their context
+(autocommit block, batch table, tables created earlier, code that runs only on another dialect)."""
 from __future__ import annotations
 
 import ast
@@ -9,6 +9,31 @@ from pathlib import Path
 from typing import Optional
 
 from .operations import Operation, is_volatile_default, normalize_table
+from .types import compare_types, type_key
+
+DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "mssql", "oracle")
+# Alembic's op.* signatures, the arguments rules read; a batch operation has no table argument
+OP_PARAMS = {
+    "create_table": ("table_name",),
+    "drop_table": ("table_name",),
+    "drop_column": ("table_name", "column_name"),
+    "rename_table": ("old_table_name", "new_table_name"),
+    "alter_column": ("table_name", "column_name"),
+    "add_column": ("table_name", "column"),
+    "create_index": ("index_name", "table_name", "columns"),
+    "drop_index": ("index_name", "table_name"),
+    "create_primary_key": ("constraint_name", "table_name", "columns"),
+    "create_unique_constraint": ("constraint_name", "table_name", "columns"),
+    "create_foreign_key": ("constraint_name", "source_table", "referent_table", "local_cols", "remote_cols"),
+    "create_check_constraint": ("constraint_name", "table_name", "condition"),
+    "execute": ("sqltext",),
+}
+TABLE_PARAMS = ("table_name", "source_table", "old_table_name")
+CONSTRAINT_TYPES = {"create_primary_key": "primary", "create_unique_constraint": "unique",
+                    "create_foreign_key": "foreign", "create_check_constraint": "check"}
+SIDE_CONNECTION_FUNCTIONS = ("create_engine", "create_async_engine", "engine_from_config")
+DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000")
+_LOOP_LIMIT = 50
 
 
 @dataclass
@@ -20,48 +45,53 @@ class RevisionSource:
     down_revision: object = "<missing>"          # None for the first revision; str or tuple otherwise
     functions: dict = field(default_factory=dict)
     assigned: set = field(default_factory=set)
+    constants: dict = field(default_factory=dict)     # NAME -> str, int or tuple of str
+    tablenames: dict = field(default_factory=dict)    # class name -> __tablename__
 
     @property
     def lines(self) -> list[str]:
         return self.text.splitlines()
 
+    def operations(self, function_name: str) -> list:
+        function = self.functions.get(function_name)
+        return [] if function is None else OperationCollector(self).collect(function)
+
 
 def read_revision(path: Path) -> RevisionSource:
-    """Raises SyntaxError/ValueError (binary, empty handled by the caller)."""
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise ValueError("binary file")
-    text = data.decode("utf-8")
+    """Raises SyntaxError or UnicodeDecodeError (binary and empty files are handled by the caller)."""
+    text = path.read_bytes().decode("utf-8")
     tree = ast.parse(text, filename=str(path))
     source = RevisionSource(path, text, tree)
     for node in tree.body:
         targets = [node.target] if isinstance(node, ast.AnnAssign) else (
             node.targets if isinstance(node, ast.Assign) else [])
+        value = getattr(node, "value", None)
         for target in targets:
-            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            if not isinstance(target, ast.Name) or value is None:
+                continue
+            try:
+                literal = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                literal = None
+            if target.id in ("revision", "down_revision"):
                 source.assigned.add(target.id)
-                try:
-                    value = ast.literal_eval(node.value)
-                except (ValueError, TypeError, SyntaxError):
-                    value = None
                 if target.id == "revision":
-                    source.revision = value if isinstance(value, str) else None
+                    source.revision = literal if isinstance(literal, str) else None
                 else:
-                    source.down_revision = tuple(value) if isinstance(value, list) else value
+                    source.down_revision = tuple(literal) if isinstance(literal, list) else literal
+            elif isinstance(literal, (str, int)) and not isinstance(literal, bool):
+                source.constants[target.id] = literal
+            elif isinstance(literal, (tuple, list)) and all(isinstance(v, str) for v in literal):
+                source.constants[target.id] = tuple(literal)
         if isinstance(node, ast.FunctionDef):
             source.functions[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                if (isinstance(statement, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id == "__tablename__" for t in statement.targets)
+                        and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)):
+                    source.tablenames[node.name] = statement.value.value
     return source
-
-
-def is_empty_function(function: ast.FunctionDef) -> bool:
-    """Only a docstring, ``pass`` or ``...``: a downgrade that undoes nothing."""
-    for statement in function.body:
-        if isinstance(statement, ast.Pass):
-            continue
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-            continue
-        return False
-    return True
 
 
 def _literal(node) -> Optional[str]:
@@ -79,7 +109,7 @@ def _truthy(node) -> bool:
     return isinstance(node, ast.Constant) and bool(node.value)
 
 
-def _call_name(node) -> str:
+def call_name(node) -> str:
     """'sa.Column' -> 'Column', 'postgresql.JSON' -> 'JSON'."""
     if isinstance(node, ast.Call):
         node = node.func
@@ -90,146 +120,373 @@ def _call_name(node) -> str:
     return ""
 
 
-def _is_autocommit_block(item: ast.withitem) -> bool:
-    call = item.context_expr
-    return isinstance(call, ast.Call) and _call_name(call) == "autocommit_block"
+def _chain(node) -> list:
+    """``a.b(x).c().d`` -> the attribute names along the call chain: ['b', 'c', 'd']."""
+    names = []
+    while True:
+        if isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Attribute):
+            names.append(node.attr)
+            node = node.value
+        else:
+            return names[::-1]
+
+
+def _terminates(statements) -> bool:
+    return bool(statements) and isinstance(statements[-1], (ast.Return, ast.Raise))
 
 
 class OperationCollector:
-    """Walks ``upgrade()`` in source order, turning op.* calls and SQL into Operations."""
+    """Walks a function in source order, turning op.* calls, SQL and connection use into Operations.
 
-    def __init__(self) -> None:
+    ``env`` holds what is known of local names: a string, a tuple of strings (for loops), a
+    ``("table", name)`` for ``sa.table(...)``, or ``("on_postgresql", bool)`` for a dialect test."""
+
+    def __init__(self, source: RevisionSource) -> None:
+        self.source = source
         self.operations: list[Operation] = []
         self.created_tables: set = set()
+        self.emptied_tables: set = set()       # every row deleted earlier in the function
+        self._active_helpers: set = set()
+        self._table_expression: Optional[str] = None
 
     def collect(self, function: ast.FunctionDef) -> list[Operation]:
-        self._visit(function.body, autocommit=False, batches={})
+        self._visit(function.body, autocommit=False, batches={}, env={})
         return self.operations
 
+    # -- names -----------------------------------------------------------------------------------
+    def _value(self, node, env):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in env:
+                return env[node.id]
+            return self.source.constants.get(node.id)
+        if isinstance(node, ast.Attribute) and node.attr == "__tablename__" and isinstance(node.value, ast.Name):
+            return self.source.tablenames.get(node.value.id)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            values = tuple(self._value(element, env) for element in node.elts)
+            return values if all(isinstance(v, str) for v in values) else None
+        return None
+
+    def _string(self, node, env) -> Optional[str]:
+        value = self._value(node, env) if node is not None else None
+        if isinstance(value, tuple) and len(value) == 2 and value[0] == "table":
+            return value[1]
+        return value if isinstance(value, str) else None
+
+    def _table_of(self, node, env) -> Optional[str]:
+        """A table named by a string, a constant, ``Model.__tablename__``, a Model class defined in
+        the revision, or a ``sa.table("t")`` bound to a name."""
+        if isinstance(node, ast.Name) and node.id in self.source.tablenames:
+            return self.source.tablenames[node.id]
+        if isinstance(node, ast.Attribute) and node.attr == "__table__" and isinstance(node.value, ast.Name):
+            return self.source.tablenames.get(node.value.id)
+        if isinstance(node, ast.Call) and call_name(node) in ("table", "Table") and node.args:
+            return self._string(node.args[0], env)
+        return self._string(node, env)
+
+    @staticmethod
+    def _described(node) -> Optional[str]:
+        """How the file names a table it does not spell out (``Model.__tablename__``, a loop variable)."""
+        return ast.unparse(node) if node is not None and not isinstance(node, ast.Constant) else None
+
+    # -- dialect guards --------------------------------------------------------------------------
+    def _on_postgresql(self, test, env) -> Optional[bool]:
+        """Whether a condition holds on PostgreSQL: True, False, or None when it does not say."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self._on_postgresql(test.operand, env)
+            return None if inner is None else not inner
+        if isinstance(test, ast.BoolOp):
+            parts = [self._on_postgresql(value, env) for value in test.values]
+            if isinstance(test.op, ast.And):
+                return False if False in parts else (True if all(p is True for p in parts) else None)
+            return True if True in parts else (False if all(p is False for p in parts) else None)
+        if isinstance(test, ast.Name) and isinstance(env.get(test.id), tuple) and env[test.id][:1] == ("on_postgresql",):
+            return env[test.id][1]
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            left, right = test.left, test.comparators[0]
+            names = self._dialect_names(right) or self._dialect_names(left)
+            if names is None:
+                return None
+            operator = test.ops[0]
+            if isinstance(operator, (ast.Eq, ast.In, ast.Is)):
+                return "postgresql" in names
+            if isinstance(operator, (ast.NotEq, ast.NotIn, ast.IsNot)):
+                return "postgresql" not in names
+        if isinstance(test, ast.Call) and call_name(test) == "startswith" and test.args:
+            prefix = _literal(test.args[0])
+            if prefix and prefix in ("postgres", "postgresql", *DIALECTS):
+                return "postgresql".startswith(prefix)
+        return None
+
+    @staticmethod
+    def _dialect_names(node) -> Optional[tuple]:
+        if isinstance(node, ast.Constant) and node.value in DIALECTS:
+            return (node.value,)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and node.elts and all(
+                isinstance(e, ast.Constant) and e.value in DIALECTS for e in node.elts):
+            return tuple(e.value for e in node.elts)
+        return None
+
     # -- traversal -------------------------------------------------------------------------------
-    def _visit(self, statements, *, autocommit: bool, batches: dict) -> None:
+    def _visit(self, statements, *, autocommit: bool, batches: dict, env: dict) -> bool:
+        """Visit statements in order; True when they end the function (a return) on PostgreSQL."""
         for statement in statements:
+            if isinstance(statement, ast.Return):
+                self._calls(statement, autocommit, batches, env)
+                return True
+            if isinstance(statement, ast.If):
+                on_postgresql = self._on_postgresql(statement.test, env)
+                if on_postgresql is None:
+                    self._visit(statement.body, autocommit=autocommit, batches=batches, env=env)
+                    self._visit(statement.orelse, autocommit=autocommit, batches=batches, env=env)
+                    continue
+                taken = statement.body if on_postgresql else statement.orelse
+                # code that runs only on another dialect is not read at all
+                if self._visit(taken, autocommit=autocommit, batches=batches, env=env) or _terminates(taken):
+                    return True
+                continue
             if isinstance(statement, (ast.With, ast.AsyncWith)):
                 inner_auto, inner_batches = autocommit, dict(batches)
                 for item in statement.items:
-                    if _is_autocommit_block(item):
+                    call = item.context_expr
+                    if isinstance(call, ast.Call) and call_name(call) == "autocommit_block":
                         inner_auto = True
-                    elif isinstance(item.context_expr, ast.Call) and _call_name(item.context_expr) == "batch_alter_table":
-                        table = _literal(item.context_expr.args[0]) if item.context_expr.args else None
+                    elif isinstance(call, ast.Call) and call_name(call) == "batch_alter_table":
+                        node = call.args[0] if call.args else _keyword(call, "table_name")
                         if isinstance(item.optional_vars, ast.Name):
-                            inner_batches[item.optional_vars.id] = table
-                self._visit(statement.body, autocommit=inner_auto, batches=inner_batches)
+                            inner_batches[item.optional_vars.id] = (self._table_of(node, env), self._described(node))
+                    else:
+                        self._calls(call, autocommit, batches, env)
+                if self._visit(statement.body, autocommit=inner_auto, batches=inner_batches, env=env):
+                    return True
                 continue
-            nested = [getattr(statement, name) for name in ("body", "orelse", "finalbody") if
-                      isinstance(getattr(statement, name, None), list)]
-            if nested and not isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
-                for handler in getattr(statement, "handlers", []):
-                    nested.append(handler.body)
+            if isinstance(statement, (ast.For, ast.AsyncFor)):
+                values = self._value(statement.iter, env)
+                if isinstance(statement.target, ast.Name) and isinstance(values, tuple) and values[:1] != ("table",) \
+                        and len(values) <= _LOOP_LIMIT:
+                    for value in values:
+                        self._visit(statement.body, autocommit=autocommit, batches=batches,
+                                    env={**env, statement.target.id: value})
+                else:
+                    self._calls(statement.iter, autocommit, batches, env)
+                    self._visit(statement.body, autocommit=autocommit, batches=batches, env=env)
+                self._visit(statement.orelse, autocommit=autocommit, batches=batches, env=env)
+                continue
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            nested = [getattr(statement, name) for name in ("body", "orelse", "finalbody")
+                      if isinstance(getattr(statement, name, None), list)]
+            if nested:
+                nested += [handler.body for handler in getattr(statement, "handlers", [])]
                 for block in nested:
-                    self._visit(block, autocommit=autocommit, batches=batches)
+                    self._visit(block, autocommit=autocommit, batches=batches, env=env)
                 continue
-            for node in ast.walk(statement):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(
-                        node.func.value, ast.Name):
-                    owner = node.func.value.id
-                    if owner == "op":
-                        self._op_call(node.func.attr, node, None, autocommit)
-                    elif owner in batches:
-                        self._op_call(node.func.attr, node, batches[owner], autocommit, batch=True)
+            if isinstance(statement, ast.Assign):
+                self._assign(statement, env)
+            self._calls(statement, autocommit, batches, env)
+        return False
+
+    def _assign(self, statement: ast.Assign, env: dict) -> None:
+        value = statement.value
+        for target in statement.targets:
+            if not isinstance(target, ast.Name):
+                continue
+            env.pop(target.id, None)
+            on_postgresql = self._on_postgresql(value, env) if isinstance(value, (ast.Compare, ast.BoolOp)) else None
+            if on_postgresql is not None:
+                env[target.id] = ("on_postgresql", on_postgresql)
+            elif isinstance(value, ast.Call) and call_name(value) in ("table", "Table") and value.args:
+                table = self._string(value.args[0], env)
+                if table:
+                    env[target.id] = ("table", table)
+            else:
+                known = self._value(value, env)
+                if known is not None:
+                    env[target.id] = known
+
+    def _calls(self, statement, autocommit: bool, batches: dict, env: dict) -> None:
+        """Every call in one simple statement, outermost first."""
+        skip = set()
+        for node in ast.walk(statement):
+            if not isinstance(node, ast.Call) or id(node) in skip:
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in self.source.functions and func.id not in (
+                    "upgrade", "downgrade") and func.id not in self._active_helpers:
+                # a helper defined in the revision: its body runs here
+                self._active_helpers.add(func.id)
+                self._visit(self.source.functions[func.id].body, autocommit=autocommit, batches=batches, env={})
+                self._active_helpers.discard(func.id)
+                continue
+            name = call_name(node)
+            if name in SIDE_CONNECTION_FUNCTIONS or (
+                    name == "connect" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                    and func.value.id in DRIVER_MODULES):
+                self._add("side_connection", None, node, autocommit, opener=ast.unparse(func))
+                continue
+            if not isinstance(func, ast.Attribute):
+                continue
+            owner = func.value
+            if isinstance(owner, ast.Name) and owner.id == "op":
+                self._op_call(func.attr, node, None, autocommit, env)
+            elif isinstance(owner, ast.Name) and owner.id in batches:
+                self._op_call(func.attr, node, batches[owner.id], autocommit, env, batch=True)
+            elif func.attr in ("execute", "exec_driver_sql"):
+                self._execute(node, autocommit, env, via="connection")
+                for argument in node.args[:1]:      # the statement object inside was read with it
+                    skip.update(id(n) for n in ast.walk(argument) if isinstance(n, ast.Call))
+            elif func.attr in ("commit", "rollback") and not node.args and self._is_connection(owner):
+                self._add("transaction_control", None, node, autocommit, statement=f"{func.attr}()")
+            elif func.attr in ("delete", "update") and "query" in _chain(owner):
+                self._orm(node, func.attr, autocommit, env)
+            elif func.attr == "bulk_update_mappings":
+                self._add("update", None, node, autocommit, via="orm", where=True, method=func.attr,
+                          model=ast.unparse(node.args[0]) if node.args else "objects")
+
+    @staticmethod
+    def _is_connection(owner) -> bool:
+        """``op.get_bind()`` or a name conventionally bound to it."""
+        if isinstance(owner, ast.Call) and call_name(owner) == "get_bind":
+            return True
+        return isinstance(owner, ast.Name) and owner.id in ("bind", "conn", "connection")
 
     # -- op.* calls --------------------------------------------------------------------------------
-    def _add(self, kind: str, table, call: ast.AST, autocommit: bool, via: str = "op", line: Optional[int] = None,
-             **details) -> Operation:
+    def _add(self, kind: str, table, call: ast.AST, autocommit: bool, line: Optional[int] = None,
+             via: str = "op", **details) -> Operation:
         table = normalize_table(table)
+        if table is None and self._table_expression and "model" not in details:
+            details["model"] = self._table_expression
         operation = Operation(kind, table, line or call.lineno, getattr(call, "end_lineno", None) or call.lineno,
-                              in_autocommit=autocommit, table_created_here=table in self.created_tables if table else False,
-                              via=via, details=details)
-        if kind == "create_table" and table:
-            self.created_tables.add(table)
-        self.operations.append(operation)
+                              in_autocommit=autocommit, via=via, details=details)
+        self._place(operation)
         return operation
 
-    def _op_call(self, name: str, call: ast.Call, batch_table, autocommit: bool, batch: bool = False) -> None:
-        args = list(call.args)
-        if batch:                            # batch_op.add_column(col): the table comes from the with
-            args = [ast.Constant(batch_table)] + args
-        first = _literal(args[0]) if args else None
+    def _place(self, operation: Operation) -> None:
+        """Record an operation with what happened to its table earlier in the same function."""
+        table = operation.table or operation.get("model")     # an unresolved name still matches itself
+        operation.table_created_here = table in self.created_tables if table else False
+        operation.table_emptied_here = table in self.emptied_tables if table else False
+        if table and operation.kind == "create_table":
+            self.created_tables.add(table)
+        if table and (operation.kind == "truncate" or (operation.kind == "delete" and not operation.get("where"))):
+            self.emptied_tables.add(table)
+        self.operations.append(operation)
+
+    def _bind(self, name: str, call: ast.Call, batch: bool) -> dict:
+        params = OP_PARAMS.get(name, ())
+        if batch:
+            params = tuple(p for p in params if p not in TABLE_PARAMS)
+        bound = dict(zip(params, call.args))
+        bound.update({k.arg: k.value for k in call.keywords if k.arg})
+        bound["*rest"] = call.args[len(params):]
+        return bound
+
+    def _op_call(self, name: str, call: ast.Call, batch_table, autocommit: bool, env: dict, batch: bool = False):
+        self._table_expression = None
+        args = self._bind(name, call, batch)
+        table_node = next((args[p] for p in TABLE_PARAMS if p in args), None)
+        if batch:
+            table, self._table_expression = batch_table
+        else:
+            table = self._table_of(table_node, env)
+            self._table_expression = None if table else self._described(table_node)
         if name == "execute":
-            self._execute(call, autocommit)
+            self._execute(call, autocommit, env, via="op")
         elif name == "create_table":
-            self._add("create_table", first, call, autocommit)
-            for column in args[1:]:
-                if isinstance(column, ast.Call) and _call_name(column) == "Column":
-                    self._column(column, first, call, autocommit)
-        elif name == "drop_table":
-            self._add("drop_table", first, call, autocommit)
+            self._add("create_table", table, call, autocommit)
+            for column in args["*rest"]:
+                if isinstance(column, ast.Call) and call_name(column) == "Column":
+                    self._column(column, table, call, autocommit, env)
+        elif name in ("drop_table", "rename_table"):
+            self._add(name, table, call, autocommit)
         elif name == "drop_column":
-            self._add("drop_column", first, call, autocommit,
-                      column=_literal(args[1]) if len(args) > 1 else None)
-        elif name == "rename_table":
-            self._add("rename_table", first, call, autocommit)
+            column = args.get("column_name")
+            if isinstance(column, ast.Call) and call_name(column) == "Column" and column.args:
+                column = column.args[0]         # drop_column("t", sa.Column("c", ...)) drops "c"
+            self._add("drop_column", table, call, autocommit, column=self._string(column, env))
         elif name == "alter_column":
-            self._alter_column(call, first, autocommit)
+            self._alter_column(call, args, table, autocommit, env)
         elif name == "add_column":
-            column = args[1] if len(args) > 1 else None
-            if isinstance(column, ast.Call) and _call_name(column) == "Column":
-                nullable = _keyword(column, "nullable")
-                primary = _truthy(_keyword(column, "primary_key"))
-                default = _keyword(column, "server_default")
-                default_text = ast.unparse(default) if default is not None else None
-                self._add("add_column", first, call, autocommit, column=_literal(column.args[0]) if column.args else None,
-                          nullable=not (isinstance(nullable, ast.Constant) and nullable.value is False) and not primary,
-                          has_default=default is not None and not (isinstance(default, ast.Constant) and default.value is None),
-                          default_volatile=is_volatile_default(default_text))
-                self._column(column, first, call, autocommit)
-        elif name == "create_index":
-            table = _literal(args[1]) if len(args) > 1 else _literal(_keyword(call, "table_name"))
-            self._add("create_index", table, call, autocommit,
-                      concurrently=_truthy(_keyword(call, "postgresql_concurrently")),
-                      unique=_truthy(_keyword(call, "unique")))
-        elif name == "drop_index":
-            table = _literal(args[1]) if len(args) > 1 else _literal(_keyword(call, "table_name"))
-            self._add("drop_index", table, call, autocommit,
-                      concurrently=_truthy(_keyword(call, "postgresql_concurrently")))
-        elif name in ("create_primary_key", "create_unique_constraint", "create_foreign_key", "create_check_constraint"):
-            table = _literal(args[1]) if len(args) > 1 else None
-            if batch:
-                table = batch_table
-            ctype = {"create_primary_key": "primary", "create_unique_constraint": "unique",
-                     "create_foreign_key": "foreign", "create_check_constraint": "check"}[name]
-            self._add("add_constraint", table, call, autocommit, constraint_type=ctype,
-                      not_valid=_truthy(_keyword(call, "postgresql_not_valid")), using_index=False)
+            column = args.get("column")
+            if isinstance(column, ast.Call) and call_name(column) == "Column":
+                self._add_column(column, table, call, autocommit, env)
+        elif name in ("create_index", "drop_index"):
+            self._add(name, table, call, autocommit,
+                      concurrently=_truthy(args.get("postgresql_concurrently")), unique=_truthy(args.get("unique")))
+        elif name in CONSTRAINT_TYPES:
+            self._add("add_constraint", table, call, autocommit, constraint_type=CONSTRAINT_TYPES[name],
+                      name=self._string(args.get("constraint_name"), env),
+                      not_valid=_truthy(args.get("postgresql_not_valid")), using_index=False)
+        elif name not in ("get_bind", "get_context", "f", "inline_literal", "implementation_for", "invoke"):
+            self._add("op_other", table, call, autocommit, name=name)
 
-    def _alter_column(self, call: ast.Call, table, autocommit: bool) -> None:
-        if _keyword(call, "new_column_name") is not None:
-            self._add("rename_column", table, call, autocommit)
-        if _keyword(call, "type_") is not None:
-            self._add("alter_type", table, call, autocommit)
-        nullable = _keyword(call, "nullable")
-        if isinstance(nullable, ast.Constant) and nullable.value is False:
-            self._add("set_not_null", table, call, autocommit)
+    def _alter_column(self, call: ast.Call, args: dict, table, autocommit: bool, env: dict) -> None:
+        column = self._string(args.get("column_name"), env)
+        before = len(self.operations)
+        if args.get("new_column_name") is not None:
+            self._add("rename_column", table, call, autocommit, column=column)
+        new_type = args.get("type_")
+        if new_type is not None:
+            verdict, described = compare_types(args.get("existing_type"), new_type, lambda n: self._value(n, env))
+            if verdict in ("rewrite", "unknown", "no_existing_type"):
+                self._add("alter_type", table, call, autocommit, column=column, verdict=verdict, change=described,
+                          new_type_key=type_key(new_type, lambda n: self._value(n, env)))
+            elif verdict == "check":
+                self._add("add_constraint", table, call, autocommit, constraint_type="check", not_valid=False,
+                          using_index=False, name=None, reason=f"the non-native enum type of {column}")
+        nullable = args.get("nullable")
+        existing = args.get("existing_nullable")
+        if isinstance(nullable, ast.Constant) and nullable.value is False and not (
+                isinstance(existing, ast.Constant) and existing.value is False):
+            self._add("set_not_null", table, call, autocommit, column=column)
+        if len(self.operations) > before:
+            return
+        # nothing hazardous: still a change (for the downgrade check), or only a comment
+        changes = {k for k in args if k not in ("table_name", "column_name", "schema", "*rest")
+                   and not k.startswith("existing_")}
+        if isinstance(nullable, ast.Constant) and isinstance(existing, ast.Constant) and nullable.value == existing.value:
+            changes.discard("nullable")
+        if changes:
+            self._add("op_other", table, call, autocommit, name="comment" if changes == {"comment"} else "alter_column")
 
-    def _column(self, column: ast.Call, table, call: ast.Call, autocommit: bool) -> None:
+    def _add_column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
+        nullable = _keyword(column, "nullable")
+        primary = _truthy(_keyword(column, "primary_key"))
+        default = _keyword(column, "server_default")
+        default_text = ast.unparse(default) if default is not None else None
+        computed = any(isinstance(a, ast.Call) and call_name(a) == "Computed" for a in column.args[1:])
+        self._add("add_column", table, call, autocommit, column=self._string(column.args[0], env) if column.args else None,
+                  nullable=not (isinstance(nullable, ast.Constant) and nullable.value is False) and not primary,
+                  has_default=computed or (default is not None and not (
+                      isinstance(default, ast.Constant) and default.value is None)),
+                  default_volatile=is_volatile_default(default_text), generated_stored=computed)
+        self._column(column, table, call, autocommit, env)
+
+    def _column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
         type_node = column.args[1] if len(column.args) > 1 else _keyword(column, "type_")
-        identity = any(isinstance(a, ast.Call) and _call_name(a) == "Identity" for a in column.args[2:])
+        identity = any(isinstance(a, ast.Call) and call_name(a) == "Identity" for a in column.args[2:])
         self._add("column", table, call, autocommit, line=column.lineno,
-                  column=_literal(column.args[0]) if column.args else None,
-                  type_name=_call_name(type_node) if type_node is not None else "",
+                  column=self._string(column.args[0], env) if column.args else None,
+                  type_name=call_name(type_node) if type_node is not None else "",
                   type_call=type_node, primary_key=_truthy(_keyword(column, "primary_key")), identity=identity)
 
-    # -- op.execute ----------------------------------------------------------------------------------
-    def _execute(self, call: ast.Call, autocommit: bool) -> None:
-        argument = call.args[0] if call.args else _keyword(call, "sqltext")
-        if isinstance(argument, ast.Call) and _call_name(argument) == "text" and argument.args:
+    # -- SQL through op.execute or the connection ----------------------------------------------------
+    def _execute(self, call: ast.Call, autocommit: bool, env: dict, via: str) -> None:
+        self._table_expression = None
+        argument = call.args[0] if call.args else _keyword(call, "sqltext") or _keyword(call, "statement")
+        if argument is None:
+            return
+        if isinstance(argument, ast.Call) and call_name(argument) == "text" and argument.args:
             argument = argument.args[0]
         sql = _literal(argument)
+        if sql is None and isinstance(argument, ast.Name):
+            value = env.get(argument.id, self.source.constants.get(argument.id))
+            sql = value if isinstance(value, str) else None
         if sql is None:
-            # f-strings, concatenation, % or .format(), variables: the SQL exists only at run time.
-            # SQLAlchemy expression objects (table.insert()...) are not SQL text and are fine.
-            built = isinstance(argument, (ast.JoinedStr, ast.BinOp, ast.Name, ast.Attribute)) or (
-                isinstance(argument, ast.Call) and _call_name(argument) == "format")
-            if built:
-                self._add("runtime_sql", None, call, autocommit)
+            self._expression(call, argument, autocommit, env, via)
             return
         from .sql import classify, split_statements
 
@@ -237,9 +494,45 @@ class OperationCollector:
         for line_offset, statement in split_statements(sql):
             for operation in classify(statement, base_line + line_offset):
                 operation.in_autocommit = autocommit
+                operation.details["through"] = via
                 operation.end_line = max(operation.line, getattr(call, "end_lineno", operation.line) or operation.line)
-                if operation.table:
-                    operation.table_created_here = operation.table in self.created_tables
-                if operation.kind == "create_table" and operation.table:
-                    self.created_tables.add(operation.table)
-                self.operations.append(operation)
+                self._place(operation)
+
+    def _expression(self, call: ast.Call, argument, autocommit: bool, env: dict, via: str) -> None:
+        """Not SQL text: a SQLAlchemy statement object (``t.delete()``, ``sa.update(t)``) is read for
+        its table and WHERE; text built at run time (f-string, +, %, .format, a variable) is not."""
+        chain = _chain(argument)
+        base = argument
+        while isinstance(base, (ast.Call, ast.Attribute)):
+            inner = base.func if isinstance(base, ast.Call) else base.value
+            if isinstance(base, ast.Call) and call_name(base) in ("delete", "update") and (
+                    isinstance(inner, ast.Name) or (isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name)
+                                                    and inner.value.id in ("sa", "sqlalchemy"))) and base.args:
+                table = self._table_of(base.args[0], env)        # sa.delete(t) / sa.update(t)
+                self._add(call_name(base), table, call, autocommit, via="expression", where="where" in chain,
+                          through=via, model=ast.unparse(base.args[0]))
+                return
+            if isinstance(base, ast.Call) and isinstance(inner, ast.Attribute) and inner.attr in ("delete", "update"):
+                table = self._table_of(inner.value, env)          # t.delete() / t.update()
+                self._add(inner.attr, table, call, autocommit, via="expression", where="where" in chain,
+                          through=via, model=ast.unparse(inner.value))
+                return
+            base = inner
+        built = isinstance(argument, (ast.JoinedStr, ast.BinOp, ast.Name, ast.Attribute)) or (
+            isinstance(argument, ast.Call) and call_name(argument) == "format")
+        if built:
+            self._add("runtime_sql", None, call, autocommit, through=via)
+
+    def _orm(self, call: ast.Call, method: str, autocommit: bool, env: dict) -> None:
+        """``session.query(M)[.filter(...)].delete()`` / ``.update({...})``: rows rewritten by the ORM."""
+        self._table_expression = None
+        chain = _chain(call.func)
+        query = call.func
+        while isinstance(query, (ast.Call, ast.Attribute)) and not (
+                isinstance(query, ast.Call) and call_name(query) == "query"):
+            query = query.func if isinstance(query, ast.Call) else query.value
+        model = query.args[0] if isinstance(query, ast.Call) and query.args else None
+        table = self._table_of(model, env) if model is not None else None
+        filtered = any(step in ("filter", "filter_by", "where", "join") for step in chain)
+        self._add(method, table, call, autocommit, via="orm",
+                  where=filtered, model=ast.unparse(model) if model is not None else "a query", method=method)

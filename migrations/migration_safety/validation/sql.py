@@ -7,6 +7,7 @@ import re
 from typing import Iterator
 
 from .operations import Operation, is_volatile_default, normalize_table
+from .types import sql_type_key
 
 IDENT = r'(?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?'
 _FLAGS = re.IGNORECASE | re.DOTALL
@@ -103,8 +104,21 @@ def classify(statement: str, line: int) -> Iterator[Operation]:
         match = re.match(rf"LOCK (?:TABLE )?(?:ONLY )?({IDENT})", text, _FLAGS)
         yield op("lock_table", match.group(1) if match else None)
         return
-    if re.match(r"ALTER TYPE .* ADD VALUE", upper):
-        yield op("enum_add_value")
+    match = re.match(rf"ALTER TYPE ({IDENT}) ADD VALUE (?:IF NOT EXISTS )?'", text, _FLAGS)
+    if match:
+        value = re.search(r"ADD VALUE\s+(?:IF NOT EXISTS\s+)?'((?:[^']|'')*)'", statement, _FLAGS)
+        yield op("enum_add_value", None, type_name=normalize_table(match.group(1)),
+                 value=value.group(1) if value else None)
+        return
+    if re.match(r"(COMMIT|ROLLBACK|ABORT|END|BEGIN|START TRANSACTION|PREPARE TRANSACTION)\b", upper) and not \
+            re.match(r"BEGIN\s+ATOMIC", upper):
+        yield op("transaction_control", None, command=upper.split()[0])
+        return
+    match = re.match(r"SET (?:SESSION |LOCAL )?(STATEMENT_TIMEOUT|LOCK_TIMEOUT|IDLE_IN_TRANSACTION_SESSION_TIMEOUT)\b",
+                     upper) or re.search(r"SET_CONFIG\s*\(\s*'(STATEMENT_TIMEOUT|LOCK_TIMEOUT)'",
+                                         statement.upper())
+    if match:
+        yield op("timeout_override", None, setting=match.group(1).lower())
         return
     match = re.match(rf"CREATE (UNIQUE )?INDEX (CONCURRENTLY )?(?:IF NOT EXISTS )?(?:{IDENT} )?ON (?:ONLY )?({IDENT})",
                      text, _FLAGS)
@@ -126,6 +140,10 @@ def classify(statement: str, line: int) -> Iterator[Operation]:
     match = re.match(rf"ALTER TABLE (?:IF EXISTS )?(?:ONLY )?({IDENT}) (.*)", text, _FLAGS)
     if match:
         yield from _alter_table(op, match.group(1), match.group(2))
+        return
+    # anything else (INSERT, SELECT, COMMENT ON, CREATE FUNCTION, ...): no hazard of its own, but
+    # sequence rules and the downgrade check see it
+    yield op("sql", None, command=" ".join(upper.split()[:2]))
 
 
 def _column(op, table: str, definition: str):
@@ -152,21 +170,32 @@ def _alter_table(op, table: str, actions: str):
             ctype = ("primary" if "PRIMARY KEY" in upper else "unique" if re.search(r"\bUNIQUE\b", upper)
                      else "foreign" if "FOREIGN KEY" in upper or "REFERENCES" in upper
                      else "check" if "CHECK" in upper else "other")
+            name = re.match(rf"ADD CONSTRAINT ({IDENT})", action, _FLAGS)
             yield op("add_constraint", table, constraint_type=ctype, not_valid="NOT VALID" in upper,
-                     using_index="USING INDEX" in upper)
+                     using_index="USING INDEX" in upper, name=normalize_table(name.group(1)) if name else None)
         elif upper.startswith("ADD "):
             definition = re.sub(r"(?i)^ADD (COLUMN )?(IF NOT EXISTS )?", "", action)
             column = _column(op, table, definition)
             default = re.search(r"\bDEFAULT\s+(.+?)(?:\s+(?:NOT NULL|NULL|CONSTRAINT|CHECK|REFERENCES|PRIMARY|UNIQUE)\b|$)",
                                 definition, re.I)
+            generated = re.search(r"GENERATED ALWAYS AS\s*\(.*\)\s*STORED", upper) is not None
+            identity = re.search(r"GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY|\b(BIG|SMALL)?SERIAL\b", upper) is not None
             yield op("add_column", table, column=column.get("column"), nullable="NOT NULL" not in upper,
-                     has_default=default is not None,
-                     default_volatile=bool(default) and is_volatile_default(default.group(1)),
-                     primary_key="PRIMARY KEY" in upper)
+                     has_default=default is not None or generated or identity,
+                     default_volatile=identity or (bool(default) and is_volatile_default(default.group(1))),
+                     primary_key="PRIMARY KEY" in upper, generated_stored=generated)
             yield column
         elif re.match(r"ALTER (COLUMN )?\S+ (SET DATA )?TYPE\b", upper):
-            yield op("alter_type", table)
+            target = re.sub(r"^ALTER (COLUMN )?\S+ (SET DATA )?TYPE\s+", "", upper)
+            # without the old type, a change to text, varchar or numeric may be a widening (no rewrite)
+            widening = re.match(r"(TEXT|VARCHAR|CHARACTER VARYING|NUMERIC|DECIMAL)\b", target) and " USING " not in f" {target} "
+            column = re.match(r"ALTER (?:COLUMN )?(\S+)", action, re.I).group(1).strip('"')
+            yield op("alter_type", table, column=column, verdict="unknown" if widening else "rewrite",
+                     change=f"to {target.lower()}", new_type_key=sql_type_key(re.split(r" USING | COLLATE ", target)[0]))
         elif re.match(r"ALTER (COLUMN )?\S+ SET NOT NULL", upper):
             yield op("set_not_null", table)
         elif upper.startswith("VALIDATE CONSTRAINT"):
-            yield op("validate_constraint", table)
+            name = re.match(rf"VALIDATE CONSTRAINT ({IDENT})", action, _FLAGS)
+            yield op("validate_constraint", table, name=normalize_table(name.group(1)) if name else None)
+        else:
+            yield op("alter_table_other", table)

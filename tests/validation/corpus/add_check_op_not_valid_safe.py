@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: add-check-without-not-valid
 """safe: check NOT VALID via op"""
 from alembic import op
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: add-foreign-key-without-not-valid
 """safe: FK NOT VALID"""
 from alembic import op
 import sqlalchemy as sa

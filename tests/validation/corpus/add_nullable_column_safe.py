@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: add-not-null-column-without-default
 """safe: nullable column"""
 from alembic import op
 import sqlalchemy as sa

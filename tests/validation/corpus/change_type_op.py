@@ -9,7 +9,7 @@ down_revision = None
 
 
 def upgrade():
-    op.alter_column("farms", "name", type_=sa.Text())
+    op.alter_column("farms", "name", existing_type=sa.Integer(), type_=sa.BigInteger())
 
 
 def downgrade():

@@ -9,7 +9,7 @@ down_revision = None
 
 
 def upgrade():
-    op.execute("ALTER TABLE farms ALTER COLUMN name TYPE varchar(200)")
+    op.execute("ALTER TABLE farms ALTER COLUMN name TYPE bigint")
 
 
 def downgrade():

@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: create-index-without-concurrently concurrently-in-transaction
 """safe: concurrently inside autocommit block"""
 from alembic import op
 import sqlalchemy as sa

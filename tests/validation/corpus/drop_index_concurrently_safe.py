@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: drop-index-without-concurrently concurrently-in-transaction
 """safe: DROP INDEX CONCURRENTLY in autocommit"""
 from alembic import op
 import sqlalchemy as sa

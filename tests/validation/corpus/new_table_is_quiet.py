@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: prefer-bigint-primary-key prefer-identity prefer-text-over-varchar create-index-without-concurrently add-foreign-key-without-not-valid set-not-null
 """safe: index, constraint and NOT NULL on a table created in the same migration"""
 from alembic import op
 import sqlalchemy as sa

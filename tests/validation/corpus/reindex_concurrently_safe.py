@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: reindex-without-concurrently concurrently-in-transaction
 """safe: REINDEX CONCURRENTLY in autocommit"""
 from alembic import op
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: prefer-jsonb
 """safe: jsonb column"""
 from alembic import op
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: prefer-timestamptz
 """safe: timestamptz"""
 from alembic import op
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: add-unique-constraint
 """safe: unique index concurrently then USING INDEX"""
 from alembic import op
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 # expect: none
+# quiet-for: validate-in-same-transaction add-check-without-not-valid
 """safe: VALIDATE CONSTRAINT in a later revision"""
 from alembic import op
 import sqlalchemy as sa

@@ -3,8 +3,9 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "add_constraint" and op.get("constraint_type") == "check" and not op.get("not_valid") and not op.table_created_here:
-        return f"check constraint on {op.table} without NOT VALID scans the table under an ACCESS EXCLUSIVE lock"
+    if op.kind == "add_constraint" and op.get("constraint_type") == "check" and not op.get("not_valid") and not op.rows_known_absent:
+        added = f" (added for {op.get('reason')})" if op.get("reason") else ""
+        return f"check constraint on {op.label}{added} without NOT VALID scans the table under an ACCESS EXCLUSIVE lock"
     return None
 
 

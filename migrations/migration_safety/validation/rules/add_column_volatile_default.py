@@ -3,8 +3,8 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "add_column" and op.get("default_volatile") and not op.table_created_here:
-        return f"column {op.get('column') or ''} of {op.table} gets a volatile default: the table is rewritten"
+    if op.kind == "add_column" and op.get("default_volatile") and not op.rows_known_absent:
+        return f"column {op.get('column') or ''} of {op.label} gets a volatile default: the table is rewritten"
     return None
 
 

@@ -3,8 +3,8 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "add_constraint" and op.get("constraint_type") == "foreign" and not op.get("not_valid") and not op.table_created_here:
-        return f"foreign key on {op.table} without NOT VALID blocks writes while it checks every row"
+    if op.kind == "add_constraint" and op.get("constraint_type") == "foreign" and not op.get("not_valid") and not op.rows_known_absent:
+        return f"foreign key on {op.label} without NOT VALID blocks writes while it checks every row"
     return None
 
 

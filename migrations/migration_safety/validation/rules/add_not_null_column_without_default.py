@@ -3,8 +3,8 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "add_column" and not op.get("nullable") and not op.get("has_default") and not op.table_created_here:
-        return f"adding NOT NULL column {op.get('column') or ''} to {op.table} without a server default"
+    if op.kind == "add_column" and not op.get("nullable") and not op.get("has_default") and not op.rows_known_absent:
+        return f"adding NOT NULL column {op.get('column') or ''} to {op.label} without a server default"
     return None
 
 

@@ -3,8 +3,8 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "add_constraint" and op.get("constraint_type") in ("primary", "unique") and not op.get("using_index") and not op.table_created_here:
-        return f"adding a {op.get('constraint_type')} constraint to {op.table} builds its index under a blocking lock"
+    if op.kind == "add_constraint" and op.get("constraint_type") in ("primary", "unique") and not op.get("using_index") and not op.rows_known_absent:
+        return f"adding a {op.get('constraint_type')} constraint to {op.label} builds its index under a blocking lock"
     return None
 
 

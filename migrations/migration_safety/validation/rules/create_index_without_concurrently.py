@@ -3,8 +3,8 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "create_index" and not op.get("concurrently") and not op.table_created_here:
-        return f"creating an index on {op.table or 'a table'} without CONCURRENTLY blocks writes while it builds"
+    if op.kind == "create_index" and not op.get("concurrently") and not op.rows_known_absent:
+        return f"creating an index on {op.label} without CONCURRENTLY blocks writes while it builds"
     return None
 
 

@@ -4,7 +4,9 @@ from ..model import Rule
 
 def check(op, context):
     if op.kind == "delete" and not op.get("where") and not op.table_created_here:
-        return f"DELETE FROM {op.table} has no WHERE clause: every row goes"
+        if op.via == "orm":
+            return f"session.query({op.get('model')}).delete() has no filter: every row of {op.label} goes"
+        return f"DELETE FROM {op.label} has no WHERE clause: every row goes"
     return None
 
 

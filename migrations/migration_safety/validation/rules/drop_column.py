@@ -5,7 +5,7 @@ from ..model import Rule
 def check(op, context):
     if op.kind == "drop_column" and not op.table_created_here:
         column = op.get("column")
-        return f"dropping column {op.table}.{column}" if column else f"dropping a column of {op.table or 'a table'}"
+        return f"dropping column {op.label}.{column}" if column else f"dropping a column of {op.label}"
     return None
 
 

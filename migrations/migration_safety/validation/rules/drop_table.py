@@ -4,7 +4,7 @@ from ..model import Rule
 
 def check(op, context):
     if op.kind == "drop_table" and not op.table_created_here:
-        return f"dropping table {op.table or '(unknown)'} deletes its data"
+        return f"dropping table {op.label} deletes its data"
     return None
 
 

@@ -3,8 +3,8 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "lock_table":
-        return f"LOCK TABLE {op.table or ''} blocks the application until commit".replace("  ", " ")
+    if op.kind == "lock_table" and not op.table_created_here:
+        return f"LOCK TABLE {op.label} blocks the application until commit"
     return None
 
 

@@ -1,5 +1,11 @@
-"""Rule missing-downgrade (found by the structure/graph checks)."""
+"""Rule missing-downgrade."""
 from ..model import Rule
+
+
+def check_file(revision_file, context):
+    if revision_file.source is not None and "downgrade" not in revision_file.source.functions:
+        yield 1, "no downgrade() function"
+
 
 RULE = Rule(
     id='missing-downgrade',
@@ -7,4 +13,5 @@ RULE = Rule(
     summary='The file has no `downgrade()` function.',
     why='Alembic calls downgrade() to revert the revision; without it a downgrade crashes.',
     do_instead='Define `def downgrade() -> None:` that undoes upgrade().',
+    check_file=check_file,
 )

@@ -4,7 +4,7 @@ from ..model import Rule
 
 def check(op, context):
     if op.kind == "rename_column" and not op.table_created_here:
-        return f"renaming a column of {op.table} breaks queries of the running code"
+        return f"renaming a column of {op.label} breaks queries of the running code"
     return None
 
 

@@ -3,8 +3,8 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "set_not_null" and not op.table_created_here:
-        return f"setting NOT NULL on a column of {op.table} scans the table under an ACCESS EXCLUSIVE lock"
+    if op.kind == "set_not_null" and not op.rows_known_absent:
+        return f"setting NOT NULL on a column of {op.label} scans the table under an ACCESS EXCLUSIVE lock"
     return None
 
 

@@ -4,7 +4,8 @@ from ..model import Rule
 
 def check(op, context):
     if op.kind == "runtime_sql":
-        return "op.execute() with SQL built at run time: not checked"
+        where = "op.execute()" if op.get("through", "op") == "op" else "a connection's execute()"
+        return f"{where} with SQL built at run time: not checked"
     return None
 
 

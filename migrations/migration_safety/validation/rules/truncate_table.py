@@ -4,7 +4,7 @@ from ..model import Rule
 
 def check(op, context):
     if op.kind == "truncate" and not op.table_created_here:
-        return f"TRUNCATE {op.table or ''} deletes every row".replace("  ", " ")
+        return f"TRUNCATE {op.label} deletes every row"
     return None
 
 

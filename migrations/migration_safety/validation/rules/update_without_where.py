@@ -3,8 +3,10 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "update" and not op.get("where") and not op.table_created_here:
-        return f"UPDATE {op.table} has no WHERE clause: every row is rewritten"
+    if op.kind == "update" and not op.get("where") and not op.rows_known_absent:
+        if op.via == "orm":
+            return f"session.query({op.get('model')}).update() has no filter: every row of {op.label} is rewritten"
+        return f"UPDATE {op.label} has no WHERE clause: every row is rewritten"
     return None
 
 

@@ -1,0 +1,102 @@
+"""Judging static findings against the database an upgrade is about to change (pure: the caller
+reads the catalog; tests pass made-up tables).
+
+A hazard whose harm depends on rows (a rewrite, a scan, a NOT NULL column without default, a
+delete or update of every row) does not block on a table that is empty or that the same plan
+creates: it stays in the report as info, with the reason. On a table with rows it keeps its
+severity and the message gains the table's size and an estimate of how long the lock is held.
+Hazards to the running code (renames, dropped columns and tables) do not depend on rows and are
+left as they are. A type change the file could not judge is decided from the live column type."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .types import compare_keys, sql_type_key
+
+ROW_DEPENDENT = frozenset({
+    "change-column-type", "change-column-type-unverified", "set-not-null", "add-not-null-column-without-default",
+    "add-column-volatile-default", "add-stored-generated-column", "add-check-without-not-valid",
+    "add-foreign-key-without-not-valid", "add-unique-constraint", "create-index-without-concurrently",
+    "delete-without-where", "update-without-where", "orm-data-migration", "truncate-table",
+    "validate-in-same-transaction",
+})
+# A rewrite or scan reads the whole table; this rate turns its size into a lock estimate. It is
+# deliberately modest (a busy server, indexes rebuilt too); callers with a measured rate pass it.
+DEFAULT_BYTES_PER_SECOND = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LiveTable:
+    rows: int                                   # pg_class.reltuples (an estimate; -1 = never analyzed)
+    bytes: int                                  # pg_total_relation_size
+    column_types: dict = field(default_factory=dict)    # column -> format_type() text
+
+
+def judge(findings: list, live_tables: dict, *, created_by_plan=frozenset(), max_harmless_rows: int = 0,
+          bytes_per_second: float = DEFAULT_BYTES_PER_SECOND) -> list:
+    """New findings (the input is not changed). ``live_tables`` maps table name -> LiveTable for the
+    tables that exist; ``created_by_plan`` names tables created by earlier revisions of the plan;
+    a table with at most ``max_harmless_rows`` rows counts as empty (the documented threshold)."""
+    return [_judge_one(finding, live_tables, set(created_by_plan), max_harmless_rows, bytes_per_second)
+            for finding in findings]
+
+
+def _judge_one(finding, live_tables, created_by_plan, max_harmless_rows, bytes_per_second):
+    if finding.rule not in ROW_DEPENDENT or not finding.table or finding.severity == "info":
+        return finding
+    table = finding.table
+    if table in created_by_plan or table not in live_tables:
+        reason = "created by this plan" if table in created_by_plan else "does not exist yet"
+        return _demoted(finding, f"{table} {reason}")
+    live = live_tables[table]
+    if finding.rule == "change-column-type-unverified" and finding.column in live.column_types:
+        decided = _decide_type(finding, live.column_types[finding.column])
+        if decided is not None:
+            finding = decided
+            if finding.severity == "info":
+                return finding
+    if 0 <= live.rows <= max_harmless_rows:
+        return _demoted(finding, f"{table} is empty" if live.rows == 0 else f"{table} has {live.rows} rows")
+    seconds = live.bytes / bytes_per_second
+    rows = f"~{live.rows:,} rows" if live.rows >= 0 else "never analyzed"
+    return dataclasses.replace(finding, message=f"{finding.message} ({table}: {rows}, {_size(live.bytes)}; "
+                                                f"the lock lasts roughly {_duration(seconds)}, an estimate)")
+
+
+def _decide_type(finding, live_type: str):
+    old_key, new_key = sql_type_key(live_type), finding.details.get("new_type_key")
+    if old_key is None or new_key is None:
+        return None
+    verdict = compare_keys(old_key, new_key)
+    if verdict in ("same", "coercible"):
+        return _demoted(finding, f"{finding.table}.{finding.column} is {live_type}: a catalog-only change")
+    if verdict == "rewrite":
+        from .registry import RULES
+
+        rule = RULES["change-column-type"]
+        return dataclasses.replace(finding, rule=rule.id, severity=rule.severity, why=rule.why,
+                                   do_instead=rule.do_instead,
+                                   message=f"{finding.message}; it is {live_type} now, so the table is rewritten")
+    return None
+
+
+def _demoted(finding, reason: str):
+    return dataclasses.replace(finding, severity="info", message=f"{finding.message} (harmless here: {reason})")
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
