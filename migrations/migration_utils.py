@@ -4,7 +4,8 @@
     python migrations/migration_utils.py [--config INI] [--format text|json] COMMAND [options]
 
 Exit codes: 0 success; 1 the operation failed (database restored or untouched, the message
-says which); 2 usage or configuration error; 3 validation found errors.
+says which); 2 usage or configuration error; 3 validation found errors; 4 the database may be
+partially migrated and needs attention (see `status`, then `recover`).
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="migration_utils.py", description=__doc__.split("\n\n")[0],
         epilog="Exit codes: 0 success, 1 operation failed (database restored or untouched), "
-               "2 usage/configuration error, 3 validation errors.")
+               "2 usage/configuration error, 3 validation errors, 4 the database needs attention "
+               "(partially migrated: see status, then recover).")
     _global_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -93,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("restore", "restore a backup (after backing up the current state)")
     sub.add_argument("--backup", default="latest", help="FILE or latest (default)")
     sub.add_argument("--target-db", metavar="NAME", help="restore into this new database instead")
+    sub.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
+
+    sub = command("recover", "settle an interrupted run: restore the backup taken before it, or --accept")
+    sub.add_argument("--accept", action="store_true",
+                     help="keep the database as the interrupted run left it (after checking it)")
     sub.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
 
     command("health", "checks for monitoring; exit 1 when one fails")

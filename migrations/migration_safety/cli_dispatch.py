@@ -65,12 +65,24 @@ def _status(project, args, output: Output) -> int:
             ("pending", str(len(data["pending"])) + (": " + "; ".join(data["pending"]) if data["pending"] else "")),
             ("last backup", f"{backup['file']} ({backup['age_hours']:.1f} h ago)" if backup else "none")]
     rows += [("DRIFT", f"{d['revision']}: {d['detail']}") for d in data["drift"]]
+    rows += [("INTERRUPTED RUN", _describe_run(run)) for run in data["unfinished_runs"]]
+    if data["run_in_progress"]:
+        rows.append(("run in progress", data["run_in_progress"]))
     if data["problem"]:
         rows.append(("problem", data["problem"]))
     output.key_values("Status", rows)
+    if data["needs_attention"]:
+        output.line("NEEDS ATTENTION: the database may be partially migrated; `recover` restores the backup taken "
+                    "before that run, `recover --accept` keeps it as it is", style="bold red")
     output.line("up to date" if data["up_to_date"] else f"{len(data['pending'])} revision(s) pending",
                 style="green" if data["up_to_date"] else "yellow")
     return EXIT_OK
+
+
+def _describe_run(run: dict) -> str:
+    return (f"{run['run_id'][:8]} {run['command']} from {', '.join(run['revision_before']) or 'base'} to "
+            f"{run['target']}, started {run['started_at']} by {run['by']} ({run['state']}); "
+            f"backup: {run['backup'] or 'none'}")
 
 
 def render_validation(output: Output, report) -> None:
@@ -188,6 +200,18 @@ def _restore(project, args, output: Output) -> int:
     return EXIT_OK if data["schema_verified"] else EXIT_FAILED
 
 
+def _recover(project, args, output: Output) -> int:
+    data = commands.recover(project, accept=args.accept, confirm=_confirm_interactively(output, args.yes),
+                            events=output.events())
+    if output.format == "json":
+        output.json(data)
+    else:
+        for run in data["runs"]:
+            output.line(f"interrupted run: {_describe_run(run)}")
+        output.line(data["message"], style="green" if data.get("schema_verified", True) else "red")
+    return EXIT_OK if data.get("schema_verified", True) else EXIT_FAILED
+
+
 def _health(project, args, output: Output) -> int:
     data = commands.health(project)
     if output.format == "json":
@@ -211,4 +235,4 @@ def _info(project, args, output: Output) -> int:
 
 _HANDLERS = {"upgrade": _run, "downgrade": _run, "current": _current, "history": _history,
              "status": _status, "validate": _validate, "create": _create, "backups": _backups,
-             "restore": _restore, "health": _health, "info": _info}
+             "restore": _restore, "recover": _recover, "health": _health, "info": _info}

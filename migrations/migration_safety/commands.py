@@ -115,6 +115,7 @@ def status(project) -> dict:
     try:
         drifted = [{"revision": d.revision, "problem": d.problem, "detail": d.detail}
                    for d in drift(project, connection)]
+        run_state = _run_state(project, connection)
     finally:
         connection.close()
     script_heads, pending, problem = [], [], None
@@ -145,6 +146,9 @@ def status(project) -> dict:
         "problem": problem,
         "last_backup": last_backup,
         "drift": drifted,
+        "run_in_progress": run_state["run_in_progress"],
+        "unfinished_runs": run_state["unfinished_runs"],
+        "needs_attention": bool(run_state["unfinished_runs"]),
     }
 
 
@@ -242,14 +246,14 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     that does). With ``target_db`` the backup is restored into that new database instead and the
     original is not touched.
     """
-    from .backups import create_backup, read_sidecar, resolve_backup, verify_backup
+    from .alembic_runner import read_current_heads
+    from .backups import read_sidecar, resolve_backup, verify_backup
     from .errors import MigrationSafetyError, PreflightError
-    from .migration_lock import migration_lock
     from .events import Events
-    from .orchestration import WRAPPER_SCHEMAS
+    from .migration_lock import migration_lock
+    from .orchestration import restore_under_lock
     from .pgtools import connect, server_info
     from .restore import OpenedArchive, restore_in_place
-    from .alembic_runner import read_current_heads
 
     events = events or Events()
     settings = project.database
@@ -299,28 +303,9 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             raise
     else:
         with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock:
-            lock_connection = lock.connection
-            current = read_current_heads(lock_connection, project.version_table)
-            events.step("Backing up the current state first, so this restore can be undone")
-            with events.progress("Backup", server.database_size) as progress:
-                safety_copy = create_backup(
-                    settings, project.safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
-                    server_version=server.version, revision=current, database_size=server.database_size,
-                    reason=f"before restore of {archive.name}", compression=project.safety.backup_compression,
-                    progress=progress)
+            restored, safety_copy = restore_under_lock(project, lock, archive, info, server=server, tools=tools,
+                                                       events=events, reason=f"restore of {archive.name}")
             result["pre_restore_backup"] = safety_copy.file
-            events.step(f"Restoring {archive.name} in one transaction")
-            started_at = _dt.datetime.now(_dt.timezone.utc)
-            with OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened, \
-                    events.progress("Restore", opened.size) as progress:
-                restored = restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
-                                            progress=progress)
-            from .run_history import StepRecord, record_run
-            record_run(lock_connection, project.safety.history_table, direction="restore", started_at=started_at,
-                       duration_ms=int(restored.duration_seconds * 1000), backup_file=str(archive),
-                       outcome="restored" if restored.schema_verified else "restored-schema-differs",
-                       steps=[StepRecord(rev, None) for rev in info.revision], error=restored.schema_difference)
     connection = connect(settings.with_database(destination))
     try:
         result["revision_now"] = list(read_current_heads(connection, project.version_table))
@@ -329,6 +314,82 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     result.update(duration_seconds=restored.duration_seconds, schema_verified=restored.schema_verified,
                   schema_difference=restored.schema_difference)
     return result
+
+
+def recover(project, *, accept: bool = False, confirm=None, events: Optional[Events] = None) -> dict:
+    """Settle a run that was interrupted (or ended needing attention), found in the run journal.
+
+    Without ``accept``: restore the backup taken before the first such run — the state the
+    database had before it — through the same steps as ``restore`` (``confirm`` as there). With
+    ``accept`` (``--accept``): keep the database as it is and close the journal entries, for when a
+    person has checked it (Flyway's ``repair``)."""
+    import getpass
+    import socket
+
+    from . import run_journal
+    from .alembic_runner import read_current_heads
+    from .backups import read_sidecar, verify_backup
+    from .errors import MigrationSafetyError
+    from .events import Events
+    from .migration_lock import migration_lock
+    from .orchestration import restore_under_lock
+    from .pgtools import server_info
+
+    events = events or Events()
+    settings = project.database
+    with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock:
+        entries = run_journal.unfinished(lock.connection)
+        runs = [entry.as_dict() for entry in entries]
+        if not entries:
+            return {"database": settings.database, "action": "none", "runs": [],
+                    "message": "no interrupted run: nothing to recover"}
+        if accept:
+            who = f"{getpass.getuser()}@{socket.gethostname()}"
+            for entry in entries:
+                run_journal.close_entry(lock.connection, entry.run_id, run_journal.ACCEPTED, f"accepted by {who}")
+            return {"database": settings.database, "action": "accepted", "runs": runs,
+                    "message": f"accepted the database as it is; {len(entries)} run(s) closed"}
+        first = entries[0]
+        if not first.backup_file:
+            raise ConfigurationError(f"{first.describe()}: there is no backup to go back to",
+                                     hint="check the database and run `recover --accept`")
+        archive = Path(first.backup_file)
+        server = server_info(lock.connection)
+        tools = _tools(["pg_dump", "pg_restore", "psql"], server.major)
+        verification = verify_backup(archive, tools["pg_restore"])
+        if not verification.ok:
+            raise MigrationSafetyError(f"cannot recover from {archive.name}: {verification.reason}; nothing was "
+                                       "changed", hint="restore another backup, or `recover --accept`")
+        info = read_sidecar(archive)
+        if confirm is not None and not confirm(settings.database):
+            raise ConfigurationError("recover not confirmed; nothing was changed")
+        restored, safety_copy = restore_under_lock(project, lock, archive, info, server=server, tools=tools,
+                                                   events=events, reason=f"recovery of run {first.run_id[:8]}")
+        if restored.schema_verified:
+            for entry in entries:
+                run_journal.close_entry(lock.connection, entry.run_id, run_journal.RECOVERED,
+                                        f"restored {archive.name}")
+        now = list(read_current_heads(lock.connection, project.version_table))
+    return {"database": settings.database, "action": "restored", "runs": runs, "backup": str(archive),
+            "pre_restore_backup": safety_copy.file, "revision_now": now,
+            "schema_verified": restored.schema_verified, "schema_difference": restored.schema_difference,
+            "message": (f"restored {archive.name}, the state before run {first.run_id[:8]}; now at "
+                        f"{', '.join(now) or 'base'}") if restored.schema_verified else
+                       f"restored {archive.name} but the schema differs: {restored.schema_difference}"}
+
+
+def _run_state(project, connection) -> dict:
+    """Unfinished runs from the journal, and who holds the migration lock right now (a RUNNING
+    entry whose run still holds the lock is a run in progress, not an interrupted one)."""
+    from . import run_journal
+    from .migration_lock import lock_holder
+
+    holder = lock_holder(connection)
+    entries = run_journal.unfinished(connection)
+    if holder is not None:
+        entries = [entry for entry in entries if entry.state != run_journal.RUNNING]
+    return {"run_in_progress": holder, "unfinished_runs": [entry.as_dict() for entry in entries],
+            "unfinished_text": [entry.describe() for entry in entries]}
 
 
 def _drop_database(settings, name: str) -> None:
@@ -406,6 +467,11 @@ def health(project) -> dict:
         heads = []
     if connection is not None:
         try:
+            state = _run_state(project, connection)
+            check("interrupted runs", not state["unfinished_runs"],
+                  "; ".join(state["unfinished_text"]) + " (`recover` or `recover --accept`)"
+                  if state["unfinished_runs"] else
+                  (f"a run is in progress: {state['run_in_progress']}" if state["run_in_progress"] else "none"))
             problems = drift(project, connection)
             check("drift", not problems, "; ".join(f"{d.revision}: {d.detail}" for d in problems)
                   or "applied revisions match their files")

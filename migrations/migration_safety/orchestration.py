@@ -588,3 +588,45 @@ def _restore_touched_or_all(run: RunContext):
         return restore_in_place(run.settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
                                 pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
                                 lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
+
+
+def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupInfo, *, server: ServerInfo,
+                       tools: dict, events: Events, reason: str):
+    """A manual restore (``restore``, ``recover``) through the same steps as a run: under the
+    migration lock, a backup of the current state first (so the restore can itself be undone), a
+    journal entry while it changes the database, the archive read through one descriptor and
+    checked against its recorded hash, the schema verified, the run recorded. Returns the
+    RestoreResult and the pre-restore backup."""
+    from .backups import create_backup
+
+    settings, safety = project.database, project.safety
+    started_at = _dt.datetime.now(_dt.timezone.utc)
+    current = read_current_heads(lock.connection, project.version_table)
+    events.step("Backing up the current state first, so this restore can be undone")
+    with events.progress("Backup", server.database_size) as progress:
+        safety_copy = create_backup(
+            settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
+            server_version=server.version, revision=current, database_size=server.database_size,
+            reason=f"before {reason}", compression=safety.backup_compression, progress=progress)
+    run_id = run_journal.open_entry(lock.connection, command="restore", target=archive.name,
+                                    revision_before=current, backup_file=safety_copy.file)
+    events.step(f"Restoring {archive.name} in one transaction")
+    try:
+        with Interruption.deferred(lambda name: events.warn(f"{name} received: the restore continues")), \
+                OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened, \
+                events.progress("Restore", opened.size) as progress:
+            restored = restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                        pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
+                                        progress=progress)
+    except RestoreError:
+        # atomic: the database is as it was before this restore began
+        run_journal.close_entry(lock.connection, run_id, run_journal.FINISHED, "restore rolled back")
+        raise
+    verified = restored.schema_verified
+    run_journal.close_entry(lock.connection, run_id, run_journal.FINISHED if verified else run_journal.ATTENTION,
+                            None if verified else f"schema differs after the restore: {restored.schema_difference}")
+    record_run(lock.connection, safety.history_table, direction="restore", started_at=started_at,
+               duration_ms=int(restored.duration_seconds * 1000), backup_file=str(archive),
+               outcome="restored" if verified else "restored-schema-differs",
+               steps=[StepRecord(revision, None) for revision in info.revision], error=restored.schema_difference)
+    return restored, safety_copy

@@ -1,0 +1,260 @@
+"""Runs that do not end normally, and what the tool knows about the database afterwards: the
+wrapper killed mid-run, the server restarted mid-run, the lock session terminated, env.py
+connecting to another database, commits SQLAlchemy never saw. Every end state is proven with
+the fingerprint."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alembic_projects import make_project, revision
+from harness import REPO_ROOT, fingerprint, new_database, run_cli
+
+EXIT_USAGE, EXIT_ATTENTION = 2, 4
+RUN_APPLICATION = "migration_safety_run"
+
+
+@pytest.fixture
+def env(database, tmp_path):
+    environment = database.env()
+    environment.update(MIGRATION_BACKUP_DIR=str(tmp_path / "backups"), MIGRATION_LOCK_TIMEOUT="120s")
+    return environment
+
+
+BASE = revision("a1", None, """
+    op.execute("CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)")
+    op.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 2000) g")
+    op.execute("CREATE TABLE notes (id int PRIMARY KEY, body text)")
+""")
+COMMITS = revision("b2", "a1", """
+    op.execute("UPDATE items SET label = 'relabelled ' || id WHERE id <= 500")
+    op.execute("INSERT INTO notes VALUES (1, 'written by b2')")
+""")
+WAITS_THEN_FAILS = revision("c3", "b2", """
+    op.execute("INSERT INTO notes VALUES (2, 'then waits for the test')")
+    op.execute("SELECT pg_advisory_xact_lock(4242)")
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
+def project(tmp_path, env, third=WAITS_THEN_FAILS, *, per_migration=True) -> Path:
+    ini = make_project(tmp_path / "project", {"a1.py": BASE, "b2.py": COMMITS, "c3.py": third},
+                       transaction_per_migration=per_migration)
+    done = run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return ini
+
+
+def cli_json(ini, *args, env, expect=0):
+    result = run_cli("--config", str(ini), "--format", "json", *args, env=env)
+    assert result.returncode == expect, result.stdout + result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def wait_for(predicate, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start_upgrade(ini, env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"),
+                             "--config", str(ini), "--format", "json", "upgrade"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def hold_notes(database):
+    """Another session holds the lock the third revision waits for, after b2 committed (an
+    advisory lock: a table lock would stop the backup before the run starts)."""
+    holder = database.connect()
+    holder.cursor().execute("SELECT pg_advisory_lock(4242)")
+    return holder
+
+
+def migration_waiting(database):
+    return database.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND application_name = %s AND wait_event_type = 'Lock'", (RUN_APPLICATION,))
+
+
+def kill_mid_run(database, ini, env):
+    """SIGKILL the wrapper while the third revision waits, after b2 committed."""
+    holder = hold_notes(database)
+    wrapper = start_upgrade(ini, env)
+    try:
+        wait_for(lambda: migration_waiting(database), "the migration to wait for the lock")
+        wrapper.kill()
+        wrapper.communicate()
+    finally:
+        holder.close()
+    wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                                      " AND application_name = %s", (RUN_APPLICATION,)),
+             "the killed run's session to end")
+
+
+def test_a_killed_run_is_reported_blocks_migrations_and_recover_restores_the_state_before_it(database, env,
+                                                                                              tmp_path):
+    ini = project(tmp_path, env)
+    before = fingerprint(database)
+    kill_mid_run(database, ini, env)
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]     # half-migrated
+    half = fingerprint(database)
+
+    status = cli_json(ini, "status", env=env)
+    assert status["needs_attention"] is True
+    [run] = status["unfinished_runs"]
+    assert run["revision_before"] == ["a1"] and run["state"] == "running" and run["backup"]
+    assert "INTERRUPTED RUN" in run_cli("--config", str(ini), "status", env=env).stdout
+    health = cli_json(ini, "health", env=env, expect=1)
+    assert any(c["check"] == "interrupted runs" and c["status"] == "fail" for c in health["checks"])
+
+    refused = run_cli("--config", str(ini), "upgrade", env=env)
+    assert refused.returncode == EXIT_ATTENTION, refused.stdout + refused.stderr
+    assert "recover" in refused.stderr
+    assert fingerprint(database) == half
+
+    recovered = cli_json(ini, "recover", "--yes", env=env)
+    assert recovered["action"] == "restored" and recovered["schema_verified"] is True
+    assert fingerprint(database) == before
+    assert cli_json(ini, "status", env=env)["needs_attention"] is False
+    checks = json.loads(run_cli("--config", str(ini), "--format", "json", "health", env=env).stdout)["checks"]
+    assert {c["check"]: c["status"] for c in checks}["interrupted runs"] == "ok"
+
+
+def test_recover_accept_keeps_the_database_and_unblocks_migrations(database, env, tmp_path):
+    ini = project(tmp_path, env)
+    kill_mid_run(database, ini, env)
+    half = fingerprint(database)
+    accepted = cli_json(ini, "recover", "--accept", env=env)
+    assert accepted["action"] == "accepted"
+    assert fingerprint(database) == half
+    assert cli_json(ini, "status", env=env)["needs_attention"] is False
+    # migrations go on from where the database is (b2): c3 fails and is rolled back as usual
+    payload = cli_json(ini, "upgrade", env=env, expect=1)
+    assert payload["status"] == "failed-rolled-back" and payload["revision_before"] == ["b2"]
+    assert fingerprint(database) == half
+
+
+def test_server_restart_mid_run_is_waited_for_and_the_committed_part_restored(database, env, tmp_path, pg_cluster):
+    ini = project(tmp_path, env)
+    before = fingerprint(database)
+    holder = hold_notes(database)
+    wrapper = start_upgrade(ini, env)
+    try:
+        wait_for(lambda: migration_waiting(database), "the migration to wait for the lock")
+        # a crash (immediate mode) and a start; the server's output goes to its log, not to a pipe of
+        # ours that the new postmaster would keep open
+        restart = subprocess.run(["runuser", "-u", "postgres", "--", str(pg_cluster.bin_dir / "pg_ctl"), "restart",
+                                  "-D", str(pg_cluster.data_dir), "-m", "immediate", "-w", "-t", "60",
+                                  "-l", str(pg_cluster.data_dir.parent / "server.log")],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert restart.returncode == 0
+    finally:
+        holder.close()
+    try:
+        out, err = wrapper.communicate(timeout=150)
+    except subprocess.TimeoutExpired:
+        wrapper.kill()
+        out, err = wrapper.communicate()
+        raise AssertionError(f"the run did not end after the restart: {err}")
+    assert "internal error" not in err and "Traceback" not in err, err
+    payload = json.loads(out)
+    assert wrapper.returncode == 1, out + err
+    assert payload["status"] == "failed-restored", payload
+    assert fingerprint(database) == before
+    assert cli_json(ini, "status", env=env)["needs_attention"] is False
+
+
+def test_terminated_lock_session_is_regained_and_the_failure_still_restored(database, env, tmp_path):
+    ini = project(tmp_path, env)
+    before = fingerprint(database)
+    holder = hold_notes(database)
+    wrapper = start_upgrade(ini, env)
+    try:
+        wait_for(lambda: migration_waiting(database), "the migration to wait for the lock")
+        [(lock_pid,)] = database.sql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+                                     " AND objsubid = 2 AND granted", (0x4D534146,))
+        database.sql("SELECT pg_terminate_backend(%s)", (lock_pid,))
+    finally:
+        holder.close()
+    out, err = wrapper.communicate(timeout=180)
+    assert "Traceback" not in err, err
+    payload = json.loads(out)
+    assert payload["status"] == "failed-restored", payload
+    assert fingerprint(database) == before
+
+
+# -- the database backed up is the one Alembic migrates ----------------------------------------------
+
+def test_env_py_connecting_to_another_database_is_refused_before_any_change(database, env, tmp_path, pg_cluster):
+    ini = project(tmp_path, env)
+    other = new_database(pg_cluster)
+    try:
+        env_py = tmp_path / "project" / "alembic" / "env.py"
+        text = env_py.read_text()
+        marker = 'config.get_section(config.config_ini_section, {}),'
+        assert marker in text
+        env_py.write_text("import os\n" + text.replace(
+            marker, '{"sqlalchemy.url": os.environ["APP_DATABASE_URL"]},'))
+        env["APP_DATABASE_URL"] = other.url.replace("postgresql://", "postgresql+psycopg2://")
+        mine, theirs = fingerprint(database), fingerprint(other)
+        result = run_cli("--config", str(ini), "upgrade", env=env)
+        assert result.returncode == EXIT_USAGE, result.stdout + result.stderr
+        assert database.name in result.stderr and other.name in result.stderr
+        assert fingerprint(database) == mine and fingerprint(other) == theirs
+        assert not list((tmp_path / "backups").glob("backup_*.dump"))[1:]     # only a1's own backup
+    finally:
+        pg_cluster.drop_database(other.name)
+
+
+def test_env_py_import_error_is_a_configuration_error_without_a_backup(database, env, tmp_path):
+    ini = project(tmp_path, env)
+    backups_before = sorted((tmp_path / "backups").glob("backup_*"))
+    env_py = tmp_path / "project" / "alembic" / "env.py"
+    env_py.write_text("import myapp_that_is_not_installed  # noqa\n" + env_py.read_text())
+    state = fingerprint(database)
+    result = run_cli("--config", str(ini), "upgrade", env=env)
+    assert result.returncode == EXIT_USAGE, result.stdout + result.stderr
+    assert "myapp_that_is_not_installed" in result.stderr and "configuration" in result.stderr
+    assert sorted((tmp_path / "backups").glob("backup_*")) == backups_before
+    assert fingerprint(database) == state
+
+
+# -- commits SQLAlchemy does not see --------------------------------------------------------------
+
+COMMIT_STATEMENT = revision("c3", "b2", """
+    op.execute("DELETE FROM items WHERE id <= 1000")
+    op.execute("COMMIT")
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+SIDE_CONNECTION = revision("c3", "b2", """
+    import psycopg2
+    url = op.get_bind().engine.url
+    side = psycopg2.connect(host=url.host, port=url.port, dbname=url.database, user=url.username,
+                            password=url.password)
+    with side, side.cursor() as cursor:
+        cursor.execute("DELETE FROM items WHERE id <= 1000")
+    side.close()
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
+@pytest.mark.parametrize("third", [COMMIT_STATEMENT, SIDE_CONNECTION], ids=["commit-statement", "side-connection"])
+def test_commits_behind_sqlalchemys_back_are_seen_and_restored(database, env, tmp_path, third):
+    ini = project(tmp_path, env, third, per_migration=False)
+    cli_json(ini, "upgrade", "--revision", "b2", env=env)
+    before = fingerprint(database)
+    # the validator flags both revisions (transaction control, side connection): run them anyway
+    payload = cli_json(ini, "upgrade", "--allow-unsafe", env=env, expect=1)
+    assert payload["status"] == "failed-restored", payload
+    assert payload["committed_before_failure"] is True
+    assert fingerprint(database) == before
+    assert database.sql("SELECT count(*) FROM items") == [(2000,)]
