@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--backup", default="latest", help="FILE or latest (default)")
     sub.add_argument("--target-db", metavar="NAME", help="restore into this new database instead")
     sub.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
+    sub.add_argument("--trust-unsigned-backup", action="store_true",
+                     help="accept a backup whose sidecar MAC does not verify (only for a backup of known origin)")
+    sub.add_argument("--allow-other-server", action="store_true",
+                     help="accept a backup taken on another server or of another database (e.g. staging)")
 
     command("health", "checks for monitoring; exit 1 when one fails")
     command("info", "versions and effective settings (password masked)")
