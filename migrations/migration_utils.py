@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions = backups.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     for name, help_text in (("list", "every backup, newest first"),
-                            ("verify", "SHA-256 against the sidecar and pg_restore --list"),
+                            ("verify", "the sidecar's MAC, SHA-256 against the sidecar, and pg_restore --list"),
                             ("prune", "remove backups beyond retention (never the newest of a database)")):
         action = actions.add_parser(name, help=help_text, description=help_text)
         _global_options(action, suppress=True)

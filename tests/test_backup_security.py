@@ -385,11 +385,9 @@ def test_server_identity_falls_back_to_the_address_without_pg_control_system(oth
 
     from migration_safety.pgtools import connect, server_identity
 
-    admin = other_server.admin_connect()
-    admin.autocommit = True
-    admin.cursor().execute("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC")
-    admin.close()
     other_server.create_database("fallback", APP_USER)
+    # function privileges live in each database's catalog: as a managed platform would have it
+    other_server.execute("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC", dbname="fallback")
     settings = SimpleNamespace(libpq_keywords=lambda: {"host": "127.0.0.1", "port": other_server.port,
                                                         "user": APP_USER, "dbname": "fallback"},
                                password=APP_PASSWORD)

@@ -265,6 +265,7 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
             except BaseException:
                 final.unlink(missing_ok=True)
                 raise
+            partial.unlink(missing_ok=True)       # still locked: no other run mistakes it for a leftover
         _fsync_directory(directory)
         return info
     except OSError as exc:
@@ -490,6 +491,7 @@ class Verification:
     archive: Path
     ok: bool
     checks: list                       # (check, passed, detail)
+    info: Optional[BackupInfo] = None  # the sidecar exactly as checked (read it again and it may differ)
 
     @property
     def reason(self) -> str:
@@ -528,7 +530,7 @@ def verify_backup(archive: Path, pg_restore: Tool, *, trust_unsigned: bool = Fal
         checks.append(("pg_restore --list", True, f"{entries} entries"))
     except ToolError as exc:
         checks.append(("pg_restore --list", False, str(exc)))
-    return Verification(archive, all(passed for _, passed, _ in checks), checks)
+    return Verification(archive, all(passed for _, passed, _ in checks), checks, info)
 
 
 def catalog_integrity(entry: CatalogEntry, key: Optional[bytes]) -> tuple[bool, MacCheck]:

@@ -250,7 +250,7 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     backup whose sidecar MAC does not verify (known origin); ``--allow-other-server`` one taken on
     another server or of another database.
     """
-    from .backups import create_backup, describe_origin, origin_mismatch, read_sidecar, verify_backup
+    from .backups import create_backup, describe_origin, origin_mismatch, verify_backup
     from .errors import MigrationSafetyError, PreflightError
     from .migration_lock import migration_lock
     from .events import Events
@@ -276,7 +276,7 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             f"refusing {archive.name}: {verification.reason}; the database was not touched",
             hint="a backup of known origin signed with another key (or none) can be restored with "
                  "--trust-unsigned-backup" if unsigned else None)
-    info = read_sidecar(archive)
+    info = verification.info
     destination = target_db or settings.database
     if target_db is None and info.database != settings.database:
         raise ConfigurationError(f"{archive.name} is a backup of {info.database!r}, not {settings.database!r}; "

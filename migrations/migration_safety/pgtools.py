@@ -290,7 +290,9 @@ def server_identity(connection) -> dict:
         (system_identifier,) = query_one(connection, "SELECT system_identifier FROM pg_control_system()")
         identity.update(method="system_identifier", system_identifier=str(system_identifier))
     else:
-        address, port = query_one(connection, "SELECT host(inet_server_addr()), inet_server_port()")
+        # over a Unix socket there is no address, and the port is the server's setting
+        address, port = query_one(connection, "SELECT host(inet_server_addr()),"
+                                              " coalesce(inet_server_port(), current_setting('port')::int)")
         identity.update(method="address", address=address or "local socket", port=port)
     return identity
 
