@@ -221,15 +221,17 @@ def test_links_planted_by_another_user_redirect_nothing(database, env, shared_ro
     script = shared_root / "plant.sh"
     script.write_text("set -e\n" + "".join(links))
     as_nobody("sh", str(script))
-    # a newer "backup" that is a link to an archive elsewhere, and a forged sidecar beside it
+    # newer "backups": a link to an archive elsewhere, and a copy of it that nobody owns
     _forged_archive(database, shared_root / "forged.dump")
     os.chmod(shared_root / "forged.dump", 0o644)
     planted = backups / "backup_29991231_000000.dump"
     as_nobody("ln", "-s", str(shared_root / "forged.dump"), str(planted))
+    foreign = backups / "backup_29991231_000001.dump"
+    as_nobody("cp", str(shared_root / "forged.dump"), str(foreign))
 
     listed = run_cli("--format", "json", "backups", "list", env=env)
-    assert listed.returncode == 0 and planted.name not in listed.stdout
-    assert f"ignoring {planted}" in listed.stderr
+    assert listed.returncode == 0 and planted.name not in listed.stdout and foreign.name not in listed.stdout
+    assert f"ignoring {planted}" in listed.stderr and f"ignoring {foreign}" in listed.stderr
     restored = run_cli("--format", "json", "restore", "--yes", env=env)   # backs up the current state first
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["revision_now"] == ["002"]
