@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions = backups.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     for name, help_text in (("list", "every backup, newest first"),
-                            ("verify", "SHA-256 against the sidecar and pg_restore --list"),
+                            ("verify", "the sidecar's MAC, SHA-256 against the sidecar, and pg_restore --list"),
                             ("prune", "remove backups beyond retention (never the newest of a database)")):
         action = actions.add_parser(name, help=help_text, description=help_text)
         _global_options(action, suppress=True)
@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--backup", default="latest", help="FILE or latest (default)")
     sub.add_argument("--target-db", metavar="NAME", help="restore into this new database instead")
     sub.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
+    sub.add_argument("--trust-unsigned-backup", action="store_true",
+                     help="accept a backup whose sidecar MAC does not verify (only for a backup of known origin)")
+    sub.add_argument("--allow-other-server", action="store_true",
+                     help="accept a backup taken on another server or of another database (e.g. staging)")
 
     sub = command("recover", "settle an interrupted run: restore the backup taken before it, or --accept")
     sub.add_argument("--accept", action="store_true",

@@ -15,6 +15,23 @@ from harness import APP_PASSWORD, APP_USER, new_database
 import local_postgres
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_backup_key_home():
+    """The backup key is created on first use in $XDG_CONFIG_HOME: keep the suite's out of the
+    real home (the CLI subprocesses inherit this environment)."""
+    home = tempfile.mkdtemp(prefix="migration_safety_config_")
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = home
+    try:
+        yield Path(home)
+    finally:
+        if previous is None:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+        else:
+            os.environ["XDG_CONFIG_HOME"] = previous
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     root = Path(tempfile.mkdtemp(prefix="migration_safety_pg_"))

@@ -129,11 +129,14 @@ def test_backup_of_another_database_is_refused_without_target(database, env, tmp
     cli_json("upgrade", env=env)
     [archive] = list((tmp_path / "backups").glob("backup_*.dump"))
     sidecar = archive.with_suffix(".json")
+    from migration_safety.backup_integrity import load_key, sign_sidecar
+
     meta = json.loads(sidecar.read_text())
     meta["database"] = "someone_else"
-    sidecar.write_text(json.dumps(meta))
+    sidecar.write_text(json.dumps(sign_sidecar(meta, load_key(create=False))))   # signed: only the name differs
     result = run_cli("restore", "--yes", env=env)
-    assert result.returncode == 2 and "not" in result.stderr and "--target-db" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "is a backup of 'someone_else'" in result.stderr and "--target-db" in result.stderr
 
 
 def test_prune_keeps_what_it_must(database, env, tmp_path):

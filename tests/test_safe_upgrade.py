@@ -395,7 +395,7 @@ def small_disk(tmp_path):
     """A 2 MiB tmpfs for the backup directory (needs root to mount; skipped otherwise)."""
     mount_point = tmp_path / "small_disk"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount_point)],
                              capture_output=True)
     if mounted.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")

@@ -181,6 +181,7 @@ class SafetySettings:
     retention_count: Optional[int] = None
     history_table: str = "migration_history"
     selective_restore: bool = True        # restore only what a failed run touched, when known for certain
+    backup_dir_shared: bool = False       # accept a backup directory others can write (the sidecar MAC protects it)
 
 
 SAFETY_KEYS = {
@@ -194,6 +195,7 @@ SAFETY_KEYS = {
     "retention_count": "MIGRATION_BACKUP_KEEP_LAST",
     "history_table": "MIGRATION_HISTORY_TABLE",
     "selective_restore": "MIGRATION_SELECTIVE_RESTORE",
+    "backup_dir_shared": "MIGRATION_BACKUP_DIR_SHARED",
 }
 
 
@@ -215,7 +217,7 @@ def safety_settings(default_backup_dir: Path, ini_section: Optional[Mapping[str,
 
 def _convert(key: str, raw: str, where: str):
     try:
-        if key == "selective_restore":
+        if key in ("selective_restore", "backup_dir_shared"):
             switch = raw.lower()
             if switch not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
                 raise ValueError

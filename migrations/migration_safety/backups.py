@@ -6,23 +6,34 @@ A backup is two files in the backup directory:
 SHA-256, duration, tool versions; never the password). The archive is written under a hidden
 ``.partial`` name, hashed while it streams, proven readable with ``pg_restore --list``, fsynced
 and only then renamed, so a run killed at any point leaves no half-written backup that looks
-valid.
+valid. The writer holds an exclusive ``flock`` on its partial file, so a concurrent run only
+removes partial files whose writer is gone.
+
+The sidecar is signed (backup_integrity) and records which server and database the backup
+came from; the catalog trusts only regular files of this user inside the directory
+(backup_directory), and a malformed sidecar makes its backup unverified, never an error.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
+import stat
 import subprocess
+import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from .backup_directory import create_private_directory, create_private_file, is_inside, owned_regular_file
+from .backup_integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
 from .errors import BackupError, PreflightError, ToolError
 from .pgtools import Tool, first_error_line, run_tool, start_tool, stop_tool
 
@@ -31,6 +42,8 @@ SIDECAR_SUFFIX = ".json"
 PARTIAL_PREFIX = ".backup_"
 PARTIAL_SUFFIX = ".partial"
 CHUNK = 1 << 20
+# A sidecar is a few hundred bytes; anything past this is not one of ours (and is not read).
+MAX_SIDECAR_BYTES = 1 << 20
 
 ProgressCallback = Callable[[int, Optional[int]], None]
 
@@ -56,6 +69,8 @@ class BackupInfo:
     toc_entries: int = 0
     tools: dict = field(default_factory=dict)
     created_by: str = ""
+    server: dict = field(default_factory=dict)   # pgtools.server_identity() of the origin
+    mac: str = ""                                # backup_integrity: HMAC over the rest
 
     @property
     def path(self) -> Path:
@@ -79,7 +94,7 @@ def archive_name(moment: _dt.datetime, directory: Path) -> Path:
     stem = moment.strftime("backup_%Y%m%d_%H%M%S")
     candidate = directory / f"{stem}{ARCHIVE_SUFFIX}"
     counter = 2
-    while candidate.exists() or candidate.with_suffix(SIDECAR_SUFFIX).exists():
+    while os.path.lexists(candidate) or os.path.lexists(candidate.with_suffix(SIDECAR_SUFFIX)):
         candidate = directory / f"{stem}_{counter}{ARCHIVE_SUFFIX}"
         counter += 1
     return candidate
@@ -90,15 +105,27 @@ def sidecar_path(archive: Path) -> Path:
 
 
 def remove_partial_backups(directory: Path) -> list[Path]:
-    """Delete what a killed run left behind; such files never carry a valid name."""
+    """Delete what killed runs left behind. A partial file whose writer still runs (another run,
+    perhaps of another database sharing the directory) is locked by it and left alone."""
     removed = []
-    if directory.is_dir():
-        for partial in directory.glob(f"{PARTIAL_PREFIX}*{PARTIAL_SUFFIX}"):
-            try:
+    if not directory.is_dir():
+        return removed
+    for partial in directory.glob(f"{PARTIAL_PREFIX}*{PARTIAL_SUFFIX}"):
+        if not owned_regular_file(partial):
+            continue
+        try:
+            descriptor = os.open(partial, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(descriptor).st_ino == os.lstat(partial).st_ino:   # still the file we locked
                 partial.unlink()
                 removed.append(partial)
-            except OSError:
-                pass
+        except OSError:                       # locked: its writer is alive; or already gone
+            pass
+        finally:
+            os.close(descriptor)
     return removed
 
 
@@ -176,20 +203,25 @@ class BackgroundBackup:
 def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool, server_version: str,
                   revision: Iterable[str], database_size: int, reason: str, compression: int = 1,
                   lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None,
-                  still_wanted: Optional[Callable[[subprocess.Popen], bool]] = None) -> BackupInfo:
-    """Dump the database to a new, verified, owner-only archive with its sidecar.
-    ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled."""
-    directory.mkdir(parents=True, exist_ok=True)
+                  still_wanted: Optional[Callable[[subprocess.Popen], bool]] = None,
+                  server_identity: Optional[dict] = None) -> BackupInfo:
+    """Dump the database to a new, verified, owner-only archive with its signed sidecar.
+    ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled.
+    ``server_identity`` (pgtools.server_identity) is asked of the server when not given."""
     started = time.monotonic()
     moment = _dt.datetime.now(_dt.timezone.utc)
-    final = archive_name(moment.astimezone(), directory)
-    partial = directory / f"{PARTIAL_PREFIX}{final.stem[len('backup_'):]}_{os.getpid()}{PARTIAL_SUFFIX}"
     argv = [pg_dump.path, "--format=custom", f"--compress={compression}",
             f"--lock-wait-timeout={lock_wait_timeout}", "--no-password", f"--dbname={settings.conninfo()}"]
     digest = hashlib.sha256()
     written = 0
+    partial: Optional[Path] = None
     try:
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_private_directory(directory)
+        key = load_key(create=True)           # before the dump: a key problem costs no dump
+        identity = server_identity or _ask_server_identity(settings)
+        descriptor, partial = create_private_file(directory, PARTIAL_PREFIX, PARTIAL_SUFFIX)
+        # Held until the archive has its final name: tells other runs this file is not a leftover.
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         with os.fdopen(descriptor, "wb") as sink:
             process = start_tool(argv, settings.child_environment(), stdout=subprocess.PIPE)
             if still_wanted is not None and not still_wanted(process):
@@ -218,17 +250,22 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                 raise BackupError(f"pg_dump failed: {first_error_line(stderr)}; nothing was changed")
             sink.flush()
             os.fsync(sink.fileno())
-        toc_entries = verify_archive_readable(partial, pg_restore)
-        info = BackupInfo(
-            file=str(final), database=settings.database, host=settings.host, port=settings.port,
-            user=settings.user, created_at=moment.isoformat(timespec="seconds"), server_version=server_version,
-            revision=sorted(revision), size_bytes=written, sha256=digest.hexdigest(),
-            duration_seconds=round(time.monotonic() - started, 3), database_size_bytes=database_size,
-            reason=reason, compression=compression, toc_entries=toc_entries,
-            tools={"pg_dump": pg_dump.version, "pg_restore": pg_restore.version},
-            created_by=f"{_os_user()}@{socket.gethostname()}")
-        os.rename(partial, final)
-        write_sidecar(info)
+            toc_entries = verify_archive_readable(partial, pg_restore)
+            final = _publish(partial, moment.astimezone(), directory)
+            info = BackupInfo(
+                file=str(final), database=settings.database, host=settings.host, port=settings.port,
+                user=settings.user, created_at=moment.isoformat(timespec="seconds"), server_version=server_version,
+                revision=sorted(revision), size_bytes=written, sha256=digest.hexdigest(),
+                duration_seconds=round(time.monotonic() - started, 3), database_size_bytes=database_size,
+                reason=reason, compression=compression, toc_entries=toc_entries,
+                tools={"pg_dump": pg_dump.version, "pg_restore": pg_restore.version},
+                created_by=f"{_os_user()}@{socket.gethostname()}", server=identity)
+            try:
+                write_sidecar(info, key)
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
+            partial.unlink(missing_ok=True)       # still locked: no other run mistakes it for a leftover
         _fsync_directory(directory)
         return info
     except OSError as exc:
@@ -237,8 +274,37 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     except ToolError as exc:
         raise BackupError(f"backup is not readable ({exc}); nothing was changed") from None
     finally:
-        if partial.exists():
+        if partial is not None and os.path.lexists(partial):
             partial.unlink()
+
+
+def _ask_server_identity(settings) -> dict:
+    from .pgtools import connect, server_identity
+
+    connection = connect(settings)
+    try:
+        return server_identity(connection)
+    finally:
+        connection.close()
+
+
+def _publish(partial: Path, moment: _dt.datetime, directory: Path) -> Path:
+    """Give the finished archive its final name without ever replacing a file: a hard link fails
+    when the name is taken (another run in the same second, a planted file), then the next
+    name is tried. The partial name is removed by the caller, still holding its lock."""
+    for _ in range(1000):
+        final = archive_name(moment, directory)
+        try:
+            os.link(partial, final, follow_symlinks=False)
+            return final
+        except FileExistsError:
+            continue
+        except OSError:                  # a filesystem without hard links
+            if os.path.lexists(final):
+                continue
+            os.rename(partial, final)
+            return final
+    raise FileExistsError(f"no free backup name in {directory}")
 
 
 def _widen_pipe(descriptor: int) -> None:
@@ -256,34 +322,131 @@ def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 
 
-def write_sidecar(info: BackupInfo) -> None:
+def write_sidecar(info: BackupInfo, key: bytes) -> None:
+    """The signed sidecar, written to a private temporary file and renamed over the target (a
+    rename replaces a planted link; it never writes through one)."""
     target = sidecar_path(info.path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(asdict(info), handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.rename(temporary, target)
+    fields = {k: v for k, v in asdict(info).items() if k != "mac"}
+    signed = sign_sidecar(fields, key)
+    descriptor, temporary = create_private_file(target.parent, f".{target.stem}.", ".tmp")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(signed, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        if os.path.lexists(temporary):
+            temporary.unlink()
+    info.mac = signed["mac"]
+
+
+class SidecarInvalid(ValueError):
+    """A sidecar that is not one of ours: its backup is unverified, never an error of the command."""
+
+
+_TEXT_FIELDS = ("database", "host", "user", "created_at", "server_version", "sha256", "reason", "format",
+                "created_by", "mac", "file")
+_COUNT_FIELDS = ("port", "size_bytes", "database_size_bytes", "compression", "toc_entries")
+_REQUIRED_FIELDS = tuple(name for name, spec in BackupInfo.__dataclass_fields__.items()
+                         if spec.default is MISSING and spec.default_factory is MISSING)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def load_sidecar(archive: Path) -> BackupInfo:
+    """The sidecar of ``archive``, checked field by field; SidecarInvalid says what is wrong."""
+    path = sidecar_path(archive)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SidecarInvalid(f"cannot be opened ({exc.strerror or exc})") from None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_uid != os.geteuid():
+            raise SidecarInvalid("is not a regular file of this user")
+        if status.st_size > MAX_SIDECAR_BYTES:
+            raise SidecarInvalid(f"is {human_bytes(status.st_size)}, no sidecar is larger than "
+                                 f"{human_bytes(MAX_SIDECAR_BYTES)}")
+        raw = os.read(descriptor, MAX_SIDECAR_BYTES + 1)
+    finally:
+        os.close(descriptor)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SidecarInvalid(f"is not JSON ({' '.join(str(exc).split())[:80]})") from None
+    info = BackupInfo(**_checked_fields(data))
+    info.file = str(archive)       # the directory may have moved since it was written
+    return info
+
+
+def _checked_fields(data) -> dict:
+    if not isinstance(data, dict):
+        raise SidecarInvalid(f"holds a JSON {type(data).__name__}, not an object")
+    known = {k: v for k, v in data.items() if k in BackupInfo.__dataclass_fields__}
+    missing = [name for name in _REQUIRED_FIELDS if name not in known]
+    if missing:
+        raise SidecarInvalid(f"lacks {', '.join(missing)}")
+    for name, value in known.items():
+        if name in _TEXT_FIELDS and not isinstance(value, str):
+            raise SidecarInvalid(f"{name} is not a string")
+        if name in _COUNT_FIELDS and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise SidecarInvalid(f"{name} is not a whole number")
+    if isinstance(known["duration_seconds"], bool) or not isinstance(known["duration_seconds"], (int, float)):
+        raise SidecarInvalid("duration_seconds is not a number")
+    if not isinstance(known["revision"], list) or not all(isinstance(r, str) for r in known["revision"]):
+        raise SidecarInvalid("revision is not a list of revision ids")
+    for name in ("tools", "server"):
+        value = known.get(name, {})
+        if not isinstance(value, dict) or not all(isinstance(v, (str, int, type(None))) and not isinstance(v, bool)
+                                                  for v in value.values()):
+            raise SidecarInvalid(f"{name} is not an object of plain values")
+    if not _SHA256.fullmatch(known["sha256"]):
+        raise SidecarInvalid("sha256 is not a SHA-256 digest")
+    try:
+        created = _dt.datetime.fromisoformat(known["created_at"])
+    except ValueError:
+        raise SidecarInvalid("created_at is not a timestamp") from None
+    if created.tzinfo is None:
+        raise SidecarInvalid("created_at has no time zone")
+    return known
 
 
 def read_sidecar(archive: Path) -> Optional[BackupInfo]:
+    """The sidecar, or None (with a warning naming it when it exists but is not valid)."""
     try:
-        data = json.loads(sidecar_path(archive).read_text())
-        known = {k: v for k, v in data.items() if k in BackupInfo.__dataclass_fields__}
-        info = BackupInfo(**known)
-        info.file = str(archive)       # the directory may have moved since it was written
-        return info
-    except (OSError, ValueError, TypeError):
+        return load_sidecar(archive)
+    except FileNotFoundError:
+        return None
+    except SidecarInvalid as exc:
+        warn_once(f"ignoring {sidecar_path(archive)}: it {exc}; {archive.name} counts as unverified")
         return None
 
 
+_warned: set = set()
+
+
+def warn_once(message: str) -> None:
+    """A catalog problem, said once per process on stderr (stdout may be a JSON document)."""
+    if message not in _warned:
+        _warned.add(message)
+        sys.stderr.write(f"warning: {message}\n")
+        sys.stderr.flush()
+
+
 def list_backups(directory: Path) -> list[CatalogEntry]:
-    """Every archive in the directory, newest first."""
+    """Every archive in the directory, newest first. Only regular files of this user count: a
+    link or another user's file planted there is skipped with a warning."""
     if not directory.is_dir():
         return []
-    entries = [CatalogEntry(path, read_sidecar(path)) for path in directory.glob(f"backup_*{ARCHIVE_SUFFIX}")]
+    entries = []
+    for path in directory.glob(f"backup_*{ARCHIVE_SUFFIX}"):
+        if not owned_regular_file(path):
+            warn_once(f"ignoring {path}: not a regular file of this user (a link, or someone else's file)")
+            continue
+        entries.append(CatalogEntry(path, read_sidecar(path)))
     entries.sort(key=lambda entry: (entry.created, entry.archive.name), reverse=True)
     return entries
 
@@ -328,6 +491,7 @@ class Verification:
     archive: Path
     ok: bool
     checks: list                       # (check, passed, detail)
+    info: Optional[BackupInfo] = None  # the sidecar exactly as checked (read it again and it may differ)
 
     @property
     def reason(self) -> str:
@@ -335,14 +499,26 @@ class Verification:
         return "; ".join(failed) if failed else "verified"
 
 
-def verify_backup(archive: Path, pg_restore: Tool) -> Verification:
-    """SHA-256 against the sidecar, then the archive's table of contents through pg_restore."""
+def verify_backup(archive: Path, pg_restore: Tool, *, trust_unsigned: bool = False) -> Verification:
+    """The sidecar's MAC, SHA-256 and size against the archive, then its table of contents through
+    pg_restore. ``trust_unsigned`` accepts a sidecar whose MAC does not verify (a backup of known
+    origin): the check is still shown, marked as overridden."""
     checks = []
-    info = read_sidecar(archive)
+    try:
+        info = load_sidecar(archive)
+    except FileNotFoundError:
+        info, problem = None, f"no sidecar {sidecar_path(archive).name}"
+    except SidecarInvalid as exc:
+        info, problem = None, f"{sidecar_path(archive).name} {exc}"
     if info is None:
-        checks.append(("metadata", False, f"no readable sidecar {sidecar_path(archive).name}"))
+        checks.append(("metadata", False, problem))
     else:
         checks.append(("metadata", True, sidecar_path(archive).name))
+        signature = verify_sidecar_mac(info)
+        if signature.ok or not trust_unsigned:
+            checks.append(("signature", signature.ok, signature.detail))
+        else:
+            checks.append(("signature", True, f"NOT verified ({signature.detail}); trusted by --trust-unsigned-backup"))
         actual = sha256_of(archive)
         checks.append(("sha256", actual == info.sha256,
                        "matches the sidecar" if actual == info.sha256 else "differs from the sidecar (file changed)"))
@@ -354,21 +530,47 @@ def verify_backup(archive: Path, pg_restore: Tool) -> Verification:
         checks.append(("pg_restore --list", True, f"{entries} entries"))
     except ToolError as exc:
         checks.append(("pg_restore --list", False, str(exc)))
-    return Verification(archive, all(passed for _, passed, _ in checks), checks)
+    return Verification(archive, all(passed for _, passed, _ in checks), checks, info)
+
+
+def catalog_integrity(entry: CatalogEntry, key: Optional[bytes]) -> tuple[bool, MacCheck]:
+    """For ``backups list``: (verified, signature). Verified only when the MAC verifies and the
+    archive's size and SHA-256 are the ones the signed sidecar records."""
+    if entry.info is None:
+        return False, MacCheck("missing", "no valid sidecar")
+    signature = verify_sidecar_mac(entry.info, key)
+    if not signature.ok:
+        return False, signature
+    try:
+        intact = (entry.archive.stat().st_size == entry.info.size_bytes
+                  and sha256_of(entry.archive) == entry.info.sha256)
+    except OSError:
+        intact = False
+    return intact, signature
 
 
 def resolve_backup(directory: Path, name: str) -> Path:
-    """``latest``, a path, or a file name inside the backup directory."""
+    """``latest`` (the newest backup with a valid sidecar), a file name inside the backup
+    directory, or a path. Inside the directory only regular files of this user are accepted;
+    outside it only regular files (not links)."""
     if name == "latest":
-        entries = list_backups(directory)
+        entries = [entry for entry in list_backups(directory) if entry.info is not None]
         if not entries:
-            raise PreflightError(f"no backups in {directory}")
+            raise PreflightError(f"no backups with valid metadata in {directory}")
         return entries[0].archive
-    candidate = Path(name).expanduser()
-    for path in (candidate, directory / name):
-        if path.is_file():
-            return path.resolve()
-    raise PreflightError(f"backup {name} not found (looked for it as a path and in {directory})")
+    in_directory = directory / name
+    candidate = in_directory if os.sep not in name and os.path.lexists(in_directory) else Path(name).expanduser()
+    try:
+        status = os.lstat(candidate)
+    except OSError:
+        raise PreflightError(f"backup {name} not found (looked for it as a path and in {directory})") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise PreflightError(f"backup {candidate} is not a regular file (a link or something else); "
+                             "name the file itself")
+    if is_inside(directory, candidate) and status.st_uid != os.geteuid():
+        raise PreflightError(f"backup {candidate} belongs to another user; a backup in the backup directory "
+                             "must be your own")
+    return candidate.resolve()
 
 
 def prune_selection(entries: list[CatalogEntry], *, keep_days: Optional[int], keep_last: Optional[int],
@@ -404,3 +606,31 @@ def delete_backup(entry: CatalogEntry) -> None:
             path.unlink()
         except FileNotFoundError:
             pass
+
+
+def describe_origin(server: dict) -> str:
+    """One line naming the server and database a backup came from (pgtools.server_identity)."""
+    if not server:
+        return "unknown origin (no server identity recorded)"
+    if server.get("method") == "system_identifier":
+        where = f"server {server.get('system_identifier')}"
+    else:
+        where = f"server at {server.get('address')}:{server.get('port')}"
+    return f"{where}, database {server.get('database')} (OID {server.get('database_oid')})"
+
+
+def origin_mismatch(recorded: dict, current: dict, *, same_database: bool = True) -> Optional[str]:
+    """Why a backup recorded as coming from ``recorded`` is not provably from the server (and,
+    with ``same_database``, the database) ``current`` names; None when it is."""
+    if not recorded:
+        return "records no server identity (written before backups recorded their origin)"
+    if recorded.get("method") != current.get("method"):
+        return (f"was identified by {recorded.get('method')}, this server by {current.get('method')}: "
+                f"cannot prove it comes from here ({describe_origin(recorded)})")
+    keys = ("system_identifier",) if current.get("method") == "system_identifier" else ("address", "port")
+    if any(recorded.get(key) != current.get(key) for key in keys):
+        return f"comes from another server ({describe_origin(recorded)}; this is {describe_origin(current)})"
+    if same_database and recorded.get("database_oid") != current.get("database_oid"):
+        return (f"comes from another database of this server ({describe_origin(recorded)}; this is "
+                f"{describe_origin(current)}: another database, or this one dropped and re-created)")
+    return None

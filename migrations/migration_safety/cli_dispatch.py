@@ -143,10 +143,10 @@ def _backups(project, args, output: Output) -> int:
             output.json(rows)
         else:
             output.table(f"Backups in {project.safety.backup_dir}",
-                         ("file", "created", "database", "revision", "size", "verified", "age"),
+                         ("file", "created", "database", "revision", "size", "verified", "age", "origin"),
                          [(r["file"], r["created"], r["database"] or "?", ", ".join(r["revision"] or []) or "base",
-                           human_bytes(r["size_bytes"]), "yes" if r["verified"] else "no",
-                           f"{r['age_hours']:.1f} h") for r in rows])
+                           human_bytes(r["size_bytes"]), "yes" if r["verified"] else _UNVERIFIED[r["signature"]],
+                           f"{r['age_hours']:.1f} h", r["origin"] or "?") for r in rows])
         return EXIT_OK
     if args.action == "verify":
         verification = commands.backups_verify(project, args.backup)
@@ -171,16 +171,22 @@ def _backups(project, args, output: Output) -> int:
     return EXIT_OK
 
 
+# Why a listed backup is not verified, from its signature status (backups.catalog_integrity).
+_UNVERIFIED = {"valid": "NO (archive changed)", "missing": "no (unsigned)", "invalid": "NO (forged MAC)",
+               "no-key": "no (no key)"}
+
+
 def _confirm_interactively(output: Output, yes: bool):
     import sys
 
-    def confirm(database: str) -> bool:
+    def confirm(database: str, backup: str = "") -> bool:
         if yes:
             return True
         if not sys.stdin.isatty():
             from .errors import ConfigurationError
             raise ConfigurationError("restore needs confirmation: run it on a terminal or pass --yes")
-        output.err_stream.write(f"This replaces the content of database {database!r}. Type its name to confirm: ")
+        output.err_stream.write(f"This replaces the content of database {database!r}"
+                                + (f" with {backup}" if backup else "") + ". Type its name to confirm: ")
         output.err_stream.flush()
         return sys.stdin.readline().strip() == database
     return confirm
@@ -188,7 +194,8 @@ def _confirm_interactively(output: Output, yes: bool):
 
 def _restore(project, args, output: Output) -> int:
     data = commands.restore(project, args.backup, target_db=args.target_db,
-                            confirm=_confirm_interactively(output, args.yes), events=output.events())
+                            confirm=_confirm_interactively(output, args.yes), events=output.events(),
+                            trust_unsigned=args.trust_unsigned_backup, allow_other_server=args.allow_other_server)
     if output.format == "json":
         output.json(data)
     else:

@@ -127,7 +127,7 @@ def status(project) -> dict:
     except ConfigurationError as exc:     # a broken graph is exactly what status must still show
         problem = str(exc)
     backups = [entry for entry in list_backups(project.safety.backup_dir)
-               if entry.info is None or entry.info.database == project.database.database]
+               if entry.info is not None and entry.info.database == project.database.database]
     last_backup = None
     if backups:
         entry = backups[0]
@@ -189,28 +189,35 @@ def _tools(names, minimum_major: int = 0) -> dict:
 
 
 def backups_list(project) -> list[dict]:
-    """Every backup in the backup directory, newest first."""
-    from .backups import list_backups
+    """Every backup in the backup directory, newest first. ``verified`` is true only when the
+    sidecar's MAC verifies under this machine's backup key and the archive's size and SHA-256
+    match it."""
+    from .backup_integrity import load_key
+    from .backups import catalog_integrity, describe_origin, list_backups
 
     now = _dt.datetime.now(_dt.timezone.utc)
+    key = load_key(create=False)
     rows = []
     for entry in list_backups(project.safety.backup_dir):
         info = entry.info
+        verified, signature = catalog_integrity(entry, key)
         rows.append({
             "file": entry.archive.name, "path": str(entry.archive),
             "created": entry.created.isoformat(timespec="seconds"),
             "database": info.database if info else None,
             "revision": info.revision if info else None,
             "size_bytes": entry.archive.stat().st_size,
-            "verified": bool(info and info.toc_entries >= 0 and info.sha256),
+            "verified": verified,
+            "signature": signature.status,
+            "origin": describe_origin(info.server) if info else None,
             "age_hours": round((now - entry.created).total_seconds() / 3600, 2),
-            "reason": info.reason if info else "no metadata: not verified",
+            "reason": info.reason if info else "no valid metadata: not verified",
         })
     return rows
 
 
 def backups_verify(project, backup: str = "latest"):
-    """Check a backup: SHA-256 against its sidecar, archive readable by pg_restore."""
+    """Check a backup: the sidecar's MAC, SHA-256 and size against it, archive readable by pg_restore."""
     from .backups import resolve_backup, verify_backup
 
     archive = resolve_backup(project.safety.backup_dir, backup)
@@ -239,43 +246,59 @@ def backups_prune(project, *, keep_days: Optional[int] = None, keep_last: Option
 
 
 def restore(project, backup: str = "latest", *, target_db: Optional[str] = None, confirm=None,
-            events: Optional[Events] = None) -> dict:
+            events: Optional[Events] = None, trust_unsigned: bool = False, allow_other_server: bool = False) -> dict:
     """Put the database back to a backup's state, atomically, after backing up the current state.
 
-    ``confirm`` is called with the database name and must return True (``--yes`` passes a function
-    that does). With ``target_db`` the backup is restored into that new database instead and the
-    original is not touched.
+    ``confirm`` is called with the database name and the backup's origin and must return True
+    (``--yes`` passes a function that does). With ``target_db`` the backup is restored into that
+    new database instead and the original is not touched. ``--trust-unsigned-backup`` accepts a
+    backup whose sidecar MAC does not verify (known origin); ``--allow-other-server`` one taken on
+    another server or of another database.
     """
     from .alembic_runner import read_current_heads
-    from .backups import read_sidecar, resolve_backup, verify_backup
+    from .backups import describe_origin, origin_mismatch, verify_backup
     from .errors import MigrationSafetyError, PreflightError
     from .events import Events
     from .migration_lock import migration_lock
     from .orchestration import restore_under_lock
-    from .pgtools import connect, server_info
+    from .pgtools import connect, server_identity, server_info
     from .restore import OpenedArchive, restore_in_place
 
     events = events or Events()
     settings = project.database
-    archive = resolve_backup(project.safety.backup_dir, backup)
+    archive, outside = _trusted_backup_path(project, backup, events)
     connection = connect(settings)
     try:
         server = server_info(connection)
+        identity = server_identity(connection)
     finally:
         connection.close()
     tools = _tools(["pg_dump", "pg_restore", "psql"], server.major)
-    verification = verify_backup(archive, tools["pg_restore"])
+    verification = verify_backup(archive, tools["pg_restore"], trust_unsigned=trust_unsigned)
     if not verification.ok:
-        raise MigrationSafetyError(f"refusing {archive.name}: {verification.reason}; the database was not touched")
-    info = read_sidecar(archive)
+        unsigned = any(name == "signature" and not passed for name, passed, _ in verification.checks)
+        raise MigrationSafetyError(
+            f"refusing {archive.name}: {verification.reason}; the database was not touched",
+            hint="a backup of known origin signed with another key (or none) can be restored with "
+                 "--trust-unsigned-backup" if unsigned else None)
+    info = verification.info
     destination = target_db or settings.database
     if target_db is None and info.database != settings.database:
         raise ConfigurationError(f"{archive.name} is a backup of {info.database!r}, not {settings.database!r}; "
                                  "pass --target-db NAME to restore it into a new database")
-    if confirm is not None and not confirm(destination):
+    foreign = origin_mismatch(info.server, identity, same_database=target_db is None)
+    if foreign and not allow_other_server:
+        raise ConfigurationError(f"refusing {archive.name}: it {foreign}; pass --allow-other-server if restoring "
+                                 "it here is intended; the database was not touched")
+    origin = describe_origin(info.server)
+    if confirm is not None and not confirm(destination, f"{archive.name}, taken {info.created_at} on {origin}"):
         raise ConfigurationError("restore not confirmed; nothing was changed")
     result = {"backup": str(archive), "database": destination, "backup_revision": info.revision,
-              "pre_restore_backup": None}
+              "origin": origin, "pre_restore_backup": None}
+    if outside:
+        result["note"] = f"{archive} is outside the backup directory (accepted: a regular file, verified)"
+    if foreign:
+        result["other_server"] = f"--allow-other-server: the backup {foreign}"
     if target_db:
         from .restore import quote_ident
 
@@ -304,7 +327,8 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     else:
         with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock:
             restored, safety_copy = restore_under_lock(project, lock, archive, info, server=server, tools=tools,
-                                                       events=events, reason=f"restore of {archive.name}")
+                                                       events=events, reason=f"restore of {archive.name}",
+                                                       server_identity=identity)
             result["pre_restore_backup"] = safety_copy.file
     connection = connect(settings.with_database(destination))
     try:
@@ -328,7 +352,7 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
 
     from . import run_journal
     from .alembic_runner import read_current_heads
-    from .backups import read_sidecar, verify_backup
+    from .backups import verify_backup
     from .errors import MigrationSafetyError
     from .events import Events
     from .migration_lock import migration_lock
@@ -360,8 +384,9 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
         if not verification.ok:
             raise MigrationSafetyError(f"cannot recover from {archive.name}: {verification.reason}; nothing was "
                                        "changed", hint="restore another backup, or `recover --accept`")
-        info = read_sidecar(archive)
-        if confirm is not None and not confirm(settings.database):
+        info = verification.info
+        if confirm is not None and not confirm(settings.database, f"{archive.name}, taken {info.created_at} "
+                                                                  f"before run {first.run_id[:8]}"):
             raise ConfigurationError("recover not confirmed; nothing was changed")
         restored, safety_copy = restore_under_lock(project, lock, archive, info, server=server, tools=tools,
                                                    events=events, reason=f"recovery of run {first.run_id[:8]}")
@@ -390,6 +415,25 @@ def _run_state(project, connection) -> dict:
         entries = [entry for entry in entries if entry.state != run_journal.RUNNING]
     return {"run_in_progress": holder, "unfinished_runs": [entry.as_dict() for entry in entries],
             "unfinished_text": [entry.describe() for entry in entries]}
+
+
+def _trusted_backup_path(project, backup: str, events) -> tuple:
+    """The archive to restore and whether it lies outside the backup directory, after refusing a
+    backup directory others could write (before anything is read from it)."""
+    import os
+
+    from .backup_directory import check_backup_directory, is_inside
+    from .backups import resolve_backup
+
+    directory = project.safety.backup_dir
+    if os.path.lexists(directory):
+        check_backup_directory(directory, allow_shared=project.safety.backup_dir_shared)
+    archive = resolve_backup(directory, backup)
+    outside = not is_inside(directory, archive)
+    if outside:
+        events.warn(f"{archive} is outside the backup directory {directory}: accepted because it is a regular "
+                    "file; its sidecar must still verify")
+    return archive, outside
 
 
 def _drop_database(settings, name: str) -> None:
@@ -447,7 +491,7 @@ def health(project) -> dict:
     backup_dir = project.safety.backup_dir
     try:
         from .pgtools import ensure_directory_writable
-        ensure_directory_writable(backup_dir)
+        ensure_directory_writable(backup_dir, allow_shared=project.safety.backup_dir_shared)
         free = shutil.disk_usage(backup_dir).free
         enough = server is None or free > server.database_size
         check("backup directory", enough, f"{backup_dir} writable, {human_bytes(free)} free", "warn")

@@ -32,7 +32,7 @@ from .errors import (EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, Conf
 from .events import Events
 from .interruption import Interruption
 from .migration_lock import LockSession, migration_lock
-from .pgtools import ServerInfo, connect, ensure_directory_writable, find_tools, server_info
+from .pgtools import ServerInfo, connect, ensure_directory_writable, find_tools, server_identity, server_info
 from .restore import OpenedArchive, restore_in_place
 from .run_history import StepRecord, file_checksum, record_run
 from .selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
@@ -119,6 +119,7 @@ class RunContext:
     started: float = field(default_factory=time.monotonic)
     started_at: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
     server: Optional[ServerInfo] = None
+    server_identity: Optional[dict] = None   # recorded in the backup's sidecar (its origin)
     current: tuple = ()
     tools: Optional[dict] = None
     lock: Optional[LockSession] = None
@@ -258,6 +259,7 @@ def _inspect(run: RunContext) -> None:
     connection = connect(run.settings)
     try:
         run.server = server_info(connection)
+        run.server_identity = server_identity(connection)
         run.current = read_current_heads(connection, run.project.version_table)
     finally:
         connection.close()
@@ -283,7 +285,7 @@ def _preflight(run: RunContext) -> None:
         return
     safety = run.safety
     run.tools = find_tools(("pg_dump", "pg_restore", "psql"), run.server.major)
-    ensure_directory_writable(safety.backup_dir)
+    ensure_directory_writable(safety.backup_dir, allow_shared=safety.backup_dir_shared)
     for leftover in remove_partial_backups(safety.backup_dir):
         run.notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")
     check_free_space(safety.backup_dir,
@@ -456,7 +458,8 @@ def _backing_up(run: RunContext) -> Iterator:
             settings=settings, directory=safety.backup_dir, pg_dump=run.tools["pg_dump"],
             pg_restore=run.tools["pg_restore"], server_version=server.version, revision=run.current,
             database_size=server.database_size, reason=f"before {run.direction} to {run.target}",
-            compression=safety.backup_compression, lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress).start()
+            compression=safety.backup_compression, lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress,
+            server_identity=run.server_identity).start()
         try:
             yield job
         except BaseException:
@@ -591,7 +594,7 @@ def _restore_touched_or_all(run: RunContext):
 
 
 def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupInfo, *, server: ServerInfo,
-                       tools: dict, events: Events, reason: str):
+                       tools: dict, events: Events, reason: str, server_identity: Optional[dict] = None):
     """A manual restore (``restore``, ``recover``) through the same steps as a run: under the
     migration lock, a backup of the current state first (so the restore can itself be undone), a
     journal entry while it changes the database, the archive read through one descriptor and
@@ -607,7 +610,8 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
         safety_copy = create_backup(
             settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
             server_version=server.version, revision=current, database_size=server.database_size,
-            reason=f"before {reason}", compression=safety.backup_compression, progress=progress)
+            reason=f"before {reason}", compression=safety.backup_compression, progress=progress,
+            server_identity=server_identity)
     run_id = run_journal.open_entry(lock.connection, command="restore", target=archive.name,
                                     revision_before=current, backup_file=safety_copy.file)
     events.step(f"Restoring {archive.name} in one transaction")

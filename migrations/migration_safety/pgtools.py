@@ -310,11 +310,37 @@ def server_info(connection) -> ServerInfo:
     return ServerInfo(version_num, version, size, user)
 
 
-def ensure_directory_writable(path: Path) -> None:
+def server_identity(connection) -> dict:
+    """Which server and database this connection reaches, to tell a backup's origin apart from a
+    same-named database elsewhere (staging over production). The server is named by its system
+    identifier (``pg_control_system()``, which some platforms grant only to pg_monitor or
+    superusers), else by its address and port; ``method`` records which was used."""
+    allowed, database_oid, database = query_one(
+        connection,
+        "SELECT has_function_privilege('pg_control_system()', 'execute'),"
+        " (SELECT oid FROM pg_database WHERE datname = current_database())::bigint, current_database()")
+    identity = {"database": database, "database_oid": int(database_oid)}
+    if allowed:
+        (system_identifier,) = query_one(connection, "SELECT system_identifier FROM pg_control_system()")
+        identity.update(method="system_identifier", system_identifier=str(system_identifier))
+    else:
+        # over a Unix socket there is no address, and the port is the server's setting
+        address, port = query_one(connection, "SELECT host(inet_server_addr()),"
+                                              " coalesce(inet_server_port(), current_setting('port')::int)")
+        identity.update(method="address", address=address or "local socket", port=port)
+    return identity
+
+
+def ensure_directory_writable(path: Path, *, allow_shared: bool = False) -> None:
+    """The backup directory exists (created 0700), is private unless ``allow_shared`` (see
+    backup_directory), and a file can be created in it. The probe is a fresh random name made
+    with O_EXCL|O_NOFOLLOW: a link planted in the directory cannot make it truncate anything."""
+    from .backup_directory import create_private_file, prepare_backup_directory
+
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write_probe_{os.getpid()}"
-        probe.write_bytes(b"")
+        prepare_backup_directory(path, allow_shared=allow_shared)
+        descriptor, probe = create_private_file(path, ".write_probe_", "")
+        os.close(descriptor)
         probe.unlink()
     except OSError as exc:
         raise PreflightError(f"backup directory {path} is not writable: {exc.strerror or exc}") from None
