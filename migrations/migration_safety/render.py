@@ -27,6 +27,15 @@ class Output:
         self.rich = fmt == "text" and self.stream.isatty()
         self._console = None
         self._err_console = None
+        self.acting_on: Optional[dict] = None
+
+    def announce(self, acting_on: dict) -> None:
+        """Which config and database this run acts on, and where they came from: a line on
+        stderr in text mode, an ``acting_on`` field of the JSON document otherwise."""
+        self.acting_on = acting_on
+        if self.format == "text":
+            self.err_stream.write(f"config: {acting_on['config']} (found by {acting_on['config_found_by']})\n"
+                                  f"database: {acting_on['database']}\n")
 
     @property
     def console(self):
@@ -48,6 +57,8 @@ class Output:
     def json(self, payload) -> None:
         if is_dataclass(payload):
             payload = asdict(payload)
+        if isinstance(payload, dict) and self.acting_on is not None:
+            payload = {**payload, "acting_on": self.acting_on}
         self.stream.write(json.dumps(payload, indent=2, default=str, sort_keys=False) + "\n")
 
     # -- human output ---------------------------------------------------------------------------
