@@ -92,8 +92,10 @@ def test_async_project_driver_named_by_database_url_and_failure_rolls_back(datab
     failed = cli("--config", ini, "--format", "json", "upgrade", env=url_env, expect=1)
     payload = json.loads(failed.stdout)
     assert payload["status"] == "failed-rolled-back", payload
-    assert payload["acting_on"]["database"].startswith(f"{database.host}:{database.port}/{database.name}")
-    assert "named in DATABASE_URL" in payload["acting_on"]["database"]
+    acting_on = payload["acting_on"]
+    assert (acting_on["server"], acting_on["database"]) == (f"{database.host}:{database.port}", database.name)
+    assert (acting_on["settings_from"], acting_on["driver"], acting_on["driver_from"]) == \
+        ("DATABASE_URL", "postgresql+asyncpg", "named in DATABASE_URL")
     assert fingerprint(database) == before
     assert versions(database) == ["b2"]
     assert database.password not in failed.stdout + failed.stderr
@@ -222,3 +224,17 @@ def test_cli_without_a_named_project_runs_on_a_copy_of_the_example(tmp_path):
     assert sorted(p.name for p in (copy.parent / "versions").glob("*.py")) == sorted(EXAMPLE_REVISIONS)
     shown = json.loads(run_cli("--format", "json", "info").stdout)
     assert shown["acting_on"] == {**shown["acting_on"], "config": str(copy), "config_found_by": "ALEMBIC_CONFIG"}
+
+
+def test_driver_precedence_database_url_then_sqlalchemy_url_then_psycopg2():
+    from infrastructure.docker.config_management import database_settings
+
+    ini_url = "postgresql+asyncpg://u@h/app"
+    assert database_settings({"DATABASE_URL": "postgresql+psycopg2://u@h/db"}, ini_url).driver == "postgresql+psycopg2"
+    assert database_settings({"DATABASE_URL": "postgresql://u@h/db"}, ini_url).driver == "postgresql+asyncpg"
+    assert database_settings({"POSTGRES_DB": "db"}, ini_url).driver == "postgresql+asyncpg"
+    plain = database_settings({"DATABASE_URL": "postgres://u@h/db"})
+    assert plain.driver == "postgresql+psycopg2" and plain.sqlalchemy_url().startswith("postgresql+psycopg2://")
+    tls = database_settings({"DATABASE_URL": "postgresql+asyncpg://u@h/db?sslmode=require&connect_timeout=5"})
+    assert tls.sqlalchemy_url() == "postgresql+asyncpg://u@h:5432/db?ssl=require"     # asyncpg's names
+    assert tls.libpq_keywords()["sslmode"] == "require" and tls.libpq_keywords()["connect_timeout"] == "5"

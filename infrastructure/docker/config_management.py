@@ -81,11 +81,6 @@ class DatabaseSettings:
         masked = replace(self, password="***" if self.password else None)
         return masked.sqlalchemy_url(driver="postgresql").replace("%2A%2A%2A", "***")
 
-    def describe(self) -> str:
-        """Which server and database, and where each part of that came from (no password)."""
-        return (f"{self.host}:{self.port}/{self.database} as {self.user} (settings from {self.source}; "
-                f"SQLAlchemy driver {self.driver}, {self.driver_source})")
-
     def libpq_keywords(self) -> dict:
         """Keyword arguments for psycopg2.connect / a libpq conninfo, without the password."""
         keywords = {"host": self.host, "port": str(self.port), "dbname": self.database, "user": self.user}

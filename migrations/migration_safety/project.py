@@ -59,8 +59,8 @@ def find_config(config: Optional[str], environ: Optional[Mapping[str, str]] = No
         return (cwd / "alembic.ini").resolve(), "alembic.ini in the current directory"
     if has_tool_alembic(cwd / "pyproject.toml"):
         return (cwd / "pyproject.toml").resolve(), "pyproject.toml [tool.alembic] in the current directory"
-    return DEFAULT_INI, ("this repository's example project (no --config, no ALEMBIC_CONFIG, no alembic.ini "
-                         "or pyproject.toml with [tool.alembic] in the current directory)")
+    return DEFAULT_INI, ("default: this repository's example project, as no --config, ALEMBIC_CONFIG, "
+                         "alembic.ini or pyproject.toml [tool.alembic] in the current directory names another")
 
 
 @dataclass
@@ -97,8 +97,10 @@ class Project:
     def describe(self) -> dict:
         """Which config and which database this run acts on, and where each came from."""
         files = [str(f) for f in (self.ini_file, self.toml_file) if f]
+        settings = self.database
         return {"config": " + ".join(files), "config_found_by": self.found_by,
-                "database": self.database.describe()}
+                "server": f"{settings.host}:{settings.port}", "database": settings.database, "user": settings.user,
+                "settings_from": settings.source, "driver": settings.driver, "driver_from": settings.driver_source}
 
     @cached_property
     def parser(self) -> configparser.ConfigParser:

@@ -34,8 +34,11 @@ class Output:
         stderr in text mode, an ``acting_on`` field of the JSON document otherwise."""
         self.acting_on = acting_on
         if self.format == "text":
-            self.err_stream.write(f"config: {acting_on['config']} (found by {acting_on['config_found_by']})\n"
-                                  f"database: {acting_on['database']}\n")
+            self.err_stream.write(
+                f"config: {acting_on['config']} (found by {acting_on['config_found_by']})\n"
+                f"database: {acting_on['server']}/{acting_on['database']} as {acting_on['user']} "
+                f"(settings from {acting_on['settings_from']}; SQLAlchemy driver {acting_on['driver']}, "
+                f"{acting_on['driver_from']})\n")
 
     @property
     def console(self):
