@@ -12,3 +12,6 @@ eval "$("$PY" scripts/local_postgres.py env)"
 "$PY" migrations/migration_utils.py status
 echo
 echo "The local database keeps running; stop it with: .venv/bin/python scripts/local_postgres.py stop"
+echo "To run the README's commands in a new shell, from $ROOT:"
+echo "  source .venv/bin/activate"
+echo '  eval "$(python scripts/local_postgres.py env)"'

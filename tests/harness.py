@@ -2,9 +2,12 @@
 CLI as a subprocess, and fingerprint() — the database's state, compared before and after."""
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -109,11 +112,46 @@ def fingerprint(database: Database) -> dict:
             "schema": _normalized_schema(dump), "tables": contents, "sequences": sequences}
 
 
-def run_cli(*args, env=None, timeout: float = 180, input=None) -> subprocess.CompletedProcess:
+# The example project's own revisions. Tests use a copy holding only these, so a revision a
+# developer creates in migrations/versions/ by following the README cannot change the suite.
+EXAMPLE_REVISIONS = ("001_initial_schema.py", "002_crops_and_harvests.py", "003_field_soil_profile.py")
+_example_copy: list = []
+
+
+def example_project() -> Path:
+    """alembic.ini of a copy of the example project (made once per test session)."""
+    if not _example_copy:
+        root = Path(tempfile.mkdtemp(prefix="migration_safety_example_"))
+        atexit.register(shutil.rmtree, root, True)
+        source = REPO_ROOT / "migrations"
+        (root / "versions").mkdir()
+        for name in ("env.py", "script.py.mako"):
+            shutil.copy2(source / name, root / name)
+        for name in EXAMPLE_REVISIONS:
+            shutil.copy2(source / "versions" / name, root / "versions" / name)
+        ini = (source / "alembic.ini").read_text()
+        assert "prepend_sys_path = %(here)s/..\n" in ini, "the example alembic.ini changed"
+        # env.py imports the example application (infrastructure/) from the repository
+        (root / "alembic.ini").write_text(ini.replace("prepend_sys_path = %(here)s/..\n",
+                                                      f"prepend_sys_path = {REPO_ROOT}\n"))
+        _example_copy.append(root / "alembic.ini")
+    return _example_copy[0]
+
+
+def _names_a_project(args, env) -> bool:
+    return any(a in ("-c", "--config") or a.startswith("--config=") for a in args) or "ALEMBIC_CONFIG" in env
+
+
+def run_cli(*args, env=None, cwd=None, timeout: float = 180, input=None) -> subprocess.CompletedProcess:
     """The CLI as a user runs it. A bug of ours ('internal error') fails any test, whatever exit
-    code the test expected, so no test can pass because of one."""
+    code the test expected, so no test can pass because of one. Without a project named (by
+    --config, ALEMBIC_CONFIG or ``cwd``) it runs on a copy of the example project, never on the
+    repository's working tree."""
+    env = dict(os.environ if env is None else env)
+    if cwd is None and not _names_a_project(args, env):
+        env["ALEMBIC_CONFIG"] = str(example_project())
     result = subprocess.run([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"), *args],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                            cwd=cwd or REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
                             input=input if input is not None else "")
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     return result

@@ -8,6 +8,12 @@ Precedence for the database connection, first match wins:
 3. ``sqlalchemy.url`` in alembic.ini, unless it is Alembic's template placeholder;
 4. the defaults: localhost, 5432, fataplus_dev, fataplus_user, no password.
 
+The SQLAlchemy driver of the URL handed to Alembic is the one the user's project expects, since
+env.py builds the engine (an async env.py needs ``postgresql+asyncpg``): the driver named in
+``DATABASE_URL``'s scheme, else the one named by ``sqlalchemy.url``, else psycopg2 (SQLAlchemy
+2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed). The wrapper's own
+connections, pg_dump and psql always use libpq.
+
 The password is kept out of ``repr`` and every rendered form except the URL handed to
 SQLAlchemy; child processes receive it through ``PGPASSWORD`` in their environment, never argv.
 
@@ -16,7 +22,7 @@ This module deliberately imports nothing heavy: it runs on every CLI start.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Optional
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -28,6 +34,7 @@ DEFAULT_USER = "fataplus_user"
 
 POSTGRES_VARIABLES = ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD")
 ALEMBIC_PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"
+DEFAULT_DRIVER = "postgresql+psycopg2"
 
 # libpq connection parameters that may ride along in a URL's query string (sslmode for RDS, ...).
 LIBPQ_URL_PARAMETERS = {
@@ -49,13 +56,16 @@ class DatabaseSettings:
     password: Optional[str] = field(default=None, repr=False)
     parameters: Mapping[str, str] = field(default_factory=dict)
     source: str = "defaults"
+    driver: str = DEFAULT_DRIVER          # SQLAlchemy dialect+driver of the URL handed to env.py
+    driver_source: str = "the default"
 
-    def sqlalchemy_url(self, driver: str = "postgresql+psycopg2") -> str:
+    def sqlalchemy_url(self, driver: Optional[str] = None) -> str:
         """The URL for SQLAlchemy, password URL-quoted so ``@ % : / !`` survive."""
+        driver = driver or self.driver
         credentials = quote(self.user, safe="")
         if self.password is not None:
             credentials += ":" + quote(self.password, safe="")
-        parameters = dict(self.parameters)
+        parameters = _driver_parameters(driver, self.parameters)
         if self.host.startswith("/"):   # a Unix-socket directory goes in the query, as libpq's host
             parameters.update(host=self.host, port=str(self.port))
             url = f"{driver}://{credentials}@/{quote(self.database, safe='')}"
@@ -68,8 +78,7 @@ class DatabaseSettings:
 
     def masked_url(self) -> str:
         """The URL as it may be shown to people and logs."""
-        masked = DatabaseSettings(self.host, self.port, self.database, self.user,
-                                  "***" if self.password else None, self.parameters, self.source)
+        masked = replace(self, password="***" if self.password else None)
         return masked.sqlalchemy_url(driver="postgresql").replace("%2A%2A%2A", "***")
 
     def libpq_keywords(self) -> dict:
@@ -97,8 +106,7 @@ class DatabaseSettings:
         return env
 
     def with_database(self, database: str) -> "DatabaseSettings":
-        return DatabaseSettings(self.host, self.port, database, self.user, self.password,
-                                self.parameters, self.source)
+        return replace(self, database=database)
 
 
 # Variables holding the wrapper's own copy of the password; no child process needs them (a tool
@@ -147,26 +155,69 @@ def parse_database_url(url: str, source: str = "DATABASE_URL") -> DatabaseSettin
 
 
 def database_settings(environ: Optional[Mapping[str, str]] = None,
-                      alembic_ini_url: Optional[str] = None) -> DatabaseSettings:
+                      alembic_ini_url: Optional[str] = None,
+                      alembic_ini_name: str = "alembic.ini") -> DatabaseSettings:
     """Resolve the connection settings (see the module docstring for the precedence)."""
     environ = os.environ if environ is None else environ
+    ini_url = alembic_ini_url.strip() if alembic_ini_url and alembic_ini_url.strip() != ALEMBIC_PLACEHOLDER_URL \
+        else None
+    ini_source = f"sqlalchemy.url in {alembic_ini_name}"
     if environ.get("DATABASE_URL"):
-        return parse_database_url(environ["DATABASE_URL"])
-    if any(environ.get(name) for name in POSTGRES_VARIABLES):
+        settings = parse_database_url(environ["DATABASE_URL"])
+    elif any(environ.get(name) for name in POSTGRES_VARIABLES):
         port_text = environ.get("POSTGRES_PORT") or str(DEFAULT_PORT)
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SettingsError(f"POSTGRES_PORT must be a port number, got {port_text!r}")
-        return DatabaseSettings(
+        named = [name for name in POSTGRES_VARIABLES if environ.get(name)]
+        unset = [name for name in POSTGRES_VARIABLES if not environ.get(name)]
+        settings = DatabaseSettings(
             host=environ.get("POSTGRES_HOST") or DEFAULT_HOST,
             port=int(port_text),
             database=environ.get("POSTGRES_DB") or DEFAULT_DATABASE,
             user=environ.get("POSTGRES_USER") or DEFAULT_USER,
             password=environ.get("POSTGRES_PASSWORD") or None,
-            source="POSTGRES_* environment",
+            source="POSTGRES_* environment (" + ", ".join(named)
+                   + (f"; defaults for {', '.join(unset)}" if unset else "") + ")",
         )
-    if alembic_ini_url and alembic_ini_url.strip() != ALEMBIC_PLACEHOLDER_URL:
-        return parse_database_url(alembic_ini_url, source="sqlalchemy.url in alembic.ini")
-    return DatabaseSettings()
+    elif ini_url:
+        settings = parse_database_url(ini_url, source=ini_source)
+    else:
+        settings = DatabaseSettings(source="built-in defaults (no DATABASE_URL, POSTGRES_* or sqlalchemy.url set)")
+    for url, where in ((environ.get("DATABASE_URL"), "DATABASE_URL"), (ini_url, ini_source)):
+        driver = named_driver(url) if url else None
+        if driver:
+            return replace(settings, driver=driver, driver_source=f"named in {where}")
+    return replace(settings, driver_source="the default: none named in DATABASE_URL or sqlalchemy.url")
+
+
+def named_driver(url: str) -> Optional[str]:
+    """``postgresql+asyncpg://...`` -> ``postgresql+asyncpg``; None when the scheme names no driver."""
+    scheme = url.strip().split("://", 1)[0].lower()
+    dialect, _, driver = scheme.partition("+")
+    if dialect in ("postgresql", "postgres") and driver:
+        return f"postgresql+{driver}"
+    return None
+
+
+# asyncpg takes its own keyword arguments, not libpq's: these are translated or left out (the
+# wrapper's own libpq connections still use them), any other libpq parameter is refused.
+_ASYNCPG_RENAMED = {"sslmode": "ssl", "target_session_attrs": "target_session_attrs"}
+_ASYNCPG_OMITTED = {"connect_timeout", "application_name"}
+
+
+def _driver_parameters(driver: str, parameters: Mapping[str, str]) -> dict:
+    if not driver.endswith("+asyncpg"):
+        return dict(parameters)
+    translated = {}
+    for key, value in parameters.items():
+        if key in _ASYNCPG_RENAMED:
+            translated[_ASYNCPG_RENAMED[key]] = value
+        elif key in ("host", "port"):
+            translated[key] = value
+        elif key not in _ASYNCPG_OMITTED:
+            raise SettingsError(f"the asyncpg driver takes no libpq parameter {key!r}; remove it from the "
+                                f"URL or name another driver (e.g. postgresql+psycopg2://)")
+    return translated
 
 
 @dataclass(frozen=True)
@@ -199,10 +250,28 @@ SAFETY_KEYS = {
 }
 
 
+# Keys of [migration_safety] read elsewhere (Project.version_table), accepted here too.
+OTHER_SAFETY_KEYS = ("version_table",)
+
+
+def valid_safety_keys() -> list:
+    """Every key ``[migration_safety]`` accepts, sorted (the README's list is checked against it)."""
+    return sorted(set(SAFETY_KEYS) | set(OTHER_SAFETY_KEYS))
+
+
+def check_safety_keys(ini_section: Mapping[str, str], where: str = "[migration_safety]") -> None:
+    """A misspelt key would otherwise be ignored silently and the default used."""
+    valid = valid_safety_keys()
+    unknown = sorted(key for key in ini_section if key not in valid)
+    if unknown:
+        raise SettingsError(f"{where} has unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}")
+
+
 def safety_settings(default_backup_dir: Path, ini_section: Optional[Mapping[str, str]] = None,
                     environ: Optional[Mapping[str, str]] = None) -> SafetySettings:
     environ = os.environ if environ is None else environ
     ini_section = ini_section or {}
+    check_safety_keys(ini_section)
     values = {}
     for key, variable in SAFETY_KEYS.items():
         raw = environ.get(variable) or ini_section.get(key)

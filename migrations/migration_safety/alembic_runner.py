@@ -50,9 +50,21 @@ class Plan:
 
 
 def alembic_config(ini_path: Path, database_url: str, *, stdout=None, output_buffer=None):
+    """Alembic's Config for the project whose main file is ``ini_path`` (Project.ini_path): an
+    alembic.ini, with the pyproject.toml beside it when that has ``[tool.alembic]``, or a
+    pyproject.toml alone, with the alembic.ini beside it (logging, sqlalchemy.url) if there is one."""
     from alembic.config import Config
 
-    config = Config(str(ini_path), stdout=stdout or io.StringIO(), output_buffer=output_buffer)
+    from .project import has_tool_alembic
+
+    ini_path = Path(ini_path)
+    if ini_path.suffix == ".toml":
+        toml_file, ini_file = ini_path, ini_path.parent / "alembic.ini"
+    else:
+        toml_file, ini_file = ini_path.parent / "pyproject.toml", ini_path
+    config = Config(str(ini_file) if ini_file.is_file() else None,
+                    toml_file=str(toml_file) if has_tool_alembic(toml_file) else None,
+                    stdout=stdout or io.StringIO(), output_buffer=output_buffer)
     # ConfigParser interpolation would eat a '%' of a URL-quoted password: double it.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
@@ -252,7 +264,9 @@ class CommitTracker:
         self.commits += 1
 
     def _on_pool_connect(self, dbapi_connection, connection_record) -> None:
-        pid = getattr(dbapi_connection, "get_backend_pid", None)
+        # psycopg2 asks libpq; SQLAlchemy's asyncpg adapter wraps the asyncpg connection
+        pid = getattr(dbapi_connection, "get_backend_pid", None) \
+            or getattr(getattr(dbapi_connection, "_connection", None), "get_server_pid", None)
         if pid is not None:
             self.backend_pids.add(pid())
             self.side_pids.discard(pid())
@@ -271,7 +285,8 @@ class CommitTracker:
                 pass
 
     def _on_execute(self, connection, cursor, statement, parameters, context, executemany) -> None:
-        if getattr(cursor.connection, "autocommit", False):
+        # the DBAPI connection through SQLAlchemy's Connection: asyncpg's adapted cursor has none
+        if getattr(connection.connection.dbapi_connection, "autocommit", False):
             self.autocommit_statements += 1
         elif statement.lstrip().upper().startswith(_TRANSACTION_END):
             self.commits += 1
@@ -322,13 +337,28 @@ RUN_APPLICATION_NAME = "migration_safety_run"
 
 @contextlib.contextmanager
 def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]:
-    """Apply timeouts to every libpq connection opened in this process meanwhile (env.py's)."""
+    """Apply timeouts to every connection opened in this process meanwhile (env.py's): libpq
+    drivers (psycopg2, psycopg) read ``PGOPTIONS``; asyncpg does not, so it gets the same
+    settings as ``server_settings`` (sent in the startup packet, like ``PGOPTIONS``) through
+    SQLAlchemy's ``do_connect`` event, which sees every connection any engine opens."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    settings = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout,
+                "application_name": RUN_APPLICATION_NAME}
+
+    def asyncpg_server_settings(dialect, connection_record, cargs, cparams) -> None:
+        if dialect.driver == "asyncpg":
+            # as with libpq, settings the user put on the connection itself win
+            cparams["server_settings"] = {**settings, **(cparams.get("server_settings") or {})}
+
     previous = os.environ.get("PGOPTIONS")
-    os.environ["PGOPTIONS"] = (f"-c lock_timeout={lock_timeout} -c statement_timeout={statement_timeout}"
-                               f" -c application_name={RUN_APPLICATION_NAME}")
+    os.environ["PGOPTIONS"] = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    event.listen(Engine, "do_connect", asyncpg_server_settings)
     try:
         yield
     finally:
+        event.remove(Engine, "do_connect", asyncpg_server_settings)
         if previous is None:
             os.environ.pop("PGOPTIONS", None)
         else:

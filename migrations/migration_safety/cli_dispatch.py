@@ -11,6 +11,7 @@ def dispatch(args, output: Output) -> int:
     if args.command == "validate" and (args.explain or args.list_rules):
         return _validate_info(args, output)
     project = Project.load(args.config)
+    output.announce(project.describe())
     handler = _HANDLERS[args.command]
     return handler(project, args, output)
 

@@ -258,17 +258,24 @@ def connect(settings, *, database: Optional[str] = None, autocommit: bool = True
 
 
 def describe_connection_error(exc: Exception, settings) -> str:
+    """One line: what was tried, why it failed, and where those settings came from."""
     text = " ".join(str(exc).split())
     if settings.password:
         text = text.replace(settings.password, "***")
     where = f"{settings.host}:{settings.port}/{settings.database} as {settings.user}"
     if "password authentication failed" in text or "no password supplied" in text:
-        return f"cannot connect to {where}: authentication failed (check POSTGRES_USER/POSTGRES_PASSWORD)"
-    if "does not exist" in text and "database" in text:
-        return f"cannot connect to {where}: database {settings.database!r} does not exist"
-    if "Connection refused" in text or "could not translate host name" in text or "timeout expired" in text:
-        return f"cannot connect to {where}: server unreachable ({_short_reason(text)})"
-    return f"cannot connect to {where}: {_short_reason(text)}"
+        reason = "authentication failed (check the user and password)"
+    elif "does not exist" in text and "database" in text:
+        reason = f"database {settings.database!r} does not exist"
+    elif "Connection refused" in text or "could not translate host name" in text or "timeout expired" in text:
+        reason = f"server unreachable ({_short_reason(text)})"
+    else:
+        reason = _short_reason(text)
+    origin = f"settings from {settings.source}"
+    if not settings.source.startswith(("DATABASE_URL", "POSTGRES_", "sqlalchemy.url")):
+        origin += ("; set DATABASE_URL or POSTGRES_HOST/POSTGRES_DB/POSTGRES_USER/POSTGRES_PASSWORD, or for this "
+                   "repository's local database: eval \"$(.venv/bin/python scripts/local_postgres.py env)\"")
+    return f"cannot connect to {where}: {reason} ({origin})"
 
 
 def _short_reason(text: str) -> str:

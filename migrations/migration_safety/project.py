@@ -1,13 +1,21 @@
-"""The project a command works on: which alembic.ini, where its revisions and backups live, and
-the effective settings. Reading it imports no Alembic, so light commands stay fast."""
+"""The project a command works on: which Alembic config (alembic.ini and/or pyproject.toml), where
+its revisions and backups live, and the effective settings. Reading it imports no Alembic, so
+light commands stay fast.
+
+The config is found as Alembic's own CLI finds it: ``--config``, then ``ALEMBIC_CONFIG``, then
+``alembic.ini`` (or a ``pyproject.toml`` with ``[tool.alembic]``) in the current directory; only
+then this repository's example project. A project is one directory: an alembic.ini and a
+pyproject.toml side by side are used together (Alembic 1.16+ reads ``[tool.alembic]`` from the
+toml and logging plus ``sqlalchemy.url`` from the ini)."""
 from __future__ import annotations
 
 import configparser
+import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
 
 from . import redaction
 from .errors import ConfigurationError
@@ -26,29 +34,95 @@ if TYPE_CHECKING:
     from .alembic_runner import VersionTable
 
 
+def _read_toml(path: Path) -> dict:
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
+
+
+def has_tool_alembic(path: Path) -> bool:
+    return path.is_file() and "alembic" in _read_toml(path).get("tool", {})
+
+
+def find_config(config: Optional[str], environ: Optional[Mapping[str, str]] = None,
+                cwd: Optional[Path] = None) -> tuple[Path, str]:
+    """The config file to use and how it was found, in Alembic's order."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    for named, how in ((config, "--config"), (environ.get("ALEMBIC_CONFIG"), "ALEMBIC_CONFIG")):
+        if named:
+            path = Path(named).expanduser()
+            if not path.is_file():
+                raise ConfigurationError(f"alembic config {path} (from {how}) not found")
+            return path.resolve(), how
+    if (cwd / "alembic.ini").is_file():
+        return (cwd / "alembic.ini").resolve(), "alembic.ini in the current directory"
+    if has_tool_alembic(cwd / "pyproject.toml"):
+        return (cwd / "pyproject.toml").resolve(), "pyproject.toml [tool.alembic] in the current directory"
+    return DEFAULT_INI, ("default: this repository's example project, as no --config, ALEMBIC_CONFIG, "
+                         "alembic.ini or pyproject.toml [tool.alembic] in the current directory names another")
+
+
 @dataclass
 class Project:
-    ini_path: Path
+    config_path: Path                  # the file that was found or named
+    found_by: str                      # how (see find_config)
+    ini_file: Optional[Path] = None    # alembic.ini in use, if any
+    toml_file: Optional[Path] = None   # pyproject.toml with [tool.alembic], if any
 
     @classmethod
-    def load(cls, ini_path: Optional[str]) -> "Project":
-        path = Path(ini_path).expanduser() if ini_path else DEFAULT_INI
-        if not path.is_file():
-            raise ConfigurationError(f"alembic config {path} not found (pass --config path/to/alembic.ini)")
-        project = cls(path.resolve())
-        project.parser  # parse now: a malformed ini is a usage error, reported once
+    def load(cls, config: Optional[str], environ: Optional[Mapping[str, str]] = None,
+             cwd: Optional[Path] = None) -> "Project":
+        path, found_by = find_config(config, environ, cwd)
+        if path.suffix == ".toml":
+            if not has_tool_alembic(path):
+                raise ConfigurationError(f"{path} has no [tool.alembic] table")
+            ini = path.parent / "alembic.ini"
+            project = cls(path, found_by, ini.resolve() if ini.is_file() else None, path)
+        else:
+            toml = path.parent / "pyproject.toml"
+            project = cls(path, found_by, path, toml.resolve() if has_tool_alembic(toml) else None)
+        # Parse and check now: a malformed config or a misspelt setting is a usage error,
+        # reported once, before anything runs.
+        project.parser
+        project.safety
+        project.script_location
         return project
+
+    @property
+    def ini_path(self) -> Path:
+        """The main config file: alembic.ini, or pyproject.toml when the project has no ini."""
+        return self.ini_file or self.toml_file
+
+    def describe(self) -> dict:
+        """Which config and which database this run acts on, and where each came from."""
+        files = [str(f) for f in (self.ini_file, self.toml_file) if f]
+        settings = self.database
+        return {"config": " + ".join(files), "config_found_by": self.found_by,
+                "server": f"{settings.host}:{settings.port}", "database": settings.database, "user": settings.user,
+                "settings_from": settings.source, "driver": settings.driver, "driver_from": settings.driver_source}
 
     @cached_property
     def parser(self) -> configparser.ConfigParser:
-        parser = configparser.ConfigParser(defaults={"here": str(self.ini_path.parent)})
+        """alembic.ini as Alembic reads it (empty for a pyproject.toml-only project)."""
+        parser = configparser.ConfigParser(defaults={"here": str(self.config_path.parent)})
+        if self.ini_file is None:
+            return parser
         try:
-            parser.read(self.ini_path, encoding="utf-8")
+            parser.read(self.ini_file, encoding="utf-8")
         except configparser.Error as exc:
-            raise ConfigurationError(f"cannot read {self.ini_path}: {' '.join(str(exc).split())}") from None
-        if not parser.has_section("alembic"):
-            raise ConfigurationError(f"{self.ini_path} has no [alembic] section")
+            raise ConfigurationError(f"cannot read {self.ini_file}: {' '.join(str(exc).split())}") from None
+        if not parser.has_section("alembic") and self.toml_file is None:
+            raise ConfigurationError(f"{self.ini_file} has no [alembic] section")
         return parser
+
+    @cached_property
+    def toml(self) -> dict:
+        return _read_toml(self.toml_file).get("tool", {}) if self.toml_file else {}
 
     def _option(self, section: str, key: str) -> Optional[str]:
         try:
@@ -56,33 +130,81 @@ class Project:
         except (configparser.Error, KeyError):
             return None
 
+    def alembic_option(self, key: str):
+        """An [alembic] option as Alembic's Config.get_alembic_option reads it: the ini first,
+        then [tool.alembic], whose strings get ``%(here)s`` (the toml's folder) substituted."""
+        value = self._option("alembic", key)
+        if value not in (None, ""):
+            return value
+        value = self.toml.get("alembic", {}).get(key)
+        here = {"here": str(self.toml_file.parent)} if self.toml_file else {}
+        try:
+            if isinstance(value, str):
+                return value % here
+            if isinstance(value, list):
+                return [item % here for item in value]
+        except (KeyError, ValueError, TypeError):
+            raise ConfigurationError(f"{self.toml_file}: cannot expand [tool.alembic] {key} = {value!r}") from None
+        return value
+
+    def _config_names(self) -> str:
+        return " / ".join(str(f) for f in (self.ini_file, self.toml_file) if f)
+
     @cached_property
     def script_location(self) -> Path:
-        location = self._option("alembic", "script_location")
-        if not location:
-            raise ConfigurationError(f"{self.ini_path} sets no script_location")
+        location = self.alembic_option("script_location")
+        if not location or not isinstance(location, str):
+            raise ConfigurationError(f"{self._config_names()} sets no script_location")
+        return self._resolve_location(location, "script_location")
+
+    def _resolve_location(self, location: str, key: str, must_exist: bool = True) -> Path:
+        """As Alembic resolves it (util.coerce_resource_to_filename): ``package:folder`` is a
+        package resource; any other relative path is relative to the current directory."""
+        if not os.path.isabs(location) and ":" in location:
+            from importlib import resources
+
+            package, *parts = location.split(":")
+            try:
+                return Path(str(resources.files(package).joinpath(*parts))).resolve()
+            except (ImportError, TypeError) as exc:
+                raise ConfigurationError(f"{key} {location!r}: package {package!r} not importable ({exc})") from None
         path = Path(location)
-        if not path.is_absolute():
-            # Alembic resolves a relative script_location against the working directory (or a
-            # package); try that first, then the ini's own folder.
-            path = Path.cwd() / location if (Path.cwd() / location).is_dir() else self.ini_path.parent / location
+        if must_exist and not path.is_absolute() and not path.is_dir():
+            raise ConfigurationError(
+                f"{key} {location!r} is relative to the current directory ({Path.cwd()}) and not found there, "
+                f"as Alembic would not find it; run from the project's folder or write %(here)s/{location}")
         return path.resolve()
 
     @property
     def versions_dir(self) -> Path:
-        configured = self._option("alembic", "version_locations")
+        configured = self.alembic_option("version_locations")
         if configured:
-            first = configured.replace(",", " ").split()[0]
-            return Path(first).resolve()
+            first = configured[0] if isinstance(configured, list) else self._split_paths(configured)[0]
+            return self._resolve_location(first, "version_locations", must_exist=False)
         return self.script_location / "versions"
+
+    def _split_paths(self, value: str) -> list:
+        """version_locations of an ini, split as Alembic splits it (path_separator)."""
+        separator = self._option("alembic", "path_separator")
+        named = {"os": os.pathsep, "space": " ", "newline": "\n", ":": ":", ";": ";"}
+        if separator in named:
+            parts = value.split(named[separator])
+        else:   # Alembic's legacy splitting on spaces and commas
+            parts = value.replace(",", " ").split()
+        return [part.strip() for part in parts if part.strip()]
 
     @cached_property
     def database(self) -> config_management.DatabaseSettings:
-        ini_url = self._option("alembic", "sqlalchemy.url")
-        if ini_url and ini_url.strip() != config_management.ALEMBIC_PLACEHOLDER_URL:
-            redaction.register_url(ini_url)  # its password as written, before a message can quote it
+        url = self._option("alembic", "sqlalchemy.url")
+        where = self.ini_file
+        if not url and self.toml_file:
+            url, where = self.alembic_option("sqlalchemy.url"), self.toml_file
+        if isinstance(url, str) and url.strip() != config_management.ALEMBIC_PLACEHOLDER_URL:
+            redaction.register_url(url)  # its password as written, before a message can quote it
         try:
-            settings = config_management.database_settings(alembic_ini_url=ini_url)
+            settings = config_management.database_settings(
+                alembic_ini_url=url if isinstance(url, str) else None, alembic_ini_name=str(where))
+            settings.sqlalchemy_url()   # refuses parameters the named driver cannot take
         except config_management.SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
         redaction.register(settings.password)
@@ -90,15 +212,22 @@ class Project:
 
     @cached_property
     def safety(self) -> config_management.SafetySettings:
+        """``[migration_safety]`` of alembic.ini, or ``[tool.migration_safety]`` of pyproject.toml."""
         section = dict(self.parser.items(SAFETY_SECTION)) if self.parser.has_section(SAFETY_SECTION) else {}
         section.pop("here", None)
-        default_backups = self.ini_path.parent / "backups"
+        where = f"[{SAFETY_SECTION}] in {self.ini_file}"
+        if not section and isinstance(self.toml.get(SAFETY_SECTION), dict):
+            where = f"[tool.{SAFETY_SECTION}] in {self.toml_file}"
+            section = {key: str(value).lower() if isinstance(value, bool) else str(value)
+                       for key, value in self.toml[SAFETY_SECTION].items() if not isinstance(value, dict)}
+        default_backups = self.config_path.parent / "backups"
         try:
+            config_management.check_safety_keys(section, where)
             settings = config_management.safety_settings(default_backups, section)
         except config_management.SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
         if not settings.backup_dir.is_absolute():
-            object.__setattr__(settings, "backup_dir", (self.ini_path.parent / settings.backup_dir).resolve())
+            object.__setattr__(settings, "backup_dir", (self.config_path.parent / settings.backup_dir).resolve())
         return settings
 
     @cached_property

@@ -42,6 +42,18 @@ class Output:
         self.rich = fmt == "text" and self.stream.isatty()
         self._console = None
         self._err_console = None
+        self.acting_on: Optional[dict] = None
+
+    def announce(self, acting_on: dict) -> None:
+        """Which config and database this run acts on, and where they came from: a line on
+        stderr in text mode, an ``acting_on`` field of the JSON document otherwise."""
+        self.acting_on = acting_on
+        if self.format == "text":
+            self.err_stream.write(
+                f"config: {acting_on['config']} (found by {acting_on['config_found_by']})\n"
+                f"database: {acting_on['server']}/{acting_on['database']} as {acting_on['user']} "
+                f"(settings from {acting_on['settings_from']}; SQLAlchemy driver {acting_on['driver']}, "
+                f"{acting_on['driver_from']})\n")
 
     @property
     def console(self):
@@ -63,6 +75,8 @@ class Output:
     def json(self, payload) -> None:
         if is_dataclass(payload):
             payload = asdict(payload)
+        if isinstance(payload, dict) and self.acting_on is not None:
+            payload = {**payload, "acting_on": self.acting_on}
         # json.dumps escapes control characters itself; only the password needs masking.
         self.stream.write(json.dumps(mask_data(payload), indent=2, default=lambda value: mask(str(value)),
                                      sort_keys=False) + "\n")

@@ -32,6 +32,8 @@ def load_config(alembic_ini: Optional[Path]) -> ValidationConfig:
     alembic_ini = Path(alembic_ini)
     parser = configparser.ConfigParser(interpolation=None)
     files = [alembic_ini, alembic_ini.parent / "migration_safety.ini"]
+    if alembic_ini.suffix == ".toml":   # a pyproject.toml-only Alembic project: the side file only
+        files = files[1:]
     try:
         parser.read([str(f) for f in files if f.is_file()], encoding="utf-8")
     except configparser.Error as exc:
