@@ -251,7 +251,7 @@ SAFETY_KEYS = {
 
 
 # Keys of [migration_safety] read elsewhere (Project.version_table), accepted here too.
-OTHER_SAFETY_KEYS = ("version_table",)
+OTHER_SAFETY_KEYS = ("version_table", "version_table_schema")
 
 
 def valid_safety_keys() -> list:
