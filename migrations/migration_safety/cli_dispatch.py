@@ -10,7 +10,7 @@ from .render import Output, render_run_result
 def dispatch(args, output: Output) -> int:
     if args.command == "validate" and (args.explain or args.list_rules):
         return _validate_info(args, output)
-    project = Project.load(args.config)
+    project = Project.load(args.config, getattr(args, "sql_dir", None))
     handler = _HANDLERS[args.command]
     return handler(project, args, output)
 
@@ -45,6 +45,13 @@ def _history(project, args, output: Output) -> int:
             return ""
         return f"{run['direction']} {run['outcome']} {run['at']} by {run['by']} ({run['duration_ms']} ms)"
 
+    if project.source.kind == "sql":
+        output.table(f"History of {data['database']} ({project.sql_dir})",
+                     ("version", "name", "state", "applied at", "ms", "checksum", "file"),
+                     [(r["revision"], r["name"], "applied" if r["applied"] else "pending", r["applied_at"] or "",
+                       "" if r["duration_ms"] is None else str(r["duration_ms"]), r["checksum"], r["file"])
+                      for r in data["revisions"]])
+        return EXIT_OK
     rows = [(r["revision"] + (" (current)" if r["current"] else ""), r["down_revision"] or "base",
              "applied" if r["applied"] else "pending", r["message"], r["file"], last_run(r["last_run"]))
             for r in data["revisions"]]

@@ -3,6 +3,8 @@ the effective settings. Reading it imports no Alembic, so light commands stay fa
 from __future__ import annotations
 
 import configparser
+import dataclasses
+import os
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,13 +31,14 @@ if TYPE_CHECKING:
 @dataclass
 class Project:
     ini_path: Path
+    sql_dir_option: Optional[str] = None      # --sql-dir
 
     @classmethod
-    def load(cls, ini_path: Optional[str]) -> "Project":
+    def load(cls, ini_path: Optional[str], sql_dir: Optional[str] = None) -> "Project":
         path = Path(ini_path).expanduser() if ini_path else DEFAULT_INI
         if not path.is_file():
             raise ConfigurationError(f"alembic config {path} not found (pass --config path/to/alembic.ini)")
-        project = cls(path.resolve())
+        project = cls(path.resolve(), sql_dir)
         project.parser  # parse now: a malformed ini is a usage error, reported once
         return project
 
@@ -99,7 +102,32 @@ class Project:
             raise ConfigurationError(str(exc)) from None
         if not settings.backup_dir.is_absolute():
             object.__setattr__(settings, "backup_dir", (self.ini_path.parent / settings.backup_dir).resolve())
+        if self.sql_dir is not None and settings.retention_days is None:
+            # migration_config.yaml's backup_retention_days, unless a setting says otherwise
+            days = self.source.folder.settings.backup_retention_days
+            if days is not None:
+                settings = dataclasses.replace(settings, retention_days=days)
         return settings
+
+    @cached_property
+    def sql_dir(self) -> Optional[Path]:
+        """A folder of plain-SQL migrations to drive instead of the Alembic project: ``--sql-dir``,
+        else ``MIGRATION_SQL_DIR``, else ``[migration_safety] sql_dir`` (relative to the ini's folder)."""
+        if self.sql_dir_option:
+            return Path(self.sql_dir_option).expanduser().resolve()
+        if os.environ.get("MIGRATION_SQL_DIR", "").strip():
+            return Path(os.environ["MIGRATION_SQL_DIR"].strip()).expanduser().resolve()
+        configured = self._option(SAFETY_SECTION, "sql_dir")
+        if configured and configured.strip():
+            return (self.ini_path.parent / Path(configured.strip()).expanduser()).resolve()
+        return None
+
+    @cached_property
+    def source(self):
+        """Where the migrations come from (``sources``): the Alembic project or the SQL folder."""
+        from .sources import source_for
+
+        return source_for(self)
 
     @cached_property
     def version_table(self) -> "VersionTable":
