@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("health", "checks for monitoring; exit 1 when one fails")
     command("info", "versions and effective settings (password masked)")
+    command("init", "create the schema_migrations table of a SQL folder (--sql-dir)")
     return parser
 
 

@@ -144,6 +144,19 @@ def old_runner_applies(database, path: Path, version: str, name: str) -> None:
                  (sha256(path), version))
 
 
+def test_init_creates_the_tracking_table_once(database, env, folder):
+    assert database.sql("SELECT to_regclass('schema_migrations')") == [(None,)]
+    result, data = cli_json(folder, "init", env=env)
+    assert result.returncode == 0 and data["created"] is True
+    assert [c for (c,) in database.sql("SELECT column_name FROM information_schema.columns WHERE table_name = "
+                                      "'schema_migrations' ORDER BY ordinal_position")] == [
+        "version", "name", "applied_at", "execution_time_ms", "checksum"]
+    result, data = cli_json(folder, "init", env=env)
+    assert result.returncode == 0 and data["created"] is False
+    refused = run_cli("init", env=env)
+    assert refused.returncode == 2 and "--sql-dir" in refused.stderr
+
+
 def test_a_database_kept_by_the_old_runner_is_recognised(fluxion, env, folder):
     fluxion.sql((folder / "000_create_schema_migrations.sql").read_text())
     old_runner_applies(fluxion, folder / "001_add_historical_inventory_UP.sql", "001", "add_historical_inventory")
@@ -181,6 +194,9 @@ def test_golang_migrate_naming(database, env, tmp_path):
     assert result.returncode == 0 and data["revision_after"] == ["1", "2"], result.stdout + result.stderr
     assert database.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 'users' "
                         "ORDER BY ordinal_position") == [("id",), ("name",), ("email",)]
+    # the same folder named by the setting instead of the option
+    current = run_cli("current", env=dict(env, MIGRATION_SQL_DIR=str(folder)))
+    assert current.returncode == 0 and current.stdout.strip() == "1, 2"
     result, data = cli_json(folder, "downgrade", "--revision", "base", env=env)
     assert result.returncode == 0 and data["revision_after"] == []
     assert database.sql("SELECT to_regclass('users')") == [(None,)]

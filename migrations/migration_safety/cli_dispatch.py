@@ -206,6 +206,15 @@ def _health(project, args, output: Output) -> int:
     return EXIT_OK if data["healthy"] else EXIT_FAILED
 
 
+def _init(project, args, output: Output) -> int:
+    data = commands.init(project)
+    if output.format == "json":
+        output.json(data)
+    else:
+        output.line(f"{data['table']} {'created' if data['created'] else 'already exists'} in {data['database']}")
+    return EXIT_OK
+
+
 def _info(project, args, output: Output) -> int:
     data = commands.info(project)
     if output.format == "json":
@@ -218,4 +227,4 @@ def _info(project, args, output: Output) -> int:
 
 _HANDLERS = {"upgrade": _run, "downgrade": _run, "current": _current, "history": _history,
              "status": _status, "validate": _validate, "create": _create, "backups": _backups,
-             "restore": _restore, "health": _health, "info": _info}
+             "restore": _restore, "health": _health, "info": _info, "init": _init}

@@ -211,6 +211,25 @@ def _validate_sql_folder(project, migration_files: Sequence[str]):
     return validate_sql_files([m.up for m in folder.migrations], config, problems=folder.problems)
 
 
+def init(project) -> dict:
+    """Create a SQL folder's tracking table, schema_migrations, as the old runners' ``--init`` did
+    (upgrade creates it too, in the first file's transaction)."""
+    from .pgtools import connect
+    from .sources import schema_migrations
+
+    if project.source.kind != "sql":
+        raise ConfigurationError("init is for SQL migration folders: pass --sql-dir DIR (Alembic creates "
+                                 "its own version table)")
+    connection = connect(project.database)
+    try:
+        existed = bool(schema_migrations.columns(connection))
+        with connection.cursor() as cursor:
+            schema_migrations.ensure_table(cursor)
+    finally:
+        connection.close()
+    return {"database": project.database.database, "table": schema_migrations.TABLE, "created": not existed}
+
+
 def explain_rule(rule_id: str) -> str:
     """The full text of one validation rule."""
     from . import validation
