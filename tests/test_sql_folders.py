@@ -203,6 +203,30 @@ def test_golang_migrate_naming(database, env, tmp_path):
     assert database.sql("SELECT count(*) FROM schema_migrations") == [(0,)]
 
 
+def test_a_database_kept_by_golang_migrate_keeps_its_one_row_table(database, env, tmp_path):
+    folder = tmp_path / "golang"
+    folder.mkdir()
+    (folder / "1_create_users.up.sql").write_text("CREATE TABLE users (id bigint PRIMARY KEY, name text);\n")
+    (folder / "1_create_users.down.sql").write_text("DROP TABLE users;\n")
+    (folder / "2_add_email.up.sql").write_text("ALTER TABLE users ADD COLUMN email text;\n")
+    (folder / "2_add_email.down.sql").write_text("ALTER TABLE users DROP COLUMN email;\n")
+    # what `migrate up 1` leaves behind
+    database.sql("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)")
+    database.sql((folder / "1_create_users.up.sql").read_text())
+    database.sql("INSERT INTO schema_migrations VALUES (1, false)")
+    result, data = cli_json(folder, "upgrade", env=env)
+    assert result.returncode == 0 and [s.split(":")[0] for s in data["steps"]] == ["1 -> 2"], result.stdout
+    assert database.sql("SELECT version, dirty FROM schema_migrations") == [(2, False)]
+    result, data = cli_json(folder, "downgrade", "--revision", "-1", env=env)
+    assert result.returncode == 0 and database.sql("SELECT version, dirty FROM schema_migrations") == [(1, False)]
+    # a run golang-migrate left dirty is refused before anything happens
+    database.sql("UPDATE schema_migrations SET dirty = true")
+    before = fingerprint(database)
+    refused = run_cli("--sql-dir", str(folder), "upgrade", env=env)
+    assert refused.returncode == 2 and "dirty" in refused.stderr
+    assert fingerprint(database) == before and len(backups_in(env)) == 2
+
+
 def test_no_transaction_file_with_create_index_concurrently(fluxion, env, folder):
     index = "CREATE INDEX CONCURRENTLY idx_products_sku ON products (sku);\n"
     (folder / "003_products_sku_index_UP.sql").write_text(index)
@@ -291,6 +315,40 @@ def test_folder_findings_gap_duplicate_and_lonely_down(env, folder, database):
     assert ("sql-migration-folder", "005_orphan_DOWN.sql has no UP file for version 005") in messages
 
 
+class TableHeldForAMoment:
+    """Another session takes an ACCESS EXCLUSIVE lock on ``table`` once the run's connection is in
+    its pg_sleep (so the backup is done and the first attempt is under way), holds it past the
+    first attempt's lock timeout, and lets go before the second attempt reaches the table."""
+
+    def __init__(self, database, table: str, seconds: float = 1.5) -> None:
+        self.database, self.table, self.seconds = database, table, seconds
+        self.held = threading.Event()
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self) -> None:
+        locker = self.database.connect()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not self.database.sql(
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = 'migration_safety_run' "
+                    "AND query LIKE '%pg_sleep%'"):
+                time.sleep(0.05)
+            cursor = locker.cursor()
+            cursor.execute(f"BEGIN; LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
+            self.held.set()
+            time.sleep(self.seconds)
+            cursor.execute("COMMIT")
+        finally:
+            locker.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.thread.join()
+
+
 def test_a_lock_timeout_is_retried_and_the_second_attempt_succeeds(fluxion, env, folder):
     """Another session holds warehouses for a moment: the first attempt of 003 times out waiting
     (rolled back, nothing committed), the second one, after the configured delay, succeeds."""
@@ -299,34 +357,38 @@ def test_a_lock_timeout_is_retried_and_the_second_attempt_succeeds(fluxion, env,
     (folder / "003_warehouse_region_DOWN.sql").write_text("ALTER TABLE warehouses DROP COLUMN region;\n")
     write_config(folder, "", "settings:\n  execution:\n    retry_attempts: 2\n    retry_delay_seconds: 1\n")
     assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "002", env=env).returncode == 0
-    env = dict(env, MIGRATION_LOCK_TIMEOUT="300ms")
-    held = threading.Event()
-
-    def hold_the_table():
-        locker = fluxion.connect()
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not fluxion.sql(
-                    "SELECT 1 FROM pg_stat_activity WHERE application_name = 'migration_safety_run' "
-                    "AND query LIKE '%pg_sleep%'"):
-                time.sleep(0.05)
-            cursor = locker.cursor()
-            cursor.execute("BEGIN; LOCK TABLE warehouses IN ACCESS EXCLUSIVE MODE")
-            held.set()
-            time.sleep(1.5)       # past the first attempt's lock wait, before the second attempt's
-            cursor.execute("COMMIT")
-        finally:
-            locker.close()
-
-    thread = threading.Thread(target=hold_the_table)
-    thread.start()
-    try:
-        result, data = cli_json(folder, "upgrade", env=env)
-    finally:
-        thread.join()
-    assert held.is_set()
+    with TableHeldForAMoment(fluxion, "warehouses") as holder:
+        result, data = cli_json(folder, "upgrade", env=dict(env, MIGRATION_LOCK_TIMEOUT="300ms"))
+    assert holder.held.is_set()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert any("attempt 1 of 3 failed (lock timeout)" in note for note in data["notes"])
+    assert any("003: attempt 1 of 3 failed (lock timeout)" in note for note in data["notes"])
     assert any("003: applied on attempt 2 of 3" in note for note in data["notes"])
     assert fluxion.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'warehouses' "
                        "AND column_name = 'region'") == [(1,)]
+
+
+def test_the_same_retry_settings_for_an_alembic_run(database, env, tmp_path):
+    from alembic_projects import make_project, revision
+
+    ini = make_project(tmp_path / "project", {
+        "a1_base.py": revision("a1", None, 'op.execute("CREATE TABLE crops (id bigint PRIMARY KEY)")'),
+        "b2_column.py": revision("b2", "a1", """
+            op.execute("SELECT pg_sleep(1)")
+            op.execute("ALTER TABLE crops ADD COLUMN name text")
+        """, 'op.execute("ALTER TABLE crops DROP COLUMN name")')})
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    retrying = dict(env, MIGRATION_LOCK_TIMEOUT="300ms", MIGRATION_RETRY_ATTEMPTS="1", MIGRATION_RETRY_DELAY="1")
+    with TableHeldForAMoment(database, "crops") as holder:
+        result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=retrying)
+    data = json.loads(result.stdout)
+    assert holder.held.is_set()
+    assert result.returncode == 0 and data["revision_after"] == ["b2"], result.stdout + result.stderr
+    assert any("upgrade head: applied on attempt 2 of 2" in note for note in data["notes"])
+    # without retries the same lock fails the run, rolled back
+    assert run_cli("--config", str(ini), "downgrade", "--revision", "a1", env=env).returncode == 0
+    with TableHeldForAMoment(database, "crops"):
+        result = run_cli("--config", str(ini), "--format", "json", "upgrade",
+                         env=dict(env, MIGRATION_LOCK_TIMEOUT="300ms"))
+    data = json.loads(result.stdout)
+    assert result.returncode == 1 and data["status"] == "failed-rolled-back"
+    assert "lock timeout" in data["error"] and not any("attempt" in note for note in data["notes"])

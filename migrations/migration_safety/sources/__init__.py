@@ -118,9 +118,17 @@ class AlembicSource:
             logger.removeFilter(watcher)
 
     def run(self, plan, tracker, events, notes) -> None:
+        """Alembic's command; tried again (``retry_attempts``) only after a transient failure when
+        nothing was committed: no commit seen, no connection of the revision's own."""
         from ..alembic_runner import run_command
+        from .retry import with_retries
 
-        run_command(self.config, plan.direction, plan.target)
+        safety = self.project.safety
+        with_retries(lambda: run_command(self.config, plan.direction, plan.target),
+                     label=f"{plan.direction} {plan.target}", attempts=1 + safety.retry_attempts,
+                     delay_seconds=safety.retry_delay_seconds,
+                     nothing_committed=lambda: not tracker.committed_anything and not tracker.side_pids,
+                     events=events, notes=notes)
 
     def offline_sql(self, plan) -> str:
         from ..alembic_runner import offline_sql

@@ -72,8 +72,8 @@ class SqlMigration:
 @dataclass
 class ExecutionSettings:
     timeout_seconds: Optional[int] = None
-    retry_attempts: int = 0
-    retry_delay_seconds: float = 0.0
+    retry_attempts: Optional[int] = None          # None: the wrapper's setting (MIGRATION_RETRY_ATTEMPTS)
+    retry_delay_seconds: Optional[float] = None
     backup_retention_days: Optional[int] = None
 
 
@@ -184,8 +184,9 @@ def _apply_config(folder: SqlFolder, migrations: dict) -> None:
     try:
         folder.settings = ExecutionSettings(
             timeout_seconds=_optional_int(execution.get("timeout_seconds")),
-            retry_attempts=_optional_int(execution.get("retry_attempts")) or 0,
-            retry_delay_seconds=float(execution.get("retry_delay_seconds") or 0),
+            retry_attempts=_optional_int(execution.get("retry_attempts")),
+            retry_delay_seconds=None if execution.get("retry_delay_seconds") is None
+            else float(execution["retry_delay_seconds"]),
             backup_retention_days=_optional_int(backup.get("backup_retention_days")))
     except (TypeError, ValueError, AttributeError):
         raise ConfigurationError(f"{path}: settings.execution/settings.backup values must be numbers") from None

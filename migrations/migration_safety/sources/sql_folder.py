@@ -18,11 +18,8 @@ from typing import Iterator, Optional
 from ..alembic_runner import Plan, PlannedStep
 from ..errors import ConfigurationError
 from . import schema_migrations
+from .retry import with_retries
 from .sql_files import SqlFolder, read_folder, read_script, version_number
-
-# SQLSTATEs of failures that a second attempt may not meet: the transaction was rolled back and
-# the cause was another session (lock_timeout, serialization failure, deadlock).
-TRANSIENT_SQLSTATES = {"55P03": "lock timeout", "40001": "serialization failure", "40P01": "deadlock"}
 
 
 class SqlStatementFailed(Exception):
@@ -53,7 +50,7 @@ class SqlFolderSource:
 
     # -- the database's state ------------------------------------------------------------------
     def applied(self, connection) -> dict:
-        return schema_migrations.read_applied(connection)
+        return schema_migrations.read_applied(connection, [m.version for m in self.folder.migrations])
 
     def current(self, connection) -> tuple:
         """The applied versions, in the order the folder runs them (versions whose file is gone last)."""
@@ -173,31 +170,16 @@ class SqlFolderSource:
             connection.close()
 
     def _with_retries(self, connection, step: PlannedStep, tracker, events, notes) -> None:
-        settings = self.folder.settings
-        attempts = 1 + settings.retry_attempts
+        """The yaml's retry settings, else the wrapper's. A no-transaction file may have committed
+        part of itself, so it is never tried again."""
+        yaml = self.folder.settings
+        safety = self.project.safety
+        attempts = 1 + (yaml.retry_attempts if yaml.retry_attempts is not None else safety.retry_attempts)
+        delay = yaml.retry_delay_seconds if yaml.retry_delay_seconds is not None else safety.retry_delay_seconds
         no_transaction = self._script(step).no_transaction
-        for attempt in range(1, attempts + 1):
-            try:
-                self._apply(connection, step, tracker)
-            except SqlStatementFailed as exc:
-                cause = TRANSIENT_SQLSTATES.get(getattr(exc.orig, "pgcode", None))
-                # Only a failure whose own transaction was rolled back (nothing of this file was
-                # committed) and whose cause was another session is tried again; a no-transaction
-                # file may have committed part of itself, so it never is.
-                if cause is None or no_transaction or attempt == attempts or connection.closed:
-                    if attempt > 1:
-                        notes.append(f"{step.revision}: failed again on attempt {attempt} of {attempts} "
-                                     f"({cause or 'not transient'})")
-                    raise
-                message = (f"{step.revision}: attempt {attempt} of {attempts} failed ({cause}); its transaction "
-                           f"was rolled back, trying again in {settings.retry_delay_seconds:g}s")
-                events.warn(message)
-                notes.append(message)
-                time.sleep(settings.retry_delay_seconds)
-                continue
-            if attempt > 1:
-                notes.append(f"{step.revision}: applied on attempt {attempt} of {attempts}")
-            return
+        with_retries(lambda: self._apply(connection, step, tracker), label=step.revision, attempts=attempts,
+                     delay_seconds=delay, nothing_committed=lambda: not no_transaction and not connection.closed,
+                     events=events, notes=notes)
 
     def _script(self, step: PlannedStep):
         migration = self.folder.by_version(step.revision)
@@ -228,15 +210,20 @@ class SqlFolderSource:
                     connection.rollback()
             raise
 
-    @staticmethod
-    def _bookkeeping(connection, cursor, migration, step: PlannedStep, elapsed_ms: int) -> None:
+    def _bookkeeping(self, connection, cursor, migration, step: PlannedStep, elapsed_ms: int) -> None:
         """The version's row, in the file's own transaction (its own INSERT/DELETE were left out)."""
+        present = schema_migrations.columns(connection)
+        if schema_migrations.is_golang_migrate(present):
+            version = step.revision if step.is_upgrade else step.down_revision
+            schema_migrations.set_golang_version(cursor, version_number(version) if version else None)
+            return
         if step.is_upgrade:
             schema_migrations.ensure_table(cursor)
-            schema_migrations.record(cursor, schema_migrations.columns(connection), version=migration.label,
-                                     name=migration.name, execution_ms=elapsed_ms, checksum=migration.checksum)
+            schema_migrations.record(cursor, present or schema_migrations.columns(connection),
+                                     version=migration.label, name=migration.name, execution_ms=elapsed_ms,
+                                     checksum=migration.checksum)
             return
-        applied = schema_migrations.read_applied(connection).get(migration.version)
+        applied = self.applied(connection).get(migration.version)
         if applied is not None:
             schema_migrations.remove(cursor, applied.stored)
 
