@@ -296,6 +296,27 @@ def test_yaml_missing_dependency_and_cycle_are_validation_errors(fluxion, env, f
     assert fingerprint(fluxion) == before and backups_in(env) == []
 
 
+def test_yaml_timeout_retention_and_rollback_supported(fluxion, env, folder):
+    write_config(folder, '  - version: "001"\n    rollback_supported: false\n',
+                 "settings:\n  execution:\n    timeout_seconds: 1\n  backup:\n    backup_retention_days: 0\n")
+    assert run_cli("--sql-dir", str(folder), "upgrade", env=env).returncode == 0
+    # the timeout is the statement timeout of the run
+    (folder / "003_slow_UP.sql").write_text("CREATE TABLE slow (id int);\nSELECT pg_sleep(3);\n")
+    (folder / "003_slow_DOWN.sql").write_text("DROP TABLE slow;\n")
+    before = fingerprint(fluxion)
+    result, data = cli_json(folder, "upgrade", env=env)
+    assert result.returncode == 1 and data["status"] == "failed-rolled-back"
+    assert "statement timeout" in data["error"] and fingerprint(fluxion) == before
+    # retention 0 days: after each successful run only the newest backup of the database is kept
+    (folder / "003_slow_UP.sql").write_text("CREATE TABLE slow (id int);\n")
+    result, data = cli_json(folder, "upgrade", env=env)
+    assert result.returncode == 0 and [Path(b).name for b in [data["backup"]]] == [b.name for b in backups_in(env)]
+    # rollback_supported: false refuses a downgrade through 001, nothing changed
+    refused = run_cli("--sql-dir", str(folder), "downgrade", "--revision", "base", env=env)
+    assert refused.returncode == 2 and "rollback_supported: false" in refused.stderr
+    assert run_cli("--sql-dir", str(folder), "downgrade", "--revision", "001", env=env).returncode == 0
+
+
 def test_malformed_yaml_is_a_configuration_error_with_its_line(fluxion, env, folder):
     (folder / "migration_config.yaml").write_text("migrations:\n  - version: \"001\"\n    dependencies: [001\n")
     result = run_cli("--sql-dir", str(folder), "upgrade", env=env)
