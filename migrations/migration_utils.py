@@ -22,6 +22,9 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("-c", "--config", default=default, metavar="INI",
                         help="alembic.ini of the project (default: migrations/alembic.ini)")
+    parser.add_argument("--sql-dir", default=default, metavar="DIR",
+                        help="drive a folder of plain-SQL migrations (NNN_name_UP.sql/_DOWN.sql, N_name.up.sql, "
+                             "NNN_name.sql) instead of the Alembic project (setting: MIGRATION_SQL_DIR)")
     parser.add_argument("--format", choices=("text", "json", "annotations"),
                         default=default if suppress else "text",
                         help="text (rich on a terminal, plain otherwise), json, or annotations (validate)")
@@ -108,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("health", "checks for monitoring; exit 1 when one fails")
     command("info", "versions and effective settings (password masked)")
+    command("init", "create the schema_migrations table of a SQL folder (--sql-dir)")
     return parser
 
 

@@ -233,6 +233,8 @@ class SafetySettings:
     history_table: str = "migration_history"
     selective_restore: bool = True        # restore only what a failed run touched, when known for certain
     backup_dir_shared: bool = False       # accept a backup directory others can write (the sidecar MAC protects it)
+    retry_attempts: int = 0               # further attempts after a transient failure that committed nothing
+    retry_delay_seconds: float = 0.0
 
 
 SAFETY_KEYS = {
@@ -247,6 +249,8 @@ SAFETY_KEYS = {
     "history_table": "MIGRATION_HISTORY_TABLE",
     "selective_restore": "MIGRATION_SELECTIVE_RESTORE",
     "backup_dir_shared": "MIGRATION_BACKUP_DIR_SHARED",
+    "retry_attempts": "MIGRATION_RETRY_ATTEMPTS",
+    "retry_delay_seconds": "MIGRATION_RETRY_DELAY",
 }
 
 
@@ -291,12 +295,12 @@ def _convert(key: str, raw: str, where: str):
             if switch not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
                 raise ValueError
             return switch in ("on", "true", "yes", "1")
-        if key in ("backup_compression", "retention_days", "retention_count"):
+        if key in ("backup_compression", "retention_days", "retention_count", "retry_attempts"):
             number = int(raw)
             if number < 0 or (key == "backup_compression" and number > 9):
                 raise ValueError
             return number
-        if key == "lock_wait_seconds":
+        if key in ("lock_wait_seconds", "retry_delay_seconds"):
             number = float(raw)
             if number < 0:
                 raise ValueError

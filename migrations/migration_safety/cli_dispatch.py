@@ -10,7 +10,7 @@ from .render import Output, render_run_result
 def dispatch(args, output: Output) -> int:
     if args.command == "validate" and (args.explain or args.list_rules):
         return _validate_info(args, output)
-    project = Project.load(args.config)
+    project = Project.load(args.config, getattr(args, "sql_dir", None))
     output.announce(project.describe())
     handler = _HANDLERS[args.command]
     return handler(project, args, output)
@@ -46,6 +46,13 @@ def _history(project, args, output: Output) -> int:
             return ""
         return f"{run['direction']} {run['outcome']} {run['at']} by {run['by']} ({run['duration_ms']} ms)"
 
+    if project.source.kind == "sql":
+        output.table(f"History of {data['database']} ({project.sql_dir})",
+                     ("version", "name", "state", "applied at", "ms", "checksum", "file"),
+                     [(r["revision"], r["name"], "applied" if r["applied"] else "pending", r["applied_at"] or "",
+                       "" if r["duration_ms"] is None else str(r["duration_ms"]), r["checksum"], r["file"])
+                      for r in data["revisions"]])
+        return EXIT_OK
     rows = [(r["revision"] + (" (current)" if r["current"] else ""), r["down_revision"] or "base",
              "applied" if r["applied"] else "pending", r["message"], r["file"], last_run(r["last_run"]))
             for r in data["revisions"]]
@@ -231,6 +238,15 @@ def _health(project, args, output: Output) -> int:
     return EXIT_OK if data["healthy"] else EXIT_FAILED
 
 
+def _init(project, args, output: Output) -> int:
+    data = commands.init(project)
+    if output.format == "json":
+        output.json(data)
+    else:
+        output.line(f"{data['table']} {'created' if data['created'] else 'already exists'} in {data['database']}")
+    return EXIT_OK
+
+
 def _info(project, args, output: Output) -> int:
     data = commands.info(project)
     if output.format == "json":
@@ -243,4 +259,4 @@ def _info(project, args, output: Output) -> int:
 
 _HANDLERS = {"upgrade": _run, "downgrade": _run, "current": _current, "history": _history,
              "status": _status, "validate": _validate, "create": _create, "backups": _backups,
-             "restore": _restore, "recover": _recover, "health": _health, "info": _info}
+             "restore": _restore, "recover": _recover, "health": _health, "info": _info, "init": _init}

@@ -40,12 +40,11 @@ def downgrade(project, revision: str, *, dry_run: bool = False, no_backup: bool 
 
 
 def _database_heads(project) -> tuple:
-    from .alembic_runner import read_current_heads
     from .pgtools import connect
 
     connection = connect(project.database)
     try:
-        return read_current_heads(connection, project.version_table)
+        return project.source.current(connection)
     finally:
         connection.close()
 
@@ -67,6 +66,8 @@ def history(project) -> dict:
     from .pgtools import connect
     from .run_history import read_runs
 
+    if project.source.kind == "sql":
+        return _sql_history(project)
     script = _script(project)
     heads = _database_heads(project)
     applied = set()
@@ -103,9 +104,40 @@ def history(project) -> dict:
     return {"database": project.database.database, "current": list(heads), "revisions": revisions, "runs": runs}
 
 
+def _sql_history(project) -> dict:
+    """A SQL folder's versions in run order with their bookkeeping (applied_at, duration, checksum)."""
+    from .pgtools import connect
+    from .run_history import read_runs
+
+    connection = connect(project.database)
+    try:
+        versions = project.source.versions(connection)
+        current = project.source.current(connection)
+        runs = read_runs(connection, project.safety.history_table)
+    finally:
+        connection.close()
+    for run in runs:
+        run["started_at"] = run["started_at"].isoformat(timespec="seconds")
+        run["run_id"] = str(run["run_id"])
+    for row in versions:
+        row["current"], row["last_run"] = row["revision"] in current, None
+    return {"database": project.database.database, "current": list(current), "revisions": versions, "runs": runs}
+
+
+def _pending_and_heads(project, heads) -> tuple:
+    """(the heads of the migrations, the labels an upgrade to all of them would run)"""
+    if project.source.kind == "sql":
+        migrations = project.source.folder.migrations
+        return [m.label for m in migrations[-1:]], [s.label for s in project.source.plan(heads, "upgrade", "heads").steps]
+    from .alembic_runner import make_plan
+
+    script = _script(project)
+    # towards every head, as `upgrade --revision heads` would run them (with one head: `head`)
+    return list(script.get_heads()), [step.label for step in make_plan(script, heads, "upgrade", "heads").steps]
+
+
 def status(project) -> dict:
     """Current revision, heads, pending revisions and the last backup."""
-    from .alembic_runner import make_plan
     from .backups import list_backups
 
     from .pgtools import connect
@@ -120,10 +152,7 @@ def status(project) -> dict:
         connection.close()
     script_heads, pending, problem = [], [], None
     try:
-        script = _script(project)
-        script_heads = list(script.get_heads())
-        # towards every head, as `upgrade --revision heads` would run them (with one head: `head`)
-        pending = [step.label for step in make_plan(script, heads, "upgrade", "heads").steps]
+        script_heads, pending = _pending_and_heads(project, heads)
     except ConfigurationError as exc:     # a broken graph is exactly what status must still show
         problem = str(exc)
     backups = [entry for entry in list_backups(project.safety.backup_dir)
@@ -156,6 +185,8 @@ def validate(project, migration_files: Sequence[str] = (), *, strict: bool = Fal
     """Static checks of revision files; all of them plus the graph checks when none is named."""
     from . import validation
 
+    if project.source.kind == "sql":
+        return _validate_sql_folder(project, migration_files)
     versions_dir = project.versions_dir
     config = validation.load_config(project.ini_path)
     try:
@@ -168,6 +199,39 @@ def validate(project, migration_files: Sequence[str] = (), *, strict: bool = Fal
         return validation.validate_paths(paths, config, graph_dir=versions_dir)
     except validation.ValidationInputError as exc:
         raise ConfigurationError(str(exc)) from None
+
+
+def _validate_sql_folder(project, migration_files: Sequence[str]):
+    """The UP files (all, or those named) with the same rules as op.execute SQL; without names,
+    the folder's own findings too (duplicates, gaps, missing UP/DOWN, dependencies)."""
+    from . import validation
+    from .validation.sql_files import validate_sql_files
+
+    folder = project.source.folder
+    config = validation.load_config(project.ini_path)
+    if migration_files:
+        paths = [validation.resolve_migration_file(name, folder.directory) for name in migration_files]
+        return validate_sql_files(paths, config)
+    return validate_sql_files([m.up for m in folder.migrations], config, problems=folder.problems)
+
+
+def init(project) -> dict:
+    """Create a SQL folder's tracking table, schema_migrations, as the old runners' ``--init`` did
+    (upgrade creates it too, in the first file's transaction)."""
+    from .pgtools import connect
+    from .sources import schema_migrations
+
+    if project.source.kind != "sql":
+        raise ConfigurationError("init is for SQL migration folders: pass --sql-dir DIR (Alembic creates "
+                                 "its own version table)")
+    connection = connect(project.database)
+    try:
+        existed = bool(schema_migrations.columns(connection))
+        with connection.cursor() as cursor:
+            schema_migrations.ensure_table(cursor)
+    finally:
+        connection.close()
+    return {"database": project.database.database, "table": schema_migrations.TABLE, "created": not existed}
 
 
 def explain_rule(rule_id: str) -> str:
@@ -255,7 +319,6 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     backup whose sidecar MAC does not verify (known origin); ``--allow-other-server`` one taken on
     another server or of another database.
     """
-    from .alembic_runner import read_current_heads
     from .backups import describe_origin, origin_mismatch, verify_backup
     from .errors import MigrationSafetyError, PreflightError
     from .events import Events
@@ -332,7 +395,7 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             result["pre_restore_backup"] = safety_copy.file
     connection = connect(settings.with_database(destination))
     try:
-        result["revision_now"] = list(read_current_heads(connection, project.version_table))
+        result["revision_now"] = list(project.source.current(connection))
     finally:
         connection.close()
     result.update(duration_seconds=restored.duration_seconds, schema_verified=restored.schema_verified,
@@ -351,7 +414,6 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
     import socket
 
     from . import run_journal
-    from .alembic_runner import read_current_heads
     from .backups import verify_backup
     from .errors import MigrationSafetyError
     from .events import Events
@@ -394,7 +456,7 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
             for entry in entries:
                 run_journal.close_entry(lock.connection, entry.run_id, run_journal.RECOVERED,
                                         f"restored {archive.name}")
-        now = list(read_current_heads(lock.connection, project.version_table))
+        now = list(project.source.current(lock.connection))
     return {"database": settings.database, "action": "restored", "runs": runs, "backup": str(archive),
             "pre_restore_backup": safety_copy.file, "revision_now": now,
             "schema_verified": restored.schema_verified, "schema_difference": restored.schema_difference,
@@ -453,11 +515,7 @@ def _drop_database(settings, name: str) -> None:
 
 def drift(project, connection) -> list:
     """Applied revisions whose file changed since it was applied, or is missing."""
-    from .alembic_runner import read_current_heads
-    from .run_history import applied_checksums, find_drift
-
-    heads = read_current_heads(connection, project.version_table)
-    return find_drift(heads, applied_checksums(connection, project.safety.history_table), project.revision_files())
+    return project.source.drift(connection)
 
 
 def health(project) -> dict:
@@ -498,8 +556,7 @@ def health(project) -> dict:
     except MigrationSafetyError as exc:
         check("backup directory", False, str(exc))
     try:
-        script = _script(project)
-        heads = list(script.get_heads())
+        heads, _ = _pending_and_heads(project, ())
         # Several heads are normal while branches are open (Alembic supports them), and the database
         # is no worse for it: a warning, because a deploy running plain `upgrade` (target `head`)
         # refuses until they are merged or `--revision heads` is given. No head at all is a failure.
@@ -520,9 +577,7 @@ def health(project) -> dict:
             check("drift", not problems, "; ".join(f"{d.revision}: {d.detail}" for d in problems)
                   or "applied revisions match their files")
             if heads:
-                from .alembic_runner import make_plan, read_current_heads
-                pending = make_plan(script, read_current_heads(connection, project.version_table),
-                                    "upgrade", "heads").steps
+                _, pending = _pending_and_heads(project, project.source.current(connection))
                 check("pending", True, f"{len(pending)} revision(s) pending")
         except MigrationSafetyError as exc:
             check("drift", False, str(exc))
@@ -562,7 +617,7 @@ def info(project) -> dict:
         versions["server"] = str(exc)
     safety = {k: str(v) for k, v in asdict(project.safety).items()}
     return {"versions": versions, "settings": {
-        "alembic.ini": str(project.ini_path), "versions": str(project.versions_dir),
+        "alembic.ini": str(project.ini_path), "versions": str(project.sql_dir or project.versions_dir),
         "database": project.database.masked_url(), "database settings from": project.database.source, **safety}}
 
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import enum
-import io
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
 from . import alembic_runner, redaction, run_journal
-from .alembic_runner import CommitTracker, Plan, VersionTable, load_script_directory, make_plan, read_current_heads
+from .alembic_runner import CommitTracker, Plan
 from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_backup_size,
                       remove_partial_backups)
 from .catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
@@ -124,8 +122,6 @@ class RunContext:
     tools: Optional[dict] = None
     lock: Optional[LockSession] = None
     interruption: Interruption = field(default_factory=Interruption)
-    version_table: VersionTable = field(default_factory=VersionTable)
-    config: object = None
     plan: Optional[Plan] = None
     report: object = None
     backup: Optional[BackupInfo] = None
@@ -139,6 +135,11 @@ class RunContext:
     running_revision: Optional[str] = None
     notes: list = field(default_factory=list)
     result: Optional[RunResult] = None
+
+    @property
+    def source(self):
+        """Where the migrations come from: the Alembic project or a SQL folder (``sources``)."""
+        return self.project.source
 
     @property
     def settings(self):
@@ -165,48 +166,11 @@ class RunContext:
         return self.result
 
 
-def validate_plan(project, plan: Plan, postgres_major: int):
-    """Static checks of the pending revision files (upgrades only; None when nothing is pending)."""
-    if plan.direction != "upgrade" or plan.is_empty:
-        return None
-    from .validation import load_config, validate_paths
-
-    config = load_config(project.ini_path)
-    config.postgres_major = postgres_major
-    return validate_paths([Path(step.path) for step in plan.steps], config)
-
-
 def _finding_dicts(report) -> list:
     if report is None:
         return []
     return [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message}
             for f in report.findings]
-
-
-class _RunningRevision(logging.Filter):
-    """Alembic logs 'Running upgrade a -> b, message' before each step: the last one is the failed
-    one. A logger filter, not a handler, because env.py's fileConfig() drops existing handlers."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last: Optional[str] = None
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if text.startswith("Running "):
-            self.last = text[len("Running "):].strip()
-        return True
-
-
-@contextlib.contextmanager
-def _watch_running_revision() -> Iterator[_RunningRevision]:
-    logger = logging.getLogger("alembic.runtime.migration")
-    watcher = _RunningRevision()
-    logger.addFilter(watcher)
-    try:
-        yield watcher
-    finally:
-        logger.removeFilter(watcher)
 
 
 def describe_failure(exc: BaseException, interruption: Interruption) -> str:
@@ -260,23 +224,15 @@ def _inspect(run: RunContext) -> None:
     try:
         run.server = server_info(connection)
         run.server_identity = server_identity(connection)
-        run.current = read_current_heads(connection, run.project.version_table)
+        run.current = run.source.current(connection)
     finally:
         connection.close()
 
 
 def _nothing_to_do_by_the_files(run: RunContext) -> bool:
-    """An upgrade to head(s) when the database is at the revision files' heads: said at once,
-    without the lock, the backup preflight or importing Alembic. Read with ``ast``; anything less
-    than certain goes the full way."""
-    if run.direction != "upgrade" or run.target not in ("head", "heads") or not run.current:
-        return False
-    files = run.project.revision_files()
-    below = {down for _, downs in files.values() for down in downs}
-    heads = {revision for revision in files if revision not in below}
-    if run.target == "head" and len(heads) != 1:
-        return False
-    return heads == set(run.current)
+    """An upgrade to head(s) when the database is at the newest migration by the files: said at
+    once, without the lock, the backup preflight or importing Alembic."""
+    return run.source.nothing_pending_by_the_files(run.current, run.direction, run.target)
 
 
 def _preflight(run: RunContext) -> None:
@@ -308,17 +264,14 @@ def _backup_while_planning(run: RunContext) -> None:
     validated while pg_dump runs. Nothing touches the schema until the backup is verified; a
     run that turns out to have nothing to do, a configuration error or a validation error
     cancels the backup."""
-    run.current = read_current_heads(run.connection, run.project.version_table)
+    run.current = run.source.current(run.connection)
     # Before the backup, so every change the backup may not hold counts as touched.
     run.photo_before = _photograph_for_selective_restore(run)
     with _backing_up(run) as job:
         run.guard = TargetGuard(identify(run.connection))
-        run.config = run.project.alembic_config(stdout=io.StringIO())
-        probe = _probe(run)
-        run.version_table = probe.version_table
-        run.current = probe.heads
-        run.plan = make_plan(load_script_directory(run.config), run.current, run.direction, run.target)
-        run.report = validate_plan(run.project, run.plan, run.server.major)
+        run.current = _probe(run)
+        run.plan = run.source.plan(run.current, run.direction, run.target)
+        run.report = run.source.validate(run.plan, run.server.major)
         run.new_result(Outcome.UP_TO_DATE, "")
         _refuse_unsafe(run.report, run.allow_unsafe, run.result)
         if run.plan.is_empty:
@@ -333,7 +286,7 @@ def _backup_while_planning(run: RunContext) -> None:
 
 def _probe(run: RunContext):
     try:
-        return alembic_runner.probe_environment(run.config, run.guard)
+        return run.source.probe(run.guard, run.connection)
     except WrongDatabase as exc:
         raise ConfigurationError(f"{exc}; nothing was changed",
                                  hint="make env.py and the wrapper's settings (POSTGRES_*/DATABASE_URL, "
@@ -352,12 +305,12 @@ def _before_the_change(run: RunContext) -> None:
 
 def _run_alembic(run: RunContext) -> None:
     started = time.monotonic()
-    run.events.step(f"Running alembic {run.direction} {run.target} ({len(run.plan.steps)} revision(s))")
-    with run.tracker.listening(run.guard), _watch_running_revision() as running, \
+    run.events.step(f"Running {run.source.kind} {run.direction} {run.target} ({len(run.plan.steps)} revision(s))")
+    with run.tracker.listening(run.guard), run.source.watching() as running, \
             alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout), \
             run.interruption.catching():
         try:
-            alembic_runner.run_command(run.config, run.direction, run.target)
+            run.source.run(run.plan, run.tracker, run.events, run.notes)
         except BaseException as exc:   # KeyboardInterrupt included: same failure path
             run.failure = exc
     run.running_revision = running.last
@@ -371,7 +324,7 @@ def _conclude(run: RunContext) -> None:
     if lost is not None:
         _lost_track(run, lost)
         return
-    after = read_current_heads(run.connection, run.version_table)
+    after = run.source.current(run.connection)
     result.revision_after = list(after)
     if run.failure is None:
         result.status = Outcome.APPLIED
@@ -412,15 +365,13 @@ def _close_journal(run: RunContext) -> None:
 
 def _dry_run(run: RunContext) -> RunResult:
     """The plan, its validation and the SQL Alembic would run, without a lock, backup or change."""
-    project = run.project
-    run.config = project.alembic_config(stdout=io.StringIO())
-    run.plan = make_plan(load_script_directory(run.config), run.current, run.direction, run.target)
-    run.report = validate_plan(project, run.plan, run.server.major)
+    run.plan = run.source.plan(run.current, run.direction, run.target)
+    run.report = run.source.validate(run.plan, run.server.major)
     result = run.new_result(Outcome.DRY_RUN, "")
     if run.plan.is_empty:
         result.sql, result.message = "", "dry run: already at the target, nothing to do"
     else:
-        result.sql = alembic_runner.offline_sql(project.ini_path, project.database.sqlalchemy_url(), run.plan)
+        result.sql = run.source.offline_sql(run.plan)
         result.message = (f"dry run: {len(run.plan.steps)} revision(s) would run; nothing was changed and no "
                           "backup was written")
     return run.finish()
@@ -563,7 +514,7 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
         return
     result.restore_seconds = restored.duration_seconds
     result.restore_mode = restored.mode
-    now = read_current_heads(run.connection, run.version_table)
+    now = run.source.current(run.connection)
     result.revision_after = list(now)
     verified = restored.schema_verified and now == tuple(run.current)
     result.status = Outcome.RESTORED if verified else Outcome.RESTORE_FAILED
@@ -604,7 +555,7 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
 
     settings, safety = project.database, project.safety
     started_at = _dt.datetime.now(_dt.timezone.utc)
-    current = read_current_heads(lock.connection, project.version_table)
+    current = project.source.current(lock.connection)
     events.step("Backing up the current state first, so this restore can be undone")
     with events.progress("Backup", server.database_size) as progress:
         safety_copy = create_backup(

@@ -10,6 +10,7 @@ toml and logging plus ``sqlalchemy.url`` from the ini)."""
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -73,24 +74,26 @@ class Project:
     found_by: str                      # how (see find_config)
     ini_file: Optional[Path] = None    # alembic.ini in use, if any
     toml_file: Optional[Path] = None   # pyproject.toml with [tool.alembic], if any
+    sql_dir_option: Optional[str] = None      # --sql-dir
 
     @classmethod
-    def load(cls, config: Optional[str], environ: Optional[Mapping[str, str]] = None,
-             cwd: Optional[Path] = None) -> "Project":
+    def load(cls, config: Optional[str], sql_dir: Optional[str] = None, *,
+             environ: Optional[Mapping[str, str]] = None, cwd: Optional[Path] = None) -> "Project":
         path, found_by = find_config(config, environ, cwd)
         if path.suffix == ".toml":
             if not has_tool_alembic(path):
                 raise ConfigurationError(f"{path} has no [tool.alembic] table")
             ini = path.parent / "alembic.ini"
-            project = cls(path, found_by, ini.resolve() if ini.is_file() else None, path)
+            project = cls(path, found_by, ini.resolve() if ini.is_file() else None, path, sql_dir)
         else:
             toml = path.parent / "pyproject.toml"
-            project = cls(path, found_by, path, toml.resolve() if has_tool_alembic(toml) else None)
+            project = cls(path, found_by, path, toml.resolve() if has_tool_alembic(toml) else None, sql_dir)
         # Parse and check now: a malformed config or a misspelt setting is a usage error,
         # reported once, before anything runs.
         project.parser
         project.safety
-        project.script_location
+        if project.sql_dir is None:
+            project.script_location
         return project
 
     @property
@@ -228,7 +231,32 @@ class Project:
             raise ConfigurationError(str(exc)) from None
         if not settings.backup_dir.is_absolute():
             object.__setattr__(settings, "backup_dir", (self.config_path.parent / settings.backup_dir).resolve())
+        if self.sql_dir is not None and settings.retention_days is None:
+            # migration_config.yaml's backup_retention_days, unless a setting says otherwise
+            days = self.source.folder.settings.backup_retention_days
+            if days is not None:
+                settings = dataclasses.replace(settings, retention_days=days)
         return settings
+
+    @cached_property
+    def sql_dir(self) -> Optional[Path]:
+        """A folder of plain-SQL migrations to drive instead of the Alembic project: ``--sql-dir``,
+        else ``MIGRATION_SQL_DIR``, else ``[migration_safety] sql_dir`` (relative to the ini's folder)."""
+        if self.sql_dir_option:
+            return Path(self.sql_dir_option).expanduser().resolve()
+        if os.environ.get("MIGRATION_SQL_DIR", "").strip():
+            return Path(os.environ["MIGRATION_SQL_DIR"].strip()).expanduser().resolve()
+        configured = self._option(SAFETY_SECTION, "sql_dir")
+        if configured and configured.strip():
+            return (self.ini_path.parent / Path(configured.strip()).expanduser()).resolve()
+        return None
+
+    @cached_property
+    def source(self):
+        """Where the migrations come from (``sources``): the Alembic project or the SQL folder."""
+        from .sources import source_for
+
+        return source_for(self)
 
     @cached_property
     def version_table(self) -> "VersionTable":

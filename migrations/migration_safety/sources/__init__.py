@@ -1,0 +1,143 @@
+"""Where a run's migrations come from: the one interface the run pipeline (orchestration) drives,
+with two sources — an Alembic project, or a folder of plain-SQL files (``--sql-dir``). The
+safety around them (lock, backup, journal, failure path, restore, record) exists once.
+
+A source answers:
+    current(connection) -> tuple        what the database is at (read-only)
+    nothing_pending_by_the_files(current, direction, target) -> bool
+                                        an up-to-date database recognised without the lock
+    probe(guard) -> tuple               checks the source can run against the guarded database,
+                                        before the backup; returns the current state as it sees it
+    plan(current, direction, target) -> alembic_runner.Plan
+    validate(plan, postgres_major) -> ValidationReport | None
+    watching() -> context yielding an object whose ``last`` names the step that ran last
+    run(plan, tracker, events, notes)   runs the plan; tells ``tracker`` (CommitTracker) of
+                                        every commit and every connection it opens
+    offline_sql(plan) -> str            the SQL the plan would run, for --dry-run
+    drift(connection) -> [run_history.Drift]
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+from typing import Iterator, Optional
+
+
+def source_for(project):
+    """The project's source: a SQL folder when ``--sql-dir`` or the ``sql_dir`` setting names one."""
+    if project.sql_dir is not None:
+        from .sql_folder import SqlFolderSource
+
+        return SqlFolderSource(project)
+    return AlembicSource(project)
+
+
+class _RunningRevision(logging.Filter):
+    """Alembic logs 'Running upgrade a -> b, message' before each step: the last one is the failed
+    one. A logger filter, not a handler, because env.py's fileConfig() drops existing handlers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: Optional[str] = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith("Running "):
+            self.last = text[len("Running "):].strip()
+        return True
+
+
+class AlembicSource:
+    kind = "alembic"
+
+    def __init__(self, project) -> None:
+        self.project = project
+        self._config = None
+        self._version_table = None      # the project's setting until env.py has been probed
+
+    @property
+    def version_table(self):
+        return self._version_table or self.project.version_table
+
+    @property
+    def config(self):
+        if self._config is None:
+            self._config = self.project.alembic_config(stdout=io.StringIO())
+        return self._config
+
+    def current(self, connection) -> tuple:
+        from ..alembic_runner import read_current_heads
+
+        return read_current_heads(connection, self.version_table)
+
+    def nothing_pending_by_the_files(self, current: tuple, direction: str, target: str) -> bool:
+        """An upgrade to head(s) when the database is at the revision files' heads, read with
+        ``ast`` (no Alembic import); anything less than certain goes the full way."""
+        if direction != "upgrade" or target not in ("head", "heads") or not current:
+            return False
+        files = self.project.revision_files()
+        below = {down for _, downs in files.values() for down in downs}
+        heads = {revision for revision in files if revision not in below}
+        if target == "head" and len(heads) != 1:
+            return False
+        return heads == set(current)
+
+    def probe(self, guard, connection=None) -> tuple:
+        """env.py run once without migrating: the heads and version table Alembic really uses."""
+        from ..alembic_runner import probe_environment
+
+        probe = probe_environment(self.config, guard)
+        self._version_table = probe.version_table
+        return probe.heads
+
+    def plan(self, current: tuple, direction: str, target: str):
+        from ..alembic_runner import load_script_directory, make_plan
+
+        return make_plan(load_script_directory(self.config), current, direction, target)
+
+    def validate(self, plan, postgres_major: int):
+        """Static checks of the pending revision files (upgrades only; None when nothing is pending)."""
+        if plan.direction != "upgrade" or plan.is_empty:
+            return None
+        from ..validation import load_config, validate_paths
+
+        config = load_config(self.project.ini_path)
+        config.postgres_major = postgres_major
+        return validate_paths([Path(step.path) for step in plan.steps], config)
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[_RunningRevision]:
+        logger = logging.getLogger("alembic.runtime.migration")
+        watcher = _RunningRevision()
+        logger.addFilter(watcher)
+        try:
+            yield watcher
+        finally:
+            logger.removeFilter(watcher)
+
+    def run(self, plan, tracker, events, notes) -> None:
+        """Alembic's command; tried again (``retry_attempts``) only after a transient failure when
+        nothing was committed: no commit seen, no connection of the revision's own."""
+        from ..alembic_runner import run_command
+        from .retry import with_retries
+
+        safety = self.project.safety
+        with_retries(lambda: run_command(self.config, plan.direction, plan.target),
+                     label=f"{plan.direction} {plan.target}", attempts=1 + safety.retry_attempts,
+                     delay_seconds=safety.retry_delay_seconds,
+                     nothing_committed=lambda: not tracker.committed_anything and not tracker.side_pids,
+                     events=events, notes=notes)
+
+    def offline_sql(self, plan) -> str:
+        from ..alembic_runner import offline_sql
+
+        return offline_sql(self.project.ini_path, self.project.database.sqlalchemy_url(), plan)
+
+    def drift(self, connection) -> list:
+        from ..run_history import applied_checksums, find_drift
+
+        return find_drift(self.current(connection),
+                          applied_checksums(connection, self.project.safety.history_table),
+                          self.project.revision_files())

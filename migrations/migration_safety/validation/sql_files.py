@@ -1,0 +1,66 @@
+"""Plain-SQL migration files under the same rules as the SQL inside ``op.execute``: each file is
+split and classified with ``sql.py`` and its operations are checked in order, as one function's
+would be. A file headed ``-- migration-safety: no-transaction`` runs in autocommit, which is what
+the CONCURRENTLY rules read. The folder's own problems (duplicates, gaps, missing UP/DOWN,
+dependency cycles) come in as findings of their rules. Lines are silenced with
+``-- migration-safety: ignore[rule] reason``."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .checker import RevisionFile, _Reporter
+from .model import ValidationConfig, ValidationReport
+from .registry import OPERATION_RULES, SEQUENCE_RULES
+from .source import OperationCollector
+from .sql import classify, split_statements
+
+SUPPRESSION = re.compile(r"--\s*migration-safety:\s*ignore\[([\w\-, ]+)\]\s*(.*)$")
+
+
+def read_sql_file(path: Path) -> RevisionFile:
+    """The file as the rules see it: its lines, suppressions and operations (the wrapper's view:
+    the file's own BEGIN/COMMIT and schema_migrations statements are not part of it)."""
+    from ..sources.sql_files import read_script
+
+    script = read_script(Path(path))
+    revision_file = RevisionFile(Path(path), lines=script.text.splitlines())
+    collector = OperationCollector(None)
+    for statement in script.statements:
+        for offset, cleaned in split_statements(statement.text):
+            for operation in classify(cleaned, statement.line + offset):
+                operation.in_autocommit = script.no_transaction
+                operation.details["through"] = "sql file"
+                collector._place(operation)
+    revision_file.operations["upgrade"] = collector.operations
+    for number, text in enumerate(revision_file.lines, start=1):
+        match = SUPPRESSION.search(text)
+        if match:
+            ids = {part.strip() for part in match.group(1).split(",") if part.strip()}
+            revision_file.suppressions[number] = (ids, match.group(2).strip())
+    return revision_file
+
+
+def validate_sql_files(paths: list, config: ValidationConfig, *, problems=(),
+                       direction: str = "upgrade") -> ValidationReport:
+    report = ValidationReport()
+    reporter = _Reporter(config, report, direction)
+    for path in paths:
+        revision_file = read_sql_file(Path(path))
+        revision_file.operations = {direction: revision_file.operations["upgrade"]}
+        for operations in revision_file.operations.values():
+            for operation in operations:
+                for rule in OPERATION_RULES:
+                    message = rule.check(operation, config)
+                    if message:
+                        reporter.add(rule.id, revision_file, operation.line, message,
+                                     (operation.line, operation.end_line), direction, operation)
+            for rule in SEQUENCE_RULES:
+                for operation, message in rule.check_sequence(operations, config):
+                    reporter.add(rule.id, revision_file, operation.line, message,
+                                 (operation.line, operation.end_line), direction, operation)
+        report.files_checked += 1
+    for problem in problems:
+        reporter.add(problem.rule, RevisionFile(Path(problem.path)), problem.line, problem.message, phase=direction)
+    report.findings.sort(key=lambda f: (f.file, f.line, f.rule))
+    return report
