@@ -71,11 +71,9 @@ def _error(status: int, message: str, headers: Optional[dict] = None, **extra) -
 
 
 class BodyLimit:
-    """Refuses bodies over ``limit`` bytes with 413 before anything reads them: by Content-Length
-    when given, and by counting the bytes of a chunked body as they arrive."""
-
-    class TooLarge(Exception):
-        pass
+    """Refuses bodies over ``limit`` bytes with 413 before the application sees them: by
+    Content-Length when given, else (a chunked body) by counting while reading it. The API's
+    bodies are small, so the body is read here whole and handed on."""
 
     def __init__(self, app, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -86,28 +84,25 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await self._refuse(send)
-        received = 0
-
-        async def counting_receive():
-            nonlocal received
+        body, more = b"", True
+        while more:
             message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise BodyLimit.TooLarge
-            return message
+            if message["type"] != "http.request":           # the client went away
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return await self._refuse(send)
+        handed_on = False
 
-        started = False
+        async def replay():
+            nonlocal handed_on
+            if handed_on:
+                return await receive()
+            handed_on = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        async def tracking_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyLimit.TooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send) -> None:
         body = json.dumps({"error": f"request body larger than {self.limit} bytes"}).encode()
@@ -120,6 +115,7 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
     app = FastAPI(title="migration-safety", version="1",
                   description="Safe Alembic migrations for PostgreSQL over HTTP: status, migrate, rollback, "
                               "backups, runs. Bearer tokens with a read or a write scope.")
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     runs = RunRegistry()
     database = project.database.database
 
