@@ -346,6 +346,28 @@ def test_bad_input_is_a_4xx_json_error_never_a_500(database, env, tmp_path, star
     assert fingerprint(database) == before                   # nothing ran
 
 
+def test_a_run_the_pipeline_refuses_is_audited_and_backups_create_from_the_cli(database, env, tmp_path,
+                                                                              start_service):
+    unsafe = revision("b2", "a1", 'op.drop_table("crops")')              # an error finding: data loss
+    ini = project_at_a1(tmp_path, env, {"b2_unsafe.py": unsafe})
+    environment, read, write = tokens_env(env, tmp_path)
+    service = start_service(environment, ini, [read, write])
+    answer = service.call("POST", "/api/v1/migrations/migrate", write, {"target_version": "head"})
+    run = service.wait_for_run(answer.body["url"], read)
+    assert run["state"] == "failed" and run["exit_code"] == 3 and run["result"] is None, run
+    assert "validation found 1 error(s)" in run["error"]["message"]
+    assert database.sql("SELECT direction, outcome, revision, api_token_name FROM migration_safety.migration_history"
+                        " WHERE api_token_name IS NOT NULL") == [("upgrade", "error", None, "deploy-bot")]
+    assert database.sql("SELECT version_num FROM alembic_version") == [("a1",)]
+
+    made = run_cli("--config", str(ini), "--format", "json", "backups", "create", env=env)
+    assert made.returncode == 0, made.stderr
+    backup = json.loads(made.stdout)
+    assert Path(backup["backup"]).is_file() and backup["revision"] == ["a1"]
+    assert database.sql("SELECT outcome, backup_file, api_token_name FROM migration_safety.migration_history"
+                        " WHERE direction = 'backup'") == [("backed-up", backup["backup"], None)]
+
+
 def test_write_endpoints_disabled_without_a_write_token(database, env, tmp_path, start_service):
     ini = project_at_a1(tmp_path, env, {"b2_second.py": SECOND})
     read = secrets.token_urlsafe(24)

@@ -112,7 +112,8 @@ class BodyLimit:
 
 
 def create_app(project, tokens: TokenStore) -> FastAPI:
-    app = FastAPI(title="migration-safety", version="1",
+    # /docs and /redoc would load Swagger UI and ReDoc from a CDN: off; /openapi.json describes the API
+    app = FastAPI(title="migration-safety", version="1", docs_url=None, redoc_url=None,
                   description="Safe Alembic migrations for PostgreSQL over HTTP: status, migrate, rollback, "
                               "backups, runs. Bearer tokens with a read or a write scope.")
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
