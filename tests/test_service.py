@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -309,6 +310,33 @@ def test_one_run_at_a_time_and_reads_answered_while_it_runs(database, env, tmp_p
     assert service.wait_for_run(again.body["url"], read)["outcome"] == "dry-run"
 
 
+def test_stopping_the_service_finishes_the_running_run(database, env, tmp_path, start_service):
+    env = {**env, "MIGRATION_LOCK_TIMEOUT": "0"}
+    ini = project_at_a1(tmp_path, env, {"b2_gated.py": GATED, "c3_harmless.py": HARMLESS})
+    environment, read, write = tokens_env(env, tmp_path)
+    service = start_service(environment, ini, [read, write])
+    gate = database.connect()
+    try:
+        gate.cursor().execute("SELECT pg_advisory_lock(%s)", (GATE_KEY,))
+        assert service.call("POST", "/api/v1/migrations/migrate", write, {"target_version": "head"}).status == 202
+        deadline = time.monotonic() + 60
+        while not database.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                               " AND query LIKE %s", (f"SELECT pg_advisory_lock({GATE_KEY})%",))[0][0]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        service.process.terminate()                 # SIGTERM while the migration waits at the gate
+        with pytest.raises(subprocess.TimeoutExpired):
+            service.process.wait(timeout=2)          # it does not leave the run halfway
+    finally:
+        gate.close()
+    # uvicorn ends by the signal it was stopped with, once the run finished
+    assert service.process.wait(timeout=60) == -signal.SIGTERM
+    assert database.sql("SELECT version_num FROM alembic_version") == [("c3",)]
+    assert database.sql("SELECT DISTINCT outcome FROM migration_safety.migration_history"
+                        " WHERE api_token_name = 'deploy-bot'") == [("applied",)]
+    assert "waiting for run" in service.log.read_text()
+
+
 def test_bad_input_is_a_4xx_json_error_never_a_500(database, env, tmp_path, start_service):
     ini = project_at_a1(tmp_path, env, {"b2_second.py": SECOND})
     before = fingerprint(database)
@@ -368,7 +396,7 @@ def test_a_run_the_pipeline_refuses_is_audited_and_backups_create_from_the_cli(d
                         " WHERE direction = 'backup'") == [("backed-up", backup["backup"], None)]
 
 
-def test_write_endpoints_disabled_without_a_write_token(database, env, tmp_path, start_service):
+def test_a_read_only_service_and_health_503_on_drift(database, env, tmp_path, start_service):
     ini = project_at_a1(tmp_path, env, {"b2_second.py": SECOND})
     read = secrets.token_urlsafe(24)
     service = start_service({**env, "MIGRATION_API_TOKEN": read}, ini, [read])
@@ -376,6 +404,17 @@ def test_write_endpoints_disabled_without_a_write_token(database, env, tmp_path,
     answer = service.call("POST", "/api/v1/migrations/migrate", read, {"target_version": "head"})
     assert answer.status == 403 and "disabled" in answer.body["error"]
     assert database.sql("SELECT version_num FROM alembic_version") == [("a1",)]
+
+    assert service.call("GET", "/api/v1/migrations/health", read).status == 200
+    applied = tmp_path / "project" / "alembic" / "versions" / "a1_base.py"
+    applied.write_text(applied.read_text() + "\n# edited after it was applied\n")
+    health = service.call("GET", "/api/v1/migrations/health", read)
+    assert health.status == 503 and health.body["healthy"] is False
+    assert [c["status"] for c in health.body["checks"] if c["check"] == "drift"] == ["fail"]
+    from prometheus_client.parser import text_string_to_metric_families
+    [drift] = [f for f in text_string_to_metric_families(service.call("GET", "/metrics", read).text)
+               if f.name == "migration_safety_drift"]
+    assert drift.samples[0].value == 1
 
 
 def test_no_token_refuses_to_start_and_another_address_warns_about_tls(database, env, tmp_path):

@@ -4,12 +4,15 @@ write token; migrate, rollback and backup are runs (202 and a URL to follow, 409
 runs). Every error is a JSON object ``{"error": ...}``, never a traceback."""
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import json
 import logging
 import re
 from pathlib import Path
 from typing import Optional
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -18,9 +21,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import api
 from ..errors import MigrationSafetyError
+from ..pgtools import connect
 from ..redaction import mask
 from ..render import displayable, json_text
-from ..run_history import Actor
+from ..run_history import Actor, record_run
 from .auth import Caller, TokenStore
 from .metrics import CONTENT_TYPE, metrics_text
 from .runs import RunInProgress, RunRegistry, RunState
@@ -112,12 +116,19 @@ class BodyLimit:
 
 
 def create_app(project, tokens: TokenStore) -> FastAPI:
+    runs = RunRegistry()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        # at shutdown, before uvicorn re-raises the signal that stopped it: finish a running run
+        await anyio.to_thread.run_sync(runs.wait_for_running)
+
     # /docs and /redoc would load Swagger UI and ReDoc from a CDN: off; /openapi.json describes the API
-    app = FastAPI(title="migration-safety", version="1", docs_url=None, redoc_url=None,
+    app = FastAPI(title="migration-safety", version="1", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Safe Alembic migrations for PostgreSQL over HTTP: status, migrate, rollback, "
                               "backups, runs. Bearer tokens with a read or a write scope.")
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
-    runs = RunRegistry()
     database = project.database.database
 
     # -- errors: JSON, one line, never a traceback ------------------------------------------------
@@ -256,13 +267,7 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
         records none of them; a write call is audited all the same (one row, no revision)."""
         if run.outcome in _RECORDED_BY_THE_PIPELINE:
             return
-        import datetime as _dt
-        from contextlib import closing
-
-        from ..pgtools import connect
-        from ..run_history import record_run
-
-        with closing(connect(project.database)) as connection:
+        with contextlib.closing(connect(project.database)) as connection:
             record_run(connection, project.safety.history_table, direction=run.kind,
                        started_at=_dt.datetime.fromisoformat(run.created_at),
                        duration_ms=int(run.durations.get("total", 0) * 1000), backup_file=None,

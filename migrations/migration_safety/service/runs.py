@@ -5,7 +5,7 @@ its steps, progress and final result document are kept here for ``GET /api/v1/ru
 One run at a time per database (a second request gets the running one, for a 409). The
 migration lock still guards against a CLI run on the same database: such a run shows here as a
 failed run naming the lock's holder. Stopping the service waits for a running run to finish
-(worker threads are not daemons): stopping halfway would leave work for a person.
+(``wait_for_running``): stopping halfway would leave work for a person.
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ class RunState:
         self.exit_code: Optional[int] = None
         self.error: Optional[dict] = None
         self.durations: dict = {}             # seconds: total, backup, restore (for /metrics)
+        self.thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
 
     def add_step(self, level: str, text: str) -> None:
@@ -152,8 +153,15 @@ class RunRegistry:
                 if oldest.running:
                     break
                 self._runs.popitem(last=False)
-        threading.Thread(target=self._execute, args=(run, work, after), name=f"run-{run.id[:8]}").start()
+        run.thread = threading.Thread(target=self._execute, args=(run, work, after), name=f"run-{run.id[:8]}")
+        run.thread.start()
         return run
+
+    def wait_for_running(self) -> None:
+        """At shutdown: a run stopped halfway would leave work for a person, so it is finished."""
+        for run in self.running():
+            log.warning("waiting for run %s (%s) to finish before stopping", run.id, run.kind)
+            run.thread.join()
 
     @staticmethod
     def _execute(run: RunState, work: Work, after) -> None:
