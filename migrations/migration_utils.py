@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions.required = True
     for name, help_text in (("list", "every backup, newest first"),
                             ("verify", "the sidecar's MAC, SHA-256 against the sidecar, and pg_restore --list"),
+                            ("create", "take a verified backup now (under the migration lock)"),
                             ("prune", "remove backups beyond retention (never the newest of a database)")):
         action = actions.add_parser(name, help=help_text, description=help_text)
         _global_options(action, suppress=True)
@@ -110,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
 
     command("health", "checks for monitoring; exit 1 when one fails")
+    sub = command("serve", "the REST API, dashboard and /metrics over HTTP (README: Service mode)")
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to bind (default 127.0.0.1; any other prints a TLS warning)")
+    sub.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    sub.add_argument("--hash-token", action="store_true",
+                     help="read a token from stdin and print its SHA-256 for the tokens file; do not serve")
     command("info", "versions and effective settings (password masked)")
     command("init", "create the schema_migrations table of a SQL folder (--sql-dir)")
     return parser

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs, installed by the project itself (sourced by quickstart.sh
 # and run_tests.sh): PostgreSQL's server binaries from Debian's `postgresql` package when
-# initdb is missing, and a virtualenv with requirements.txt.
+# initdb is missing, Debian's `chromium` and `chromium-driver` for the dashboard's browser test
+# when missing (and we can install them), and a virtualenv with requirements.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -19,6 +20,18 @@ if ! have_initdb || ! command -v pg_dump >/dev/null 2>&1; then
     else
         echo "error: PostgreSQL server binaries (initdb) not found; install the 'postgresql' package" >&2
         exit 2
+    fi
+fi
+
+# The service's dashboard is tested in a real headless browser. Without root or apt the test is
+# skipped with a reason instead: a developer's machine can still run everything else.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing Debian's chromium and chromium-driver (dashboard browser test)" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    else
+        echo "bootstrap: chromium/chromedriver missing and cannot be installed here; the browser test will be skipped" >&2
     fi
 fi
 

@@ -109,9 +109,9 @@ class DatabaseSettings:
         return replace(self, database=database)
 
 
-# Variables holding the wrapper's own copy of the password; no child process needs them (a tool
-# that connects gets PGPASSWORD from child_environment).
-SECRET_VARIABLES = ("POSTGRES_PASSWORD", "DATABASE_URL")
+# Variables holding the wrapper's own copy of the password, and the service's API tokens; no child
+# process needs them (a tool that connects gets PGPASSWORD from child_environment).
+SECRET_VARIABLES = ("POSTGRES_PASSWORD", "DATABASE_URL", "MIGRATION_API_TOKEN", "MIGRATION_API_ADMIN_TOKEN")
 
 
 def without_secrets(environ: Mapping[str, str]) -> dict:

@@ -372,13 +372,19 @@ def displayable_log_records() -> Iterator[None]:
     upgrade a -> b, <message>") through whatever handlers env.py's fileConfig() installs, so the
     records themselves are cleaned, at creation, whoever prints them."""
     import logging
+    import threading
 
     from .render import displayable
 
     previous = logging.getLogRecordFactory()
+    # Only the run's own thread: in the service other threads log too (uvicorn's access log,
+    # whose formatter needs its record's arguments), and their records are not the run's.
+    run_thread = threading.get_ident()
 
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
+        if record.thread != run_thread:
+            return record
         try:
             record.msg, record.args = displayable(record.getMessage()), ()
         except Exception:       # a malformed record: logging reports it when it is emitted

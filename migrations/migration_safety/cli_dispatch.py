@@ -10,6 +10,8 @@ from .render import Output, render_run_result
 def dispatch(args, output: Output) -> int:
     if args.command == "validate" and (args.explain or args.list_rules):
         return _validate_info(args, output)
+    if args.command == "serve" and args.hash_token:
+        return _hash_token(output)
     project = Project.load(args.config, getattr(args, "sql_dir", None))
     output.announce(project.describe())
     handler = _HANDLERS[args.command]
@@ -156,6 +158,14 @@ def _backups(project, args, output: Output) -> int:
                            human_bytes(r["size_bytes"]), "yes" if r["verified"] else _UNVERIFIED[r["signature"]],
                            f"{r['age_hours']:.1f} h", r["origin"] or "?") for r in rows])
         return EXIT_OK
+    if args.action == "create":
+        data = commands.backups_create(project, events=output.events())
+        if output.format == "json":
+            output.json(data)
+        else:
+            output.line(f"{data['backup']}: {human_bytes(data['size_bytes'])}, verified, "
+                        f"{data['duration_seconds']:.1f}s", style="green")
+        return EXIT_OK
     if args.action == "verify":
         verification = commands.backups_verify(project, args.backup)
         if output.format == "json":
@@ -257,6 +267,27 @@ def _info(project, args, output: Output) -> int:
     return EXIT_OK
 
 
+def _serve(project, args, output: Output) -> int:
+    from .service import serve
+
+    return serve(project, args.host, args.port, err=output.err_stream)
+
+
+def _hash_token(output: Output) -> int:
+    """A token read from stdin (never argv: it would show in ps and shell history), hashed."""
+    import sys
+
+    from .errors import ConfigurationError
+    from .service.auth import token_hash
+
+    token = sys.stdin.readline().strip()
+    if not token:
+        raise ConfigurationError("no token on stdin: echo \"$TOKEN\" | migration_utils.py serve --hash-token")
+    output.line(token_hash(token))
+    return EXIT_OK
+
+
 _HANDLERS = {"upgrade": _run, "downgrade": _run, "current": _current, "history": _history,
              "status": _status, "validate": _validate, "create": _create, "backups": _backups,
-             "restore": _restore, "recover": _recover, "health": _health, "info": _info, "init": _init}
+             "restore": _restore, "recover": _recover, "health": _health, "info": _info, "init": _init,
+             "serve": _serve}

@@ -15,28 +15,30 @@ if TYPE_CHECKING:   # orchestration imports every engine module: load it only fo
 
 def upgrade(project, revision: str = "head", *, dry_run: bool = False, no_backup: bool = False,
             allow_unsafe: bool = False, lock_wait: Optional[float] = None,
-            events: Optional[Events] = None) -> RunResult:
+            events: Optional[Events] = None, actor=None) -> RunResult:
     """Upgrade to ``revision`` (``--revision``, default head) behind a verified backup.
 
     ``--dry-run`` prints the plan, the validation report and the SQL, and changes nothing.
     ``--no-backup`` skips the backup (a failure that committed something is then not restored).
     ``--allow-unsafe`` proceeds although validation found errors (recorded in the result).
+    ``actor`` (a run_history.Actor) is who asked through the service, kept in the run record.
     """
     from .events import Events
     from .orchestration import safe_migrate
 
     return safe_migrate(project, "upgrade", revision, dry_run=dry_run, take_backup=not no_backup,
-                        allow_unsafe=allow_unsafe, lock_wait_seconds=lock_wait, events=events or Events())
+                        allow_unsafe=allow_unsafe, lock_wait_seconds=lock_wait, events=events or Events(),
+                        actor=actor)
 
 
 def downgrade(project, revision: str, *, dry_run: bool = False, no_backup: bool = False,
-              lock_wait: Optional[float] = None, events: Optional[Events] = None) -> RunResult:
+              lock_wait: Optional[float] = None, events: Optional[Events] = None, actor=None) -> RunResult:
     """Downgrade to ``revision`` (an id, a unique prefix, ``-1`` or ``base``) with the same protection."""
     from .events import Events
     from .orchestration import safe_migrate
 
     return safe_migrate(project, "downgrade", revision, dry_run=dry_run, take_backup=not no_backup,
-                        lock_wait_seconds=lock_wait, events=events or Events())
+                        lock_wait_seconds=lock_wait, events=events or Events(), actor=actor)
 
 
 def _database_heads(project) -> tuple:
@@ -96,7 +98,7 @@ def history(project) -> dict:
             "last_run": None if run is None else {
                 "direction": run["direction"], "outcome": run["outcome"],
                 "at": run["started_at"].isoformat(timespec="seconds"), "duration_ms": run["duration_ms"],
-                "by": f"{run['os_user']}@{run['hostname']}", "backup": run["backup_file"]},
+                "by": _who(run), "backup": run["backup_file"]},
         })
     for run in runs:
         run["started_at"] = run["started_at"].isoformat(timespec="seconds")
@@ -134,6 +136,14 @@ def _pending_and_heads(project, heads) -> tuple:
     script = _script(project)
     # towards every head, as `upgrade --revision heads` would run them (with one head: `head`)
     return list(script.get_heads()), [step.label for step in make_plan(script, heads, "upgrade", "heads").steps]
+
+
+def _who(run: dict) -> str:
+    """The OS user and host of a run, and the service token, address and agent when it came that way."""
+    who = f"{run['os_user']}@{run['hostname']}"
+    if run.get("api_token_name"):
+        who += f" via token {run['api_token_name']} from {run['client_address'] or '?'} ({run['user_agent'] or '?'})"
+    return who
 
 
 def status(project) -> dict:
@@ -278,6 +288,42 @@ def backups_list(project) -> list[dict]:
             "reason": info.reason if info else "no valid metadata: not verified",
         })
     return rows
+
+
+def backups_create(project, *, events: Optional[Events] = None, actor=None) -> dict:
+    """Take a verified backup now (``backups create``), under the migration lock so it never runs
+    while a migration does, and record it in the audit trail."""
+    from .alembic_runner import read_current_heads
+    from .backups import create_backup
+    from .events import Events
+    from .migration_lock import migration_lock
+    from .pgtools import connect, ensure_directory_writable, server_info
+    from .run_history import record_run
+
+    events = events or Events()
+    settings, safety = project.database, project.safety
+    connection = connect(settings)
+    try:
+        server = server_info(connection)
+    finally:
+        connection.close()
+    tools = _tools(["pg_dump", "pg_restore"], server.major)
+    ensure_directory_writable(safety.backup_dir)
+    with migration_lock(settings, wait_seconds=safety.lock_wait_seconds) as lock:
+        current = read_current_heads(lock.connection, project.version_table)
+        events.step(f"Backing up {settings.database} to {safety.backup_dir}")
+        started_at = _dt.datetime.now(_dt.timezone.utc)
+        with events.progress("Backup", server.database_size) as progress:
+            info = create_backup(settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
+                                 server_version=server.version, revision=current,
+                                 database_size=server.database_size, reason="on request",
+                                 compression=safety.backup_compression, progress=progress)
+        record_run(lock.connection, safety.history_table, direction="backup", started_at=started_at,
+                   duration_ms=int(info.duration_seconds * 1000), backup_file=info.file, outcome="backed-up",
+                   steps=[], error=None, actor=actor)
+    events.step(f"Backup verified: {Path(info.file).name}")
+    return {"backup": info.file, "database": info.database, "revision": list(current),
+            "size_bytes": info.size_bytes, "sha256": info.sha256, "duration_seconds": info.duration_seconds}
 
 
 def backups_verify(project, backup: str = "latest"):

@@ -135,6 +135,7 @@ class RunContext:
     running_revision: Optional[str] = None
     notes: list = field(default_factory=list)
     result: Optional[RunResult] = None
+    actor: object = None                   # run_history.Actor of a run asked for through the service
 
     @property
     def source(self):
@@ -190,9 +191,9 @@ def describe_failure(exc: BaseException, interruption: Interruption) -> str:
 
 def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False, take_backup: bool = True,
                  allow_unsafe: bool = False, lock_wait_seconds: Optional[float] = None,
-                 events: Events = Events()) -> RunResult:
+                 events: Events = Events(), actor=None) -> RunResult:
     """Upgrade or downgrade ``project``'s database to ``target`` safely (see module docstring)."""
-    run = RunContext(project, direction, target, take_backup, allow_unsafe, events)
+    run = RunContext(project, direction, target, take_backup, allow_unsafe, events, actor=actor)
     _inspect(run)
     if dry_run:
         return _dry_run(run)
@@ -449,7 +450,8 @@ def _record(run: RunContext) -> None:
         record_run(run.connection, run.safety.history_table, direction=result.command, started_at=run.started_at,
                    duration_ms=int(result.duration_seconds * 1000), backup_file=result.backup,
                    outcome=result.status.value, error=result.error,
-                   steps=[StepRecord(step.revision, file_checksum(step.path)) for step in run.plan.steps])
+                   steps=[StepRecord(step.revision, file_checksum(step.path)) for step in run.plan.steps],
+                   actor=run.actor)
     except Exception as exc:  # the migration outcome matters more than its record
         result.notes.append(f"could not write the run record: {' '.join(str(exc).split())[:200]}")
 

@@ -32,6 +32,14 @@ def displayable(text) -> str:
     return mask(_CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text))))
 
 
+def json_text(payload, indent: Optional[int] = None) -> str:
+    """A command's result as ``--format json`` prints it (the service answers the same text):
+    dataclasses as objects, the password masked. json.dumps escapes control characters itself."""
+    if is_dataclass(payload):
+        payload = asdict(payload)
+    return json.dumps(mask_data(payload), indent=indent, default=lambda value: mask(str(value)), sort_keys=False)
+
+
 class Output:
     """One place that knows whether we talk to a terminal, a pipe or a JSON consumer."""
 
@@ -77,9 +85,7 @@ class Output:
             payload = asdict(payload)
         if isinstance(payload, dict) and self.acting_on is not None:
             payload = {**payload, "acting_on": self.acting_on}
-        # json.dumps escapes control characters itself; only the password needs masking.
-        self.stream.write(json.dumps(mask_data(payload), indent=2, default=lambda value: mask(str(value)),
-                                     sort_keys=False) + "\n")
+        self.stream.write(json_text(payload, indent=2) + "\n")
 
     # -- human output ---------------------------------------------------------------------------
     def line(self, text: str = "", style: Optional[str] = None) -> None:

@@ -41,6 +41,9 @@ def ensure_table(connection, name: str) -> None:
                 checksum text,
                 error text
             )""")
+        # who asked, when a run came through the service (issue 13); NULL for the CLI
+        for column in ACTOR_COLUMNS:
+            cursor.execute(f"ALTER TABLE {_table(name)} ADD COLUMN IF NOT EXISTS {column} text")
 
 
 def file_checksum(path: str | Path) -> Optional[str]:
@@ -50,6 +53,21 @@ def file_checksum(path: str | Path) -> Optional[str]:
         return None
 
 
+ACTOR_COLUMNS = ("api_token_name", "client_address", "user_agent")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked for a run through the service: the token's name (never the token), the client's
+    address and its user agent. Stored with the run record, shown by ``history``."""
+    token_name: str
+    client_address: Optional[str] = None
+    user_agent: Optional[str] = None
+
+    def describe(self) -> str:
+        return f"token {self.token_name} from {self.client_address or 'unknown address'}"
+
+
 @dataclass
 class StepRecord:
     revision: Optional[str]
@@ -57,7 +75,7 @@ class StepRecord:
 
 
 def record_run(connection, table: str, *, direction: str, started_at, duration_ms: int, backup_file: Optional[str],
-               outcome: str, steps: Iterable[StepRecord], error: Optional[str]) -> str:
+               outcome: str, steps: Iterable[StepRecord], error: Optional[str], actor: Optional[Actor] = None) -> str:
     """Write one row per step (one row with no revision when the run had none); returns the run id.
     The error is stored with the password masked: an env.py may have put the URL into it."""
     ensure_table(connection, table)
@@ -67,13 +85,15 @@ def record_run(connection, table: str, *, direction: str, started_at, duration_m
         user = getpass.getuser()
     except Exception:
         user = "unknown"
+    who = (actor.token_name, actor.client_address, actor.user_agent) if actor else (None, None, None)
     with connection.cursor() as cursor:
         for step in rows:
             cursor.execute(
                 f"INSERT INTO {_table(table)} (run_id, revision, direction, started_at, duration_ms, os_user,"
-                " hostname, backup_file, outcome, checksum, error) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                f" hostname, backup_file, outcome, checksum, error, {', '.join(ACTOR_COLUMNS)})"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                 (run_id, step.revision, direction, started_at, duration_ms, user, socket.gethostname(),
-                 backup_file, outcome, step.checksum, mask(error)))
+                 backup_file, outcome, step.checksum, mask(error), *who))
     return run_id
 
 
@@ -85,10 +105,21 @@ def read_runs(connection, table: str, limit: int = 200) -> list[dict]:
     if not table_exists(connection, table):
         return []
     columns = ("run_id", "revision", "direction", "started_at", "duration_ms", "os_user", "hostname",
-               "backup_file", "outcome", "checksum", "error")
-    rows = query_all(connection, f"SELECT {', '.join(columns)} FROM {_table(table)} ORDER BY id DESC LIMIT %s",
-                     (limit,))
+               "backup_file", "outcome", "checksum", "error", *ACTOR_COLUMNS)
+    # a table written before the actor columns existed reads them as NULL (reading changes nothing)
+    present = {row[0] for row in query_all(
+        connection, "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        (SCHEMA, table))}
+    selected = ", ".join(column if column in present else f"NULL AS {column}" for column in columns)
+    rows = query_all(connection, f"SELECT {selected} FROM {_table(table)} ORDER BY id DESC LIMIT %s", (limit,))
     return [dict(zip(columns, row)) for row in rows]
+
+
+def runs_by_outcome(connection, table: str) -> dict[str, int]:
+    """How many runs ended in each outcome (a run is one run_id, whatever its number of steps)."""
+    if not table_exists(connection, table):
+        return {}
+    return dict(query_all(connection, f"SELECT outcome, count(DISTINCT run_id) FROM {_table(table)} GROUP BY outcome"))
 
 
 def applied_checksums(connection, table: str) -> dict[str, str]:

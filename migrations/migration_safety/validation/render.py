@@ -7,9 +7,14 @@ import json
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+def report_document(report) -> list:
+    """The report as `validate --format json` prints it (and the service answers)."""
+    return [f.as_dict() for f in report.findings]
+
+
 def render_report(report, fmt: str, console) -> None:
     if fmt == "json":
-        console.file.write(json.dumps([f.as_dict() for f in report.findings], indent=2) + "\n")
+        console.file.write(json.dumps(report_document(report), indent=2) + "\n")
         return
     if fmt == "annotations":
         for f in report.findings:
