@@ -101,9 +101,9 @@ class DatabaseSettings:
                                 self.parameters, self.source)
 
 
-# Variables holding the wrapper's own copy of the password; no child process needs them (a tool
+# Variables holding the wrapper's own copy of the password (and the API token); no child process needs them (a tool
 # that connects gets PGPASSWORD from child_environment).
-SECRET_VARIABLES = ("POSTGRES_PASSWORD", "DATABASE_URL")
+SECRET_VARIABLES = ("POSTGRES_PASSWORD", "DATABASE_URL", "MIGRATION_API_TOKEN")
 
 
 def without_secrets(environ: Mapping[str, str]) -> dict:
@@ -181,6 +181,7 @@ class SafetySettings:
     retention_count: Optional[int] = None
     history_table: str = "migration_history"
     selective_restore: bool = True        # restore only what a failed run touched, when known for certain
+    log_file: Optional[str] = None        # JSON lines of every run (migration_safety.structured_log)
 
 
 SAFETY_KEYS = {
@@ -194,6 +195,7 @@ SAFETY_KEYS = {
     "retention_count": "MIGRATION_BACKUP_KEEP_LAST",
     "history_table": "MIGRATION_HISTORY_TABLE",
     "selective_restore": "MIGRATION_SELECTIVE_RESTORE",
+    "log_file": "MIGRATION_LOG_FILE",
 }
 
 
