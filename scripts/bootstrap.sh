@@ -12,6 +12,18 @@ have_initdb() {
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null 2>&1
 }
 
+# `make` drives the Makefile's shortcuts (Debian's slim images lack it); without it only those
+# shortcuts are missing, so a machine where it cannot be installed carries on.
+if ! command -v make >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing make (Debian package 'make')" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make >/dev/null
+    else
+        echo "bootstrap: make not found; install Debian's 'make' package to use the Makefile's targets" >&2
+    fi
+fi
+
 if ! have_initdb || ! command -v pg_dump >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "bootstrap: installing PostgreSQL (Debian package 'postgresql')" >&2

@@ -235,6 +235,7 @@ class SafetySettings:
     backup_dir_shared: bool = False       # accept a backup directory others can write (the sidecar MAC protects it)
     retry_attempts: int = 0               # further attempts after a transient failure that committed nothing
     retry_delay_seconds: float = 0.0
+    log_file: Optional[str] = None        # JSON lines of every run (migration_safety.structured_log)
 
 
 SAFETY_KEYS = {
@@ -251,6 +252,7 @@ SAFETY_KEYS = {
     "backup_dir_shared": "MIGRATION_BACKUP_DIR_SHARED",
     "retry_attempts": "MIGRATION_RETRY_ATTEMPTS",
     "retry_delay_seconds": "MIGRATION_RETRY_DELAY",
+    "log_file": "MIGRATION_LOG_FILE",
 }
 
 

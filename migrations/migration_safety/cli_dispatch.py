@@ -1,13 +1,15 @@
 """From parsed arguments to one command call and its rendering: the CLI's only logic."""
 from __future__ import annotations
 
-from . import commands
+from . import commands, log_levels, structured_log
 from .errors import EXIT_FAILED, EXIT_OK
 from .project import Project
 from .render import Output, render_run_result
 
 
 def dispatch(args, output: Output) -> int:
+    stderr_level = log_levels.level_from_environment()          # MIGRATION_LOG_LEVEL; exit 2 when invalid
+    log_levels.apply_to_logging(stderr_level)
     if args.command == "validate" and (args.explain or args.list_rules):
         return _validate_info(args, output)
     if args.command == "serve" and args.hash_token:
@@ -15,16 +17,26 @@ def dispatch(args, output: Output) -> int:
     project = Project.load(args.config, getattr(args, "sql_dir", None))
     output.announce(project.describe())
     handler = _HANDLERS[args.command]
-    return handler(project, args, output)
+    # The events long commands report progress to (args.events): the terminal's, at the chosen
+    # level, and every one of them in the run log when a log file is configured.
+    args.events = log_levels.LevelEvents(output.events(), stderr_level)
+    with structured_log.run_log(project, args.command) as log:
+        if log is None:
+            return handler(project, args, output)
+        args.events = structured_log.LoggingEvents(args.events, log)
+        exit_code = handler(project, args, output)
+        log.finish(exit_code, result=getattr(args, "run_result", None))
+        return exit_code
 
 
 def _run(project, args, output: Output) -> int:
     options = dict(dry_run=args.dry_run, no_backup=args.no_backup, lock_wait=args.lock_wait,
-                   events=output.events())
+                   events=args.events)
     if args.command == "upgrade":
         result = commands.upgrade(project, args.revision, allow_unsafe=args.allow_unsafe, **options)
     else:
         result = commands.downgrade(project, args.revision, **options)
+    args.run_result = result            # the run log's outcome line
     render_run_result(output, result)
     return result.exit_code
 
@@ -159,7 +171,7 @@ def _backups(project, args, output: Output) -> int:
                            f"{r['age_hours']:.1f} h", r["origin"] or "?") for r in rows])
         return EXIT_OK
     if args.action == "create":
-        data = commands.backups_create(project, events=output.events())
+        data = commands.backups_create(project, events=args.events)
         if output.format == "json":
             output.json(data)
         else:
@@ -212,7 +224,7 @@ def _confirm_interactively(output: Output, yes: bool):
 
 def _restore(project, args, output: Output) -> int:
     data = commands.restore(project, args.backup, target_db=args.target_db,
-                            confirm=_confirm_interactively(output, args.yes), events=output.events(),
+                            confirm=_confirm_interactively(output, args.yes), events=args.events,
                             trust_unsigned=args.trust_unsigned_backup, allow_other_server=args.allow_other_server)
     if output.format == "json":
         output.json(data)
@@ -227,7 +239,7 @@ def _restore(project, args, output: Output) -> int:
 
 def _recover(project, args, output: Output) -> int:
     data = commands.recover(project, accept=args.accept, confirm=_confirm_interactively(output, args.yes),
-                            events=output.events())
+                            events=args.events)
     if output.format == "json":
         output.json(data)
     else:

@@ -10,7 +10,7 @@ error of a run result and the run record.
 
 The passwords are the one the settings resolved (``register``) and, so that an error raised
 before the settings are read is masked too, those in ``POSTGRES_PASSWORD``, ``PGPASSWORD`` and
-``DATABASE_URL``.
+``DATABASE_URL``; ``MIGRATION_API_TOKEN`` is masked the same way.
 """
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from typing import Optional
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
+# Variables whose value is a secret to mask wherever it appears: the passwords, and the API token a
+# deployment may hand the wrapper's environment (so a revision or env.py that quotes it leaks nothing).
+SECRET_VARIABLES = ("POSTGRES_PASSWORD", "PGPASSWORD", "MIGRATION_API_TOKEN")
 
 _registered: set = set()
 
@@ -51,7 +54,7 @@ def _url_password(url: Optional[str]) -> Optional[str]:
 
 def _known_passwords() -> frozenset:
     known = set(_registered)
-    for variable in ("POSTGRES_PASSWORD", "PGPASSWORD"):
+    for variable in SECRET_VARIABLES:
         if os.environ.get(variable):
             known.add(os.environ[variable])
     in_url = _url_password(os.environ.get("DATABASE_URL"))
