@@ -454,3 +454,19 @@ def test_a_second_run_leaves_a_backup_in_progress_alone(database, env, pg_cluste
     assert len(list(backups.glob("backup_*.dump"))) == 2 and not list(backups.glob(".backup_*.partial"))
     for row in cli_json("backups", "list", env=env):
         assert row["verified"] is True
+
+
+def test_an_archive_naming_roles_this_server_lacks_is_restored_without_ownership_or_grants(database, env,
+                                                                                        pg_cluster):
+    """Least privilege: the owners and GRANTs of an archive from elsewhere (here: a role that no
+    longer exists) are not replayed; everything belongs to the restoring role."""
+    pg_cluster.execute("CREATE ROLE ghost_owner", dbname=database.name)
+    pg_cluster.execute("CREATE TABLE public.ghost_table (id int); ALTER TABLE public.ghost_table OWNER TO ghost_owner;"
+                       " GRANT SELECT ON public.ghost_table TO app_user; INSERT INTO public.ghost_table VALUES (7)",
+                       dbname=database.name)
+    cli_json("upgrade", env=env)                                      # its backup holds ghost_table
+    pg_cluster.execute("DROP TABLE public.ghost_table; DROP ROLE ghost_owner", dbname=database.name)
+    restored = cli_json("restore", "--backup", "latest", "--yes", env=env)
+    assert "ghost_owner" in restored["ownership"] and restored["schema_verified"] is True
+    assert database.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'ghost_table'") == [("app_user",)]
+    assert database.sql("SELECT id FROM ghost_table") == [(7,)]

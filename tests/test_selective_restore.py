@@ -192,3 +192,22 @@ def test_a_selective_restore_that_misses_a_change_rolls_back(database, tmp_path)
     connection.close()
     archive.close()
     assert fingerprint(database) == changed
+
+
+def test_a_table_whose_changes_the_failed_revision_rolled_back_is_not_reloaded(database, env, tmp_path):
+    """The failing revision updates every row of the large table, then fails: its transaction
+    rolled that back, so only the earlier, committed revision's table is rebuilt (committed
+    changes, n_mod_since_analyze, not attempted ones, n_tup_upd)."""
+    ini = make_project(tmp_path / "project", {
+        "a1.py": BASE, "b2.py": revision("b2", "a1", 'op.execute("UPDATE small SET name = \'b2\' WHERE id = 2")'),
+        "c3.py": revision("c3", "b2", """
+            op.execute("UPDATE big SET payload = 'rolled back'")
+            op.execute("INSERT INTO small (name) VALUES (NULL)")
+        """)}, transaction_per_migration=True)
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    before, big_before = fingerprint(database), _identity(database, "big")
+    payload = _fail_and_restore(database, env, ini)
+    assert payload["restore_mode"] == "selective", payload["notes"]
+    assert "public.small" in payload["message"] and "public.big," not in payload["message"] + ","
+    assert _identity(database, "big") == big_before
+    assert fingerprint(database) == before

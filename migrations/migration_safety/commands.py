@@ -446,6 +446,8 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
         connection.close()
     result.update(duration_seconds=restored.duration_seconds, schema_verified=restored.schema_verified,
                   schema_difference=restored.schema_difference)
+    if restored.note:
+        result["ownership"] = restored.note
     return result
 
 

@@ -546,6 +546,12 @@ def _restore_touched_or_all(run: RunContext):
                                 lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
 
 
+def _is_superuser(connection) -> bool:
+    from .pgtools import query_one
+
+    return bool(query_one(connection, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0])
+
+
 def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupInfo, *, server: ServerInfo,
                        tools: dict, events: Events, reason: str, server_identity: Optional[dict] = None):
     """A manual restore (``restore``, ``recover``) through the same steps as a run: under the
@@ -557,6 +563,10 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
 
     settings, safety = project.database, project.safety
     started_at = _dt.datetime.now(_dt.timezone.utc)
+    if _is_superuser(lock.connection):
+        events.warn(f"{settings.user} is a superuser: the archive's SQL runs with every privilege (COPY ... TO "
+                    "PROGRAM runs commands on the server); restore only backups whose origin you trust, or restore "
+                    "as the database owner")
     current = project.source.current(lock.connection)
     events.step("Backing up the current state first, so this restore can be undone")
     with events.progress("Backup", server.database_size) as progress:

@@ -50,6 +50,7 @@ class RestoreResult:
     schema_difference: Optional[str] = None
     mode: str = "full"                       # full | selective
     restored_objects: Optional[str] = None   # selective: what was rebuilt
+    note: Optional[str] = None               # e.g. ownership and privileges not restored
 
 
 def quote_ident(name: str) -> str:
@@ -162,13 +163,42 @@ def restore_in_place(settings, archive: "OpenedArchive", *, pg_restore: Tool, ps
     try:
         drops = clearing_statements(connection, preserved_schemas=preserved,
                                     keep_extensions=archive_extensions(selected_toc))
+        options, note = ownership_options(connection, selected_toc)
     finally:
         connection.close()
     apply_in_one_transaction(settings, archive, selected_toc, prelude_sql(lock_timeout, drops),
-                             pg_restore=pg_restore, psql=psql, progress=progress)
+                             pg_restore=pg_restore, psql=psql, progress=progress, restore_options=options)
     difference = schema_difference(settings, archive, selected_toc, pg_restore=pg_restore, pg_dump=pg_dump,
-                                   excluded_schemas=preserved)
-    return RestoreResult(archive.path, round(time.monotonic() - started, 3), difference is None, difference)
+                                   excluded_schemas=preserved, options=options)
+    return RestoreResult(archive.path, round(time.monotonic() - started, 3), difference is None, difference,
+                         note=note)
+
+
+def archive_owners(toc: Iterable[str]) -> set[str]:
+    """The roles the archive's entries belong to (a TOC line ends with its owner)."""
+    owners = set()
+    for line in toc:
+        match = _TOC_PREFIX.match(line)
+        if match:
+            words = line[match.end():].split()
+            if len(words) >= 2:
+                owners.add(words[-1])
+    return owners - {"-"}
+
+
+def ownership_options(connection, toc: Iterable[str]) -> tuple[list[str], Optional[str]]:
+    """Least privilege: an archive whose owners are not all roles of this server (a foreign or
+    forged one) is restored without its ownership and grants (``--no-owner --no-privileges``):
+    everything then belongs to the restoring role and no GRANT from the archive runs."""
+    owners = archive_owners(toc)
+    known = {row[0] for row in query_all(connection, "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+                                         (sorted(owners),))}
+    unknown = sorted(owners - known)
+    if not unknown:
+        return [], None
+    return ["--no-owner", "--no-privileges"], (
+        f"restored without ownership and privileges: the archive names roles this server does not have "
+        f"({', '.join(unknown[:5])}); everything now belongs to the restoring role")
 
 
 class OpenedArchive:
@@ -213,7 +243,7 @@ class OpenedArchive:
 
 def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterable[str], prelude: str, *,
                              pg_restore: Tool, psql: Tool, progress: Optional[ProgressCallback],
-                             epilogue: str = "") -> None:
+                             epilogue: str = "", restore_options: Iterable[str] = ()) -> None:
     """``prelude``, the archive's SQL for ``toc_lines`` and ``epilogue`` in one psql transaction
     whose end the wrapper decides.
 
@@ -234,7 +264,7 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterab
     commit_read, commit_write = os.pipe()
     feed_read, feed_write = os.pipe()
     sql_read, sql_write = os.pipe()
-    restore_argv = [pg_restore.path, f"--use-list={descriptor_path(list_file)}", "--file=-"]
+    restore_argv = [pg_restore.path, *restore_options, f"--use-list={descriptor_path(list_file)}", "--file=-"]
     psql_argv = [psql.path, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--no-password", "--output=/dev/null",
                  f"--dbname={settings.conninfo()}", f"--file={descriptor_path(prelude_file)}", "--file=-",
                  f"--file={descriptor_path(closing_file)}", f"--file={descriptor_path(commit_read)}"]
@@ -383,17 +413,18 @@ def normalized_schema(sql: str) -> str:
 
 
 def schema_difference(settings, archive: OpenedArchive, toc_lines: Iterable[str], *, pg_restore: Tool,
-                      pg_dump: Tool, excluded_schemas: Iterable[str]) -> Optional[str]:
-    """None when the live schema equals the archive's; otherwise the first differing line."""
+                      pg_dump: Tool, excluded_schemas: Iterable[str], options: Iterable[str] = ()) -> Optional[str]:
+    """None when the live schema equals the archive's; otherwise the first differing line.
+    ``options`` (``--no-owner --no-privileges``) leave out of both sides what was not restored."""
     env = settings.child_environment()
     list_file = memory_file("toc.list", "\n".join(toc_lines) + "\n")
     try:
-        expected = run_tool([pg_restore.path, "--schema-only", f"--use-list={descriptor_path(list_file)}",
+        expected = run_tool([pg_restore.path, *options, "--schema-only", f"--use-list={descriptor_path(list_file)}",
                              "--file=-", archive.child_path], env, what="pg_restore --schema-only",
                             pass_fds=(list_file, archive.descriptor)).stdout
     finally:
         os.close(list_file)
-    argv = [pg_dump.path, "--schema-only", "--no-password", f"--dbname={settings.conninfo()}"]
+    argv = [pg_dump.path, *options, "--schema-only", "--no-password", f"--dbname={settings.conninfo()}"]
     argv += [f"--exclude-schema={schema}" for schema in excluded_schemas]
     actual = run_tool(argv, env, what="pg_dump --schema-only").stdout
     expected_lines = normalized_schema(expected).splitlines()

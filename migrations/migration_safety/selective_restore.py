@@ -3,8 +3,10 @@
 A full restore costs time proportional to the database; a failed migration usually touched a
 few tables. Before the backup we photograph every relation: an OID-free signature of its
 definition (columns, constraints, indexes, triggers, policies, comments, grants...), its
-relfilenode (TRUNCATE and rewrites change it), its row-change counters from the cumulative
-statistics (``n_tup_ins/upd/del``) and, for sequences, the position. After the failure we take
+relfilenode (TRUNCATE and rewrites change it), its committed row changes from the cumulative
+statistics (``n_mod_since_analyze``, which an aborted transaction does not raise — so a table
+whose changes the failed revision's own transaction rolled back is not reloaded — with the
+ANALYZE counts that reset it) and, for sequences, the position. After the failure we take
 the same photograph once every connection the migration opened has ended (a backend flushes its
 counters before it leaves ``pg_stat_activity``). The relations whose photograph changed, those
 that appeared or disappeared, and everything ``DROP ... CASCADE`` of them would reach, are the
@@ -124,8 +126,8 @@ SELECT c.oid, n.nspname, c.relname, c.relkind, c.relfilenode, c.relowner::pg_cat
         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
           AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0
           AND d.deptype IN ('a', 'i') LIMIT 1),
-       CASE WHEN c.relkind IN ('r', 'm') THEN concat_ws(':', pg_catalog.pg_stat_get_tuples_inserted(c.oid),
-            pg_catalog.pg_stat_get_tuples_updated(c.oid), pg_catalog.pg_stat_get_tuples_deleted(c.oid)) END,
+       CASE WHEN c.relkind IN ('r', 'm') THEN concat_ws(':', pg_catalog.pg_stat_get_mod_since_analyze(c.oid),
+            pg_catalog.pg_stat_get_analyze_count(c.oid) + pg_catalog.pg_stat_get_autoanalyze_count(c.oid)) END,
        CASE WHEN c.relkind = 'S' THEN pg_catalog.pg_sequence_last_value(c.oid)::text END,
        {_relation_signature_expression()},
        {_relation_signature_expression(include_indexes=False)},
@@ -205,7 +207,7 @@ class Relation:
     owner: str
     inherits: bool
     owned_by: Optional[int]         # the table a serial/identity sequence belongs to
-    row_changes: Optional[str]      # 'inserted:updated:deleted' from the statistics
+    row_changes: Optional[str]      # 'committed changes since analyze:analyzes' from the statistics
     sequence_position: Optional[str]
     signature: str
     core_signature: str             # the signature without the indexes
@@ -363,6 +365,13 @@ def _changed(before: Relation, after: Relation) -> bool:
             or before.row_changes != after.row_changes)
 
 
+def _went_backwards(before: Relation, after: Relation) -> bool:
+    """Fewer committed changes without an ANALYZE in between: the counters were reset."""
+    changes_before, analyzes_before = map(int, before.row_changes.split(":"))
+    changes_after, analyzes_after = map(int, after.row_changes.split(":"))
+    return analyzes_after < analyzes_before or (analyzes_after == analyzes_before and changes_after < changes_before)
+
+
 def _only_indexes_changed(before: Relation, after: Relation) -> bool:
     """Same columns, constraints, rows and file; only standalone indexes added, dropped or
     changed (a CREATE INDEX on a large table): rebuild those, not the table."""
@@ -393,8 +402,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
             reindexed[oid] = (old, new)
         elif _changed(old, new):
             touched[oid] = old
-        if new is not None and old.row_changes and new.row_changes and \
-                any(int(b) > int(a) for a, b in zip(new.row_changes.split(":"), old.row_changes.split(":"))):
+        if new is not None and old.row_changes and new.row_changes and _went_backwards(old, new):
             raise NotCertain(f"the statistics of {old.qualified} went backwards (reset during the run)")
     new_relations = {oid: rel for oid, rel in after.relations.items() if oid not in before.relations}
     current_roots, foreign_keys = _close_over_dependents(connection, before, after, touched, new_relations)
