@@ -257,7 +257,7 @@ SAFETY_KEYS = {
 
 
 # Keys of [migration_safety] read elsewhere (Project.version_table), accepted here too.
-OTHER_SAFETY_KEYS = ("version_table", "version_table_schema")
+OTHER_SAFETY_KEYS = ("version_table", "version_table_schema", "sql_dir")
 
 
 def valid_safety_keys() -> list:

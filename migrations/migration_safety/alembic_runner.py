@@ -171,10 +171,11 @@ class EnvironmentProbe:
     identity: Optional[object]        # DatabaseIdentity of env.py's connection (offline env.py: None)
 
 
-def probe_environment(config, guard=None) -> EnvironmentProbe:
+def probe_environment(config, guard=None, *, purpose: str = "env.py could not run") -> EnvironmentProbe:
     """Run env.py once without migrating. Import errors, a missing driver or a broken env.py
-    surface here — before any backup — as ConfigurationError; a connection to another database
-    than ``guard`` protects raises WrongDatabase before its first statement."""
+    surface here — before any backup — as ConfigurationError (``purpose`` begins its message); a
+    connection to another database than ``guard`` protects raises WrongDatabase before its first
+    statement."""
     from alembic.runtime.environment import EnvironmentContext
 
     from .database_identity import IDENTITY_SQL, WrongDatabase, identity_from_row
@@ -198,7 +199,7 @@ def probe_environment(config, guard=None) -> EnvironmentProbe:
     except WrongDatabase:
         raise
     except Exception as exc:
-        raise ConfigurationError(f"env.py could not run, nothing was changed: {describe_environment_error(exc)}",
+        raise ConfigurationError(f"{purpose}, nothing was changed: {describe_environment_error(exc)}",
                                  hint="a configuration problem of the project (imports, driver, settings), "
                                       "not a failed migration") from None
     if "version_table" not in learned:
@@ -207,7 +208,8 @@ def probe_environment(config, guard=None) -> EnvironmentProbe:
 
 
 def describe_environment_error(exc: BaseException) -> str:
-    message = translate_alembic_error(exc)
+    # env.py's own KeyError is not Alembic's "unknown revision": only Alembic's errors are translated
+    message = translate_alembic_error(exc) if not isinstance(exc, KeyError) else None
     if message:
         return message
     original = getattr(exc, "orig", None)
@@ -237,7 +239,7 @@ def learn_version_table(config) -> VersionTable:
     """The version table env.py configures, from the MigrationContext Alembic builds (see
     ``probe_environment``). When env.py fails, ConfigurationError: a guess could read the wrong
     table and report the wrong revision."""
-    return probe_environment(config).version_table
+    return probe_environment(config, purpose="cannot learn the version table from env.py").version_table
 
 
 @dataclass

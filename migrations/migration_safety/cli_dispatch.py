@@ -15,7 +15,7 @@ def dispatch(args, output: Output) -> int:
     if args.command == "serve" and args.hash_token:
         return _hash_token(output)
     project = Project.load(args.config, getattr(args, "sql_dir", None))
-    output.announce(project.describe())
+    output.announce(project.describe(), on_stderr=log_levels.shows_information(stderr_level))
     handler = _HANDLERS[args.command]
     # The events long commands report progress to (args.events): the terminal's, at the chosen
     # level, and every one of them in the run log when a log file is configured.

@@ -87,6 +87,11 @@ def _print_sql_statements() -> None:
     event.listen(Engine, "before_cursor_execute", before_cursor_execute)
 
 
+def shows_information(level: Optional[int]) -> bool:
+    """Whether informational lines (steps, which database) reach stderr at this level."""
+    return level is None or level <= logging.INFO
+
+
 class LevelEvents(Events):
     """The CLI's events, filtered by level: steps and progress at INFO and below, warnings at
     WARNING and below; at DEBUG steps are prefixed with the seconds since the command started."""

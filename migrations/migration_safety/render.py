@@ -52,11 +52,12 @@ class Output:
         self._err_console = None
         self.acting_on: Optional[dict] = None
 
-    def announce(self, acting_on: dict) -> None:
+    def announce(self, acting_on: dict, *, on_stderr: bool = True) -> None:
         """Which config and database this run acts on, and where they came from: a line on
-        stderr in text mode, an ``acting_on`` field of the JSON document otherwise."""
+        stderr in text mode (unless the log level hides informational lines), an ``acting_on``
+        field of the JSON document otherwise."""
         self.acting_on = acting_on
-        if self.format == "text":
+        if self.format == "text" and on_stderr:
             self.err_stream.write(
                 f"config: {acting_on['config']} (found by {acting_on['config_found_by']})\n"
                 f"database: {acting_on['server']}/{acting_on['database']} as {acting_on['user']} "

@@ -40,6 +40,9 @@ def render_report(report, fmt: str, console) -> None:
 
 
 def _write(console, rich: bool, text: str, style) -> None:
+    from ..render import displayable
+
+    text = displayable(text)        # revision files are not ours: no terminal escapes reach the screen
     if rich:
         console.print(text, style=style, markup=False, highlight=False)
     else:
