@@ -52,3 +52,11 @@ def database(pg_cluster):
         yield db
     finally:
         pg_cluster.drop_database(db.name)
+
+
+@pytest.fixture
+def env(database, tmp_path):
+    """The CLI's environment for ``database``, with a backup directory of the test's own."""
+    environment = database.env()
+    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
+    return environment

@@ -155,3 +155,17 @@ def run_cli(*args, env=None, cwd=None, timeout: float = 180, input=None) -> subp
                             input=input if input is not None else "")
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     return result
+
+
+def wait_for(predicate, what: str, timeout: float = 60.0):
+    """Poll ``predicate`` until it returns something true (returned), or fail naming ``what``:
+    tests wait on the state they need (a backend waiting for a lock), never on a fixed sleep."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -22,13 +22,6 @@ import local_postgres
 
 
 @pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
-
-
-@pytest.fixture
 def shared_root():
     """A folder `nobody` can reach (pytest's tmp_path is private to root)."""
     root = Path(tempfile.mkdtemp(prefix="migration_safety_shared_"))

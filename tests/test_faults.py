@@ -7,23 +7,15 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from alembic_projects import make_project, revision
-from harness import REPO_ROOT, fingerprint, new_database, run_cli
+from harness import REPO_ROOT, fingerprint, new_database, run_cli, wait_for
 
 EXIT_FAILED, EXIT_ATTENTION = 1, 4
-
-
-@pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
 
 
 def real_tool(name: str) -> str:
@@ -142,16 +134,6 @@ def test_restore_into_a_new_database_with_a_dying_pg_restore_leaves_nothing(data
     assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
     assert not pg_cluster.database_exists(copy)
     assert fingerprint(database) == before
-
-
-def wait_for(predicate, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_restore_of_a_killed_wrapper_is_rolled_back_and_leaves_nothing_behind(database, env, tmp_path, pg_cluster):

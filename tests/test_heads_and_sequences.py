@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from alembic_projects import make_project, revision, write_revision
 from harness import fingerprint, run_cli
-
-
-@pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
 
 
 def labelled(source: str, label: str) -> str:

@@ -7,23 +7,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from alembic_projects import make_project, revision
-from harness import REPO_ROOT, fingerprint, new_database, run_cli
+from harness import REPO_ROOT, fingerprint, new_database, run_cli, wait_for
 
 EXIT_USAGE, EXIT_ATTENTION = 2, 4
 RUN_APPLICATION = "migration_safety_run"
 
 
 @pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment.update(MIGRATION_BACKUP_DIR=str(tmp_path / "backups"), MIGRATION_LOCK_TIMEOUT="120s")
-    return environment
+def env(env):
+    env["MIGRATION_LOCK_TIMEOUT"] = "120s"      # the migration waits for the test's lock, not the timeout
+    return env
 
 
 BASE = revision("a1", None, """
@@ -54,16 +52,6 @@ def cli_json(ini, *args, env, expect=0):
     result = run_cli("--config", str(ini), "--format", "json", *args, env=env)
     assert result.returncode == expect, result.stdout + result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else None
-
-
-def wait_for(predicate, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_upgrade(ini, env) -> subprocess.Popen:

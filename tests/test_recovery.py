@@ -13,13 +13,6 @@ from alembic_projects import make_project, revision, write_revision
 from harness import fingerprint, run_cli
 
 
-@pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
-
-
 def cli_json(*args, env, expect=0):
     result = run_cli("--format", "json", *args, env=env)
     assert result.returncode == expect, result.stdout + result.stderr

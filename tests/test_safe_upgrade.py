@@ -23,13 +23,6 @@ def backups_in(directory: Path) -> list[Path]:
     return sorted(directory.glob("backup_*.dump")) if directory.exists() else []
 
 
-@pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
-
-
 def assert_no_password(database, *texts):
     for text in texts:
         assert database.password not in text

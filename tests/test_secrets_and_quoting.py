@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import stat
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 import local_postgres
-from alembic_projects import make_project, revision, write_revision
+from alembic_projects import make_project, revision
 from harness import APP_PASSWORD, run_cli
 from migration_safety.commands import revision_message
 from migration_safety.redaction import mask, register

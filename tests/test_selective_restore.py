@@ -83,13 +83,6 @@ def _restored_selectively(database, env, tmp_path, committed_body: str, *, poole
     return payload["message"]
 
 
-@pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
-
-
 def test_schema_and_data_changes_to_small_tables_restore_only_those(database, env, tmp_path):
     touched = _restored_selectively(database, env, tmp_path, """
         op.execute("ALTER TABLE small ADD COLUMN score int DEFAULT 0")

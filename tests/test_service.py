@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import secrets
 import shutil
 import signal
@@ -58,13 +57,6 @@ def project_at_a1(tmp_path: Path, env: dict, revisions: dict, *, per_migration: 
     done = run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env)
     assert done.returncode == 0, done.stderr + done.stdout
     return ini
-
-
-@pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
 
 
 @dataclass

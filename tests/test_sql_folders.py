@@ -18,13 +18,6 @@ EXAMPLE = REPO_ROOT / "tests" / "sql_folders" / "fluxion"
 
 
 @pytest.fixture
-def env(database, tmp_path):
-    environment = database.env()
-    environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
-    return environment
-
-
-@pytest.fixture
 def fluxion(database):
     """The tables the example folder's foreign keys point at, with rows."""
     database.sql("""

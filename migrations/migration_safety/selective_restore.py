@@ -42,7 +42,7 @@ from typing import Iterable, Optional
 
 from .backups import ProgressCallback
 from .errors import RestoreError
-from .pgtools import Tool, connect, query_all, query_one
+from .pgtools import Tool, query_all, query_one
 from .restore import (OpenedArchive, RestoreResult, apply_in_one_transaction, archive_toc, prelude_sql, quote_ident,
                       schema_difference, toc_without_schemas)
 
