@@ -100,6 +100,19 @@ def test_second_upgrade_is_a_no_op_without_backup(database, env, tmp_path):
     assert len(backups_in(tmp_path / "backups")) == 1
 
 
+def test_nothing_to_do_is_said_at_once_even_while_another_run_holds_the_lock(database, env, tmp_path):
+    assert run_cli("upgrade", env=env).returncode == 0
+    holder = database.connect()          # another run's migration lock
+    holder.cursor().execute("SELECT pg_advisory_lock(%s, hashtext(current_database()))", (0x4D534146,))
+    try:
+        again = run_cli("upgrade", "--lock-wait", "0", env=env)
+    finally:
+        holder.close()
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout + again.stderr
+    assert "Backing up" not in again.stderr and "lock" not in again.stderr
+    assert len(backups_in(tmp_path / "backups")) == 1
+
+
 def test_failure_in_one_transaction_rolls_back_without_restore(database, env, tmp_path):
     ini = project_at_base(tmp_path, env, per_migration=False)
     before = fingerprint(database)
