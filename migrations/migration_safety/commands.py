@@ -317,7 +317,8 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
             info = create_backup(settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
                                  server_version=server.version, revision=current,
                                  database_size=server.database_size, reason="on request",
-                                 compression=safety.backup_compression, progress=progress)
+                                 compression=safety.backup_compression, backup_format=safety.backup_format,
+                                 progress=progress)
         record_run(lock.connection, safety.history_table, direction="backup", started_at=started_at,
                    duration_ms=int(info.duration_seconds * 1000), backup_file=info.file, outcome="backed-up",
                    steps=[], error=None, actor=actor)
