@@ -15,7 +15,10 @@ taking medians:
    the selective restore, the full restore (MIGRATION_SELECTIVE_RESTORE=off) and by hand
 4. validate of 1,000 revision files      vs squawk (scripts/benchmark_validate.py)
 5. peak RSS of the wrapper at two database sizes
-6. the backup format: pg_dump -Fc at -Z0/-Z1/-Z6 and -Fd -j2 -Z1, time and size
+6. the backup format: pg_dump -Fc at -Z0/-Z1/-Z6, -Fd -j2 -Z1, plain SQL (-Fp) and
+   -Fc -Z0 piped through `zstd -1 -T2` (when the zstd tool is installed): dump time and size, and
+   the time to restore each into an empty database in one transaction with the stock tools
+   (``--formats-only`` measures only this)
 
 Prints a table of medians and ratios and writes it as JSON (default benchmark_results/benchmark.json).
 """
@@ -240,20 +243,65 @@ def peak_rss_kb(bench: Bench, ini: Path) -> int:
     return int(out.stderr.strip().splitlines()[-1])
 
 
+ZSTD = ["zstd", "-1", "-T2", "-q", "-c"]
+ZSTD_LABEL = "-Fc -Z0 | zstd -1 -T2"
+# How each measured format is restored by hand, in one transaction (the time is the restore's).
+RESTORE_COMMANDS = {
+    "-Fc -Z1": lambda bin_dir, file, dbname: f"{bin_dir}/pg_restore --single-transaction -d '{dbname}' {file}",
+    "-Fp (plain SQL)": lambda bin_dir, file, dbname: (f"{bin_dir}/psql -X -q -v ON_ERROR_STOP=1 --single-transaction"
+                                                      f" -d '{dbname}' -f {file} >/dev/null"),
+    ZSTD_LABEL: lambda bin_dir, file, dbname: (f"zstd -dcq {file} | {bin_dir}/pg_restore --single-transaction"
+                                               f" -d '{dbname}'"),
+}
+
+
+def dump_through_zstd(bench: Bench, target: Path) -> float:
+    """``pg_dump -Fc -Z0 | zstd -1 -T2 > target``: the uncompressed archive compressed by zstd."""
+    started = time.perf_counter()
+    with open(target, "wb") as sink:
+        dump = subprocess.Popen([str(bench.bin / "pg_dump"), "-Fc", "-Z0", f"--dbname={bench.conninfo}"],
+                                env=bench.pg_env, stdout=subprocess.PIPE)
+        compress = subprocess.Popen(ZSTD, stdin=dump.stdout, stdout=sink)
+        dump.stdout.close()
+        if compress.wait() != 0 or dump.wait() != 0:
+            raise RuntimeError("pg_dump | zstd failed")
+    return time.perf_counter() - started
+
+
+def restore_seconds(bench: Bench, label: str, archive: Path) -> float:
+    """Restore ``archive`` into a new empty database by hand, timed; the database is dropped after."""
+    name = f"{bench.database}_format_restore"
+    bench.cluster.create_database(name, USER)
+    try:
+        dbname = f"host=127.0.0.1 port={bench.cluster.port} user={USER} dbname={name}"
+        started = time.perf_counter()
+        subprocess.run(RESTORE_COMMANDS[label](bench.bin, archive, dbname), shell=True, env=bench.pg_env,
+                       check=True, capture_output=True)
+        return time.perf_counter() - started
+    finally:
+        bench.cluster.drop_database(name)
+
+
 def backup_formats(bench: Bench, rounds: int) -> dict:
     results = {}
     variants = {"-Fc (default -Z6)": ["-Fc"], "-Fc -Z1": ["-Fc", "-Z1"], "-Fc -Z0": ["-Fc", "-Z0"],
-                "-Fd -j2 -Z1": ["-Fd", "-j2", "-Z1"]}
+                "-Fd -j2 -Z1": ["-Fd", "-j2", "-Z1"], "-Fp (plain SQL)": ["-Fp"]}
+    if shutil.which("zstd"):
+        variants[ZSTD_LABEL] = None
     for label, flags in variants.items():
-        times, size = [], 0
+        times, restores, size = [], [], 0
         for _ in range(rounds):
             target = bench.scratch / "format_probe"
             shutil.rmtree(target, ignore_errors=True)
             if target.exists():
                 target.unlink()
-            times.append(bench.pg_dump(target, *flags))
+            times.append(dump_through_zstd(bench, target) if flags is None else bench.pg_dump(target, *flags))
             size = sum(p.stat().st_size for p in target.rglob("*")) if target.is_dir() else target.stat().st_size
+            if label in RESTORE_COMMANDS:
+                restores.append(restore_seconds(bench, label, target))
         results[label] = {"median_s": round(statistics.median(times), 3), "size_mb": round(size / 2**20, 1)}
+        if restores:
+            results[label]["restore_median_s"] = round(statistics.median(restores), 3)
     return results
 
 
@@ -263,6 +311,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", default=str(ROOT / "benchmark_results" / "benchmark.json"))
     parser.add_argument("--quick", action="store_true", help="tiny database, one round (a smoke run)")
+    parser.add_argument("--formats-only", action="store_true", help="only the backup-format measurement")
     args = parser.parse_args()
     if args.quick:
         args.size_mb, args.rounds = 20, 1
@@ -287,6 +336,9 @@ def main() -> int:
             if label == "large":
                 report["server"] = subprocess.run([str(bench.bin / "postgres"), "--version"], capture_output=True,
                                                   text=True).stdout.strip()
+                if args.formats_only:
+                    report["backup_formats"] = backup_formats(bench, args.rounds)
+                    break
                 report["results"] = measure(bench, args.rounds, f"{actual / 2**20:.0f} MB")
                 report["backup_formats"] = backup_formats(bench, args.rounds)
             ini = make_project(work / "rss", {"a1": BASE, "b2": ADD_COLUMN})
@@ -297,6 +349,9 @@ def main() -> int:
     finally:
         cluster.stop()
         shutil.rmtree(scratch_root, ignore_errors=True)
+    if args.formats_only:
+        print_formats(report)
+        return 0
     validate_json = ROOT / "benchmark_results" / "validate.json"
     subprocess.run([PYTHON, str(ROOT / "scripts" / "benchmark_validate.py"), "--rounds", str(max(args.rounds, 3)),
                     "--json", str(validate_json)], capture_output=True)
@@ -335,9 +390,18 @@ def print_report(report: dict) -> None:
     rss = report["peak_rss_kb"]
     print(f"| peak RSS, {report['database_mb']['small']} MB vs {report['database_mb']['large']} MB database | "
           f"{rss['small'] / 1024:.0f} MB / {rss['large'] / 1024:.0f} MB | | {rss['large'] / rss['small']:.2f}x | flat |")
-    print("\n| pg_dump format | median | size |\n|---|---|---|")
+    print_formats(report)
+
+
+def print_formats(report: dict) -> None:
+    print(f"\nbackup formats on {report['database_mb']['large']} MB, medians of {report['rounds']} rounds")
+    baseline = report["backup_formats"]["-Fc (default -Z6)"]
+    print("| pg_dump format | dump median | vs -Fc | size | vs -Fc | restore median |\n|---|---|---|---|---|---|")
     for label, row in report["backup_formats"].items():
-        print(f"| {label} | {row['median_s']:.2f} s | {row['size_mb']} MB |")
+        restore = f"{row['restore_median_s']:.2f} s" if "restore_median_s" in row else ""
+        cell = label.replace("|", "\\|")           # a pipe inside a Markdown table cell
+        print(f"| {cell} | {row['median_s']:.2f} s | {row['median_s'] / baseline['median_s']:.2f}x | "
+              f"{row['size_mb']} MB | {row['size_mb'] / baseline['size_mb']:.2f}x | {restore} |")
 
 
 if __name__ == "__main__":

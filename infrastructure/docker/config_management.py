@@ -225,6 +225,7 @@ class SafetySettings:
     """How the wrapper behaves; environment ``MIGRATION_*`` overrides ``[migration_safety]`` in alembic.ini."""
     backup_dir: Path
     backup_compression: int = 1           # pg_dump -Z level; measured choice, see README "Backup format"
+    backup_format: str = "custom"         # custom (pg_dump -Fc) or plain (a .sql file), see README "Backup format"
     lock_timeout: str = "5s"              # applied to the migration connection
     statement_timeout: str = "0"          # 0 = none
     lock_wait_seconds: float = 0.0        # how long to wait for another run's migration lock
@@ -238,10 +239,13 @@ class SafetySettings:
     log_file: Optional[str] = None        # JSON lines of every run (migration_safety.structured_log)
 
 
+BACKUP_FORMATS = ("custom", "plain")
+
 SAFETY_KEYS = {
     # key in [migration_safety]: (environment variable, converter)
     "backup_dir": "MIGRATION_BACKUP_DIR",
     "backup_compression": "MIGRATION_BACKUP_COMPRESSION",
+    "backup_format": "MIGRATION_BACKUP_FORMAT",
     "lock_timeout": "MIGRATION_LOCK_TIMEOUT",
     "statement_timeout": "MIGRATION_STATEMENT_TIMEOUT",
     "lock_wait_seconds": "MIGRATION_LOCK_WAIT",
@@ -307,6 +311,10 @@ def _convert(key: str, raw: str, where: str):
             if number < 0:
                 raise ValueError
             return number
+        if key == "backup_format":
+            if raw.lower() not in BACKUP_FORMATS:
+                raise ValueError
+            return raw.lower()
         if key == "history_table" and not raw.replace("_", "").isalnum():
             raise ValueError
         if key in ("lock_timeout", "statement_timeout") and not _is_postgres_duration(raw):

@@ -1,10 +1,12 @@
 """The backup catalog: writing verified pg_dump archives and reading them back.
 
 A backup is two files in the backup directory:
-``backup_YYYYMMDD_HHMMSS.dump`` (pg_dump custom format, mode 0600) and its sidecar
+``backup_YYYYMMDD_HHMMSS.dump`` (pg_dump custom format, mode 0600; ``.sql`` for a plain-SQL dump,
+``MIGRATION_BACKUP_FORMAT=plain``) and its sidecar
 ``backup_YYYYMMDD_HHMMSS.json`` (database, server version, revision at backup time, size,
 SHA-256, duration, tool versions; never the password). The archive is written under a hidden
-``.partial`` name, hashed while it streams, proven readable with ``pg_restore --list``, fsynced
+``.partial`` name, hashed while it streams, proven readable with ``pg_restore --list`` (a plain dump: read through
+to pg_dump's closing line, plain_dump.read_outline), fsynced
 and only then renamed, so a run killed at any point leaves no half-written backup that looks
 valid. The writer holds an exclusive ``flock`` on its partial file, so a concurrent run only
 removes partial files whose writer is gone.
@@ -36,8 +38,11 @@ from .backup_directory import create_private_directory, create_private_file, is_
 from .backup_integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
 from .errors import BackupError, PreflightError, ToolError
 from .pgtools import Tool, first_error_line, run_tool, start_tool, stop_tool
+from .plain_dump import PlainDumpInvalid, archive_format, read_outline
 
 ARCHIVE_SUFFIX = ".dump"
+# The backup file's suffix per MIGRATION_BACKUP_FORMAT; both share the ``.json`` sidecar name.
+FORMAT_SUFFIXES = {"custom": ARCHIVE_SUFFIX, "plain": ".sql"}
 SIDECAR_SUFFIX = ".json"
 PARTIAL_PREFIX = ".backup_"
 PARTIAL_SUFFIX = ".partial"
@@ -89,13 +94,15 @@ class CatalogEntry:
         return _dt.datetime.fromtimestamp(self.archive.stat().st_mtime, _dt.timezone.utc)
 
 
-def archive_name(moment: _dt.datetime, directory: Path) -> Path:
-    """``backup_YYYYMMDD_HHMMSS.dump``; a second backup within the same second gets ``_2``, ``_3``..."""
+def archive_name(moment: _dt.datetime, directory: Path, suffix: str = ARCHIVE_SUFFIX) -> Path:
+    """``backup_YYYYMMDD_HHMMSS.dump``; a second backup within the same second gets ``_2``, ``_3``...
+    A name is taken when any format's file or the sidecar they would share exists."""
     stem = moment.strftime("backup_%Y%m%d_%H%M%S")
-    candidate = directory / f"{stem}{ARCHIVE_SUFFIX}"
+    candidate = directory / f"{stem}{suffix}"
     counter = 2
-    while os.path.lexists(candidate) or os.path.lexists(candidate.with_suffix(SIDECAR_SUFFIX)):
-        candidate = directory / f"{stem}_{counter}{ARCHIVE_SUFFIX}"
+    while any(os.path.lexists(candidate.with_suffix(taken))
+              for taken in (SIDECAR_SUFFIX, *FORMAT_SUFFIXES.values())):
+        candidate = directory / f"{stem}_{counter}{suffix}"
         counter += 1
     return candidate
 
@@ -204,13 +211,16 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                   revision: Iterable[str], database_size: int, reason: str, compression: int = 1,
                   lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None,
                   still_wanted: Optional[Callable[[subprocess.Popen], bool]] = None,
-                  server_identity: Optional[dict] = None) -> BackupInfo:
+                  server_identity: Optional[dict] = None, backup_format: str = "custom") -> BackupInfo:
     """Dump the database to a new, verified, owner-only archive with its signed sidecar.
     ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled.
-    ``server_identity`` (pgtools.server_identity) is asked of the server when not given."""
+    ``server_identity`` (pgtools.server_identity) is asked of the server when not given.
+    ``backup_format`` ``plain`` writes an uncompressed SQL script (``compression`` does not apply)."""
     started = time.monotonic()
     moment = _dt.datetime.now(_dt.timezone.utc)
-    argv = [pg_dump.path, "--format=custom", f"--compress={compression}",
+    if backup_format == "plain":
+        compression = 0
+    argv = [pg_dump.path, f"--format={backup_format}", f"--compress={compression}",
             f"--lock-wait-timeout={lock_wait_timeout}", "--no-password", f"--dbname={settings.conninfo()}"]
     digest = hashlib.sha256()
     written = 0
@@ -251,13 +261,13 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
             sink.flush()
             os.fsync(sink.fileno())
             toc_entries = verify_archive_readable(partial, pg_restore)
-            final = _publish(partial, moment.astimezone(), directory)
+            final = _publish(partial, moment.astimezone(), directory, FORMAT_SUFFIXES[backup_format])
             info = BackupInfo(
                 file=str(final), database=settings.database, host=settings.host, port=settings.port,
                 user=settings.user, created_at=moment.isoformat(timespec="seconds"), server_version=server_version,
                 revision=sorted(revision), size_bytes=written, sha256=digest.hexdigest(),
                 duration_seconds=round(time.monotonic() - started, 3), database_size_bytes=database_size,
-                reason=reason, compression=compression, toc_entries=toc_entries,
+                reason=reason, format=backup_format, compression=compression, toc_entries=toc_entries,
                 tools={"pg_dump": pg_dump.version, "pg_restore": pg_restore.version},
                 created_by=f"{_os_user()}@{socket.gethostname()}", server=identity)
             try:
@@ -288,12 +298,12 @@ def _ask_server_identity(settings) -> dict:
         connection.close()
 
 
-def _publish(partial: Path, moment: _dt.datetime, directory: Path) -> Path:
+def _publish(partial: Path, moment: _dt.datetime, directory: Path, suffix: str) -> Path:
     """Give the finished archive its final name without ever replacing a file: a hard link fails
     when the name is taken (another run in the same second, a planted file), then the next
     name is tried. The partial name is removed by the caller, still holding its lock."""
     for _ in range(1000):
-        final = archive_name(moment, directory)
+        final = archive_name(moment, directory, suffix)
         try:
             os.link(partial, final, follow_symlinks=False)
             return final
@@ -317,9 +327,24 @@ def _widen_pipe(descriptor: int) -> None:
 
 
 def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
-    """``pg_restore --list`` reads the whole table of contents; returns its entry count."""
+    """``pg_restore --list`` reads the whole table of contents; returns its entry count. A plain
+    dump is read through instead (plain_dump.read_outline); ToolError says why it is not readable."""
+    if file_format(archive) == "plain":
+        descriptor = os.open(archive, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            return len(read_outline(descriptor).entries)
+        except PlainDumpInvalid as exc:
+            raise ToolError(f"the plain SQL dump {exc}") from None
+        finally:
+            os.close(descriptor)
     result = run_tool([pg_restore.path, "--list", str(archive)], os.environ.copy(), what="pg_restore --list")
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
+
+
+def file_format(archive: Path) -> Optional[str]:
+    """``custom`` or ``plain`` from the file's first bytes (not its name), None when neither."""
+    with open(archive, "rb") as handle:
+        return archive_format(handle.read(64))
 
 
 def write_sidecar(info: BackupInfo, key: bytes) -> None:
@@ -442,7 +467,8 @@ def list_backups(directory: Path) -> list[CatalogEntry]:
     if not directory.is_dir():
         return []
     entries = []
-    for path in directory.glob(f"backup_*{ARCHIVE_SUFFIX}"):
+    paths = [path for suffix in FORMAT_SUFFIXES.values() for path in directory.glob(f"backup_*{suffix}")]
+    for path in paths:
         if not owned_regular_file(path):
             warn_once(f"ignoring {path}: not a regular file of this user (a link, or someone else's file)")
             continue
@@ -525,11 +551,12 @@ def verify_backup(archive: Path, pg_restore: Tool, *, trust_unsigned: bool = Fal
         size = archive.stat().st_size
         checks.append(("size", size == info.size_bytes, f"{size} bytes" if size == info.size_bytes
                        else f"{size} bytes, sidecar says {info.size_bytes}"))
+    check = "plain SQL read" if file_format(archive) == "plain" else "pg_restore --list"
     try:
         entries = verify_archive_readable(archive, pg_restore)
-        checks.append(("pg_restore --list", True, f"{entries} entries"))
+        checks.append((check, True, f"{entries} entries"))
     except ToolError as exc:
-        checks.append(("pg_restore --list", False, str(exc)))
+        checks.append((check, False, str(exc)))
     return Verification(archive, all(passed for _, passed, _ in checks), checks, info)
 
 

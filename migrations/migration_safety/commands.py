@@ -131,9 +131,15 @@ def _pending_and_heads(project, heads) -> tuple:
     if project.source.kind == "sql":
         migrations = project.source.folder.migrations
         return [m.label for m in migrations[-1:]], [s.label for s in project.source.plan(heads, "upgrade", "heads").steps]
-    from .alembic_runner import make_plan
+    from . import revision_cache
+    from .alembic_runner import PlannedStep, make_plan
 
+    chain = revision_cache.cached_chain(project.ini_path)      # Alembic's own answer, kept (no import)
+    steps = revision_cache.upgrade_steps(chain, tuple(heads)) if chain else None
+    if steps is not None:
+        return [chain[-1][0]], [PlannedStep(*entry, is_upgrade=True).label for entry in steps]
     script = _script(project)
+    revision_cache.remember_chain(project.ini_path, script)
     # towards every head, as `upgrade --revision heads` would run them (with one head: `head`)
     return list(script.get_heads()), [step.label for step in make_plan(script, heads, "upgrade", "heads").steps]
 
@@ -317,7 +323,8 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
             info = create_backup(settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
                                  server_version=server.version, revision=current,
                                  database_size=server.database_size, reason="on request",
-                                 compression=safety.backup_compression, progress=progress)
+                                 compression=safety.backup_compression, backup_format=safety.backup_format,
+                                 progress=progress)
         record_run(lock.connection, safety.history_table, direction="backup", started_at=started_at,
                    duration_ms=int(info.duration_seconds * 1000), backup_file=info.file, outcome="backed-up",
                    steps=[], error=None, actor=actor)

@@ -410,7 +410,8 @@ def _backing_up(run: RunContext) -> Iterator:
             settings=settings, directory=safety.backup_dir, pg_dump=run.tools["pg_dump"],
             pg_restore=run.tools["pg_restore"], server_version=server.version, revision=run.current,
             database_size=server.database_size, reason=f"before {run.direction} to {run.target}",
-            compression=safety.backup_compression, lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress,
+            compression=safety.backup_compression, backup_format=safety.backup_format,
+            lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress,
             server_identity=run.server_identity).start()
         try:
             yield job
@@ -573,7 +574,8 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
         safety_copy = create_backup(
             settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
             server_version=server.version, revision=current, database_size=server.database_size,
-            reason=f"before {reason}", compression=safety.backup_compression, progress=progress,
+            reason=f"before {reason}", compression=safety.backup_compression, backup_format=safety.backup_format,
+            progress=progress,
             server_identity=server_identity)
     run_id = run_journal.open_entry(lock.connection, command="restore", target=archive.name,
                                     revision_before=current, backup_file=safety_copy.file)

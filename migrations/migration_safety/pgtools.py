@@ -52,7 +52,9 @@ def _candidate_paths(name: str) -> list[str]:
         return [os.path.join(pinned, name)]
     candidates = []
     on_path = shutil.which(name)
-    if on_path:
+    # Debian's /usr/bin/pg_dump is pg_wrapper, a Perl script (about 70 ms per start, its answer not
+    # cacheable) that runs the newest /usr/lib/postgresql/N/bin/pg_dump: take that binary directly.
+    if on_path and not os.path.realpath(on_path).endswith("/postgresql-common/pg_wrapper"):
         candidates.append(on_path)
     # Debian/Ubuntu install every major side by side; the newest can dump any older server.
     candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_install_version, reverse=True)

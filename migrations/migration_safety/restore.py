@@ -6,7 +6,8 @@ The restore runs as one psql session and one transaction fed with
    CASCADE; in ``public``, which the archive does not recreate, each relation, routine, type and
    domain), so objects created after the backup are gone, then
 2. the archive's SQL from ``pg_restore -f -`` (minus the schemas we preserve, such as the audit
-   trail), streamed, never buffered, then
+   trail), streamed, never buffered — or, for a plain-SQL backup, the file's own bytes, with the
+   preserved schemas set aside under another name meanwhile (``preserved_aside``), then
 3. ``COMMIT``, sent by the wrapper only once pg_restore has exited 0 having read exactly the bytes
    that were checked (see ``apply_in_one_transaction``).
 
@@ -32,6 +33,7 @@ from .backups import CHUNK, ProgressCallback
 from .errors import RestoreError
 from .pgtools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool, start_tool,
                       stop_tool)
+from .plain_dump import PlainDumpInvalid, PlainOutline, archive_format, read_outline
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -146,6 +148,21 @@ def _public_schema_drops(connection) -> list[str]:
     return statements
 
 
+def preserved_aside(connection, preserved_schemas: Iterable[str]) -> tuple[list[str], list[str]]:
+    """For a plain dump, which recreates every schema it holds (the audit trail's included): the
+    statements that rename each existing preserved schema out of its way before the dump's SQL,
+    and those that drop the dump's copy and put ours back after it — inside the same transaction."""
+    existing = {row[0] for row in query_all(connection, "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)",
+                                            (list(preserved_schemas),))}
+    before, after = [], []
+    for schema in sorted(existing):
+        aside = quote_ident(f"{schema[:40]}_kept_{secrets.token_hex(4)}")
+        before.append(f"ALTER SCHEMA {quote_ident(schema)} RENAME TO {aside};")
+        after += [f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE;",
+                  f"ALTER SCHEMA {aside} RENAME TO {quote_ident(schema)};"]
+    return before, after
+
+
 def prelude_sql(lock_timeout: str, drops: Iterable[str]) -> str:
     """What the restore's transaction runs before the archive's SQL: wait for locks at most
     ``lock_timeout``, then the DROP statements."""
@@ -158,16 +175,25 @@ def restore_in_place(settings, archive: "OpenedArchive", *, pg_restore: Tool, ps
     """Replace the database's content with the archive's, atomically, and verify the schema."""
     started = time.monotonic()
     preserved = list(preserved_schemas)
-    selected_toc = toc_without_schemas(archive_toc(archive, pg_restore), preserved)
+    if archive.format == "plain":
+        selected_toc, extensions = None, archive.plain_outline().extensions()
+    else:
+        selected_toc = toc_without_schemas(archive_toc(archive, pg_restore), preserved)
+        extensions = archive_extensions(selected_toc)
+    set_aside, put_back = [], []
     connection = connect(settings)
     try:
-        drops = clearing_statements(connection, preserved_schemas=preserved,
-                                    keep_extensions=archive_extensions(selected_toc))
-        options, note = ownership_options(connection, selected_toc)
+        drops = clearing_statements(connection, preserved_schemas=preserved, keep_extensions=extensions)
+        if archive.format == "plain":
+            set_aside, put_back = preserved_aside(connection, preserved)
+            options, note = [], None        # a plain dump's OWNER and GRANT lines are its SQL: no option strips them
+        else:
+            options, note = ownership_options(connection, selected_toc)
     finally:
         connection.close()
-    apply_in_one_transaction(settings, archive, selected_toc, prelude_sql(lock_timeout, drops),
-                             pg_restore=pg_restore, psql=psql, progress=progress, restore_options=options)
+    apply_in_one_transaction(settings, archive, selected_toc, prelude_sql(lock_timeout, drops + set_aside),
+                             epilogue="\n".join(put_back), pg_restore=pg_restore, psql=psql, progress=progress,
+                             restore_options=options)
     difference = schema_difference(settings, archive, selected_toc, pg_restore=pg_restore, pg_dump=pg_dump,
                                    excluded_schemas=preserved, options=options)
     return RestoreResult(archive.path, round(time.monotonic() - started, 3), difference is None, difference,
@@ -223,6 +249,21 @@ class OpenedArchive:
             self.close()
             raise RestoreError(f"{self.path.name} has {self.size} bytes, its metadata says {expected_size}; "
                                "nothing was changed")
+        self.format = archive_format(os.pread(self.descriptor, 64, 0))
+        if self.format is None:
+            self.close()
+            raise RestoreError(f"{self.path.name} is neither a pg_dump custom-format archive nor a plain SQL dump; "
+                               "nothing was changed")
+        self._outline: Optional[PlainOutline] = None
+
+    def plain_outline(self) -> PlainOutline:
+        """A plain dump's outline (its entries and schema SQL), read once through the descriptor."""
+        if self._outline is None:
+            try:
+                self._outline = read_outline(self.descriptor)
+            except PlainDumpInvalid as exc:
+                raise RestoreError(f"{self.path.name}: the plain SQL dump {exc}; nothing was changed") from None
+        return self._outline
 
     @property
     def child_path(self) -> str:
@@ -241,11 +282,12 @@ class OpenedArchive:
         self.close()
 
 
-def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterable[str], prelude: str, *,
+def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Optional[Iterable[str]], prelude: str, *,
                              pg_restore: Tool, psql: Tool, progress: Optional[ProgressCallback],
                              epilogue: str = "", restore_options: Iterable[str] = ()) -> None:
     """``prelude``, the archive's SQL for ``toc_lines`` and ``epilogue`` in one psql transaction
-    whose end the wrapper decides.
+    whose end the wrapper decides. The SQL's producer is pg_restore for a custom archive; a plain
+    dump (``toc_lines`` None: it has no entries to select) is its own SQL, fed straight to psql.
 
     psql commits whatever reached it when its input ends, so psql is never told to wrap the run
     in a transaction itself: the prelude opens it (``BEGIN``), and after the epilogue psql echoes
@@ -255,10 +297,14 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterab
     is alive to decide it. If pg_restore dies, the archive differs, psql fails or this process
     is killed, psql reaches the end of the pipe with the transaction open and the server rolls it
     back. The archive flows from our descriptor into pg_restore through Python (that is where it
-    is hashed) and from pg_restore straight into psql through an OS pipe."""
+    is hashed) and from pg_restore straight into psql through an OS pipe. A plain dump flows from
+    the same hashing feed into psql, and commits only if psql took every byte of it."""
+    plain = archive.format == "plain"
+    if plain != (toc_lines is None):
+        raise ValueError("entries are selected from a custom archive only, and always")
     env = settings.child_environment()
     token = f"migration_safety:applied:{secrets.token_hex(8)}"
-    list_file = memory_file("toc.list", "\n".join(toc_lines) + "\n")
+    list_file = memory_file("toc.list", "" if plain else "\n".join(toc_lines) + "\n")
     prelude_file = memory_file("prelude.sql", "BEGIN;\n" + prelude)
     closing_file = memory_file("closing.sql", f"{epilogue}\n\\echo {token}\n")
     commit_read, commit_write = os.pipe()
@@ -270,8 +316,9 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterab
                  f"--file={descriptor_path(closing_file)}", f"--file={descriptor_path(commit_read)}"]
     reader = writer = None
     try:
-        reader = start_tool(restore_argv, env, stdin=feed_read, stdout=sql_write, pass_fds=(list_file,))
-        writer = start_tool(psql_argv, env, stdin=sql_read, stdout=subprocess.PIPE,
+        if not plain:
+            reader = start_tool(restore_argv, env, stdin=feed_read, stdout=sql_write, pass_fds=(list_file,))
+        writer = start_tool(psql_argv, env, stdin=feed_read if plain else sql_read, stdout=subprocess.PIPE,
                             pass_fds=(prelude_file, closing_file, commit_read))
     except BaseException:
         for descriptor in (commit_write, feed_write):
@@ -285,22 +332,24 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterab
     errors: dict[str, bytes] = {}
     applied = threading.Event()
     helpers = [threading.Thread(target=lambda p=p, k=k: errors.__setitem__(k, p.stderr.read()), daemon=True)
-               for k, p in (("pg_restore", reader), ("psql", writer))]
+               for k, p in (("pg_restore", reader), ("psql", writer)) if p is not None]
     helpers.append(threading.Thread(target=_watch_for_token, args=(writer.stdout, token, applied), daemon=True))
     feed = _ArchiveFeed(archive, feed_write, progress)
     for thread in (*helpers, feed):
         thread.start()
     committed, problem = False, None
     try:
-        _wait(lambda: reader.poll() is not None)
+        _wait(lambda: reader.poll() is not None if reader else not feed.is_alive())
         feed.join()
-        problem = feed.problem() if reader.returncode == 0 else None
-        if reader.returncode == 0 and problem is None:
+        produced = reader.returncode == 0 if reader else True
+        problem = feed.problem(delivered_all=plain) if produced else None
+        if produced and problem is None:
             _wait(lambda: applied.is_set() or writer.poll() is not None)
             if applied.is_set():
                 committed = _send(commit_write, "COMMIT;\n")
     except BaseException:
-        stop_tool(reader)
+        if reader is not None:
+            stop_tool(reader)
         stop_tool(writer)
         raise
     finally:
@@ -313,7 +362,7 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Iterab
         reason = first_error_line(errors.get("psql", b"").decode("utf-8", "replace"))
         raise RestoreError(f"restore from {archive.path.name} failed and was rolled back, the database is as it "
                            f"was before the restore: {reason}")
-    if reader.returncode != 0:
+    if reader is not None and reader.returncode != 0:
         reason = first_error_line(errors.get("pg_restore", b"").decode("utf-8", "replace"))
         raise RestoreError(f"pg_restore could not read {archive.path.name} ({reason}); the restore was rolled "
                            "back, the database is as it was before the restore")
@@ -357,6 +406,7 @@ class _ArchiveFeed(threading.Thread):
         self.digest = hashlib.sha256()
         self.read = 0
         self.complete = False
+        self.delivered = False          # every byte went into the sink
 
     def run(self) -> None:
         sink_open = True
@@ -372,6 +422,7 @@ class _ArchiveFeed(threading.Thread):
                 if self.progress:
                     self.progress(self.read, self.archive.size)
             self.complete = True
+            self.delivered = sink_open
         except OSError:
             pass
         finally:
@@ -388,10 +439,14 @@ class _ArchiveFeed(threading.Thread):
             os.close(self.sink)
             return False
 
-    def problem(self) -> Optional[str]:
-        """Why the bytes pg_restore read are not the archive that was checked, or None."""
+    def problem(self, *, delivered_all: bool = False) -> Optional[str]:
+        """Why the bytes pg_restore read are not the archive that was checked, or None.
+        ``delivered_all``: the reader must also have taken every byte (psql reading a plain dump;
+        pg_restore may stop early on purpose)."""
         if not self.complete:
             return "could not be read to its end"
+        if delivered_all and not self.delivered:
+            return "was not read to its end by psql"
         if self.read != self.archive.size:
             return f"changed size while it was restored ({self.read} bytes read, {self.archive.size} expected)"
         expected = self.archive.expected_sha256
@@ -414,16 +469,20 @@ def normalized_schema(sql: str) -> str:
 
 def schema_difference(settings, archive: OpenedArchive, toc_lines: Iterable[str], *, pg_restore: Tool,
                       pg_dump: Tool, excluded_schemas: Iterable[str], options: Iterable[str] = ()) -> Optional[str]:
-    """None when the live schema equals the archive's; otherwise the first differing line.
+    """None when the live schema equals the archive's; otherwise the first differing line. A plain
+    dump's schema is its own SQL without the data entries (``toc_lines`` is None then).
     ``options`` (``--no-owner --no-privileges``) leave out of both sides what was not restored."""
     env = settings.child_environment()
-    list_file = memory_file("toc.list", "\n".join(toc_lines) + "\n")
-    try:
-        expected = run_tool([pg_restore.path, *options, "--schema-only", f"--use-list={descriptor_path(list_file)}",
-                             "--file=-", archive.child_path], env, what="pg_restore --schema-only",
-                            pass_fds=(list_file, archive.descriptor)).stdout
-    finally:
-        os.close(list_file)
+    if archive.format == "plain":
+        expected = archive.plain_outline().schema_sql(excluded_schemas)
+    else:
+        list_file = memory_file("toc.list", "\n".join(toc_lines) + "\n")
+        try:
+            expected = run_tool([pg_restore.path, *options, "--schema-only",
+                                 f"--use-list={descriptor_path(list_file)}", "--file=-", archive.child_path], env,
+                                what="pg_restore --schema-only", pass_fds=(list_file, archive.descriptor)).stdout
+        finally:
+            os.close(list_file)
     argv = [pg_dump.path, *options, "--schema-only", "--no-password", f"--dbname={settings.conninfo()}"]
     argv += [f"--exclude-schema={schema}" for schema in excluded_schemas]
     actual = run_tool(argv, env, what="pg_dump --schema-only").stdout

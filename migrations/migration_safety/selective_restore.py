@@ -609,6 +609,8 @@ def try_selective_restore(settings, archive: OpenedArchive, before: Optional[Pho
     committed is overwritten by the full restore)."""
     import psycopg2
 
+    if archive.format == "plain":
+        return None, "the backup is a plain SQL dump (MIGRATION_BACKUP_FORMAT=plain): no entries to select from it"
     try:
         reason = statistics_are_reliable(connection, server_major)
         if reason is None and before is None:
