@@ -421,10 +421,9 @@ def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:
     Each revision runs in its own ``EnvironmentContext`` whose starting heads are the heads the
     plan has reached at that step (a tuple: several heads are normal), so the version-table
     statements are the ones the real run would issue."""
-    from alembic.runtime.migration import RevisionStep
-
-    config = alembic_config(ini_path, database_url)
+    config = alembic_config(ini_path, database_url)     # first: Alembic is entered through alembic.config
     script = script_directory(config)            # loaded once: every step reuses its modules
+    from alembic.runtime.migration import RevisionStep
     heads = tuple(plan.current)
     parts = []
     for step in plan.steps:

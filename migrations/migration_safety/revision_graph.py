@@ -29,11 +29,21 @@ def as_tuple(value) -> tuple:
     return (value,) if isinstance(value, str) else ()
 
 
+def alembic_revision_module():
+    """``alembic.script.revision``, entered where every other caller enters Alembic's import cycle
+    (``alembic.config``): two threads of the service entering it at different modules at once see
+    a partially initialised module (ImportError)."""
+    import alembic.config  # noqa: F401
+    from alembic.script import revision
+
+    return revision
+
+
 def revision_map(declared: dict):
     """The RevisionMap of ``declared`` (revision id -> Declared), references to undeclared
     revisions dropped. Building it (any property) raises Alembic's CycleDetected for a cycle."""
-    from alembic.script.revision import Revision, RevisionMap
-
+    revision_module = alembic_revision_module()
+    Revision, RevisionMap = revision_module.Revision, revision_module.RevisionMap
     labels = {label for entry in declared.values() for label in entry.branch_labels}
 
     def revisions():
@@ -48,26 +58,22 @@ def revision_map(declared: dict):
 
 def heads(declared: dict) -> Optional[tuple]:
     """The heads as Alembic computes them; None when it cannot build the graph (a cycle)."""
-    from alembic.script.revision import RevisionError
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return tuple(sorted(revision_map(declared).heads))
-    except RevisionError:
+    except alembic_revision_module().RevisionError:
         return None
 
 
 def cycle(declared: dict):
     """Alembic's CycleDetected (a cycle or self-loop of down revisions or of depends_on; its
     ``kind`` and ``revisions`` say which) when it refuses the graph; None when it accepts it."""
-    from alembic.script.revision import CycleDetected
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             revision_map(declared).heads
-    except CycleDetected as exc:
+    except alembic_revision_module().CycleDetected as exc:
         return exc
     return None
 

@@ -148,15 +148,13 @@ def find_drift(heads: Iterable[str], recorded: dict[str, str], files: dict[str, 
     revision -> (path, Declared) as Project.revision_files reads them, ``recorded`` revision ->
     checksum as applied.
     """
-    from alembic.script.revision import CycleDetected
-
-    from .revision_graph import applied_below
+    from .revision_graph import alembic_revision_module, applied_below
 
     heads = list(heads)
     declared = {revision: entry[1] for revision, entry in files.items()}
     try:
         applied = applied_below(declared, heads)
-    except CycleDetected as exc:
+    except alembic_revision_module().CycleDetected as exc:
         return [Drift(", ".join(exc.revisions), "cycle", f"the revision files form a cycle Alembic refuses: {exc}")]
     gone = {revision for revision in heads if revision not in files}
     gone |= {down for revision in applied for down in declared[revision].downs if down not in files}
