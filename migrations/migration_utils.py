@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a revision file (path, or a file name inside versions/); repeatable. "
                           "Without it: every revision plus the graph checks")
     sub.add_argument("--strict", action="store_true", help="warnings count as errors for the exit code")
+    sub.add_argument("--database", action="store_true",
+                     help="also judge the pending revisions' findings against the live database (rows, size, "
+                          "column types), as upgrade does; without it validate never connects")
     sub.add_argument("--explain", metavar="RULE", help="print a rule's full text and exit")
     sub.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     sub.add_argument("--baseline", metavar="FILE",

@@ -237,6 +237,11 @@ class SafetySettings:
     retry_attempts: int = 0               # further attempts after a transient failure that committed nothing
     retry_delay_seconds: float = 0.0
     log_file: Optional[str] = None        # JSON lines of every run (migration_safety.structured_log)
+    # A row-dependent finding (rewrite, scan, NOT NULL without default) on a table with at most
+    # this many rows does not block an upgrade (validation/live.py); the rate turns a table's size
+    # into the lock-time estimate shown when it does block.
+    validation_max_harmless_rows: int = 0
+    validation_rewrite_mb_per_second: float = 50.0
 
 
 BACKUP_FORMATS = ("custom", "plain")
@@ -257,6 +262,8 @@ SAFETY_KEYS = {
     "retry_attempts": "MIGRATION_RETRY_ATTEMPTS",
     "retry_delay_seconds": "MIGRATION_RETRY_DELAY",
     "log_file": "MIGRATION_LOG_FILE",
+    "validation_max_harmless_rows": "MIGRATION_VALIDATION_MAX_HARMLESS_ROWS",
+    "validation_rewrite_mb_per_second": "MIGRATION_VALIDATION_REWRITE_MB_PER_SECOND",
 }
 
 
@@ -301,14 +308,15 @@ def _convert(key: str, raw: str, where: str):
             if switch not in ("on", "off", "true", "false", "yes", "no", "1", "0"):
                 raise ValueError
             return switch in ("on", "true", "yes", "1")
-        if key in ("backup_compression", "retention_days", "retention_count", "retry_attempts"):
+        if key in ("backup_compression", "retention_days", "retention_count", "retry_attempts",
+                   "validation_max_harmless_rows"):
             number = int(raw)
             if number < 0 or (key == "backup_compression" and number > 9):
                 raise ValueError
             return number
-        if key in ("lock_wait_seconds", "retry_delay_seconds"):
+        if key in ("lock_wait_seconds", "retry_delay_seconds", "validation_rewrite_mb_per_second"):
             number = float(raw)
-            if number < 0:
+            if number < 0 or (key == "validation_rewrite_mb_per_second" and number == 0):
                 raise ValueError
             return number
         if key == "backup_format":

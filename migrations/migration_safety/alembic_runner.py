@@ -415,33 +415,46 @@ def run_command(config, direction: str, target: str, *, sql: bool = False) -> No
 
 
 def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:
-    """The SQL Alembic would run for exactly the planned revisions (offline ``--sql`` mode).
+    """The SQL Alembic would run for the planned revisions (offline ``--sql`` mode), revision by
+    revision: a revision that cannot be rendered offline (it reads data, or ``batch_alter_table``
+    needs to reflect the table) is shown as "not renderable offline: <why>" and the others still
+    render, so a dry run always shows the plan.
 
-    ``command.upgrade``'s ``start:end`` range can name only one starting revision, so this is that
-    command's body with the current heads given to ``EnvironmentContext`` as a tuple (offline
-    mode reads them from ``starting_rev`` instead of the database)."""
-    import sys
+    Each revision runs in its own ``EnvironmentContext`` whose starting heads are the heads the
+    plan has reached at that step (a tuple: several heads are normal), so the version-table
+    statements are the ones the real run would issue."""
+    config = alembic_config(ini_path, database_url)     # first: Alembic is entered through alembic.config
+    script = script_directory(config)            # loaded once: every step reuses its modules
+    from alembic.runtime.migration import RevisionStep
+    heads = tuple(plan.current)
+    parts = []
+    for step in plan.steps:
+        revision_step = RevisionStep(script.revision_map, script.get_revision(step.revision), step.is_upgrade)
+        try:
+            parts.append(f"-- {step.label}\n{_render_offline(config, script, revision_step, heads)}")
+        except Exception as exc:
+            why = translate_alembic_error(exc) or (f"{type(exc).__name__}: {' '.join(mask(str(exc)).split())}"[:300]
+                                                   + " (it needs a live connection: it reads data or reflects a table)")
+            parts.append(f"-- {step.label}\n-- not renderable offline: {why}\n")
+        heads = _heads_after(heads, step)
+    return "\n".join(parts)
 
+
+def _render_offline(config, script, revision_step, heads: tuple) -> str:
+    """One revision's SQL: Alembic's ``upgrade --sql`` body with ``heads`` as the starting point
+    (offline mode reads them from ``starting_rev`` instead of the database)."""
     from alembic.runtime.environment import EnvironmentContext
 
-    buffer = io.StringIO()
-    config = alembic_config(ini_path, database_url, output_buffer=buffer)
-    script = script_directory(config)
-    current = tuple(plan.current)
-
-    def planned_revisions(heads, context):
-        if plan.direction == "upgrade":
-            return script._upgrade_revs(plan.target, heads)
-        return script._downgrade_revs(plan.target, heads)
-
-    try:
-        with contextlib.redirect_stdout(sys.stderr), \
-                EnvironmentContext(config, script, fn=planned_revisions, as_sql=True,
-                                   starting_rev=current or None, destination_rev=plan.target):
-            script.run_env()
-    except Exception as exc:
-        message = translate_alembic_error(exc)
-        raise ConfigurationError(
-            f"cannot render the SQL offline: {message or f'{type(exc).__name__}: {exc}'} "
-            "(migrations that read data cannot run offline)") from None
+    buffer = config.output_buffer = io.StringIO()
+    with contextlib.redirect_stdout(sys.stderr), \
+            EnvironmentContext(config, script, fn=lambda _heads, _context: [revision_step], as_sql=True,
+                               starting_rev=heads or None, destination_rev=revision_step.revision.revision):
+        script.run_env()
     return buffer.getvalue()
+
+
+def _heads_after(heads: tuple, step: PlannedStep) -> tuple:
+    downs = tuple(step.down_revision.split(",")) if step.down_revision else ()
+    if step.is_upgrade:
+        return tuple(h for h in heads if h not in downs) + (step.revision,)
+    return tuple(h for h in heads if h != step.revision) + tuple(d for d in downs if d not in heads)

@@ -114,7 +114,7 @@ def render_validation(output: Output, report) -> None:
 
 
 def _validate(project, args, output: Output) -> int:
-    report = commands.validate(project, args.migration_file, strict=args.strict)
+    report = commands.validate(project, args.migration_file, strict=args.strict, database=args.database)
     render_validation(output, report)
     if args.baseline:
         from .validation import write_baseline

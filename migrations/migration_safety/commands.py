@@ -2,6 +2,7 @@
 plain arguments, resolves what it needs, hands off, and returns data for the CLI to render."""
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -197,8 +198,22 @@ def status(project) -> dict:
     }
 
 
-def validate(project, migration_files: Sequence[str] = (), *, strict: bool = False):
-    """Static checks of revision files; all of them plus the graph checks when none is named."""
+def validate(project, migration_files: Sequence[str] = (), *, strict: bool = False, database: bool = False):
+    """Static checks of revision files; all of them plus the graph checks when none is named.
+    ``--database``: the findings of the revisions still pending are also judged against the live
+    database (rows, size, column types); without it nothing connects."""
+    report = _static_validation(project, migration_files)
+    if not database:
+        return report
+    from .pgtools import connect
+    from .validation.live import judge_against_database
+
+    with contextlib.closing(connect(project.database)) as connection:
+        plan = project.source.plan(project.source.current(connection), "upgrade", "heads")
+        return judge_against_database(report, plan, project.safety, connection=connection)
+
+
+def _static_validation(project, migration_files: Sequence[str]):
     from . import validation
 
     if project.source.kind == "sql":
@@ -714,7 +729,6 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
             directives[:] = []
 
     try:
-        import contextlib
         import sys
         with contextlib.redirect_stdout(sys.stderr):        # Alembic's "Generating ..." is progress, not output
             scripts = command.revision(config, message=message, autogenerate=autogenerate,

@@ -35,6 +35,7 @@ from .restore import OpenedArchive, restore_in_place
 from .run_history import StepRecord, file_checksum, record_run
 from .selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
                                 wait_for_backends_to_exit)
+from .validation.live import judge_against_database
 
 # Schemas the wrapper owns (the audit trail and the journal): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
@@ -272,7 +273,8 @@ def _backup_while_planning(run: RunContext) -> None:
         run.guard = TargetGuard(identify(run.connection))
         run.current = _probe(run)
         run.plan = run.source.plan(run.current, run.direction, run.target)
-        run.report = run.source.validate(run.plan, run.server.major)
+        run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
+                                            connection=run.connection)
         run.new_result(Outcome.UP_TO_DATE, "")
         _refuse_unsafe(run.report, run.allow_unsafe, run.result)
         if run.plan.is_empty:
@@ -367,7 +369,8 @@ def _close_journal(run: RunContext) -> None:
 def _dry_run(run: RunContext) -> RunResult:
     """The plan, its validation and the SQL Alembic would run, without a lock, backup or change."""
     run.plan = run.source.plan(run.current, run.direction, run.target)
-    run.report = run.source.validate(run.plan, run.server.major)
+    run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
+                                        settings=run.settings)
     result = run.new_result(Outcome.DRY_RUN, "")
     if run.plan.is_empty:
         result.sql, result.message = "", "dry run: already at the target, nothing to do"

@@ -136,31 +136,34 @@ def applied_checksums(connection, table: str) -> dict[str, str]:
 @dataclass
 class Drift:
     revision: str
-    problem: str            # 'changed' | 'missing'
+    problem: str            # 'changed' | 'missing' | 'cycle'
     detail: str
 
 
 def find_drift(heads: Iterable[str], recorded: dict[str, str], files: dict[str, tuple]) -> list[Drift]:
     """Applied revisions whose file changed since it was applied, or is gone (Flyway's validate).
 
-    The applied revisions are the database's heads and everything below them, walked through the
-    files' own ``down_revision`` values; ``files`` maps revision -> (path, down revisions) and
-    ``recorded`` revision -> checksum as applied.
+    The applied revisions are the database's heads and everything Alembic counts as below them
+    (down revisions and depends_on, through its RevisionMap: ``revision_graph``); ``files`` maps
+    revision -> (path, Declared) as Project.revision_files reads them, ``recorded`` revision ->
+    checksum as applied.
     """
-    drift, seen, pending = [], set(), list(heads)
-    while pending:
-        revision = pending.pop()
-        if revision in seen:
-            continue
-        seen.add(revision)
-        if revision not in files:
-            drift.append(Drift(revision, "missing", "applied to the database but its revision file is gone"))
-            continue
-        path, downs = files[revision]
-        pending.extend(downs)
+    from .revision_graph import alembic_revision_module, applied_below
+
+    heads = list(heads)
+    declared = {revision: entry[1] for revision, entry in files.items()}
+    try:
+        applied = applied_below(declared, heads)
+    except alembic_revision_module().CycleDetected as exc:
+        return [Drift(", ".join(exc.revisions), "cycle", f"the revision files form a cycle Alembic refuses: {exc}")]
+    gone = {revision for revision in heads if revision not in files}
+    gone |= {down for revision in applied for down in declared[revision].downs if down not in files}
+    drift = [Drift(revision, "missing", "applied to the database but its revision file is gone") for revision in gone]
+    for revision in applied:
         expected = recorded.get(revision)
         if expected is None:
             continue            # applied before the wrapper kept records: nothing to compare with
+        path = files[revision][0]
         actual = file_checksum(path)
         if actual != expected:
             drift.append(Drift(revision, "changed", f"{Path(path).name} changed since it was applied "

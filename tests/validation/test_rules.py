@@ -97,7 +97,8 @@ def _revision(directory: Path, name: str, rev: str, down) -> None:
     ([("a", None), ("b", "a"), ("c", "a")], "multiple-heads", "b, c"),
     ([("a", None), ("b", "a"), ("b", "a")], "duplicate-revision", "b"),
     ([("a", None), ("b", "zzz")], "unknown-down-revision", "zzz"),
-    ([("a", "c"), ("b", "a"), ("c", "b"), ("d", None)], "revision-cycle", "->"),
+    ([("a", "c"), ("b", "a"), ("c", "b"), ("d", None)], "revision-cycle", ": a, b, c"),
+    ([("a", None), ("b", "b")], "revision-cycle", "self-loop"),
     ([("a", None), ("b", "a"), ("c", "a"), ("m", ("b", "c"))], None, None),     # a merge is one head
 ])
 def test_graph_checks(tmp_path, graph, rule, named):
@@ -112,6 +113,25 @@ def test_graph_checks(tmp_path, graph, rule, named):
     else:
         matching = [f for f in rules if f.rule == rule]
         assert matching and named in matching[0].message, rules
+
+
+def test_graph_checks_read_depends_on_as_alembic_does(tmp_path):
+    """A cycle through depends_on is one Alembic refuses (DependencyCycleDetected); depends_on
+    alone makes no revision less of a head."""
+    _revision(tmp_path, "r0_a", "a", None)
+    _revision(tmp_path, "r1_b", "b", "a")
+    _revision(tmp_path, "r2_c", "c", None)
+    with (tmp_path / "r2_c.py").open("a") as handle:
+        handle.write("depends_on = 'b'\n")
+    report = validate_paths(sorted(tmp_path.glob("*.py")), ValidationConfig(), graph_dir=tmp_path)
+    [heads] = [f for f in report.findings if f.rule == "multiple-heads"]
+    assert "2 heads: b, c" in heads.message
+    assert not [f for f in report.findings if f.rule == "revision-cycle"]
+    with (tmp_path / "r0_a.py").open("a") as handle:
+        handle.write("depends_on = 'c'\n")
+    report = validate_paths(sorted(tmp_path.glob("*.py")), ValidationConfig(), graph_dir=tmp_path)
+    [cycle] = [f for f in report.findings if f.rule == "revision-cycle"]
+    assert "dependency cycle" in cycle.message and "a, b, c" in cycle.message
 
 
 def test_config_disables_and_changes_severity(tmp_path):

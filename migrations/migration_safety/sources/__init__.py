@@ -78,7 +78,7 @@ class AlembicSource:
         if direction != "upgrade" or target not in ("head", "heads") or not current:
             return False
         files = self.project.revision_files()
-        below = {down for _, downs in files.values() for down in downs}
+        below = {down for _, declared in files.values() for down in declared.downs}
         heads = {revision for revision in files if revision not in below}
         if target == "head" and len(heads) != 1:
             return False

@@ -1,13 +1,12 @@
-"""What the graph rules share: the revisions by id and their down_revision edges (pure: made-up
-revisions test it)."""
+"""What the graph rules share: the revisions by id, and the graph as Alembic's RevisionMap sees
+it (``revision_graph``), built from what the files state (pure: made-up revisions test it)."""
 from __future__ import annotations
+
+from ..revision_graph import Declared, as_tuple
 
 
 def downs(source) -> tuple:
-    value = source.down_revision
-    if value is None or value == "<missing>":
-        return ()
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    return as_tuple(source.down_revision)
 
 
 def by_revision(sources: list) -> dict:
@@ -22,3 +21,10 @@ def by_revision(sources: list) -> dict:
 def known(sources: list) -> dict:
     """revision id -> the first file declaring it."""
     return {revision: holders[0] for revision, holders in by_revision(sources).items()}
+
+
+def declared(sources: list) -> dict:
+    """revision id -> Declared (down revisions, depends_on, branch labels), for revision_graph."""
+    return {revision: Declared(downs(source), as_tuple(source.constants.get("depends_on")),
+                               as_tuple(source.constants.get("branch_labels")))
+            for revision, source in known(sources).items()}

@@ -61,7 +61,9 @@ def _judge_one(finding, live_tables, created_by_plan, max_harmless_rows, bytes_p
     seconds = live.bytes / bytes_per_second
     rows = f"~{live.rows:,} rows" if live.rows >= 0 else "never analyzed"
     return dataclasses.replace(finding, message=f"{finding.message} ({table}: {rows}, {_size(live.bytes)}; "
-                                                f"the lock lasts roughly {_duration(seconds)}, an estimate)")
+                                                f"the lock lasts roughly {_duration(seconds)}, an estimate at "
+                                                f"{bytes_per_second / 1024 ** 2:g} MB/s "
+                                                "(validation_rewrite_mb_per_second))")
 
 
 def _decide_type(finding, live_type: str):

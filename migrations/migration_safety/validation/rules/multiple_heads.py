@@ -1,14 +1,14 @@
 """Rule multiple-heads."""
-from ..graph import downs, known
+from ...revision_graph import heads
+from ..graph import declared, known
 from ..model import Rule
 
 
 def check_graph(sources, context):
-    revisions = known(sources)
-    children = {down for source in revisions.values() for down in downs(source)}
-    heads = sorted(revision for revision in revisions if revision not in children)
-    if len(heads) > 1:
-        yield revisions[heads[-1]], 1, f"{len(heads)} heads: {', '.join(heads)}; merge them into one"
+    """The heads as Alembic computes them (a cyclic graph has none to count: revision-cycle)."""
+    found = heads(declared(sources))
+    if found and len(found) > 1:
+        yield known(sources)[found[-1]], 1, f"{len(found)} heads: {', '.join(found)}; merge them into one"
 
 
 RULE = Rule(

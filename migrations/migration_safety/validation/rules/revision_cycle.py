@@ -1,33 +1,19 @@
 """Rule revision-cycle."""
-from ..graph import downs, known
+from ...revision_graph import cycle
+from ..graph import declared, known
 from ..model import Rule
 
 
 def check_graph(sources, context):
-    """Depth-first over down_revision edges; each cycle reported once."""
+    """Alembic's own verdict (CycleDetected): cycles of down revisions or of depends_on."""
+    refused = cycle(declared(sources))
+    if refused is None:
+        return
+    names = [refused.revisions] if isinstance(refused.revisions, str) else sorted(refused.revisions)
     revisions = known(sources)
-    state: dict = {}
-    reported = set()
-    found = []
-
-    def visit(revision, trail):
-        state[revision] = "active"
-        for down in downs(revisions[revision]):
-            if down not in revisions:
-                continue
-            if state.get(down) == "active":
-                cycle = trail[trail.index(down):] + [down] if down in trail else [revision, down]
-                if frozenset(cycle) not in reported:
-                    reported.add(frozenset(cycle))
-                    found.append((revisions[revision], 1, "revisions form a cycle: " + " -> ".join(cycle)))
-            elif down not in state:
-                visit(down, trail + [down])
-        state[revision] = "done"
-
-    for revision in revisions:
-        if revision not in state:
-            visit(revision, [revision])
-    return found
+    holder = next((revisions[name] for name in names if name in revisions), None)
+    if holder is not None:
+        yield holder, 1, f"revisions form a cycle ({refused.kind.lower()}; Alembic refuses the graph): {', '.join(names)}"
 
 
 RULE = Rule(
@@ -35,6 +21,6 @@ RULE = Rule(
     severity='error',
     summary='The revisions form a cycle.',
     why='A cycle has no order to apply; Alembic raises CycleDetected.',
-    do_instead='Break the cycle by fixing the down_revision values.',
+    do_instead='Break the cycle by fixing the down_revision (or depends_on) values.',
     check_graph=check_graph,
 )

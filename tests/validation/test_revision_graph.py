@@ -1,0 +1,39 @@
+"""The graph as Alembic's RevisionMap sees it, over made-up revisions (no files, no database)."""
+from __future__ import annotations
+
+import hashlib
+
+from migration_safety.revision_graph import Declared, applied_below, cycle, heads
+from migration_safety.run_history import find_drift
+
+# a <- b <- m (merge of b and c), a <- c; d depends on b without being below it
+GRAPH = {"a": Declared(), "b": Declared(("a",)), "c": Declared(("a",)), "m": Declared(("b", "c")),
+         "d": Declared(("a",), depends_on=("b",))}
+
+
+def test_heads_merges_and_depends_on():
+    assert heads(GRAPH) == ("d", "m")
+    assert applied_below(GRAPH, ["d"]) == ["a", "b", "d"]      # an upgrade to d applies b first
+    assert applied_below(GRAPH, ["m"]) == ["a", "b", "c", "m"]
+    assert cycle(GRAPH) is None
+
+
+def test_a_cycle_is_alembics_verdict():
+    refused = cycle({"a": Declared(("c",)), "b": Declared(("a",)), "c": Declared(("b",)), "z": Declared()})
+    assert sorted(refused.revisions) == ["a", "b", "c"]
+    assert heads({"a": Declared(("b",)), "b": Declared(("a",))}) is None
+
+
+def test_drift_follows_depends_on_and_names_missing_files(tmp_path):
+    files = {}
+    for revision, declared in GRAPH.items():
+        path = tmp_path / f"{revision}.py"
+        path.write_text(f"revision = {revision!r}\n")
+        files[revision] = (str(path), declared)
+    recorded = {revision: hashlib.sha256(f"revision = {revision!r}\n".encode()).hexdigest() for revision in GRAPH}
+    assert find_drift(["d"], recorded, files) == []
+    (tmp_path / "b.py").write_text("revision = 'b'  # edited\n")
+    assert [(d.revision, d.problem) for d in find_drift(["d"], recorded, files)] == [("b", "changed")]
+    assert [(d.revision, d.problem) for d in find_drift(["c"], recorded, files)] == []   # b is not below c
+    del files["a"]
+    assert ("a", "missing") in [(d.revision, d.problem) for d in find_drift(["c"], recorded, files)]
