@@ -463,3 +463,23 @@ def test_an_archive_naming_roles_this_server_lacks_is_restored_without_ownership
     assert "ghost_owner" in restored["ownership"] and restored["schema_verified"] is True
     assert database.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'ghost_table'") == [("app_user",)]
     assert database.sql("SELECT id FROM ghost_table") == [(7,)]
+
+
+def test_verify_reads_every_data_block_not_only_the_table_of_contents(database, env, tmp_path):
+    """An archive damaged inside its data whose sidecar matches it (as if pg_dump had written it
+    so): the table of contents still lists, but `backups verify` reads every block and fails."""
+    import hashlib
+
+    database.sql("CREATE TABLE filler (id int, body text);"
+                 " INSERT INTO filler SELECT g, md5(g::text) FROM generate_series(1, 20000) g")
+    cli_json("upgrade", env=env)
+    archive = only_backup(tmp_path / "backups")
+    data = bytearray(archive.read_bytes())
+    middle = len(data) * 3 // 4
+    data[middle:middle + 64] = bytes(64)              # zeros in the compressed data of a table
+    archive.write_bytes(bytes(data))
+    resign(archive.with_suffix(".json"), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+    verify = cli_json("backups", "verify", "latest", env=env, expect=1)
+    checks = {check["check"]: check["passed"] for check in verify["checks"]}
+    assert checks["sha256"] and checks["signature"] and checks["pg_restore --list"]
+    assert checks["data"] is False

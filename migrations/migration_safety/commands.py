@@ -349,11 +349,12 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
 
 
 def backups_verify(project, backup: str = "latest"):
-    """Check a backup: the sidecar's MAC, SHA-256 and size against it, archive readable by pg_restore."""
+    """Check a backup: the sidecar's MAC, SHA-256 and size against it, and the whole archive —
+    every data block, not only its table of contents — readable by pg_restore."""
     from .backups import resolve_backup, verify_backup
 
     archive = resolve_backup(project.safety.backup_dir, backup)
-    return verify_backup(archive, _tools(["pg_restore"])["pg_restore"])
+    return verify_backup(archive, _tools(["pg_restore"])["pg_restore"], full=True)
 
 
 def backups_prune(project, *, keep_days: Optional[int] = None, keep_last: Optional[int] = None,
