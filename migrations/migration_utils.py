@@ -15,7 +15,31 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from migration_safety.errors import EXIT_FAILED, MigrationSafetyError  # noqa: E402
+from migration_safety.errors import EXIT_FAILED, EXIT_USAGE, MigrationSafetyError  # noqa: E402
+
+
+class UsageError(Exception):
+    """A command line argparse refuses: raised instead of argparse's exit so that ``--format
+    json`` still gets its error document."""
+
+    def __init__(self, message: str, usage: str):
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message, self.format_usage())
+
+
+def _format_requested(argv) -> str:
+    """--format as the user wrote it, read before argparse accepted the rest of the line."""
+    for index, word in enumerate(argv):
+        if word == "--format" and index + 1 < len(argv):
+            return argv[index + 1]
+        if word.startswith("--format="):
+            return word.split("=", 1)[1]
+    return "text"
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -31,7 +55,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="migration_utils.py", description=__doc__.split("\n\n")[0],
         epilog="Exit codes: 0 success, 1 operation failed (database restored or untouched), "
                "2 usage/configuration error, 3 validation errors, 4 the database needs attention "
@@ -126,23 +150,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from migration_safety.cli_dispatch import dispatch
     from migration_safety.render import Output
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        output = Output("json" if _format_requested(argv) == "json" else "text")
+        output.err_stream.write(exc.usage)
+        output.failure(str(exc), hint="see --help", exit_code=EXIT_USAGE, kind="usage")
+        return EXIT_USAGE
+    from migration_safety.cli_dispatch import dispatch
 
     output = Output(args.format)
     try:
         return dispatch(args, output)
     except MigrationSafetyError as exc:
-        output.error(str(exc), exc.hint)
+        # Every error ends with exactly one JSON document under --format json: the error and
+        # what it carries (a validation stop: the report that stopped it).
         report = getattr(exc, "report", None)
-        if report is not None:
+        partial = {}
+        if report is not None and output.format == "json":
+            from migration_safety.validation import report_document
+            partial["validation"] = report_document(report)
+        output.failure(str(exc), hint=exc.hint, exit_code=exc.exit_code, kind=type(exc).__name__, **partial)
+        if report is not None and output.format != "json":
             from migration_safety.cli_dispatch import render_validation
             render_validation(output, report)
         return exc.exit_code
     except KeyboardInterrupt:
-        output.error("interrupted; nothing was changed")
+        output.failure("interrupted; nothing was changed", hint=None, exit_code=EXIT_FAILED, kind="interrupted")
         return EXIT_FAILED
     except BrokenPipeError:
         return EXIT_FAILED
@@ -150,8 +188,8 @@ def main(argv=None) -> int:
         if os.environ.get("MIGRATION_DEBUG"):
             raise
         from migration_safety.redaction import mask   # before the cut, which could leave half a password
-        output.error(f"internal error: {type(exc).__name__}: {' '.join(mask(str(exc)).split())[:300]} "
-                     "(set MIGRATION_DEBUG=1 for the traceback)")
+        output.failure(f"internal error: {type(exc).__name__}: {' '.join(mask(str(exc)).split())[:300]}",
+                       hint="set MIGRATION_DEBUG=1 for the traceback", exit_code=EXIT_FAILED, kind="internal")
         return EXIT_FAILED
 
 

@@ -150,7 +150,7 @@ def test_a_forged_backup_with_a_recomputed_sha256_is_refused(database, env, tmp_
     assert verify.returncode == 1
     checks = {c["check"]: c["passed"] for c in json.loads(verify.stdout)["checks"]}
     assert checks["signature"] is False and checks["sha256"] is True      # the hash alone would pass
-    [row] = cli_json("backups", "list", env=env)
+    [row] = cli_json("backups", "list", env=env)["backups"]
     assert row["verified"] is False and row["signature"] == ("invalid" if mac == "kept" else "missing")
     restore = run_cli("restore", "--yes", env=env)
     assert restore.returncode == 1 and "refusing" in restore.stderr and "--trust-unsigned-backup" in restore.stderr
@@ -183,12 +183,12 @@ def test_backups_move_between_machines_with_the_key(database, env, tmp_path):
     shutil.copytree(tmp_path / "backups", moved)
     elsewhere["MIGRATION_BACKUP_DIR"] = str(moved)
     assert run_cli("backups", "verify", env=elsewhere).returncode == 1           # no key there
-    assert cli_json("backups", "list", env=elsewhere)[0]["signature"] == "no-key"
+    assert cli_json("backups", "list", env=elsewhere)["backups"][0]["signature"] == "no-key"
     wrong = dict(elsewhere, MIGRATION_BACKUP_KEY="another machine's key, not shared")
-    assert cli_json("backups", "list", env=wrong)[0]["signature"] == "invalid"
+    assert cli_json("backups", "list", env=wrong)["backups"][0]["signature"] == "invalid"
     shared = dict(elsewhere, MIGRATION_BACKUP_KEY=key)
     assert cli_json("backups", "verify", env=shared)["ok"] is True
-    assert cli_json("backups", "list", env=shared)[0]["verified"] is True
+    assert cli_json("backups", "list", env=shared)["backups"][0]["verified"] is True
 
 
 # -- 16.4: no planted link is followed -------------------------------------------------------------
@@ -290,7 +290,7 @@ def test_malformed_sidecars_are_skipped_with_a_warning_and_never_latest(database
         for stem in HOSTILE_SIDECARS:
             assert f"{stem}.json" in result.stderr, (command, result.stderr)
     assert json.loads(run_cli("--format", "json", "status", env=env).stdout)["last_backup"]["file"] == str(real)
-    listed = {row["file"]: row["verified"] for row in cli_json("backups", "list", env=env)}
+    listed = {row["file"]: row["verified"] for row in cli_json("backups", "list", env=env)["backups"]}
     assert listed[real.name] is True and not any(listed[f"{stem}.dump"] for stem in HOSTILE_SIDECARS)
     assert "no sidecar is larger" in run_cli("backups", "list", env=env).stderr
     assert cli_json("restore", "--yes", env=env)["revision_now"] == ["002"]      # latest = the valid one
@@ -346,7 +346,7 @@ def test_a_backup_from_another_server_is_refused_unless_intended(database, env, 
     cli_json("upgrade", "--revision", "001", env=staging_env)
     cli_json("upgrade", env=staging_env)                           # the staging backup (at 001) is latest
     staging_id = _system_identifier(other_server)
-    for row in cli_json("backups", "list", env=env):
+    for row in cli_json("backups", "list", env=env)["backups"]:
         assert staging_id in row["origin"] and row["verified"] is True
     production = fingerprint(database)
 
@@ -357,7 +357,7 @@ def test_a_backup_from_another_server_is_refused_unless_intended(database, env, 
     assert fingerprint(database) == production
     code, stderr = _restore_on_a_terminal(env, "not-the-name", "--allow-other-server")
     assert code == 2 and "not confirmed" in stderr
-    assert f"on server {staging_id}" in stderr                      # the prompt names the origin
+    assert f"server {staging_id}" in stderr                         # the prompt names the origin
     assert fingerprint(database) == production
     intended = cli_json("restore", "--yes", "--allow-other-server", env=env)
     assert intended["revision_now"] == ["001"] and "another server" in intended["other_server"]
@@ -445,7 +445,7 @@ def test_a_second_run_leaves_a_backup_in_progress_alone(database, env, pg_cluste
     assert json.loads(stdout)["status"] == "applied"
     assert database.sql("SELECT version_num FROM alembic_version") == [("003",)]
     assert len(list(backups.glob("backup_*.dump"))) == 2 and not list(backups.glob(".backup_*.partial"))
-    for row in cli_json("backups", "list", env=env):
+    for row in cli_json("backups", "list", env=env)["backups"]:
         assert row["verified"] is True
 
 

@@ -23,7 +23,7 @@ def test_restore_latest_gives_back_the_backup_state_and_can_be_undone(database, 
     cli_json("upgrade", env=env)
     database.sql("INSERT INTO users (email, full_name) VALUES ('ada@example.org', 'Ada')")
     cli_json("downgrade", "--revision", "-1", env=env)          # the backup taken here holds Ada at 003
-    latest = cli_json("backups", "list", env=env)[0]
+    latest = cli_json("backups", "list", env=env)["backups"][0]
     assert latest["revision"] == ["003"]
     database.sql("INSERT INTO users (email, full_name) VALUES ('eve@example.org', 'Eve')")
     database.sql("CREATE TABLE scratch (id int)")
@@ -136,22 +136,22 @@ def test_prune_keeps_what_it_must(database, env, tmp_path):
     cli_json("upgrade", "--revision", "001", env=env)
     cli_json("upgrade", "--revision", "002", env=env)
     cli_json("upgrade", env=env)
-    listed = cli_json("backups", "list", env=env)
+    listed = cli_json("backups", "list", env=env)["backups"]
     assert len(listed) == 3
     dry = cli_json("backups", "prune", "--keep-last", "1", "--dry-run", env=env)
-    assert len(dry["removed"]) == 2 and len(cli_json("backups", "list", env=env)) == 3
+    assert len(dry["removed"]) == 2 and len(cli_json("backups", "list", env=env)["backups"]) == 3
     done = cli_json("backups", "prune", "--keep-last", "2", env=env)
     assert [r["file"] for r in done["removed"]] == [listed[2]["file"]]
     left = cli_json("backups", "prune", "--keep-last", "0", env=env)      # never the only/newest one
-    assert len(cli_json("backups", "list", env=env)) == 1 and left["removed"]
-    assert cli_json("backups", "list", env=env)[0]["file"] == listed[0]["file"]
+    assert len(cli_json("backups", "list", env=env)["backups"]) == 1 and left["removed"]
+    assert cli_json("backups", "list", env=env)["backups"][0]["file"] == listed[0]["file"]
 
 
 def test_retention_applies_after_a_successful_upgrade(database, env, tmp_path):
     env["MIGRATION_BACKUP_KEEP_LAST"] = "1"
     cli_json("upgrade", "--revision", "001", env=env)
     cli_json("upgrade", env=env)
-    assert len(cli_json("backups", "list", env=env)) == 1
+    assert len(cli_json("backups", "list", env=env)["backups"]) == 1
 
 
 def test_run_records_for_success_rollback_and_restore(database, env, tmp_path):

@@ -370,7 +370,7 @@ def test_leftover_partial_backup_of_a_killed_run_is_removed_and_reported(databas
     assert not leftover.exists()
     assert "incomplete backup left by an interrupted run" in result.stdout
     listed = run_cli("--format", "json", "backups", "list", env=env)
-    assert len(json.loads(listed.stdout)) == 1
+    assert len(json.loads(listed.stdout)["backups"]) == 1
 
 
 def test_lock_timeout_makes_a_blocked_migration_fail_fast_and_roll_back(database, env, tmp_path):

@@ -323,7 +323,7 @@ def test_folder_findings_gap_duplicate_and_lonely_down(env, folder, database):
     (folder / "005_orphan_DOWN.sql").write_text("SELECT 1;\n")
     result, data = cli_json(folder, "validate", env=env)
     assert result.returncode == 3
-    messages = {(f["rule"], f["message"]) for f in data}
+    messages = {(f["rule"], f["message"]) for f in data["findings"]}
     assert ("sql-migration-gap", "version 004 follows 002: 1 version number(s) missing") in messages
     assert any(rule == "sql-migration-folder" and "duplicate version 4" in text for rule, text in messages)
     assert ("sql-migration-folder", "005_orphan_DOWN.sql has no UP file for version 005") in messages

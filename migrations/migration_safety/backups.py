@@ -136,15 +136,29 @@ def remove_partial_backups(directory: Path) -> list[Path]:
     return removed
 
 
-def estimate_backup_size(directory: Path, database: str, database_size: int) -> int:
-    """Bytes the next backup is expected to need: the last backup's compression ratio applied
-    to today's database size (with 20% headroom), or the database size when there is none."""
+def expected_backup_bytes(directory: Path, database: str, database_size: int) -> Optional[int]:
+    """The next backup's likely size: the last backup's compression ratio applied to today's
+    database size; None when there is no earlier backup of this database to learn it from."""
     for entry in list_backups(directory):
         info = entry.info
         if info and info.database == database and info.database_size_bytes > 0:
-            ratio = info.size_bytes / info.database_size_bytes
-            return int(database_size * ratio * 1.2) + CHUNK
-    return database_size
+            return int(database_size * info.size_bytes / info.database_size_bytes)
+    return None
+
+
+def estimate_backup_size(directory: Path, database: str, database_size: int) -> int:
+    """Bytes the next backup may need on disk: the expected size with 20% headroom, or the
+    database size when there is nothing to learn the compression ratio from."""
+    expected = expected_backup_bytes(directory, database, database_size)
+    return database_size if expected is None else int(expected * 1.2) + CHUNK
+
+
+def backup_progress(directory: Path, database: str, database_size: int) -> tuple:
+    """Label and total of a backup's progress bar. The bar counts archive bytes written; the
+    database size is no total for them (compression), so the total is the size the last backup's
+    ratio predicts, labelled as an estimate, or none (an open bar with bytes and time)."""
+    expected = expected_backup_bytes(directory, database, database_size)
+    return ("Backup", None) if expected is None else ("Backup (size estimated from the last backup)", expected)
 
 
 def check_free_space(directory: Path, needed: int) -> None:
@@ -248,7 +262,7 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                     digest.update(chunk)
                     written += len(chunk)
                     if progress:
-                        progress(written, database_size)
+                        progress(written)
                 stderr = process.stderr.read().decode("utf-8", "replace")
                 process.wait()
             except BaseException:

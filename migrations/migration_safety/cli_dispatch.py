@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import commands, log_levels, structured_log
 from .errors import EXIT_FAILED, EXIT_OK
 from .project import Project
-from .render import Output, render_run_result
+from .render import Output, displayable, render_run_result
 
 
 def dispatch(args, output: Output) -> int:
@@ -108,9 +108,12 @@ def _describe_run(run: dict) -> str:
 
 
 def render_validation(output: Output, report) -> None:
-    from .validation import render_report
+    from .validation import render_report, report_document
 
-    render_report(report, output.format, output.console)
+    if output.format == "json":
+        output.json(report_document(report))
+    else:
+        render_report(report, output.format, output.console)
 
 
 def _validate(project, args, output: Output) -> int:
@@ -129,13 +132,17 @@ def _validate(project, args, output: Output) -> int:
 
 def _validate_info(args, output: Output) -> int:
     if args.explain:
-        output.line(commands.explain_rule(args.explain))
+        text = commands.explain_rule(args.explain)
+        if output.format == "json":
+            output.json({"rule": args.explain, "text": text})
+        else:
+            output.line(text)
         return EXIT_OK
     from .validation import RULES
 
     rows = [(rule.id, rule.severity, rule.summary) for rule in sorted(RULES.values(), key=lambda r: r.id)]
     if output.format == "json":
-        output.json([{"id": i, "severity": s, "summary": m} for i, s, m in rows])
+        output.json({"rules": [{"id": i, "severity": s, "summary": m} for i, s, m in rows]})
     else:
         output.table("Rules", ("id", "severity", "summary"), rows)
     return EXIT_OK
@@ -162,7 +169,7 @@ def _backups(project, args, output: Output) -> int:
     if args.action == "list":
         rows = commands.backups_list(project)
         if output.format == "json":
-            output.json(rows)
+            output.json({"backups": rows})
         else:
             output.table(f"Backups in {project.safety.backup_dir}",
                          ("file", "created", "database", "revision", "size", "verified", "age", "origin"),
@@ -216,7 +223,8 @@ def _confirm_interactively(output: Output, yes: bool):
             from .errors import ConfigurationError
             raise ConfigurationError("restore needs confirmation: run it on a terminal or pass --yes")
         output.err_stream.write(f"This replaces the content of database {database!r}"
-                                + (f" with {backup}" if backup else "") + ". Type its name to confirm: ")
+                                + (f" with this backup:\n{displayable(backup)}\n" if backup else ". ")
+                                + "Type its name to confirm: ")
         output.err_stream.flush()
         return sys.stdin.readline().strip() == database
     return confirm
@@ -295,7 +303,10 @@ def _hash_token(output: Output) -> int:
     token = sys.stdin.readline().strip()
     if not token:
         raise ConfigurationError("no token on stdin: echo \"$TOKEN\" | migration_utils.py serve --hash-token")
-    output.line(token_hash(token))
+    if output.format == "json":
+        output.json({"token_sha256": token_hash(token)})
+    else:
+        output.line(token_hash(token))
     return EXIT_OK
 
 

@@ -315,7 +315,7 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
     """Take a verified backup now (``backups create``), under the migration lock so it never runs
     while a migration does, and record it in the audit trail."""
     from .alembic_runner import read_current_heads
-    from .backups import create_backup
+    from .backups import backup_progress, create_backup
     from .events import Events
     from .migration_lock import migration_lock
     from .pgtools import connect, ensure_directory_writable, server_info
@@ -334,7 +334,7 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
         current = read_current_heads(lock.connection, project.version_table)
         events.step(f"Backing up {settings.database} to {safety.backup_dir}")
         started_at = _dt.datetime.now(_dt.timezone.utc)
-        with events.progress("Backup", server.database_size) as progress:
+        with events.progress(*backup_progress(safety.backup_dir, settings.database, server.database_size)) as progress:
             info = create_backup(settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
                                  server_version=server.version, revision=current,
                                  database_size=server.database_size, reason="on request",
@@ -423,7 +423,9 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
         raise ConfigurationError(f"refusing {archive.name}: it {foreign}; pass --allow-other-server if restoring "
                                  "it here is intended; the database was not touched")
     origin = describe_origin(info.server)
-    if confirm is not None and not confirm(destination, f"{archive.name}, taken {info.created_at} on {origin}"):
+    # Into a new database nothing is replaced, so there is nothing to confirm (its creation
+    # refuses an existing name below).
+    if target_db is None and confirm is not None and not confirm(destination, describe_backup(archive, info, origin)):
         raise ConfigurationError("restore not confirmed; nothing was changed")
     result = {"backup": str(archive), "database": destination, "backup_revision": info.revision,
               "origin": origin, "pre_restore_backup": None}
@@ -485,7 +487,7 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
     import socket
 
     from . import run_journal
-    from .backups import verify_backup
+    from .backups import describe_origin, verify_backup
     from .errors import MigrationSafetyError
     from .events import Events
     from .migration_lock import migration_lock
@@ -518,8 +520,9 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
             raise MigrationSafetyError(f"cannot recover from {archive.name}: {verification.reason}; nothing was "
                                        "changed", hint="restore another backup, or `recover --accept`")
         info = verification.info
-        if confirm is not None and not confirm(settings.database, f"{archive.name}, taken {info.created_at} "
-                                                                  f"before run {first.run_id[:8]}"):
+        if confirm is not None and not confirm(settings.database,
+                                               describe_backup(archive, info, describe_origin(info.server))
+                                               + f"\n  taken before run {first.run_id[:8]}"):
             raise ConfigurationError("recover not confirmed; nothing was changed")
         restored, safety_copy = restore_under_lock(project, lock, archive, info, server=server, tools=tools,
                                                    events=events, reason=f"recovery of run {first.run_id[:8]}")
@@ -548,6 +551,16 @@ def _run_state(project, connection) -> dict:
         entries = [entry for entry in entries if entry.state != run_journal.RUNNING]
     return {"run_in_progress": holder, "unfinished_runs": [entry.as_dict() for entry in entries],
             "unfinished_text": [entry.describe() for entry in entries]}
+
+
+def describe_backup(archive: Path, info, origin: str) -> str:
+    """What a restore would put back, as the confirmation prompt shows it: "latest" is a file
+    the person has not seen, so name it with what it holds."""
+    from .backups import human_bytes
+
+    return "\n".join(f"  {label:<9} {value}" for label, value in (
+        ("file", archive.name), ("created", info.created_at), ("database", info.database), ("server", origin),
+        ("revision", ", ".join(info.revision or []) or "base"), ("size", human_bytes(info.size_bytes))))
 
 
 def _trusted_backup_path(project, backup: str, events) -> tuple:

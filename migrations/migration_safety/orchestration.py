@@ -20,7 +20,7 @@ from typing import Iterator, Optional
 
 from . import alembic_runner, redaction, run_journal
 from .alembic_runner import CommitTracker, Plan
-from .backups import (BackgroundBackup, BackupInfo, check_free_space, estimate_backup_size,
+from .backups import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
                       remove_partial_backups)
 from .catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
                             tables_with_committed_changes)
@@ -134,6 +134,7 @@ class RunContext:
     guard: Optional[TargetGuard] = None
     failure: Optional[BaseException] = None
     running_revision: Optional[str] = None
+    step_durations_ms: dict = field(default_factory=dict)   # revision -> its own duration (history)
     notes: list = field(default_factory=list)
     result: Optional[RunResult] = None
     actor: object = None                   # run_history.Actor of a run asked for through the service
@@ -317,6 +318,7 @@ def _run_alembic(run: RunContext) -> None:
         except BaseException as exc:   # KeyboardInterrupt included: same failure path
             run.failure = exc
     run.running_revision = running.last
+    run.step_durations_ms = running.durations_ms(time.monotonic())
     run.result.migrate_seconds = round(time.monotonic() - started, 3)
 
 
@@ -408,7 +410,7 @@ def _backing_up(run: RunContext) -> Iterator:
         return
     settings, safety, server = run.settings, run.safety, run.server
     run.events.step(f"Backing up {settings.database} to {safety.backup_dir}")
-    with run.events.progress("Backup", server.database_size) as progress:
+    with run.events.progress(*backup_progress(safety.backup_dir, settings.database, server.database_size)) as progress:
         job = BackgroundBackup(
             settings=settings, directory=safety.backup_dir, pg_dump=run.tools["pg_dump"],
             pg_restore=run.tools["pg_restore"], server_version=server.version, revision=run.current,
@@ -454,7 +456,8 @@ def _record(run: RunContext) -> None:
         record_run(run.connection, run.safety.history_table, direction=result.command, started_at=run.started_at,
                    duration_ms=int(result.duration_seconds * 1000), backup_file=result.backup,
                    outcome=result.status.value, error=result.error,
-                   steps=[StepRecord(step.revision, file_checksum(step.path)) for step in run.plan.steps],
+                   steps=[StepRecord(step.revision, file_checksum(step.path), run.step_durations_ms.get(step.revision))
+                          for step in run.plan.steps],
                    actor=run.actor)
     except Exception as exc:  # the migration outcome matters more than its record
         result.notes.append(f"could not write the run record: {' '.join(str(exc).split())[:200]}")
@@ -573,7 +576,7 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
                     "as the database owner")
     current = project.source.current(lock.connection)
     events.step("Backing up the current state first, so this restore can be undone")
-    with events.progress("Backup", server.database_size) as progress:
+    with events.progress(*backup_progress(safety.backup_dir, settings.database, server.database_size)) as progress:
         safety_copy = create_backup(
             settings, safety.backup_dir, pg_dump=tools["pg_dump"], pg_restore=tools["pg_restore"],
             server_version=server.version, revision=current, database_size=server.database_size,

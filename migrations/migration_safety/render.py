@@ -51,6 +51,7 @@ class Output:
         self._console = None
         self._err_console = None
         self.acting_on: Optional[dict] = None
+        self.document_written = False      # --format json prints exactly one document per run
 
     def announce(self, acting_on: dict, *, on_stderr: bool = True) -> None:
         """Which config and database this run acts on, and where they came from: a line on
@@ -87,6 +88,16 @@ class Output:
         if isinstance(payload, dict) and self.acting_on is not None:
             payload = {**payload, "acting_on": self.acting_on}
         self.stream.write(json_text(payload, indent=2) + "\n")
+        self.document_written = True
+
+    def failure(self, message: str, *, hint: Optional[str], exit_code: int, kind: str, **partial) -> None:
+        """An outcome that ended in an error: the line on stderr, and with ``--format json`` the
+        error document on stdout (docs/schemas/error.schema.json), with whatever partial result
+        the error carries (e.g. ``validation``) -- unless the command already printed its document."""
+        self.error(message, hint)
+        if self.format == "json" and not self.document_written:
+            self.json({"error": {"message": message, "hint": hint, "exit_code": exit_code, "kind": kind},
+                       **partial})
 
     # -- human output ---------------------------------------------------------------------------
     def line(self, text: str = "", style: Optional[str] = None) -> None:
@@ -174,9 +185,10 @@ class _RichEvents(Events):
             task = progress.add_task(label, total=total or None)
 
             def update(done: int, new_total: Optional[int] = None) -> None:
-                if new_total and done > new_total:
-                    new_total = done
-                progress.update(task, completed=done, total=new_total or total or None)
+                known = new_total or total or None
+                if known and done > known:        # an estimate fell short: full, never beyond
+                    known = done
+                progress.update(task, completed=done, total=known)
 
             yield update
 

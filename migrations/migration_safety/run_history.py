@@ -72,11 +72,13 @@ class Actor:
 class StepRecord:
     revision: Optional[str]
     checksum: Optional[str]
+    duration_ms: Optional[int] = None     # the step's own; None: the run's (a step that did not start)
 
 
 def record_run(connection, table: str, *, direction: str, started_at, duration_ms: int, backup_file: Optional[str],
                outcome: str, steps: Iterable[StepRecord], error: Optional[str], actor: Optional[Actor] = None) -> str:
     """Write one row per step (one row with no revision when the run had none); returns the run id.
+    Each row holds its step's own ``duration_ms`` when the pipeline timed it, else the run's.
     The error is stored with the password masked: an env.py may have put the URL into it."""
     ensure_table(connection, table)
     run_id = str(uuid.uuid4())
@@ -92,7 +94,8 @@ def record_run(connection, table: str, *, direction: str, started_at, duration_m
                 f"INSERT INTO {_table(table)} (run_id, revision, direction, started_at, duration_ms, os_user,"
                 f" hostname, backup_file, outcome, checksum, error, {', '.join(ACTOR_COLUMNS)})"
                 " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                (run_id, step.revision, direction, started_at, duration_ms, user, socket.gethostname(),
+                (run_id, step.revision, direction, started_at,
+                 duration_ms if step.duration_ms is None else step.duration_ms, user, socket.gethostname(),
                  backup_file, outcome, step.checksum, mask(error), *who))
     return run_id
 

@@ -165,7 +165,7 @@ def test_cli_exit_codes_and_formats(tmp_path):
     hazard = str(CORPUS / "drop_column_op.py")
     text = run_cli("validate", "-f", hazard)
     assert text.returncode == 3 and "error[drop-column]" in text.stdout and "do instead" in text.stdout
-    data = json.loads(run_cli("--format", "json", "validate", "-f", hazard).stdout)
+    data = json.loads(run_cli("--format", "json", "validate", "-f", hazard).stdout)["findings"]
     assert data[0]["rule"] == "drop-column" and set(data[0]) >= {"rule", "severity", "file", "line", "message"}
     annotations = run_cli("validate", "-f", hazard, "--format", "annotations").stdout.strip().splitlines()
     assert annotations == [f"{hazard}:12: error drop-column dropping column farms.region"]

@@ -232,7 +232,7 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
     @app.get("/api/v1/backups")
     def backups(caller: Caller = Depends(reader)):
         """`backups list --format json`."""
-        return _json(api.backups(config=project))
+        return _json({"backups": api.backups(config=project)})
 
     @app.get("/api/v1/runs")
     def recent_runs(caller: Caller = Depends(reader)):

@@ -10,7 +10,8 @@ A source answers:
                                         before the backup; returns the current state as it sees it
     plan(current, direction, target) -> alembic_runner.Plan
     validate(plan, postgres_major) -> ValidationReport | None
-    watching() -> context yielding an object whose ``last`` names the step that ran last
+    watching() -> context yielding a StepTimes: ``last`` names the step that ran last,
+                                        ``durations_ms(end)`` each step's own duration
     run(plan, tracker, events, notes)   runs the plan; tells ``tracker`` (CommitTracker) of
                                         every commit and every connection it opens
     offline_sql(plan) -> str            the SQL the plan would run, for --dry-run
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import time
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -34,19 +36,53 @@ def source_for(project):
     return AlembicSource(project)
 
 
-class _RunningRevision(logging.Filter):
-    """Alembic logs 'Running upgrade a -> b, message' before each step: the last one is the failed
-    one. A logger filter, not a handler, because env.py's fileConfig() drops existing handlers."""
+class StepTimes:
+    """Which step ran last (the failed one, after a failure) and when each step started, so the
+    run record holds each revision's own duration: a step lasts until the next one starts, the
+    last one until the run ends. A step started again (a retry) counts from its last start."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.last: Optional[str] = None
+        self._starts: list = []        # (revision, time.monotonic()) in the order they started
+
+    def started(self, revision: Optional[str], label: str) -> None:
+        self.last = label
+        self._starts.append((revision, time.monotonic()))
+
+    def durations_ms(self, end: float) -> dict:
+        ends = [started for _, started in self._starts[1:]] + [end]
+        return {revision: round((until - started) * 1000)
+                for (revision, started), until in zip(self._starts, ends) if revision is not None}
+
+
+class _RunningRevision(logging.Filter, StepTimes):
+    """Alembic logs 'Running upgrade a -> b, message' before each step (a downgrade 'b -> a').
+    A logger filter, not a handler, because env.py's fileConfig() drops existing handlers."""
+
+    def __init__(self) -> None:
+        logging.Filter.__init__(self)
+        StepTimes.__init__(self)
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         if text.startswith("Running "):
-            self.last = text[len("Running "):].strip()
+            label = text[len("Running "):].strip()
+            self.started(_own_revision(label), label)
         return True
+
+
+def _own_revision(label: str) -> Optional[str]:
+    """The revision a step applies or undoes: right of the arrow going up, left of it going down
+    (the other side lists the down revisions, several at a merge)."""
+    direction, _, arrow = label.partition(" ")
+    before, found, after = arrow.partition(" -> ")
+    if not found:
+        return None
+    if direction == "upgrade":
+        return after.split(",", 1)[0].strip() or None
+    if direction == "downgrade":
+        return before.strip() or None
+    return None
 
 
 class AlembicSource:

@@ -13,11 +13,11 @@ import contextlib
 import time
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ..alembic_runner import Plan, PlannedStep
 from ..errors import ConfigurationError
-from . import schema_migrations
+from . import StepTimes, schema_migrations
 from .retry import with_retries
 from .sql_files import SqlFolder, read_folder, read_script, version_number
 
@@ -31,9 +31,8 @@ class SqlStatementFailed(Exception):
         self.orig = original
 
 
-@dataclass
-class _Running:
-    last: Optional[str] = None
+class _Running(StepTimes):
+    """The step running now, and each step's start (sources.StepTimes)."""
 
 
 class SqlFolderSource:
@@ -163,7 +162,7 @@ class SqlFolderSource:
             for step in plan.steps:
                 arrow = (f"{step.down_revision or 'base'} -> {step.revision}" if step.is_upgrade
                          else f"{step.revision} -> {step.down_revision or 'base'}")
-                self._running.last = f"{plan.direction} {arrow}, {step.message}"
+                self._running.started(step.revision, f"{plan.direction} {arrow}, {step.message}")
                 events.step(f"Running {self._running.last}")
                 self._with_retries(connection, step, tracker, events, notes)
         finally:

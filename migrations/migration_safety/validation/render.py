@@ -2,20 +2,19 @@
 and for CI annotations (``path:line: severity rule message``)."""
 from __future__ import annotations
 
-import json
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def report_document(report) -> list:
-    """The report as `validate --format json` prints it (and the service answers)."""
-    return [f.as_dict() for f in report.findings]
+def report_document(report) -> dict:
+    """The report as `validate --format json` prints it (and the service answers):
+    docs/schemas/validate.schema.json."""
+    return {"files_checked": report.files_checked, "errors": len(report.errors), "warnings": len(report.warnings),
+            "accepted": len(report.accepted), "findings": [f.as_dict() for f in report.findings]}
 
 
 def render_report(report, fmt: str, console) -> None:
-    if fmt == "json":
-        console.file.write(json.dumps(report_document(report), indent=2) + "\n")
-        return
+    """Text or annotations; the JSON document is printed by the CLI's Output (report_document)."""
     if fmt == "annotations":
         for f in report.findings:
             console.file.write(f"{f.file}:{f.line}: {f.severity} {f.rule} {f.message}\n")

@@ -55,16 +55,16 @@ async function load() {
   $("message").textContent = [status, history].filter((r) => r.status !== 200).map((r) => r.data.error).join("; ");
   if (status.status === 200) showState(status.data);
   if (history.status === 200) {
-    showPending(history.data, validation.status === 200 ? validation.data : []);
+    showPending(history.data, validation.status === 200 ? validation.data.findings : []);
     showRuns(history.data.runs);
   }
   if (health.data.checks) {
     table($("health-table"), ["check", "status", "detail"],
       health.data.checks.map((c) => [c.check, el("span", { class: c.status }, c.status), c.detail]));
   }
-  if (Array.isArray(backups.data)) {
+  if (backups.status === 200) {
     table($("backups-table"), ["file", "created", "revision", "size", "age", "verified"],
-      backups.data.map((b) => [b.file, b.created, (b.revision || []).join(", ") || "base", size(b.size_bytes),
+      backups.data.backups.map((b) => [b.file, b.created, (b.revision || []).join(", ") || "base", size(b.size_bytes),
         age(b.age_hours), el("span", { class: b.verified ? "ok" : "warn" }, b.verified ? "yes" : "no")]));
   }
 }
