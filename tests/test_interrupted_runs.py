@@ -246,3 +246,38 @@ def test_commits_behind_sqlalchemys_back_are_seen_and_restored(database, env, tm
     assert payload["committed_before_failure"] is True
     assert fingerprint(database) == before
     assert database.sql("SELECT count(*) FROM items") == [(2000,)]
+
+
+def test_an_archive_swapped_during_the_run_is_never_restored(database, env, tmp_path, pg_cluster):
+    """Someone replaces the run's backup (same name, another archive) while the migration runs:
+    the automatic restore hashes what it feeds pg_restore against what the run wrote, and rolls
+    back instead of restoring the forged archive."""
+    ini = project(tmp_path, env)
+    forged_source = new_database(pg_cluster)
+    try:
+        forged_source.sql("CREATE TABLE planted_backdoor (id int)")
+        forged = tmp_path / "forged.dump"
+        subprocess.run(["pg_dump", "-Fc", "-f", str(forged),
+                        f"--dbname=host={forged_source.host} port={forged_source.port} user={forged_source.user}"
+                        f" dbname={forged_source.name}"],
+                       env={"PGPASSWORD": forged_source.password, "PATH": "/usr/bin:/bin"}, check=True)
+    finally:
+        pg_cluster.drop_database(forged_source.name)
+    holder = hold_notes(database)
+    wrapper = start_upgrade(ini, env)
+    try:
+        wait_for(lambda: migration_waiting(database), "the migration to wait for the lock")
+        [backup] = [p for p in (tmp_path / "backups").glob("backup_*.dump")
+                    if p.stat().st_mtime == max(q.stat().st_mtime for q in (tmp_path / "backups").glob("*.dump"))]
+        half = tmp_path / "swap.tmp"
+        half.write_bytes(forged.read_bytes())
+        half.replace(backup)                                          # swapped under the same name
+    finally:
+        holder.close()
+    out, err = wrapper.communicate(timeout=180)
+    payload = json.loads(out)
+    assert wrapper.returncode == EXIT_ATTENTION, out + err
+    assert payload["status"] == "failed-restore-failed", payload     # refused: size or SHA-256 differ
+    assert "its metadata says" in payload["message"] or "SHA-256" in payload["message"], payload["message"]
+    assert not database.sql("SELECT to_regclass('planted_backdoor')")[0][0]
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]   # where the failed run left it

@@ -287,6 +287,26 @@ class Project:
         found = {}
         if not self.versions_dir.is_dir():
             return found
+        for path in sorted(self.versions_dir.glob("*.py")):
+            try:
+                tree = ast.parse(path.read_bytes(), filename=str(path))
+            except (SyntaxError, ValueError, OSError):
+                continue
+            values = {}
+            for node in tree.body:
+                target = node.target if isinstance(node, ast.AnnAssign) else (
+                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision", "depends_on",
+                                                                  "branch_labels"):
+                    try:
+                        values[target.id] = ast.literal_eval(node.value)
+                    except (ValueError, TypeError, SyntaxError):
+                        pass
+            if isinstance(values.get("revision"), str):
+                found[values["revision"]] = (str(path), Declared(
+                    as_tuple(values.get("down_revision")), as_tuple(values.get("depends_on")),
+                    as_tuple(values.get("branch_labels"))))
+        return found
 
     def alembic_config(self, *, stdout=None, output_buffer=None):
         from .alembic_runner import alembic_config
