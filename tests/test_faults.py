@@ -175,3 +175,26 @@ def test_restore_of_a_killed_wrapper_is_rolled_back_and_leaves_nothing_behind(da
     assert list(scratch.iterdir()) == []
     _, alive = psutil.wait_procs(tools, timeout=30)
     assert alive == []
+
+
+def test_bytes_that_differ_from_the_recorded_hash_are_never_committed(database, env, tmp_path):
+    """Same size, other bytes (a rewrite in place of the checked archive): the restore hashes what
+    it feeds pg_restore and rolls back instead of committing."""
+    from infrastructure.docker.config_management import DatabaseSettings
+    from migration_safety.errors import RestoreError
+    from migration_safety.pgtools import find_tools
+    from migration_safety.restore import OpenedArchive, restore_in_place
+
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    upgrade(ini, env, "--revision", "b2")                  # its backup holds items at a1
+    changed = fingerprint(database)
+    [archive] = sorted((tmp_path / "backups").glob("backup_*.dump"))[-1:]
+    settings = DatabaseSettings(host=database.host, port=database.port, database=database.name,
+                                user=database.user, password=database.password)
+    tools = find_tools(("pg_dump", "pg_restore", "psql"))
+    with OpenedArchive(archive, expected_sha256="0" * 64, expected_size=archive.stat().st_size) as opened:
+        with pytest.raises(RestoreError, match="SHA-256"):
+            restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                             pg_dump=tools["pg_dump"], preserved_schemas=("migration_safety",))
+    assert fingerprint(database) == changed
