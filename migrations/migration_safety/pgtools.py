@@ -4,7 +4,6 @@ into one-line messages."""
 from __future__ import annotations
 
 import glob
-import json
 import os
 import re
 import shutil
@@ -14,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .cache_files import read_cache, write_cache
 from .errors import PreflightError, ToolError
 
 TOOL_DIR_VARIABLE = "MIGRATION_PG_BIN_DIR"
+_VERSION_CACHE = "tool_versions.json"
 _VERSION_PATTERN = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 
 
@@ -67,11 +68,6 @@ def _install_version(path: str) -> tuple:
     return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
-def _version_cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "migration_safety" / "tool_versions.json"
-
-
 def _binary_identity(path: str) -> Optional[str]:
     """A key that changes whenever the executable does; None for scripts (Debian's pg_wrapper
     answers for whichever version it picks at run time, so its answer cannot be kept)."""
@@ -85,36 +81,17 @@ def _binary_identity(path: str) -> Optional[str]:
     return f"{os.path.realpath(path)}:{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
 
 
-def _read_version_cache() -> dict:
-    try:
-        return json.loads(_version_cache_file().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_version_cache(cache: dict) -> None:
-    """Best effort: a read-only home (a container) only means the next run asks again."""
-    target = _version_cache_file()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(cache))
-        os.replace(temporary, target)
-    except OSError:
-        pass
-
-
 def _versions(paths: list[str]) -> dict:
     """``--version`` of every candidate: from the cache when the binary is unchanged, otherwise
     asked of all of them at once (each is a process start; run them side by side)."""
-    cache = _read_version_cache()
+    cache = read_cache(_VERSION_CACHE)
     identities = {path: _binary_identity(path) for path in dict.fromkeys(paths)}
     versions = {path: tuple(cache[key]) for path, key in identities.items() if key in cache}
     fresh = _ask_versions([path for path in identities if path not in versions])
     versions.update(fresh)
     learned = {identities[path]: list(version) for path, version in fresh.items() if identities[path]}
     if learned:
-        _write_version_cache({**cache, **learned})
+        write_cache(_VERSION_CACHE, {**cache, **learned})
     return versions
 
 

@@ -21,13 +21,11 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from .cache_files import read_cache, write_cache
+
 _FORMAT = 1
 _KEPT_PROJECTS = 20
-
-
-def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "migration_safety" / "revision_chains.json"
+_CACHE = "revision_chains.json"
 
 
 def _script_location(ini_path: Path) -> Optional[Path]:
@@ -70,20 +68,12 @@ def _key(ini_path: Path, location: Path) -> Optional[str]:
     return digest.hexdigest()
 
 
-def _read() -> dict:
-    try:
-        data = json.loads(_cache_file().read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def cached_chain(ini_path: Path) -> Optional[list]:
     """The project's revisions base first, each ``[revision, down_revision, doc, path]``, when the
     cache holds them for exactly the files there are now; otherwise None."""
     location = _script_location(Path(ini_path))
     key = location and _key(Path(ini_path), location)
-    chain = _read().get(key) if key else None
+    chain = read_cache(_CACHE).get(key) if key else None
     return chain if isinstance(chain, list) else None
 
 
@@ -97,18 +87,11 @@ def remember_chain(ini_path: Path, script) -> None:
     key = _key(Path(ini_path), location)
     if key is None:
         return
-    cache = _read()
+    cache = read_cache(_CACHE)
     cache.pop(key, None)
     cache[key] = [[rev.revision, rev.down_revision, rev.doc or "", rev.path] for rev in revisions]
     cache = dict(list(cache.items())[-_KEPT_PROJECTS:])
-    target = _cache_file()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(cache))
-        os.replace(temporary, target)
-    except OSError:
-        pass
+    write_cache(_CACHE, cache)
 
 
 def _is_straight_line(revisions: list) -> bool:

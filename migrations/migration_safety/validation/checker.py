@@ -112,6 +112,12 @@ def _check_file(revision_file: RevisionFile, config: ValidationConfig, reporter:
     for rule in FILE_RULES:
         for line, message in rule.check_file(revision_file, config):
             reporter.add(rule.id, revision_file, line, message)
+    check_operations(revision_file, config, reporter)
+
+
+def check_operations(revision_file: RevisionFile, config: ValidationConfig, reporter: _Reporter) -> None:
+    """The operation and sequence rules over each phase's operations (Python revisions and SQL
+    migration files alike)."""
     for phase, operations in revision_file.operations.items():
         for operation in operations:
             for rule in OPERATION_RULES:

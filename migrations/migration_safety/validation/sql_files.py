@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .checker import RevisionFile, _Reporter
+from .checker import RevisionFile, _Reporter, check_operations
 from .model import ValidationConfig, ValidationReport
-from .registry import OPERATION_RULES, SEQUENCE_RULES
 from .source import OperationCollector
 from .sql import classify, split_statements
 
@@ -48,17 +47,7 @@ def validate_sql_files(paths: list, config: ValidationConfig, *, problems=(),
     for path in paths:
         revision_file = read_sql_file(Path(path))
         revision_file.operations = {direction: revision_file.operations["upgrade"]}
-        for operations in revision_file.operations.values():
-            for operation in operations:
-                for rule in OPERATION_RULES:
-                    message = rule.check(operation, config)
-                    if message:
-                        reporter.add(rule.id, revision_file, operation.line, message,
-                                     (operation.line, operation.end_line), direction, operation)
-            for rule in SEQUENCE_RULES:
-                for operation, message in rule.check_sequence(operations, config):
-                    reporter.add(rule.id, revision_file, operation.line, message,
-                                 (operation.line, operation.end_line), direction, operation)
+        check_operations(revision_file, config, reporter)
         report.files_checked += 1
     for problem in problems:
         reporter.add(problem.rule, RevisionFile(Path(problem.path)), problem.line, problem.message, phase=direction)
