@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What safety costs: the wrapper against the same work done by hand, in the same run.
 
-    .venv/bin/python scripts/benchmark.py [--size-mb 200] [--rounds 3] [--json PATH] [--quick]
+    .venv/bin/python scripts/benchmark.py [--size-mb 200 | --sizes-mb 300,5000] [--rounds 3] [--json PATH] [--quick]
 
 Starts a throwaway PostgreSQL cluster, fills a database with rows that do not compress
 trivially (random text and JSON), and measures, alternating wrapper and by-hand each round and
@@ -20,7 +20,8 @@ taking medians:
    the time to restore each into an empty database in one transaction with the stock tools
    (``--formats-only`` measures only this)
 
-Prints a table of medians and ratios and writes it as JSON (default benchmark_results/benchmark.json).
+Prints a table of medians and ratios (several sizes side by side) and writes it as JSON (default
+benchmark_results/benchmark.json) and, for several sizes, a chart of time against size (SVG).
 """
 from __future__ import annotations
 
@@ -308,44 +309,39 @@ def backup_formats(bench: Bench, rounds: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--sizes-mb", default=None,
+                        help="comma-separated database sizes measured one after the other and shown side by side"
+                             " (e.g. 300,5000); overrides --size-mb")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", default=str(ROOT / "benchmark_results" / "benchmark.json"))
+    parser.add_argument("--chart", default=str(ROOT / "benchmark_results" / "benchmark.svg"),
+                        help="where to write the time-against-size chart (SVG), when several sizes are measured")
     parser.add_argument("--quick", action="store_true", help="tiny database, one round (a smoke run)")
     parser.add_argument("--formats-only", action="store_true", help="only the backup-format measurement")
     args = parser.parse_args()
+    sizes_mb = [int(size) for size in args.sizes_mb.split(",")] if args.sizes_mb else [args.size_mb]
     if args.quick:
-        args.size_mb, args.rounds = 20, 1
+        sizes_mb, args.rounds = [20], 1
     scratch_root = Path(tempfile.mkdtemp(prefix="migration_bench_"))
     os.chmod(scratch_root, 0o755)
     cluster = local_postgres.start_cluster(scratch_root / "pg" / "data")
     report = {"machine": {"cpus": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE") *
                                                                     os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-                          "python": platform.python_version()}, "rounds": args.rounds}
+                          "python": platform.python_version()}, "rounds": args.rounds, "sizes": []}
     try:
         cluster.create_role(USER, PASSWORD)
-        sizes = {"large": args.size_mb, "small": max(args.size_mb // 4, 5)}
-        rss = {}
-        for label, size_mb in sizes.items():
-            database = f"bench_{label}"
-            cluster.create_database(database, USER)
-            actual = fill(cluster, database, size_mb)
-            work = scratch_root / label
-            work.mkdir()
-            bench = Bench(cluster, database, work)
-            report.setdefault("database_mb", {})[label] = round(actual / 2**20, 1)
-            if label == "large":
-                report["server"] = subprocess.run([str(bench.bin / "postgres"), "--version"], capture_output=True,
-                                                  text=True).stdout.strip()
-                if args.formats_only:
-                    report["backup_formats"] = backup_formats(bench, args.rounds)
-                    break
-                report["results"] = measure(bench, args.rounds, f"{actual / 2**20:.0f} MB")
-                report["backup_formats"] = backup_formats(bench, args.rounds)
-            ini = make_project(work / "rss", {"a1": BASE, "b2": ADD_COLUMN})
-            set_url(ini, bench.url)
-            bench.alembic(ini, "upgrade", "a1")
-            rss[label] = peak_rss_kb(bench, ini)
-        report["peak_rss_kb"] = rss
+        if not args.formats_only and len(sizes_mb) == 1:
+            # one size: peak memory is compared with a database a quarter of its size
+            report["rss_only"] = measure_size(cluster, scratch_root, max(sizes_mb[0] // 4, 5), args.rounds,
+                                              rss_only=True)
+        for index, size_mb in enumerate(sizes_mb):
+            # the formats are measured at the smallest size only: at several GB each variant costs minutes
+            report["sizes"].append(measure_size(cluster, scratch_root, size_mb, args.rounds,
+                                                formats=index == 0, formats_only=args.formats_only))
+            if args.formats_only:
+                break
+        report["server"] = subprocess.run([str(local_postgres.find_pg_bin_dir() / "postgres"), "--version"],
+                                          capture_output=True, text=True).stdout.strip()
     finally:
         cluster.stop()
         shutil.rmtree(scratch_root, ignore_errors=True)
@@ -361,47 +357,140 @@ def main() -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten to {args.json}")
+    if len(report["sizes"]) > 1:
+        Path(args.chart).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.chart).write_text(chart_svg(report))
+        print(f"chart written to {args.chart}")
     return 0
 
 
+def measure_size(cluster, scratch_root: Path, size_mb: int, rounds: int, *, formats: bool = False,
+                 formats_only: bool = False, rss_only: bool = False) -> dict:
+    """Fill a database of ``size_mb`` and measure it; the database is dropped afterwards (disk)."""
+    database = f"bench_{size_mb}mb"
+    cluster.create_database(database, USER)
+    try:
+        actual = fill(cluster, database, size_mb)
+        work = scratch_root / database
+        work.mkdir()
+        bench = Bench(cluster, database, work)
+        entry = {"database_mb": round(actual / 2**20, 1)}
+        if formats or formats_only:
+            entry["backup_formats"] = backup_formats(bench, rounds)
+        if formats_only:
+            return entry
+        if not rss_only:
+            entry["results"] = measure(bench, rounds, f"{actual / 2**20:.0f} MB")
+        ini = make_project(work / "rss", {"a1": BASE, "b2": ADD_COLUMN})
+        set_url(ini, bench.url)
+        bench.alembic(ini, "upgrade", "a1")
+        entry["peak_rss_kb"] = peak_rss_kb(bench, ini)
+        shutil.rmtree(work, ignore_errors=True)
+        return entry
+    finally:
+        cluster.drop_database(database)
+
+
+TARGETS = {"safe upgrade": 1.05, "rolled-back failure": 1.05, "restored failure": 1.1,
+           "restored failure, small table touched": 1.1}
+
+
+def size_label(entry: dict) -> str:
+    megabytes = entry["database_mb"]
+    return f"{megabytes / 1024:.1f} GB" if megabytes >= 1024 else f"{megabytes:.0f} MB"
+
+
 def print_report(report: dict) -> None:
-    machine = report["machine"]
+    machine, sizes = report["machine"], report["sizes"]
     print(f"machine: {machine['cpus']} cores, {machine['memory_gb']} GB; {report.get('server', '')}; "
-          f"database {report['database_mb']['large']} MB (small: {report['database_mb']['small']} MB); "
-          f"medians of {report['rounds']} rounds")
-    print("\n| measurement | wrapper | by hand | ratio | target |\n|---|---|---|---|---|")
-    targets = {"safe upgrade": 1.05, "rolled-back failure": 1.05, "restored failure": 1.1,
-               "restored failure, small table touched": 1.1}
-    for name, row in report["results"].items():
-        if name not in targets:
+          f"databases {', '.join(size_label(entry) for entry in sizes)}; medians of {report['rounds']} rounds")
+    header = " | ".join(f"{size_label(entry)}: wrapper | by hand | ratio" for entry in sizes)
+    print(f"\n| measurement | {header} | target |\n|---|{'---|---|---|' * len(sizes)}---|")
+    for name, target in TARGETS.items():
+        cells, met = [], True
+        for entry in sizes:
+            row = entry["results"][name]
+            met = met and row["ratio"] <= target
+            cells.append(f"{row['wrapper_s']:.2f} s | {row['by_hand_s']:.2f} s | {row['ratio']:.2f}x")
+        print(f"| {name} | {' | '.join(cells)} | <= {target}x ({'met' if met else 'NOT met'}) |")
+    for name in sizes[0]["results"]:
+        if name in TARGETS or name == "restore phase, small table touched":
             continue
-        met = "met" if row["ratio"] <= targets[name] else "NOT met"
-        print(f"| {name} | {row['wrapper_s']:.2f} s | {row['by_hand_s']:.2f} s | {row['ratio']:.2f}x | "
-              f"<= {targets[name]}x ({met}) |")
+        # rows other steps add (e.g. the rehearsal) that carry wrapper/by-hand figures
+        cells = [f"{entry['results'][name]['wrapper_s']:.2f} s | {entry['results'][name]['by_hand_s']:.2f} s | "
+                 f"{entry['results'][name]['ratio']:.2f}x" for entry in sizes]
+        print(f"| {name} | {' | '.join(cells)} | (none) |")
+    cells = []
+    for entry in sizes:
+        phase = entry["results"]["restore phase, small table touched"]
+        cells.append(f"{phase['selective_s']:.2f} s | {phase['full_s']:.2f} s (full) | {phase['ratio']:.2f}x")
+    print(f"| restore phase only, small table touched: selective vs full | {' | '.join(cells)} "
+          f"| proportional to what was touched |")
+    memory = [(size_label(entry), entry["peak_rss_kb"]) for entry in ([report["rss_only"]] if "rss_only" in report
+                                                                       else []) + sizes]
+    print(f"| peak RSS at {' / '.join(label for label, _ in memory)} | "
+          f"{' / '.join(f'{kb / 1024:.0f} MB' for _, kb in memory)} | | "
+          f"{memory[-1][1] / memory[0][1]:.2f}x |{' | | |' * (len(sizes) - 1)} flat |")
     if "validate" in report:
         v = report["validate"]
-        print(f"| validate {v['files']} files vs squawk | {v['validate_median_s']:.2f} s | {v['squawk_median_s']:.2f} s "
-              f"| {v['ratio_validate_to_squawk']:.2f}x | (none) |")
-        print(f"| one-file validate start-up | {v['one_file_validate_median_s']:.3f} s | | | < 0.3 s |")
-        print(f"| --help start-up | {v['help_median_s']:.3f} s | | | < 0.3 s |")
-    phase = report["results"]["restore phase, small table touched"]
-    print(f"| restore phase only, small table touched: selective vs full | {phase['selective_s']:.2f} s | "
-          f"{phase['full_s']:.2f} s (full) | {phase['ratio']:.2f}x | proportional to what was touched |")
-    rss = report["peak_rss_kb"]
-    print(f"| peak RSS, {report['database_mb']['small']} MB vs {report['database_mb']['large']} MB database | "
-          f"{rss['small'] / 1024:.0f} MB / {rss['large'] / 1024:.0f} MB | | {rss['large'] / rss['small']:.2f}x | flat |")
+        print(f"\nvalidate {v['files']} files: {v['validate_median_s']:.2f} s vs squawk {v['squawk_median_s']:.2f} s "
+              f"({v['ratio_validate_to_squawk']:.2f}x); one-file validate {v['one_file_validate_median_s']:.3f} s; "
+              f"--help {v['help_median_s']:.3f} s")
     print_formats(report)
 
 
 def print_formats(report: dict) -> None:
-    print(f"\nbackup formats on {report['database_mb']['large']} MB, medians of {report['rounds']} rounds")
-    baseline = report["backup_formats"]["-Fc (default -Z6)"]
+    entry = report["sizes"][0]
+    print(f"\nbackup formats on {size_label(entry)}, medians of {report['rounds']} rounds")
+    baseline = entry["backup_formats"]["-Fc (default -Z6)"]
     print("| pg_dump format | dump median | vs -Fc | size | vs -Fc | restore median |\n|---|---|---|---|---|---|")
-    for label, row in report["backup_formats"].items():
+    for label, row in entry["backup_formats"].items():
         restore = f"{row['restore_median_s']:.2f} s" if "restore_median_s" in row else ""
         cell = label.replace("|", "\\|")           # a pipe inside a Markdown table cell
         print(f"| {cell} | {row['median_s']:.2f} s | {row['median_s'] / baseline['median_s']:.2f}x | "
               f"{row['size_mb']} MB | {row['size_mb'] / baseline['size_mb']:.2f}x | {restore} |")
+
+
+def chart_svg(report: dict) -> str:
+    """Seconds against database size, wrapper (solid) and by hand (dashed) for each scenario:
+    a plain SVG, so the benchmark needs no plotting library."""
+    width, height, left, bottom, top, right = 900, 420, 70, 50, 20, 350
+    sizes = [entry["database_mb"] for entry in report["sizes"]]
+    series = []
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    for colour, name in zip(colours, TARGETS):
+        for key, dash in (("wrapper_s", ""), ("by_hand_s", "6,4")):
+            points = [(entry["database_mb"], entry["results"][name][key]) for entry in report["sizes"]]
+            series.append((f"{name}, {'wrapper' if key == 'wrapper_s' else 'by hand'}", colour, dash, points))
+    max_x, max_y = max(sizes), max(y for *_, points in series for _, y in points)
+
+    def x_of(value):
+        return left + (width - left - right) * value / max_x
+
+    def y_of(value):
+        return height - bottom - (height - bottom - top) * value / max_y
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif"'
+             f' font-size="12"><rect width="100%" height="100%" fill="white"/>',
+             f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
+             f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">database size (MB)</text>',
+             f'<text x="15" y="{(top + height - bottom) / 2}" transform="rotate(-90 15 {(top + height - bottom) / 2})"'
+             f' text-anchor="middle">seconds (median)</text>']
+    for step in range(6):
+        value = max_y * step / 5
+        parts.append(f'<text x="{left - 6}" y="{y_of(value) + 4:.1f}" text-anchor="end">{value:.3g}</text>')
+    for size in sizes:
+        parts.append(f'<text x="{x_of(size):.1f}" y="{height - bottom + 16}" text-anchor="middle">{size:.0f}</text>')
+    for index, (label, colour, dash, points) in enumerate(series):
+        path = " ".join(f"{x_of(x):.1f},{y_of(y):.1f}" for x, y in points)
+        stroke = f'stroke="{colour}" stroke-width="2"' + (f' stroke-dasharray="{dash}"' if dash else "")
+        parts.append(f'<polyline points="{path}" fill="none" {stroke}/>')
+        legend_y = top + 16 * index
+        parts.append(f'<line x1="{width - right + 15}" y1="{legend_y}" x2="{width - right + 45}" y2="{legend_y}" {stroke}/>')
+        parts.append(f'<text x="{width - right + 50}" y="{legend_y + 4}">{label}</text>')
+    parts.append("</svg>\n")
+    return "\n".join(parts)
 
 
 if __name__ == "__main__":
