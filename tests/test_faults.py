@@ -180,7 +180,7 @@ def test_restore_of_a_killed_wrapper_is_rolled_back_and_leaves_nothing_behind(da
 def test_bytes_that_differ_from_the_recorded_hash_are_never_committed(database, env, tmp_path):
     """Same size, other bytes (a rewrite in place of the checked archive): the restore hashes what
     it feeds pg_restore and rolls back instead of committing."""
-    from infrastructure.docker.config_management import DatabaseSettings
+    from migration_safety.settings import DatabaseSettings
     from migration_safety.errors import RestoreError
     from migration_safety.pgtools import find_tools
     from migration_safety.restore import OpenedArchive, restore_in_place

@@ -154,7 +154,7 @@ def test_a_selective_restore_that_misses_a_change_rolls_back(database, tmp_path)
     not commit. The plan is cut short on purpose here; the database must stay as it was."""
     import subprocess
 
-    from infrastructure.docker.config_management import DatabaseSettings
+    from migration_safety.settings import DatabaseSettings
     from migration_safety.errors import RestoreError
     from migration_safety.pgtools import find_tools
     from migration_safety.restore import OpenedArchive, archive_toc, toc_without_schemas

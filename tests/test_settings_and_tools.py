@@ -5,8 +5,8 @@ import configparser
 
 import pytest
 
-from infrastructure.docker.config_management import (DatabaseSettings, SettingsError, database_settings,
-                                                      parse_database_url, safety_settings)
+from migration_safety.settings import (DatabaseSettings, SettingsError, database_settings,
+                                     parse_database_url, safety_settings)
 from migration_safety.errors import PreflightError
 from migration_safety.pgtools import Tool, check_tool_compatible, parse_tool_version
 from migration_safety.restore import normalized_schema, toc_without_schemas

@@ -1,7 +1,6 @@
 """The Python API: the commands the CLI runs, for programs (and the service).
 
-    import sys; sys.path.insert(0, "migrations")      # where the migration_safety package lives
-    from migration_safety import api
+    from migration_safety import api      # installed (pip install), or run with migrations/ on PYTHONPATH
 
     print(api.status()["pending"])
     plan = api.upgrade(target="head", dry_run=True)   # a RunResult: .status, .steps, .findings, .sql
@@ -9,8 +8,8 @@
     if result.exit_code != 0:
         raise SystemExit(result.message)
 
-Every function takes ``config`` (an alembic.ini path, default ``migrations/alembic.ini``) and
-reads the database settings from the environment like the CLI. They return the same objects the
+Every function takes ``config`` (an alembic.ini or pyproject.toml path; without it the config is
+found as the CLI finds it) and reads the database settings from the environment like the CLI. They return the same objects the
 CLI renders — ``--format json`` prints exactly ``render.json_text(result)`` — and raise the
 CLI's exceptions (``errors.MigrationSafetyError`` and subclasses, each with its ``exit_code``)
 where the CLI would exit with an error.

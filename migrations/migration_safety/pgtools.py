@@ -163,9 +163,9 @@ def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout
 
 
 def _without_secrets(env) -> dict:
-    from .project import config_management   # the settings module knows which variables hold secrets
+    from .settings import without_secrets   # the settings module knows which variables hold secrets
 
-    return config_management.without_secrets(env)
+    return without_secrets(env)
 
 
 def start_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None,
@@ -252,8 +252,12 @@ def describe_connection_error(exc: Exception, settings) -> str:
         reason = _short_reason(text)
     origin = f"settings from {settings.source}"
     if not settings.source.startswith(("DATABASE_URL", "POSTGRES_", "sqlalchemy.url")):
-        origin += ("; set DATABASE_URL or POSTGRES_HOST/POSTGRES_DB/POSTGRES_USER/POSTGRES_PASSWORD, or for this "
-                   "repository's local database: eval \"$(.venv/bin/python scripts/local_postgres.py env)\"")
+        origin += "; set DATABASE_URL or POSTGRES_HOST/POSTGRES_DB/POSTGRES_USER/POSTGRES_PASSWORD"
+        from .project import repository_example
+
+        if repository_example() is not None:   # run from this repository's checkout, not installed
+            origin += (", or for this repository's local database: "
+                       "eval \"$(.venv/bin/python scripts/local_postgres.py env)\"")
     return f"cannot connect to {where}: {reason} ({origin})"
 
 

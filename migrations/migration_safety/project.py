@@ -4,15 +4,15 @@ light commands stay fast.
 
 The config is found as Alembic's own CLI finds it: ``--config``, then ``ALEMBIC_CONFIG``, then
 ``alembic.ini`` (or a ``pyproject.toml`` with ``[tool.alembic]``) in the current directory; only
-then this repository's example project. A project is one directory: an alembic.ini and a
-pyproject.toml side by side are used together (Alembic 1.16+ reads ``[tool.alembic]`` from the
-toml and logging plus ``sqlalchemy.url`` from the ini)."""
+then, when the package runs from this repository's checkout, its example project (an installed
+package has no such fallback: finding no config is a usage error). A project is one directory: an
+alembic.ini and a pyproject.toml side by side are used together (Alembic 1.16+ reads
+``[tool.alembic]`` from the toml and logging plus ``sqlalchemy.url`` from the ini)."""
 from __future__ import annotations
 
 import configparser
 import dataclasses
 import os
-import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,16 +20,19 @@ from typing import TYPE_CHECKING, Mapping, Optional
 
 from . import redaction
 from .errors import ConfigurationError
+from .settings import (ALEMBIC_PLACEHOLDER_URL, DatabaseSettings, SafetySettings, SettingsError, check_safety_keys,
+                       database_settings, safety_settings)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent
-REPO_ROOT = MIGRATIONS_DIR.parent
-DEFAULT_INI = MIGRATIONS_DIR / "alembic.ini"
 SAFETY_SECTION = "migration_safety"
 
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
-from infrastructure.docker import config_management  # noqa: E402  (needs REPO_ROOT on sys.path)
+def repository_example() -> Optional[Path]:
+    """This repository's example project (migrations/alembic.ini) when the package runs from the
+    repository's checkout, beside migration_utils.py; an installed package has none to fall back on."""
+    migrations = Path(__file__).resolve().parent.parent
+    if (migrations / "migration_utils.py").is_file() and (migrations / "alembic.ini").is_file():
+        return migrations / "alembic.ini"
+    return None
 
 if TYPE_CHECKING:
     from .alembic_runner import VersionTable
@@ -64,8 +67,14 @@ def find_config(config: Optional[str], environ: Optional[Mapping[str, str]] = No
         return (cwd / "alembic.ini").resolve(), "alembic.ini in the current directory"
     if has_tool_alembic(cwd / "pyproject.toml"):
         return (cwd / "pyproject.toml").resolve(), "pyproject.toml [tool.alembic] in the current directory"
-    return DEFAULT_INI, ("default: this repository's example project, as no --config, ALEMBIC_CONFIG, "
-                         "alembic.ini or pyproject.toml [tool.alembic] in the current directory names another")
+    example = repository_example()
+    if example is None:
+        raise ConfigurationError(
+            f"no Alembic config found: no --config, no ALEMBIC_CONFIG, and no alembic.ini or pyproject.toml "
+            f"with [tool.alembic] in the current directory ({cwd}); run from the project's folder or pass "
+            f"--config PATH/alembic.ini")
+    return example, ("default: this repository's example project, as no --config, ALEMBIC_CONFIG, "
+                     "alembic.ini or pyproject.toml [tool.alembic] in the current directory names another")
 
 
 @dataclass
@@ -197,24 +206,24 @@ class Project:
         return [part.strip() for part in parts if part.strip()]
 
     @cached_property
-    def database(self) -> config_management.DatabaseSettings:
+    def database(self) -> DatabaseSettings:
         url = self._option("alembic", "sqlalchemy.url")
         where = self.ini_file
         if not url and self.toml_file:
             url, where = self.alembic_option("sqlalchemy.url"), self.toml_file
-        if isinstance(url, str) and url.strip() != config_management.ALEMBIC_PLACEHOLDER_URL:
+        if isinstance(url, str) and url.strip() != ALEMBIC_PLACEHOLDER_URL:
             redaction.register_url(url)  # its password as written, before a message can quote it
         try:
-            settings = config_management.database_settings(
+            settings = database_settings(
                 alembic_ini_url=url if isinstance(url, str) else None, alembic_ini_name=str(where))
             settings.sqlalchemy_url()   # refuses parameters the named driver cannot take
-        except config_management.SettingsError as exc:
+        except SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
         redaction.register(settings.password)
         return settings
 
     @cached_property
-    def safety(self) -> config_management.SafetySettings:
+    def safety(self) -> SafetySettings:
         """``[migration_safety]`` of alembic.ini, or ``[tool.migration_safety]`` of pyproject.toml."""
         section = dict(self.parser.items(SAFETY_SECTION)) if self.parser.has_section(SAFETY_SECTION) else {}
         section.pop("here", None)
@@ -225,9 +234,9 @@ class Project:
                        for key, value in self.toml[SAFETY_SECTION].items() if not isinstance(value, dict)}
         default_backups = self.config_path.parent / "backups"
         try:
-            config_management.check_safety_keys(section, where)
-            settings = config_management.safety_settings(default_backups, section)
-        except config_management.SettingsError as exc:
+            check_safety_keys(section, where)
+            settings = safety_settings(default_backups, section)
+        except SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
         if not settings.backup_dir.is_absolute():
             object.__setattr__(settings, "backup_dir", (self.config_path.parent / settings.backup_dir).resolve())

@@ -8,6 +8,7 @@ import os
 import sys
 
 from .. import redaction
+from ..errors import ConfigurationError
 from .auth import TOKEN_VARIABLES, TokenStore, token_hash
 
 __all__ = ["serve", "token_hash"]
@@ -26,6 +27,13 @@ def serve(project, host: str = "127.0.0.1", port: int = 8080, *, err=None) -> in
     """Run the service until SIGINT/SIGTERM (then finish a running run); refuses to start without a
     token (exit 2)."""
     err = err or sys.stderr
+    try:   # the optional dependencies of `pip install migration-safety[service]`
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as exc:
+        raise ConfigurationError(f"serve needs FastAPI, uvicorn and prometheus_client ({exc}): "
+                                 "pip install 'migration-safety[service]'") from None
     tokens = TokenStore.from_environment()
     for variable in TOKEN_VARIABLES:          # masked wherever text leaves us, like the password
         redaction.register(os.environ.get(variable, "").strip() or None)
@@ -35,10 +43,6 @@ def serve(project, host: str = "127.0.0.1", port: int = 8080, *, err=None) -> in
                   "clear text; terminate TLS in front of this service (a reverse proxy) and restrict who can "
                   "reach it\n")
         err.flush()
-    import uvicorn
-
-    from .app import create_app
-
     _keep_service_logs()
     uvicorn.run(create_app(project, tokens), host=host, port=port, log_level="info", server_header=False,
                 timeout_graceful_shutdown=5)
