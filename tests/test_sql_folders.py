@@ -406,3 +406,112 @@ def test_the_same_retry_settings_for_an_alembic_run(database, env, tmp_path):
     data = json.loads(result.stdout)
     assert result.returncode == 1 and data["status"] == "failed-rolled-back"
     assert "lock timeout" in data["error"] and not any("attempt" in note for note in data["notes"])
+
+
+class BackendTerminatedOnce:
+    """Another session ends the run's migration backend (pg_terminate_backend, as an operator or a
+    failover would) once it is in the file's pg_sleep, and only that once."""
+
+    def __init__(self, database) -> None:
+        self.database = database
+        self.terminated: list = []
+        self.thread = threading.Thread(target=self._terminate)
+
+    def _terminate(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self.terminated:
+            self.terminated = [pid for (pid,) in self.database.sql(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'migration_safety_run' "
+                "AND state = 'active' AND query LIKE '%pg_sleep%'")]
+            time.sleep(0.05)
+        for pid in self.terminated:
+            assert self.database.sql("SELECT pg_terminate_backend(%s)", (pid,)) == [(True,)]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.thread.join()
+
+
+def runs_of(database, revision: str) -> list:
+    return database.sql("SELECT direction, outcome, attempts FROM migration_safety.migration_history "
+                        "WHERE revision = %s ORDER BY id", (revision,))
+
+
+def test_a_lost_connection_before_the_commit_is_retried_on_a_new_one(fluxion, env, folder):
+    """The server ends the migration's session in the middle of 003 (nothing of it committed):
+    the second attempt, on a new connection, applies it once; the attempts are recorded."""
+    (folder / "003_stock_alerts_UP.sql").write_text(
+        "CREATE TABLE stock_alerts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    product_id bigint NOT NULL REFERENCES products (id));\n"
+        "INSERT INTO stock_alerts (product_id) SELECT id FROM products ORDER BY id;\n"
+        "SELECT pg_sleep(2);\n")
+    (folder / "003_stock_alerts_DOWN.sql").write_text("DROP TABLE stock_alerts;\n")
+    write_config(folder, "", "settings:\n  execution:\n    retry_attempts: 1\n    retry_delay_seconds: 0.5\n")
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "002", env=env).returncode == 0
+    at_002 = fingerprint(fluxion)
+    with BackendTerminatedOnce(fluxion) as terminator:
+        result, data = cli_json(folder, "upgrade", env=env)
+    assert len(terminator.terminated) == 1
+    assert result.returncode == 0 and data["status"] == "applied", result.stdout + result.stderr
+    assert any(note.startswith("003: attempt 1 of 2 failed (connection lost") for note in data["notes"]), data
+    assert "003: applied on attempt 2 of 2" in data["notes"]
+    # once: one bookkeeping row, the rows inserted once, numbered by the table attempt 2 created
+    assert set(bookkeeping(fluxion)) == {"001", "002", "003"}
+    assert bookkeeping(fluxion)["003"][2] == sha256(folder / "003_stock_alerts_UP.sql")
+    assert fluxion.sql("SELECT id, product_id FROM stock_alerts ORDER BY id") == [(1, 1), (2, 2), (3, 3)]
+    # recorded and shown: the run record, history's JSON and its table
+    assert runs_of(fluxion, "003") == [("upgrade", "applied", 2)]
+    _, history = cli_json(folder, "history", env=env)
+    [row] = [r for r in history["revisions"] if r["revision"] == "003"]
+    assert row["last_run"]["attempts"] == 2 and row["last_run"]["outcome"] == "applied"
+    assert [r["attempts"] for r in history["runs"] if r["revision"] == "003"] == [2]
+    table = run_cli("--sql-dir", str(folder), "history", env=env)
+    assert "2 attempts" in [line for line in table.stdout.splitlines() if line.startswith("003")][0]
+    # nothing of the lost attempt is left: undoing 003 gives back the database before the run
+    assert run_cli("--sql-dir", str(folder), "downgrade", "--revision", "-1", env=env).returncode == 0
+    assert fingerprint(fluxion) == at_002
+
+
+def test_a_lost_connection_after_a_commit_is_never_retried(fluxion, env, folder):
+    """A no-transaction file has committed its index when the session ends: not tried again
+    (whatever the retry settings), the run is restored from the backup."""
+    header = "-- migration-safety: no-transaction\n"
+    (folder / "003_products_sku_index_UP.sql").write_text(
+        header + "CREATE INDEX CONCURRENTLY idx_products_sku ON products (sku);\nSELECT pg_sleep(2);\n")
+    (folder / "003_products_sku_index_DOWN.sql").write_text(header + "DROP INDEX CONCURRENTLY idx_products_sku;\n")
+    write_config(folder, "", "settings:\n  execution:\n    retry_attempts: 2\n    retry_delay_seconds: 0\n")
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "002", env=env).returncode == 0
+    before = fingerprint(fluxion)
+    with BackendTerminatedOnce(fluxion) as terminator:
+        result, data = cli_json(folder, "upgrade", env=env)
+    assert len(terminator.terminated) == 1
+    assert result.returncode == 1 and data["status"] == "failed-restored", result.stdout + result.stderr
+    assert any("003: failed (connection lost" in note and "not tried again" in note for note in data["notes"])
+    assert not any("attempt 2" in note for note in data["notes"])
+    assert fingerprint(fluxion) == before and set(bookkeeping(fluxion)) == {"001", "002"}
+    assert runs_of(fluxion, "003") == [("upgrade", "failed-restored", 1)]
+
+
+def test_a_run_record_table_of_an_older_version_gains_the_attempts_column(fluxion, env, folder):
+    """The table as versions before the actor and attempts columns made it: upgraded in place
+    by the next run, its old rows kept (attempts unknown: null)."""
+    fluxion.sql("""
+        CREATE SCHEMA migration_safety;
+        CREATE TABLE migration_safety.migration_history (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, run_id uuid NOT NULL, revision text,
+            direction text NOT NULL, started_at timestamptz NOT NULL, duration_ms bigint NOT NULL,
+            os_user text NOT NULL, hostname text NOT NULL, backup_file text, outcome text NOT NULL,
+            checksum text, error text);
+        INSERT INTO migration_safety.migration_history (run_id, revision, direction, started_at, duration_ms,
+            os_user, hostname, outcome) VALUES (gen_random_uuid(), 'x1', 'upgrade', now(), 5, 'old', 'host', 'applied');
+    """)
+    _, before = cli_json(folder, "history", env=env)          # reading changes nothing
+    assert [(r["revision"], r["attempts"]) for r in before["runs"]] == [("x1", None)]
+    assert run_cli("--sql-dir", str(folder), "upgrade", env=env).returncode == 0
+    assert fluxion.sql("SELECT revision, attempts FROM migration_safety.migration_history ORDER BY id") == [
+        ("x1", None), ("001", 1), ("002", 1)]
+    _, after = cli_json(folder, "history", env=env)
+    assert [r["last_run"]["attempts"] for r in after["revisions"]] == [1, 1]
