@@ -227,6 +227,9 @@ def test_no_transaction_file_with_create_index_concurrently(fluxion, env, folder
     # without the header the validator says it cannot run in the file's transaction
     refused = run_cli("--sql-dir", str(folder), "validate", env=env)
     assert refused.returncode == 3 and "concurrently-in-transaction" in refused.stdout
+    # ... and the recipe is the SQL file's (the header), not Alembic's autocommit_block
+    assert "do instead: Head the file with `-- migration-safety: no-transaction`" in refused.stdout
+    assert "autocommit_block" not in refused.stdout
     header = "-- migration-safety: no-transaction\n"
     (folder / "003_products_sku_index_UP.sql").write_text(header + index)
     (folder / "003_products_sku_index_DOWN.sql").write_text(header + "DROP INDEX CONCURRENTLY idx_products_sku;\n")
@@ -237,6 +240,63 @@ def test_no_transaction_file_with_create_index_concurrently(fluxion, env, folder
     assert set(bookkeeping(fluxion)) == {"001", "002", "003"}
     result, data = cli_json(folder, "downgrade", "--revision", "-1", env=env)
     assert result.returncode == 0 and fluxion.sql("SELECT to_regclass('idx_products_sku')") == [(None,)]
+
+
+NO_TRANSACTION = "-- migration-safety: no-transaction\n"
+
+
+@pytest.mark.parametrize("content, line", [
+    (NO_TRANSACTION + "ALTER TABLE warehouses ADD COLUMN region text;\n", 1),
+    ("-- Migration 003: regions\n" + NO_TRANSACTION + "-- not CREATE INDEX CONCURRENTLY, only a comment\n"
+     "ALTER TABLE warehouses ADD COLUMN region text;\nCOMMENT ON COLUMN warehouses.region IS 'county';\n", 2),
+    (NO_TRANSACTION, 1),
+    (NO_TRANSACTION + "CREATE UNIQUE INDEX CONCURRENTLY idx_sku ON products (sku);\n", None),
+    (NO_TRANSACTION + "DROP INDEX CONCURRENTLY IF EXISTS idx_sku;\n", None),
+    (NO_TRANSACTION + "REINDEX (VERBOSE) TABLE CONCURRENTLY products;\n", None),
+    (NO_TRANSACTION + "ALTER TYPE stock_state ADD VALUE 'reserved';\n", None),
+    (NO_TRANSACTION + "ALTER TABLE readings DETACH PARTITION readings_2020 CONCURRENTLY;\n", None),
+    (NO_TRANSACTION + "VACUUM (ANALYZE) products;\n", None),
+    (NO_TRANSACTION + "CALL archive_old_rows();\n", None),
+    ("ALTER TABLE warehouses ADD COLUMN region text;\n", None),
+    ("-- migration-safety: ignore[no-transaction-without-need] kept while the runner is replaced\n"
+     + NO_TRANSACTION + "ALTER TABLE warehouses ADD COLUMN region text;\n", None),
+])
+def test_a_no_transaction_header_without_need_is_a_warning(tmp_path, content, line):
+    from migration_safety.validation import ValidationConfig
+    from migration_safety.validation.sql_files import validate_sql_files
+
+    path = tmp_path / "003_regions_UP.sql"
+    path.write_text(content)
+    report = validate_sql_files([path], ValidationConfig())
+    found = [(f.line, f.severity) for f in report.findings if f.rule == "no-transaction-without-need"]
+    assert found == ([] if line is None else [(line, "warning")])
+
+
+def test_the_rule_hints_for_sql_files_name_the_header_not_autocommit_block():
+    from migration_safety.validation import RULES
+
+    alembic_only = {rule.id for rule in RULES.values() if "autocommit_block" in rule.do_instead}
+    assert "concurrently-in-transaction" in alembic_only
+    for rule_id in alembic_only:
+        sql = RULES[rule_id].do_instead_for("sql")
+        assert "-- migration-safety: no-transaction" in sql and "op." not in sql, rule_id
+
+
+def test_validate_and_dry_run_say_what_runs_in_a_sql_folder(fluxion, env, folder):
+    (folder / "003_regions_UP.sql").write_text(NO_TRANSACTION + "ALTER TABLE warehouses ADD COLUMN region text;\n")
+    (folder / "003_regions_DOWN.sql").write_text("ALTER TABLE warehouses DROP COLUMN region;\n")
+    validate = run_cli("--sql-dir", str(folder), "validate", env=env)
+    assert validate.returncode == 0 and "003_regions_UP.sql" in validate.stdout
+    assert "1: warning[no-transaction-without-need]" in validate.stdout
+    assert "do instead: Remove the header" in validate.stdout
+    before = fingerprint(fluxion)
+    dry = run_cli("--sql-dir", str(folder), "upgrade", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "-- SQL the wrapper would run, file by file" in dry.stdout and "Alembic" not in dry.stdout
+    assert "-- 003_regions_UP.sql (no transaction)" in dry.stdout and "no-transaction-without-need" in dry.stdout
+    _, data = cli_json(folder, "upgrade", "--dry-run", env=env)
+    assert data["source"] == "sql" and data["status"] == "dry-run"
+    assert fingerprint(fluxion) == before and backups_in(env) == []
 
 
 def write_config(folder: Path, entries: str, settings: str = "") -> None:
@@ -391,6 +451,8 @@ def test_the_same_retry_settings_for_an_alembic_run(database, env, tmp_path):
             op.execute("ALTER TABLE crops ADD COLUMN name text")
         """, 'op.execute("ALTER TABLE crops DROP COLUMN name")')})
     assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    dry = run_cli("--config", str(ini), "upgrade", "--dry-run", env=env)     # its dry run's SQL is Alembic's
+    assert dry.returncode == 0 and "-- SQL Alembic would run (offline mode):" in dry.stdout, dry.stdout + dry.stderr
     retrying = dict(env, MIGRATION_LOCK_TIMEOUT="300ms", MIGRATION_RETRY_ATTEMPTS="1", MIGRATION_RETRY_DELAY="1")
     with TableHeldForAMoment(database, "crops") as holder:
         result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=retrying)
@@ -515,3 +577,25 @@ def test_a_run_record_table_of_an_older_version_gains_the_attempts_column(fluxio
         ("x1", None), ("001", 1), ("002", 1)]
     _, after = cli_json(folder, "history", env=env)
     assert [r["last_run"]["attempts"] for r in after["revisions"]] == [1, 1]
+
+
+def test_a_lost_connection_in_an_alembic_run_is_retried_the_same_way(database, env, tmp_path):
+    from alembic_projects import make_project, revision
+
+    ini = make_project(tmp_path / "project", {
+        "a1_base.py": revision("a1", None, 'op.execute("CREATE TABLE crops (id bigint PRIMARY KEY)")'),
+        "b2_column.py": revision("b2", "a1", """
+            op.execute("ALTER TABLE crops ADD COLUMN name text")
+            op.execute("SELECT pg_sleep(2)")
+        """, 'op.execute("ALTER TABLE crops DROP COLUMN name")')})
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    retrying = dict(env, MIGRATION_RETRY_ATTEMPTS="1", MIGRATION_RETRY_DELAY="0.5")
+    with BackendTerminatedOnce(database) as terminator:
+        result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=retrying)
+    data = json.loads(result.stdout)
+    assert len(terminator.terminated) == 1
+    assert result.returncode == 0 and data["revision_after"] == ["b2"], result.stdout + result.stderr
+    assert any("attempt 1 of 2 failed (connection lost" in note for note in data["notes"]), data["notes"]
+    assert runs_of(database, "b2") == [("upgrade", "applied", 2)]
+    history = json.loads(run_cli("--config", str(ini), "--format", "json", "history", env=env).stdout)
+    assert [r["last_run"]["attempts"] for r in history["revisions"] if r["revision"] == "b2"] == [2]

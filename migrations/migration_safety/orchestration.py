@@ -98,6 +98,7 @@ class RunResult:
     sql: Optional[str] = None
     findings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    source: str = "alembic"                 # what ran: an Alembic project, or a SQL folder ("sql")
 
     @property
     def exit_code(self) -> int:
@@ -162,7 +163,7 @@ class RunContext:
         self.result = RunResult(self.direction, self.settings.database, self.target, status, message,
                                 revision_before=list(self.current), revision_after=list(self.current),
                                 steps=plan_steps, findings=_finding_dicts(self.report),
-                                unsafe_allowed=self.allow_unsafe, notes=self.notes)
+                                unsafe_allowed=self.allow_unsafe, notes=self.notes, source=self.source.kind)
         return self.result
 
     def finish(self) -> RunResult:
