@@ -289,14 +289,17 @@ def test_validate_and_dry_run_say_what_runs_in_a_sql_folder(fluxion, env, folder
     assert validate.returncode == 0 and "003_regions_UP.sql" in validate.stdout
     assert "1: warning[no-transaction-without-need]" in validate.stdout
     assert "do instead: Remove the header" in validate.stdout
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "002", env=env).returncode == 0
     before = fingerprint(fluxion)
     dry = run_cli("--sql-dir", str(folder), "upgrade", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "-- SQL the wrapper would run, file by file" in dry.stdout and "Alembic" not in dry.stdout
     assert "-- 003_regions_UP.sql (no transaction)" in dry.stdout and "no-transaction-without-need" in dry.stdout
+    # exactly the pending file: the applied ones' SQL is not shown
+    assert "-- 001_" not in dry.stdout and "-- 002_" not in dry.stdout and "reorder_points" not in dry.stdout
     _, data = cli_json(folder, "upgrade", "--dry-run", env=env)
     assert data["source"] == "sql" and data["status"] == "dry-run"
-    assert fingerprint(fluxion) == before and backups_in(env) == []
+    assert fingerprint(fluxion) == before and len(backups_in(env)) == 1      # the upgrade to 002's only
 
 
 def write_config(folder: Path, entries: str, settings: str = "") -> None:
@@ -387,6 +390,10 @@ def test_folder_findings_gap_duplicate_and_lonely_down(env, folder, database):
     assert ("sql-migration-gap", "version 004 follows 002: 1 version number(s) missing") in messages
     assert any(rule == "sql-migration-folder" and "duplicate version 4" in text for rule, text in messages)
     assert ("sql-migration-folder", "005_orphan_DOWN.sql has no UP file for version 005") in messages
+    (folder / "002_reorder_points_DOWN.sql").unlink()          # an UP without its DOWN
+    _, data = cli_json(folder, "validate", env=env)
+    assert ("sql-migration-gap", "002_reorder_points_UP.sql has no DOWN file: a downgrade through 002 will be "
+                                 "refused") in {(f["rule"], f["message"]) for f in data["findings"]}
 
 
 class TableHeldForAMoment:
