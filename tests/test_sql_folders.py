@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from harness import REPO_ROOT, fingerprint, run_cli
@@ -44,6 +45,11 @@ def backups_in(env) -> list:
 def cli_json(folder, *args, env):
     result = run_cli("--sql-dir", str(folder), "--format", "json", *args, env=env)
     return result, (json.loads(result.stdout) if result.stdout.strip() else None)
+
+
+def valid(schema: str, data: dict) -> None:
+    """``data`` is a document of docs/schemas/``schema``.schema.json."""
+    jsonschema.validate(data, json.loads((REPO_ROOT / "docs" / "schemas" / f"{schema}.schema.json").read_text()))
 
 
 def bookkeeping(database) -> dict:
@@ -156,6 +162,15 @@ def test_a_database_kept_by_the_old_runner_is_recognised(fluxion, env, folder):
     status, data = cli_json(folder, "status", env=env)
     assert status.returncode == 0
     assert data["current"] == ["001"] and data["pending"] == ["001 -> 002: reorder points"] and data["drift"] == []
+    # the versions as the old runner's --list showed them, with the bookkeeping it wrote
+    valid("status", data)
+    assert [(v["revision"], v["name"], v["applied"], v["duration_ms"], v["checksum"]) for v in data["versions"]] == [
+        ("001", "add_historical_inventory", True, 12, "ok"), ("002", "reorder_points", False, None, "pending")]
+    assert data["versions"][0]["applied_at"]
+    text = run_cli("--sql-dir", str(folder), "status", env=env).stdout
+    first, second = [line.split() for line in text.splitlines() if line.startswith("00")]
+    assert first[:3] + first[-2:] == ["001", "add_historical_inventory", "applied", "12", "ok"]
+    assert second == ["002", "reorder_points", "pending", "pending"]
     result, data = cli_json(folder, "upgrade", env=env)
     assert result.returncode == 0 and [s.split(":")[0] for s in data["steps"]] == ["001 -> 002"]
     rows = bookkeeping(fluxion)
@@ -190,6 +205,9 @@ def test_golang_migrate_naming(database, env, tmp_path):
     # the same folder named by the setting instead of the option
     current = run_cli("current", env=dict(env, MIGRATION_SQL_DIR=str(folder)))
     assert current.returncode == 0 and current.stdout.strip() == "1, 2"
+    (tmp_path / "alembic.ini").write_text("[alembic]\n[migration_safety]\nsql_dir = golang\n")   # relative to the ini
+    current = run_cli("--config", str(tmp_path / "alembic.ini"), "current", env=env)
+    assert current.returncode == 0 and current.stdout.strip() == "1, 2", current.stdout + current.stderr
     result, data = cli_json(folder, "downgrade", "--revision", "base", env=env)
     assert result.returncode == 0 and data["revision_after"] == []
     assert database.sql("SELECT to_regclass('users')") == [(None,)]
@@ -534,6 +552,7 @@ def test_a_lost_connection_before_the_commit_is_retried_on_a_new_one(fluxion, en
     # recorded and shown: the run record, history's JSON and its table
     assert runs_of(fluxion, "003") == [("upgrade", "applied", 2)]
     _, history = cli_json(folder, "history", env=env)
+    valid("history", history)
     [row] = [r for r in history["revisions"] if r["revision"] == "003"]
     assert row["last_run"]["attempts"] == 2 and row["last_run"]["outcome"] == "applied"
     assert [r["attempts"] for r in history["runs"] if r["revision"] == "003"] == [2]
@@ -578,6 +597,7 @@ def test_a_run_record_table_of_an_older_version_gains_the_attempts_column(fluxio
             os_user, hostname, outcome) VALUES (gen_random_uuid(), 'x1', 'upgrade', now(), 5, 'old', 'host', 'applied');
     """)
     _, before = cli_json(folder, "history", env=env)          # reading changes nothing
+    valid("history", before)
     assert [(r["revision"], r["attempts"]) for r in before["runs"]] == [("x1", None)]
     assert run_cli("--sql-dir", str(folder), "upgrade", env=env).returncode == 0
     assert fluxion.sql("SELECT revision, attempts FROM migration_safety.migration_history ORDER BY id") == [
@@ -606,3 +626,22 @@ def test_a_lost_connection_in_an_alembic_run_is_retried_the_same_way(database, e
     assert runs_of(database, "b2") == [("upgrade", "applied", 2)]
     history = json.loads(run_cli("--config", str(ini), "--format", "json", "history", env=env).stdout)
     assert [r["last_run"]["attempts"] for r in history["revisions"] if r["revision"] == "b2"] == [2]
+
+
+def test_day_two_commands_on_a_sql_folder(fluxion, env, folder):
+    """backups list and restore act on the folder's database as for an Alembic project: the
+    backup taken before the upgrade brings back the database as it was, bookkeeping included."""
+    before = fingerprint(fluxion)
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "001", env=env).returncode == 0
+    at_001 = fingerprint(fluxion)
+    assert run_cli("--sql-dir", str(folder), "upgrade", env=env).returncode == 0
+    _, listed = cli_json(folder, "backups", "list", env=env)
+    assert [b["revision"] for b in listed["backups"]] == [["001"], []], listed
+    restored, data = cli_json(folder, "restore", "--yes", env=env)
+    assert restored.returncode == 0 and data["schema_verified"] is True, restored.stdout + restored.stderr
+    assert fingerprint(fluxion) == at_001 and set(bookkeeping(fluxion)) == {"001"}
+    current = run_cli("--sql-dir", str(folder), "current", env=env)
+    assert current.returncode == 0 and current.stdout.strip() == "001"
+    oldest = sorted(backups_in(env))[0]
+    assert run_cli("--sql-dir", str(folder), "restore", "--backup", str(oldest), "--yes", env=env).returncode == 0
+    assert fingerprint(fluxion) == before

@@ -81,6 +81,11 @@ def _status(project, args, output: Output) -> int:
     if output.format == "json":
         output.json(data)
         return EXIT_OK
+    if "versions" in data:          # a SQL folder: its versions first, as the old runners listed them
+        output.table("Versions", ("version", "name", "state", "applied at", "ms", "checksum"),
+                     [(r["revision"], r["name"], "applied" if r["applied"] else "pending", r["applied_at"] or "",
+                       "" if r["duration_ms"] is None else str(r["duration_ms"]), r["checksum"])
+                      for r in data["versions"]])
     backup = data["last_backup"]
     rows = [("database", data["url"]), ("current", ", ".join(data["current"]) or "base"),
             ("heads", (", ".join(data["heads"]) or "none")

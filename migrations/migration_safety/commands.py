@@ -171,6 +171,8 @@ def status(project) -> dict:
         drifted = [{"revision": d.revision, "problem": d.problem, "detail": d.detail}
                    for d in drift(project, connection)]
         run_state = _run_state(project, connection)
+        # a SQL folder's versions as the old runners' --list showed them (bookkeeping, checksum state)
+        versions = project.source.versions(connection) if project.source.kind == "sql" else None
     finally:
         connection.close()
     script_heads, pending, problem = [], [], None
@@ -201,6 +203,7 @@ def status(project) -> dict:
         "run_in_progress": run_state["run_in_progress"],
         "unfinished_runs": run_state["unfinished_runs"],
         "needs_attention": bool(run_state["unfinished_runs"]),
+        **({} if versions is None else {"versions": versions}),
     }
 
 
