@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from harness import REPO_ROOT, fingerprint, run_cli
@@ -44,6 +45,11 @@ def backups_in(env) -> list:
 def cli_json(folder, *args, env):
     result = run_cli("--sql-dir", str(folder), "--format", "json", *args, env=env)
     return result, (json.loads(result.stdout) if result.stdout.strip() else None)
+
+
+def valid(schema: str, data: dict) -> None:
+    """``data`` is a document of docs/schemas/``schema``.schema.json."""
+    jsonschema.validate(data, json.loads((REPO_ROOT / "docs" / "schemas" / f"{schema}.schema.json").read_text()))
 
 
 def bookkeeping(database) -> dict:
@@ -156,6 +162,15 @@ def test_a_database_kept_by_the_old_runner_is_recognised(fluxion, env, folder):
     status, data = cli_json(folder, "status", env=env)
     assert status.returncode == 0
     assert data["current"] == ["001"] and data["pending"] == ["001 -> 002: reorder points"] and data["drift"] == []
+    # the versions as the old runner's --list showed them, with the bookkeeping it wrote
+    valid("status", data)
+    assert [(v["revision"], v["name"], v["applied"], v["duration_ms"], v["checksum"]) for v in data["versions"]] == [
+        ("001", "add_historical_inventory", True, 12, "ok"), ("002", "reorder_points", False, None, "pending")]
+    assert data["versions"][0]["applied_at"]
+    text = run_cli("--sql-dir", str(folder), "status", env=env).stdout
+    first, second = [line.split() for line in text.splitlines() if line.startswith("00")]
+    assert first[:3] + first[-2:] == ["001", "add_historical_inventory", "applied", "12", "ok"]
+    assert second == ["002", "reorder_points", "pending", "pending"]
     result, data = cli_json(folder, "upgrade", env=env)
     assert result.returncode == 0 and [s.split(":")[0] for s in data["steps"]] == ["001 -> 002"]
     rows = bookkeeping(fluxion)
@@ -190,6 +205,9 @@ def test_golang_migrate_naming(database, env, tmp_path):
     # the same folder named by the setting instead of the option
     current = run_cli("current", env=dict(env, MIGRATION_SQL_DIR=str(folder)))
     assert current.returncode == 0 and current.stdout.strip() == "1, 2"
+    (tmp_path / "alembic.ini").write_text("[alembic]\n[migration_safety]\nsql_dir = golang\n")   # relative to the ini
+    current = run_cli("--config", str(tmp_path / "alembic.ini"), "current", env=env)
+    assert current.returncode == 0 and current.stdout.strip() == "1, 2", current.stdout + current.stderr
     result, data = cli_json(folder, "downgrade", "--revision", "base", env=env)
     assert result.returncode == 0 and data["revision_after"] == []
     assert database.sql("SELECT to_regclass('users')") == [(None,)]
@@ -227,6 +245,9 @@ def test_no_transaction_file_with_create_index_concurrently(fluxion, env, folder
     # without the header the validator says it cannot run in the file's transaction
     refused = run_cli("--sql-dir", str(folder), "validate", env=env)
     assert refused.returncode == 3 and "concurrently-in-transaction" in refused.stdout
+    # ... and the recipe is the SQL file's (the header), not Alembic's autocommit_block
+    assert "do instead: Head the file with `-- migration-safety: no-transaction`" in refused.stdout
+    assert "autocommit_block" not in refused.stdout
     header = "-- migration-safety: no-transaction\n"
     (folder / "003_products_sku_index_UP.sql").write_text(header + index)
     (folder / "003_products_sku_index_DOWN.sql").write_text(header + "DROP INDEX CONCURRENTLY idx_products_sku;\n")
@@ -237,6 +258,66 @@ def test_no_transaction_file_with_create_index_concurrently(fluxion, env, folder
     assert set(bookkeeping(fluxion)) == {"001", "002", "003"}
     result, data = cli_json(folder, "downgrade", "--revision", "-1", env=env)
     assert result.returncode == 0 and fluxion.sql("SELECT to_regclass('idx_products_sku')") == [(None,)]
+
+
+NO_TRANSACTION = "-- migration-safety: no-transaction\n"
+
+
+@pytest.mark.parametrize("content, line", [
+    (NO_TRANSACTION + "ALTER TABLE warehouses ADD COLUMN region text;\n", 1),
+    ("-- Migration 003: regions\n" + NO_TRANSACTION + "-- not CREATE INDEX CONCURRENTLY, only a comment\n"
+     "ALTER TABLE warehouses ADD COLUMN region text;\nCOMMENT ON COLUMN warehouses.region IS 'county';\n", 2),
+    (NO_TRANSACTION, 1),
+    (NO_TRANSACTION + "CREATE UNIQUE INDEX CONCURRENTLY idx_sku ON products (sku);\n", None),
+    (NO_TRANSACTION + "DROP INDEX CONCURRENTLY IF EXISTS idx_sku;\n", None),
+    (NO_TRANSACTION + "REINDEX (VERBOSE) TABLE CONCURRENTLY products;\n", None),
+    (NO_TRANSACTION + "ALTER TYPE stock_state ADD VALUE 'reserved';\n", None),
+    (NO_TRANSACTION + "ALTER TABLE readings DETACH PARTITION readings_2020 CONCURRENTLY;\n", None),
+    (NO_TRANSACTION + "VACUUM (ANALYZE) products;\n", None),
+    (NO_TRANSACTION + "CALL archive_old_rows();\n", None),
+    ("ALTER TABLE warehouses ADD COLUMN region text;\n", None),
+    ("-- migration-safety: ignore[no-transaction-without-need] kept while the runner is replaced\n"
+     + NO_TRANSACTION + "ALTER TABLE warehouses ADD COLUMN region text;\n", None),
+])
+def test_a_no_transaction_header_without_need_is_a_warning(tmp_path, content, line):
+    from migration_safety.validation import ValidationConfig
+    from migration_safety.validation.sql_files import validate_sql_files
+
+    path = tmp_path / "003_regions_UP.sql"
+    path.write_text(content)
+    report = validate_sql_files([path], ValidationConfig())
+    found = [(f.line, f.severity) for f in report.findings if f.rule == "no-transaction-without-need"]
+    assert found == ([] if line is None else [(line, "warning")])
+
+
+def test_the_rule_hints_for_sql_files_name_the_header_not_autocommit_block():
+    from migration_safety.validation import RULES
+
+    alembic_only = {rule.id for rule in RULES.values() if "autocommit_block" in rule.do_instead}
+    assert "concurrently-in-transaction" in alembic_only
+    for rule_id in alembic_only:
+        sql = RULES[rule_id].do_instead_for("sql")
+        assert "-- migration-safety: no-transaction" in sql and "op." not in sql, rule_id
+
+
+def test_validate_and_dry_run_say_what_runs_in_a_sql_folder(fluxion, env, folder):
+    (folder / "003_regions_UP.sql").write_text(NO_TRANSACTION + "ALTER TABLE warehouses ADD COLUMN region text;\n")
+    (folder / "003_regions_DOWN.sql").write_text("ALTER TABLE warehouses DROP COLUMN region;\n")
+    validate = run_cli("--sql-dir", str(folder), "validate", env=env)
+    assert validate.returncode == 0 and "003_regions_UP.sql" in validate.stdout
+    assert "1: warning[no-transaction-without-need]" in validate.stdout
+    assert "do instead: Remove the header" in validate.stdout
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "002", env=env).returncode == 0
+    before = fingerprint(fluxion)
+    dry = run_cli("--sql-dir", str(folder), "upgrade", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "-- SQL the wrapper would run, file by file" in dry.stdout and "Alembic" not in dry.stdout
+    assert "-- 003_regions_UP.sql (no transaction)" in dry.stdout and "no-transaction-without-need" in dry.stdout
+    # exactly the pending file: the applied ones' SQL is not shown
+    assert "-- 001_" not in dry.stdout and "-- 002_" not in dry.stdout and "reorder_points" not in dry.stdout
+    _, data = cli_json(folder, "upgrade", "--dry-run", env=env)
+    assert data["source"] == "sql" and data["status"] == "dry-run"
+    assert fingerprint(fluxion) == before and len(backups_in(env)) == 1      # the upgrade to 002's only
 
 
 def write_config(folder: Path, entries: str, settings: str = "") -> None:
@@ -327,6 +408,10 @@ def test_folder_findings_gap_duplicate_and_lonely_down(env, folder, database):
     assert ("sql-migration-gap", "version 004 follows 002: 1 version number(s) missing") in messages
     assert any(rule == "sql-migration-folder" and "duplicate version 4" in text for rule, text in messages)
     assert ("sql-migration-folder", "005_orphan_DOWN.sql has no UP file for version 005") in messages
+    (folder / "002_reorder_points_DOWN.sql").unlink()          # an UP without its DOWN
+    _, data = cli_json(folder, "validate", env=env)
+    assert ("sql-migration-gap", "002_reorder_points_UP.sql has no DOWN file: a downgrade through 002 will be "
+                                 "refused") in {(f["rule"], f["message"]) for f in data["findings"]}
 
 
 class TableHeldForAMoment:
@@ -391,6 +476,8 @@ def test_the_same_retry_settings_for_an_alembic_run(database, env, tmp_path):
             op.execute("ALTER TABLE crops ADD COLUMN name text")
         """, 'op.execute("ALTER TABLE crops DROP COLUMN name")')})
     assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    dry = run_cli("--config", str(ini), "upgrade", "--dry-run", env=env)     # its dry run's SQL is Alembic's
+    assert dry.returncode == 0 and "-- SQL Alembic would run (offline mode):" in dry.stdout, dry.stdout + dry.stderr
     retrying = dict(env, MIGRATION_LOCK_TIMEOUT="300ms", MIGRATION_RETRY_ATTEMPTS="1", MIGRATION_RETRY_DELAY="1")
     with TableHeldForAMoment(database, "crops") as holder:
         result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=retrying)
@@ -406,3 +493,155 @@ def test_the_same_retry_settings_for_an_alembic_run(database, env, tmp_path):
     data = json.loads(result.stdout)
     assert result.returncode == 1 and data["status"] == "failed-rolled-back"
     assert "lock timeout" in data["error"] and not any("attempt" in note for note in data["notes"])
+
+
+class BackendTerminatedOnce:
+    """Another session ends the run's migration backend (pg_terminate_backend, as an operator or a
+    failover would) once it is in the file's pg_sleep, and only that once."""
+
+    def __init__(self, database) -> None:
+        self.database = database
+        self.terminated: list = []
+        self.thread = threading.Thread(target=self._terminate)
+
+    def _terminate(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self.terminated:
+            self.terminated = [pid for (pid,) in self.database.sql(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'migration_safety_run' "
+                "AND state = 'active' AND query LIKE '%pg_sleep%'")]
+            time.sleep(0.05)
+        for pid in self.terminated:
+            assert self.database.sql("SELECT pg_terminate_backend(%s)", (pid,)) == [(True,)]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.thread.join()
+
+
+def runs_of(database, revision: str) -> list:
+    return database.sql("SELECT direction, outcome, attempts FROM migration_safety.migration_history "
+                        "WHERE revision = %s ORDER BY id", (revision,))
+
+
+def test_a_lost_connection_before_the_commit_is_retried_on_a_new_one(fluxion, env, folder):
+    """The server ends the migration's session in the middle of 003 (nothing of it committed):
+    the second attempt, on a new connection, applies it once; the attempts are recorded."""
+    (folder / "003_stock_alerts_UP.sql").write_text(
+        "CREATE TABLE stock_alerts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    product_id bigint NOT NULL REFERENCES products (id));\n"
+        "INSERT INTO stock_alerts (product_id) SELECT id FROM products ORDER BY id;\n"
+        "SELECT pg_sleep(2);\n")
+    (folder / "003_stock_alerts_DOWN.sql").write_text("DROP TABLE stock_alerts;\n")
+    write_config(folder, "", "settings:\n  execution:\n    retry_attempts: 1\n    retry_delay_seconds: 0.5\n")
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "002", env=env).returncode == 0
+    at_002 = fingerprint(fluxion)
+    with BackendTerminatedOnce(fluxion) as terminator:
+        result, data = cli_json(folder, "upgrade", env=env)
+    assert len(terminator.terminated) == 1
+    assert result.returncode == 0 and data["status"] == "applied", result.stdout + result.stderr
+    assert any(note.startswith("003: attempt 1 of 2 failed (connection lost") for note in data["notes"]), data
+    assert "003: applied on attempt 2 of 2" in data["notes"]
+    # once: one bookkeeping row, the rows inserted once, numbered by the table attempt 2 created
+    assert set(bookkeeping(fluxion)) == {"001", "002", "003"}
+    assert bookkeeping(fluxion)["003"][2] == sha256(folder / "003_stock_alerts_UP.sql")
+    assert fluxion.sql("SELECT id, product_id FROM stock_alerts ORDER BY id") == [(1, 1), (2, 2), (3, 3)]
+    # recorded and shown: the run record, history's JSON and its table
+    assert runs_of(fluxion, "003") == [("upgrade", "applied", 2)]
+    _, history = cli_json(folder, "history", env=env)
+    valid("history", history)
+    [row] = [r for r in history["revisions"] if r["revision"] == "003"]
+    assert row["last_run"]["attempts"] == 2 and row["last_run"]["outcome"] == "applied"
+    assert [r["attempts"] for r in history["runs"] if r["revision"] == "003"] == [2]
+    table = run_cli("--sql-dir", str(folder), "history", env=env)
+    assert "2 attempts" in [line for line in table.stdout.splitlines() if line.startswith("003")][0]
+    # nothing of the lost attempt is left: undoing 003 gives back the database before the run
+    assert run_cli("--sql-dir", str(folder), "downgrade", "--revision", "-1", env=env).returncode == 0
+    assert fingerprint(fluxion) == at_002
+
+
+def test_a_lost_connection_after_a_commit_is_never_retried(fluxion, env, folder):
+    """A no-transaction file has committed its index when the session ends: not tried again
+    (whatever the retry settings), the run is restored from the backup."""
+    header = "-- migration-safety: no-transaction\n"
+    (folder / "003_products_sku_index_UP.sql").write_text(
+        header + "CREATE INDEX CONCURRENTLY idx_products_sku ON products (sku);\nSELECT pg_sleep(2);\n")
+    (folder / "003_products_sku_index_DOWN.sql").write_text(header + "DROP INDEX CONCURRENTLY idx_products_sku;\n")
+    write_config(folder, "", "settings:\n  execution:\n    retry_attempts: 2\n    retry_delay_seconds: 0\n")
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "002", env=env).returncode == 0
+    before = fingerprint(fluxion)
+    with BackendTerminatedOnce(fluxion) as terminator:
+        result, data = cli_json(folder, "upgrade", env=env)
+    assert len(terminator.terminated) == 1
+    assert result.returncode == 1 and data["status"] == "failed-restored", result.stdout + result.stderr
+    assert any("003: failed (connection lost" in note and "not tried again" in note for note in data["notes"])
+    assert not any("attempt 2" in note for note in data["notes"])
+    assert fingerprint(fluxion) == before and set(bookkeeping(fluxion)) == {"001", "002"}
+    assert runs_of(fluxion, "003") == [("upgrade", "failed-restored", 1)]
+
+
+def test_a_run_record_table_of_an_older_version_gains_the_attempts_column(fluxion, env, folder):
+    """The table as versions before the actor and attempts columns made it: upgraded in place
+    by the next run, its old rows kept (attempts unknown: null)."""
+    fluxion.sql("""
+        CREATE SCHEMA migration_safety;
+        CREATE TABLE migration_safety.migration_history (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, run_id uuid NOT NULL, revision text,
+            direction text NOT NULL, started_at timestamptz NOT NULL, duration_ms bigint NOT NULL,
+            os_user text NOT NULL, hostname text NOT NULL, backup_file text, outcome text NOT NULL,
+            checksum text, error text);
+        INSERT INTO migration_safety.migration_history (run_id, revision, direction, started_at, duration_ms,
+            os_user, hostname, outcome) VALUES (gen_random_uuid(), 'x1', 'upgrade', now(), 5, 'old', 'host', 'applied');
+    """)
+    _, before = cli_json(folder, "history", env=env)          # reading changes nothing
+    valid("history", before)
+    assert [(r["revision"], r["attempts"]) for r in before["runs"]] == [("x1", None)]
+    assert run_cli("--sql-dir", str(folder), "upgrade", env=env).returncode == 0
+    assert fluxion.sql("SELECT revision, attempts FROM migration_safety.migration_history ORDER BY id") == [
+        ("x1", None), ("001", 1), ("002", 1)]
+    _, after = cli_json(folder, "history", env=env)
+    assert [r["last_run"]["attempts"] for r in after["revisions"]] == [1, 1]
+
+
+def test_a_lost_connection_in_an_alembic_run_is_retried_the_same_way(database, env, tmp_path):
+    from alembic_projects import make_project, revision
+
+    ini = make_project(tmp_path / "project", {
+        "a1_base.py": revision("a1", None, 'op.execute("CREATE TABLE crops (id bigint PRIMARY KEY)")'),
+        "b2_column.py": revision("b2", "a1", """
+            op.execute("ALTER TABLE crops ADD COLUMN name text")
+            op.execute("SELECT pg_sleep(2)")
+        """, 'op.execute("ALTER TABLE crops DROP COLUMN name")')})
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    retrying = dict(env, MIGRATION_RETRY_ATTEMPTS="1", MIGRATION_RETRY_DELAY="0.5")
+    with BackendTerminatedOnce(database) as terminator:
+        result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=retrying)
+    data = json.loads(result.stdout)
+    assert len(terminator.terminated) == 1
+    assert result.returncode == 0 and data["revision_after"] == ["b2"], result.stdout + result.stderr
+    assert any("attempt 1 of 2 failed (connection lost" in note for note in data["notes"]), data["notes"]
+    assert runs_of(database, "b2") == [("upgrade", "applied", 2)]
+    history = json.loads(run_cli("--config", str(ini), "--format", "json", "history", env=env).stdout)
+    assert [r["last_run"]["attempts"] for r in history["revisions"] if r["revision"] == "b2"] == [2]
+
+
+def test_day_two_commands_on_a_sql_folder(fluxion, env, folder):
+    """backups list and restore act on the folder's database as for an Alembic project: the
+    backup taken before the upgrade brings back the database as it was, bookkeeping included."""
+    before = fingerprint(fluxion)
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "001", env=env).returncode == 0
+    at_001 = fingerprint(fluxion)
+    assert run_cli("--sql-dir", str(folder), "upgrade", env=env).returncode == 0
+    _, listed = cli_json(folder, "backups", "list", env=env)
+    assert [b["revision"] for b in listed["backups"]] == [["001"], []], listed
+    restored, data = cli_json(folder, "restore", "--yes", env=env)
+    assert restored.returncode == 0 and data["schema_verified"] is True, restored.stdout + restored.stderr
+    assert fingerprint(fluxion) == at_001 and set(bookkeeping(fluxion)) == {"001"}
+    current = run_cli("--sql-dir", str(folder), "current", env=env)
+    assert current.returncode == 0 and current.stdout.strip() == "001"
+    oldest = sorted(backups_in(env))[0]
+    assert run_cli("--sql-dir", str(folder), "restore", "--backup", str(oldest), "--yes", env=env).returncode == 0
+    assert fingerprint(fluxion) == before

@@ -58,13 +58,15 @@ def _history(project, args, output: Output) -> int:
     def last_run(run):
         if run is None:
             return ""
-        return f"{run['direction']} {run['outcome']} {run['at']} by {run['by']} ({run['duration_ms']} ms)"
+        tries = f", {run['attempts']} attempts" if (run.get("attempts") or 0) > 1 else ""
+        return f"{run['direction']} {run['outcome']} {run['at']} by {run['by']} ({run['duration_ms']} ms{tries})"
 
     if project.source.kind == "sql":
         output.table(f"History of {data['database']} ({project.sql_dir})",
-                     ("version", "name", "state", "applied at", "ms", "checksum", "file"),
+                     ("version", "name", "state", "applied at", "ms", "checksum", "file", "last run"),
                      [(r["revision"], r["name"], "applied" if r["applied"] else "pending", r["applied_at"] or "",
-                       "" if r["duration_ms"] is None else str(r["duration_ms"]), r["checksum"], r["file"])
+                       "" if r["duration_ms"] is None else str(r["duration_ms"]), r["checksum"], r["file"],
+                       last_run(r["last_run"]))
                       for r in data["revisions"]])
         return EXIT_OK
     rows = [(r["revision"] + (" (current)" if r["current"] else ""), r["down_revision"] or "base",
@@ -79,6 +81,11 @@ def _status(project, args, output: Output) -> int:
     if output.format == "json":
         output.json(data)
         return EXIT_OK
+    if "versions" in data:          # a SQL folder: its versions first, as the old runners listed them
+        output.table("Versions", ("version", "name", "state", "applied at", "ms", "checksum"),
+                     [(r["revision"], r["name"], "applied" if r["applied"] else "pending", r["applied_at"] or "",
+                       "" if r["duration_ms"] is None else str(r["duration_ms"]), r["checksum"])
+                      for r in data["versions"]])
     backup = data["last_backup"]
     rows = [("database", data["url"]), ("current", ", ".join(data["current"]) or "base"),
             ("heads", (", ".join(data["heads"]) or "none")

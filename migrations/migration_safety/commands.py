@@ -81,14 +81,10 @@ def history(project) -> dict:
         runs = read_runs(connection, project.safety.history_table)
     finally:
         connection.close()
-    last_run = {}
-    for run in runs:                                   # newest first
-        if run["revision"]:
-            last_run.setdefault(run["revision"], run)
+    last_run = _last_runs(runs)
     revisions = []
     for rev in script.walk_revisions():
         down = rev.down_revision
-        run = last_run.get(rev.revision)
         revisions.append({
             "revision": rev.revision,
             "down_revision": ",".join(down) if isinstance(down, (tuple, list)) else down,
@@ -96,15 +92,24 @@ def history(project) -> dict:
             "file": Path(rev.path).name,
             "applied": rev.revision in applied,
             "current": rev.revision in heads,
-            "last_run": None if run is None else {
-                "direction": run["direction"], "outcome": run["outcome"],
-                "at": run["started_at"].isoformat(timespec="seconds"), "duration_ms": run["duration_ms"],
-                "by": _who(run), "backup": run["backup_file"]},
+            "last_run": last_run.get(rev.revision),
         })
     for run in runs:
         run["started_at"] = run["started_at"].isoformat(timespec="seconds")
         run["run_id"] = str(run["run_id"])
     return {"database": project.database.database, "current": list(heads), "revisions": revisions, "runs": runs}
+
+
+def _last_runs(runs: list) -> dict:
+    """Each revision's newest run record (``runs`` newest first), as history shows it."""
+    last_run = {}
+    for run in runs:
+        if run["revision"] and run["revision"] not in last_run:
+            last_run[run["revision"]] = {
+                "direction": run["direction"], "outcome": run["outcome"],
+                "at": run["started_at"].isoformat(timespec="seconds"), "duration_ms": run["duration_ms"],
+                "by": _who(run), "backup": run["backup_file"], "attempts": run["attempts"]}
+    return last_run
 
 
 def _sql_history(project) -> dict:
@@ -119,11 +124,12 @@ def _sql_history(project) -> dict:
         runs = read_runs(connection, project.safety.history_table)
     finally:
         connection.close()
+    last_run = _last_runs(runs)
     for run in runs:
         run["started_at"] = run["started_at"].isoformat(timespec="seconds")
         run["run_id"] = str(run["run_id"])
     for row in versions:
-        row["current"], row["last_run"] = row["revision"] in current, None
+        row["current"], row["last_run"] = row["revision"] in current, last_run.get(row["revision"])
     return {"database": project.database.database, "current": list(current), "revisions": versions, "runs": runs}
 
 
@@ -165,6 +171,8 @@ def status(project) -> dict:
         drifted = [{"revision": d.revision, "problem": d.problem, "detail": d.detail}
                    for d in drift(project, connection)]
         run_state = _run_state(project, connection)
+        # a SQL folder's versions as the old runners' --list showed them (bookkeeping, checksum state)
+        versions = project.source.versions(connection) if project.source.kind == "sql" else None
     finally:
         connection.close()
     script_heads, pending, problem = [], [], None
@@ -195,6 +203,7 @@ def status(project) -> dict:
         "run_in_progress": run_state["run_in_progress"],
         "unfinished_runs": run_state["unfinished_runs"],
         "needs_attention": bool(run_state["unfinished_runs"]),
+        **({} if versions is None else {"versions": versions}),
     }
 
 

@@ -98,6 +98,7 @@ class RunResult:
     sql: Optional[str] = None
     findings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    source: str = "alembic"                 # what ran: an Alembic project, or a SQL folder ("sql")
 
     @property
     def exit_code(self) -> int:
@@ -135,6 +136,7 @@ class RunContext:
     failure: Optional[BaseException] = None
     running_revision: Optional[str] = None
     step_durations_ms: dict = field(default_factory=dict)   # revision -> its own duration (history)
+    step_attempts: dict = field(default_factory=dict)       # revision -> times it started (retries)
     notes: list = field(default_factory=list)
     result: Optional[RunResult] = None
     actor: object = None                   # run_history.Actor of a run asked for through the service
@@ -161,7 +163,7 @@ class RunContext:
         self.result = RunResult(self.direction, self.settings.database, self.target, status, message,
                                 revision_before=list(self.current), revision_after=list(self.current),
                                 steps=plan_steps, findings=_finding_dicts(self.report),
-                                unsafe_allowed=self.allow_unsafe, notes=self.notes)
+                                unsafe_allowed=self.allow_unsafe, notes=self.notes, source=self.source.kind)
         return self.result
 
     def finish(self) -> RunResult:
@@ -319,6 +321,7 @@ def _run_alembic(run: RunContext) -> None:
             run.failure = exc
     run.running_revision = running.last
     run.step_durations_ms = running.durations_ms(time.monotonic())
+    run.step_attempts = running.attempts()
     run.result.migrate_seconds = round(time.monotonic() - started, 3)
 
 
@@ -456,7 +459,8 @@ def _record(run: RunContext) -> None:
         record_run(run.connection, run.safety.history_table, direction=result.command, started_at=run.started_at,
                    duration_ms=int(result.duration_seconds * 1000), backup_file=result.backup,
                    outcome=result.status.value, error=result.error,
-                   steps=[StepRecord(step.revision, file_checksum(step.path), run.step_durations_ms.get(step.revision))
+                   steps=[StepRecord(step.revision, file_checksum(step.path), run.step_durations_ms.get(step.revision),
+                                     run.step_attempts.get(step.revision, 0))
                           for step in run.plan.steps],
                    actor=run.actor)
     except Exception as exc:  # the migration outcome matters more than its record

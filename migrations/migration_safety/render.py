@@ -193,6 +193,12 @@ class _RichEvents(Events):
             yield update
 
 
+# What a dry run's SQL is, for each source (sources.AlembicSource / SqlFolderSource.offline_sql)
+_SQL_HEADINGS = {"alembic": "-- SQL Alembic would run (offline mode):",
+                 "sql": "-- SQL the wrapper would run, file by file (each in its own transaction unless headed "
+                        "no-transaction, with its schema_migrations row):"}
+
+
 def render_run_result(output: Output, result) -> None:
     if output.format == "json":
         output.json(result)
@@ -204,7 +210,7 @@ def render_run_result(output: Output, result) -> None:
         output.table("Validation", ("severity", "rule", "where", "message"),
                      [(f["severity"], f["rule"], f"{f['file']}:{f['line']}", f["message"]) for f in result.findings])
     if result.sql:
-        output.line("-- SQL Alembic would run (offline mode):")
+        output.line(_SQL_HEADINGS.get(result.source, _SQL_HEADINGS["alembic"]))
         if output.rich:
             from rich.syntax import Syntax
             output.console.print(Syntax(displayable(result.sql), "sql", word_wrap=True))

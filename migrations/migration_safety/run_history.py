@@ -44,6 +44,8 @@ def ensure_table(connection, name: str) -> None:
         # who asked, when a run came through the service (issue 13); NULL for the CLI
         for column in ACTOR_COLUMNS:
             cursor.execute(f"ALTER TABLE {_table(name)} ADD COLUMN IF NOT EXISTS {column} text")
+        # how many times the step started (retries, issue 12); NULL in rows older versions wrote
+        cursor.execute(f"ALTER TABLE {_table(name)} ADD COLUMN IF NOT EXISTS attempts integer")
 
 
 def file_checksum(path: str | Path) -> Optional[str]:
@@ -73,12 +75,14 @@ class StepRecord:
     revision: Optional[str]
     checksum: Optional[str]
     duration_ms: Optional[int] = None     # the step's own; None: the run's (a step that did not start)
+    attempts: Optional[int] = None        # times the step started: 1, more after retries, 0 never; None: not a step
 
 
 def record_run(connection, table: str, *, direction: str, started_at, duration_ms: int, backup_file: Optional[str],
                outcome: str, steps: Iterable[StepRecord], error: Optional[str], actor: Optional[Actor] = None) -> str:
     """Write one row per step (one row with no revision when the run had none); returns the run id.
-    Each row holds its step's own ``duration_ms`` when the pipeline timed it, else the run's.
+    Each row holds its step's own ``duration_ms`` when the pipeline timed it, else the run's, and
+    how many attempts the step took (``attempts``, retries included).
     The error is stored with the password masked: an env.py may have put the URL into it."""
     ensure_table(connection, table)
     run_id = str(uuid.uuid4())
@@ -92,11 +96,11 @@ def record_run(connection, table: str, *, direction: str, started_at, duration_m
         for step in rows:
             cursor.execute(
                 f"INSERT INTO {_table(table)} (run_id, revision, direction, started_at, duration_ms, os_user,"
-                f" hostname, backup_file, outcome, checksum, error, {', '.join(ACTOR_COLUMNS)})"
-                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                f" hostname, backup_file, outcome, checksum, error, {', '.join(ACTOR_COLUMNS)}, attempts)"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                 (run_id, step.revision, direction, started_at,
                  duration_ms if step.duration_ms is None else step.duration_ms, user, socket.gethostname(),
-                 backup_file, outcome, step.checksum, mask(error), *who))
+                 backup_file, outcome, step.checksum, mask(error), *who, step.attempts))
     return run_id
 
 
@@ -108,8 +112,9 @@ def read_runs(connection, table: str, limit: int = 200) -> list[dict]:
     if not table_exists(connection, table):
         return []
     columns = ("run_id", "revision", "direction", "started_at", "duration_ms", "os_user", "hostname",
-               "backup_file", "outcome", "checksum", "error", *ACTOR_COLUMNS)
-    # a table written before the actor columns existed reads them as NULL (reading changes nothing)
+               "backup_file", "outcome", "checksum", "error", *ACTOR_COLUMNS, "attempts")
+    # a table written before the actor or attempts columns existed reads them as NULL (reading
+    # changes nothing; the next run's record adds them)
     present = {row[0] for row in query_all(
         connection, "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
         (SCHEMA, table))}

@@ -11,7 +11,8 @@ A source answers:
     plan(current, direction, target) -> alembic_runner.Plan
     validate(plan, postgres_major) -> ValidationReport | None
     watching() -> context yielding a StepTimes: ``last`` names the step that ran last,
-                                        ``durations_ms(end)`` each step's own duration
+                                        ``durations_ms(end)`` each step's own duration,
+                                        ``attempts()`` how many times each step started
     run(plan, tracker, events, notes)   runs the plan; tells ``tracker`` (CommitTracker) of
                                         every commit and every connection it opens
     offline_sql(plan) -> str            the SQL the plan would run, for --dry-run
@@ -48,6 +49,14 @@ class StepTimes:
     def started(self, revision: Optional[str], label: str) -> None:
         self.last = label
         self._starts.append((revision, time.monotonic()))
+
+    def attempts(self) -> dict:
+        """How many times each step started: more than once when it was tried again (retries)."""
+        counted: dict = {}
+        for revision, _ in self._starts:
+            if revision is not None:
+                counted[revision] = counted.get(revision, 0) + 1
+        return counted
 
     def durations_ms(self, end: float) -> dict:
         ends = [started for _, started in self._starts[1:]] + [end]

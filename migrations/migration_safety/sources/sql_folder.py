@@ -3,7 +3,8 @@ files' numbers, the database's state is the ``schema_migrations`` table the old 
 
 Each file runs in one transaction the wrapper owns, on one psycopg2 connection opened while
 ``alembic_runner.session_options`` is in force (the run's lock and statement timeouts and its
-application name, as Alembic's connections get them); its bookkeeping row is written (or, for a
+application name, as Alembic's connections get them; a new one when the server ended the last and
+the file is tried again, ``retry``); its bookkeeping row is written (or, for a
 DOWN file, removed) in that same transaction, and the CommitTracker is told of each commit. A
 file headed ``-- migration-safety: no-transaction`` runs statement by statement in autocommit
 (CREATE INDEX CONCURRENTLY), and each of its statements counts as committed."""
@@ -25,9 +26,10 @@ class SqlStatementFailed(Exception):
     """A statement of a SQL file failed; ``orig`` is PostgreSQL's error (the pipeline reports its
     first line), the message says where."""
 
-    def __init__(self, where: str, original: BaseException) -> None:
+    def __init__(self, where: str, original: BaseException, *, connection_lost: bool = False) -> None:
         super().__init__(f"{where}: {' '.join(str(original).split())}")
         self.orig = original
+        self.connection_lost = connection_lost      # the server ended the session: a transient cause
 
 
 class _Running(StepTimes):
@@ -41,6 +43,8 @@ class SqlFolderSource:
         self.project = project
         self.directory = project.sql_dir
         self._running = _Running()
+        self._connection = None
+        self._commit_sent = False
 
     @cached_property
     def folder(self) -> SqlFolder:
@@ -142,41 +146,56 @@ class SqlFolderSource:
         yield self._running
 
     def run(self, plan: Plan, tracker, events, notes) -> None:
+        self._connection = None
+        try:
+            for step in plan.steps:
+                self._with_retries(step, tracker, events, notes, direction=plan.direction)
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+
+    def _connect(self, tracker):
+        """The run's connection; a new one after the last was lost (a retry of 'connection lost')."""
         import psycopg2
 
+        if self._connection is not None and not self._connection.closed:
+            return self._connection
         settings = self.project.database
         keywords = settings.libpq_keywords()     # no application_name: PGOPTIONS names the run's
         if settings.password is not None:
             keywords["password"] = settings.password
         connection = psycopg2.connect(connect_timeout=10, **keywords)   # the tracker's (patched) connect
+        self._connection = connection
         pid = connection.get_backend_pid()
         tracker.side_pids.discard(pid)           # ours, and every commit on it is counted below
         tracker.backend_pids.add(pid)
-        try:
-            timeout = self.folder.settings.timeout_seconds
-            if timeout:
-                with connection.cursor() as cursor:
-                    cursor.execute("SET statement_timeout = %s", (f"{timeout}s",))
-                connection.commit()
-            for step in plan.steps:
-                arrow = (f"{step.down_revision or 'base'} -> {step.revision}" if step.is_upgrade
-                         else f"{step.revision} -> {step.down_revision or 'base'}")
-                self._running.started(step.revision, f"{plan.direction} {arrow}, {step.message}")
-                events.step(f"Running {self._running.last}")
-                self._with_retries(connection, step, tracker, events, notes)
-        finally:
-            connection.close()
+        timeout = self.folder.settings.timeout_seconds
+        if timeout:
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = %s", (f"{timeout}s",))
+            connection.commit()
+        return connection
 
-    def _with_retries(self, connection, step: PlannedStep, tracker, events, notes) -> None:
-        """The yaml's retry settings, else the wrapper's. A no-transaction file may have committed
-        part of itself, so it is never tried again."""
+    def _with_retries(self, step: PlannedStep, tracker, events, notes, *, direction: str) -> None:
+        """The yaml's retry settings, else the wrapper's. Tried again only when the file's
+        transaction never reached its COMMIT: a no-transaction file may have committed part of
+        itself, and a failure during the COMMIT leaves unknown whether it committed."""
         yaml = self.folder.settings
         safety = self.project.safety
         attempts = 1 + (yaml.retry_attempts if yaml.retry_attempts is not None else safety.retry_attempts)
         delay = yaml.retry_delay_seconds if yaml.retry_delay_seconds is not None else safety.retry_delay_seconds
         no_transaction = self._script(step).no_transaction
-        with_retries(lambda: self._apply(connection, step, tracker), label=step.revision, attempts=attempts,
-                     delay_seconds=delay, nothing_committed=lambda: not no_transaction and not connection.closed,
+        arrow = (f"{step.down_revision or 'base'} -> {step.revision}" if step.is_upgrade
+                 else f"{step.revision} -> {step.down_revision or 'base'}")
+
+        def attempt() -> None:
+            # each attempt is a start of the step: timed from its last one, counted in the run record
+            self._running.started(step.revision, f"{direction} {arrow}, {step.message}")
+            events.step(f"Running {self._running.last}")
+            self._apply(self._connect(tracker), step, tracker)
+
+        with_retries(attempt, label=step.revision, attempts=attempts, delay_seconds=delay,
+                     nothing_committed=lambda: not no_transaction and not self._commit_sent,
                      events=events, notes=notes)
 
     def _script(self, step: PlannedStep):
@@ -187,19 +206,25 @@ class SqlFolderSource:
         migration = self.folder.by_version(step.revision)
         script = self._script(step)
         started = time.monotonic()
+        self._commit_sent = False
         connection.autocommit = script.no_transaction
         try:
             with connection.cursor() as cursor:
-                for statement in script.statements:
-                    if script.no_transaction:
-                        tracker.autocommit_statements += 1      # may have committed even if it fails
-                    try:
+                where = script.path.name
+                try:
+                    for statement in script.statements:
+                        where = f"{script.path.name}:{statement.line}"
+                        if script.no_transaction:
+                            tracker.autocommit_statements += 1      # may have committed even if it fails
                         cursor.execute(statement.text)
-                    except Exception as exc:
-                        raise SqlStatementFailed(f"{script.path.name}:{statement.line}", exc) from exc
-                if connection.autocommit:       # a no-transaction file: its row in a transaction of its own
-                    connection.autocommit = False
-                self._bookkeeping(connection, cursor, migration, step, int((time.monotonic() - started) * 1000))
+                    where = f"{script.path.name}: recording version {migration.label}"
+                    if connection.autocommit:       # a no-transaction file: its row in a transaction of its own
+                        connection.autocommit = False
+                    self._bookkeeping(connection, cursor, migration, step,
+                                      int((time.monotonic() - started) * 1000))
+                except Exception as exc:
+                    raise SqlStatementFailed(where, exc, connection_lost=bool(connection.closed)) from exc
+            self._commit_sent = True                # from here on it may have committed: never retried
             connection.commit()
             tracker.commits += 1
         except BaseException:

@@ -23,10 +23,19 @@ class Rule:
     # check_sequence(operations, context) -> [(operation, message)]  operations of one function, in order
     # check_file(revision_file, context) -> [(line, message)]        one file (structure rules)
     # check_graph(sources, context) -> [(source, line, message)]     every revision (graph rules)
+    # check_sql_file(script, context) -> [(line, message)]          one plain-SQL migration file
+    #                                                                (sources.sql_files.Script)
     check: Optional[Callable] = None
     check_sequence: Optional[Callable] = None
     check_file: Optional[Callable] = None
     check_graph: Optional[Callable] = None
+    check_sql_file: Optional[Callable] = None
+    # the recipe in a plain-SQL migration file (--sql-dir) when ``do_instead`` is Alembic's
+    do_instead_sql: Optional[str] = None
+
+    def do_instead_for(self, source: str) -> str:
+        """The recipe for a revision file (``alembic``) or a plain-SQL file (``sql``)."""
+        return self.do_instead_sql if source == "sql" and self.do_instead_sql else self.do_instead
 
 
 @dataclass

@@ -15,6 +15,7 @@ OPERATION_RULES = [rule for rule in ALL if rule.check is not None]
 SEQUENCE_RULES = [rule for rule in ALL if rule.check_sequence is not None]
 FILE_RULES = [rule for rule in ALL if rule.check_file is not None]
 GRAPH_RULES = [rule for rule in ALL if rule.check_graph is not None]
+SQL_FILE_RULES = [rule for rule in ALL if rule.check_sql_file is not None]
 
 
 def explain(rule_id: str) -> str:
@@ -23,7 +24,8 @@ def explain(rule_id: str) -> str:
         raise ValidationInputError(f"unknown rule {rule_id!r}")
     return (f"{rule.id} ({rule.severity})\n{rule.summary}\n\n"
             f"Why: {rule.why}\n\nDo instead: {rule.do_instead}\n\n"
-            f"Silence one line: # migration-safety: ignore[{rule.id}] <reason>\n"
+            + (f"In a plain-SQL migration file (--sql-dir): {rule.do_instead_sql}\n\n" if rule.do_instead_sql else "")
+            + f"Silence one line: # migration-safety: ignore[{rule.id}] <reason> (-- instead of # in a SQL file)\n"
             f"Accept it for one revision in config: [migration_safety.accept] <revision> {rule.id} = <reason>")
 
 
@@ -38,4 +40,6 @@ def rules_markdown() -> str:
     for rule in sorted(ALL, key=lambda r: r.id):
         lines += [f"## `{rule.id}` ({rule.severity})", "", rule.summary, "", f"**Why:** {rule.why}", "",
                   f"**Do instead:** {rule.do_instead}", ""]
+        if rule.do_instead_sql:
+            lines += [f"**In a plain-SQL migration file** (`--sql-dir`): {rule.do_instead_sql}", ""]
     return "\n".join(lines)

@@ -2,8 +2,10 @@
 split and classified with ``sql.py`` and its operations are checked in order, as one function's
 would be. A file headed ``-- migration-safety: no-transaction`` runs in autocommit, which is what
 the CONCURRENTLY rules read. The folder's own problems (duplicates, gaps, missing UP/DOWN,
-dependency cycles) come in as findings of their rules. Lines are silenced with
-``-- migration-safety: ignore[rule] reason``."""
+dependency cycles) come in as findings of their rules, and the rules of SQL files themselves
+(``check_sql_file``: a no-transaction header without need). Each finding's "do instead" is the
+SQL file's recipe where a rule has one (the header instead of ``autocommit_block``). Lines are
+silenced with ``-- migration-safety: ignore[rule] reason``."""
 from __future__ import annotations
 
 import re
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from .checker import RevisionFile, _Reporter, check_operations
 from .model import ValidationConfig, ValidationReport
+from .registry import RULES, SQL_FILE_RULES
 from .source import OperationCollector
 from .sql import classify, split_statements
 
@@ -22,7 +25,11 @@ def read_sql_file(path: Path) -> RevisionFile:
     the file's own BEGIN/COMMIT and schema_migrations statements are not part of it)."""
     from ..sources.sql_files import read_script
 
-    script = read_script(Path(path))
+    return _revision_file(read_script(Path(path)))
+
+
+def _revision_file(script) -> RevisionFile:
+    path = script.path
     revision_file = RevisionFile(Path(path), lines=script.text.splitlines())
     collector = OperationCollector(None)
     for statement in script.statements:
@@ -44,12 +51,20 @@ def validate_sql_files(paths: list, config: ValidationConfig, *, problems=(),
                        direction: str = "upgrade") -> ValidationReport:
     report = ValidationReport()
     reporter = _Reporter(config, report, direction)
+    from ..sources.sql_files import read_script
+
     for path in paths:
-        revision_file = read_sql_file(Path(path))
+        script = read_script(Path(path))
+        revision_file = _revision_file(script)
         revision_file.operations = {direction: revision_file.operations["upgrade"]}
         check_operations(revision_file, config, reporter)
+        for rule in SQL_FILE_RULES:
+            for line, message in rule.check_sql_file(script, config):
+                reporter.add(rule.id, revision_file, line, message, phase=direction)
         report.files_checked += 1
     for problem in problems:
         reporter.add(problem.rule, RevisionFile(Path(problem.path)), problem.line, problem.message, phase=direction)
+    for finding in report.findings + report.accepted:     # the SQL file's recipe, not Alembic's
+        finding.do_instead = RULES[finding.rule].do_instead_for("sql")
     report.findings.sort(key=lambda f: (f.file, f.line, f.rule))
     return report

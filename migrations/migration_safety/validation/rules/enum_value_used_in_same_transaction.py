@@ -22,5 +22,6 @@ RULE = Rule(
     summary='A value added with ALTER TYPE ... ADD VALUE is used before the transaction commits.',
     why="PostgreSQL refuses to use an enum value in the transaction that added it ('unsafe use of new value'), on every version.",
     do_instead='Add the value in `with op.get_context().autocommit_block():` (or in an earlier revision with transaction_per_migration), and use it afterwards.',
+    do_instead_sql='Add the value in an earlier file (each file commits in a transaction of its own) or in a file headed `-- migration-safety: no-transaction`, and use it afterwards.',
     check_sequence=check_sequence,
 )

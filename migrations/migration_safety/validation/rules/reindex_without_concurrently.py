@@ -14,5 +14,6 @@ RULE = Rule(
     summary='REINDEX without CONCURRENTLY blocks writes (and reads using the index).',
     why='A plain REINDEX locks the table against writes and the index against reads while it rebuilds.',
     do_instead='`REINDEX ... CONCURRENTLY` (PostgreSQL 12+) inside `op.get_context().autocommit_block()`.',
+    do_instead_sql='`REINDEX ... CONCURRENTLY` (PostgreSQL 12+) in a file of its own headed `-- migration-safety: no-transaction`.',
     check=check,
 )

@@ -15,5 +15,6 @@ RULE = Rule(
     summary='COMMIT, ROLLBACK or BEGIN inside a revision.',
     why="Alembic runs the revision inside its transaction: a COMMIT makes the steps before it permanent even if a later step fails (so nothing rolls back and the wrapper must restore from backup), a ROLLBACK silently undoes them while alembic_version still advances.",
     do_instead='Let Alembic own the transaction; for statements that cannot run in one, use `with op.get_context().autocommit_block():`.',
+    do_instead_sql="The wrapper owns each file's transaction (a file's own top-level BEGIN/COMMIT are left out); for statements that cannot run in one, head the file with `-- migration-safety: no-transaction`.",
     check=check,
 )

@@ -20,5 +20,6 @@ RULE = Rule(
     summary='NOT VALID and VALIDATE CONSTRAINT in the same transaction buys nothing.',
     why='ADD CONSTRAINT ... NOT VALID takes ACCESS EXCLUSIVE briefly so that the scan can run later under a weaker lock; validating in the same transaction keeps the strong lock for the whole scan.',
     do_instead='Validate in a later revision (with transaction_per_migration, or a separate run), or inside `op.get_context().autocommit_block()`.',
+    do_instead_sql='Validate in a later file (each file commits in a transaction of its own), or in a file headed `-- migration-safety: no-transaction`.',
     check_sequence=check_sequence,
 )
