@@ -1,0 +1,165 @@
+"""upgrade --rehearse: the pending revisions run first on a scratch copy of the database, their
+locks are sampled, and the real run happens only when the rehearsal passed. Every test proves the
+real database's state with the fingerprint and that no scratch database is left behind."""
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alembic_projects import make_project, revision
+from harness import REPO_ROOT, example_project, fingerprint, run_cli, wait_for
+
+REHEARSAL_APPLICATION = "migration_safety_run"
+
+BASE = revision("a1", None, """
+    op.execute("CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)")
+    op.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g")
+""")
+# Holds its ACCESS EXCLUSIVE lock long enough for the sampler to see it many times over.
+ALTERS = revision("b2", "a1", """
+    op.add_column("items", sa.Column("weight", sa.Integer(), nullable=True))
+    op.execute("SELECT pg_sleep(0.4)")
+""")
+FAILS = revision("b2", "a1", """
+    op.add_column("items", sa.Column("weight", sa.Integer(), nullable=True))
+    op.execute("INSERT INTO items VALUES (1, 'duplicate key: fails')")
+""")
+SLEEPS = revision("b2", "a1", """
+    op.add_column("items", sa.Column("weight", sa.Integer(), nullable=True))
+    op.execute("SELECT pg_sleep(60)")
+""")
+
+
+def scratch_databases(database) -> list:
+    return [row[0] for row in database.sql("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                           (database.name + "\\_rehearsal\\_%",))]
+
+
+def stock_project(tmp_path, env, second: str) -> Path:
+    """A stock `alembic init` project at a1 (applied without a rehearsal), ``second`` pending."""
+    ini = make_project(tmp_path / "project", {"a1.py": BASE, "b2.py": second})
+    done = run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return ini
+
+
+def upgrade_json(ini, *args, env, expect: int) -> dict:
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", *args, env=env)
+    assert result.returncode == expect, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def lock_of(report: dict, revision_id: str, table: str) -> dict:
+    entry = next(r for r in report["revisions"] if r["revision"] == revision_id)
+    return next(lock for lock in entry["locks"] if lock["table"] == table)
+
+
+def test_a_passing_rehearsal_reports_the_locks_then_the_real_upgrade_runs(database, env, tmp_path):
+    ini = stock_project(tmp_path, env, ALTERS)
+    result = upgrade_json(ini, "--rehearse", env=env, expect=0)
+    assert result["status"] == "applied" and result["revision_after"] == ["b2"]
+    report = result["rehearsal"]
+    assert report["passed"] and report["dropped"] and report["method"] == "clone"
+    assert [r["revision"] for r in report["revisions"]] == ["b2"]
+    assert report["revisions"][0]["duration_ms"] >= 400 and not report["revisions"][0]["failed"]
+    altered = lock_of(report, "b2", "items")
+    assert altered["mode"] == "AccessExclusiveLock" and altered["held_ms"] >= 300
+    assert database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' "
+                        "AND column_name = 'weight'") == [(1,)]
+    assert scratch_databases(database) == []
+
+
+def test_example_project_rehearses_by_restoring_when_another_session_is_connected(database, env, tmp_path):
+    """The example project, its env.py reading the URL the wrapper hands it; another session on the
+    database rules out the clone, so the fresh backup is restored into the scratch database."""
+    root = tmp_path / "example"
+    shutil.copytree(example_project().parent, root)
+    (root / "versions" / "004_field_weight.py").write_text(revision("004", "003", """
+        op.add_column("fields", sa.Column("weight", sa.Integer(), nullable=True))
+        op.execute("SELECT pg_sleep(0.4)")
+    """))
+    ini = root / "alembic.ini"
+    done = run_cli("--config", str(ini), "upgrade", "--revision", "003", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    other = database.connect()
+    try:
+        result = upgrade_json(ini, "--rehearse", env=env, expect=0)
+    finally:
+        other.close()
+    report = result["rehearsal"]
+    assert report["method"] == "restore" and report["passed"] and report["dropped"]
+    assert lock_of(report, "004", "fields")["mode"] == "AccessExclusiveLock"
+    assert result["status"] == "applied" and result["revision_after"] == ["004"]
+    assert scratch_databases(database) == []
+
+
+def test_a_failing_rehearsal_stops_before_the_real_database(database, env, tmp_path):
+    ini = stock_project(tmp_path, env, FAILS)
+    before = fingerprint(database)
+    result = upgrade_json(ini, "--rehearse", env=env, expect=1)
+    assert result["status"] == "failed-rehearsal" and result["failed_step"] == "b2"
+    failed = result["rehearsal"]["revisions"][0]
+    assert failed["failed"] and "duplicate key" in failed["error"]
+    assert fingerprint(database) == before
+    assert result["backup"] and Path(result["backup"]).exists()        # kept as usual
+    assert scratch_databases(database) == []
+
+
+def test_env_py_that_picks_its_own_database_cannot_rehearse(database, env, tmp_path):
+    """env.py connects to the real database whatever URL it is handed: the probe accepts that (it
+    is the backed-up database), the rehearsal's guard refuses it before its first statement."""
+    ini = stock_project(tmp_path, env, ALTERS)
+    env_py = tmp_path / "project" / "alembic" / "env.py"
+    marker = 'config.get_section(config.config_ini_section, {}),'
+    env_py.write_text("import os\n" + env_py.read_text().replace(
+        marker, '{"sqlalchemy.url": os.environ["APP_DATABASE_URL"]},'))
+    env["APP_DATABASE_URL"] = database.url.replace("postgresql://", "postgresql+psycopg2://")
+    before = fingerprint(database)
+    result = run_cli("--config", str(ini), "upgrade", "--rehearse", env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "rehearsal cannot run for this env.py" in result.stderr
+    assert fingerprint(database) == before and scratch_databases(database) == []
+
+
+def start_rehearsal(ini, env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"),
+                             "--config", str(ini), "--format", "json", "upgrade", "--rehearse"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def sleeping_in_the_rehearsal(database):
+    return database.sql("SELECT pid FROM pg_stat_activity WHERE datname LIKE %s AND query LIKE 'SELECT pg_sleep%%'",
+                        (database.name + "\\_rehearsal\\_%",))
+
+
+@pytest.mark.parametrize("kill", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_an_interrupted_rehearsal_leaves_the_database_untouched_and_the_copy_dropped(database, env, tmp_path, kill):
+    ini = stock_project(tmp_path, env, SLEEPS)
+    before = fingerprint(database)
+    wrapper = start_rehearsal(ini, env)
+    try:
+        wait_for(lambda: sleeping_in_the_rehearsal(database), "the rehearsal to reach pg_sleep")
+        wrapper.send_signal(kill)
+        stdout, stderr = wrapper.communicate(timeout=60)
+    finally:
+        if wrapper.poll() is None:
+            wrapper.kill()
+    assert fingerprint(database) == before
+    if kill == signal.SIGTERM:
+        assert wrapper.returncode == 1, stdout + stderr
+        result = json.loads(stdout)
+        assert result["status"] == "failed-rehearsal" and result["error"] == "interrupted by SIGTERM", result
+        assert scratch_databases(database) == []
+        return
+    assert scratch_databases(database), "a killed run cannot drop its copy itself"
+    # the next run finds the copy the killed one left and drops it (here without rehearsing again)
+    (tmp_path / "project" / "alembic" / "versions" / "b2.py").write_text(ALTERS)
+    result = upgrade_json(ini, "--no-rehearse", env=env, expect=0)
+    assert any("left by an interrupted run" in note for note in result["notes"])
+    assert scratch_databases(database) == [] and result["rehearsal"] is None
