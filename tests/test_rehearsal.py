@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from alembic_projects import make_project, revision
@@ -18,12 +19,13 @@ from harness import REPO_ROOT, example_project, fingerprint, run_cli, wait_for
 REHEARSAL_APPLICATION = "migration_safety_run"
 
 BASE = revision("a1", None, """
-    op.execute("CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)")
+    op.execute("CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL, note text DEFAULT 'n')")
     op.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g")
 """)
-# Holds its ACCESS EXCLUSIVE lock long enough for the sampler to see it many times over.
+# SET NOT NULL (the validator warns and estimates the lock) held long enough for the sampler to
+# see it many times over.
 ALTERS = revision("b2", "a1", """
-    op.add_column("items", sa.Column("weight", sa.Integer(), nullable=True))
+    op.alter_column("items", "note", existing_type=sa.Text(), nullable=False)
     op.execute("SELECT pg_sleep(0.4)")
 """)
 FAILS = revision("b2", "a1", """
@@ -50,9 +52,12 @@ def stock_project(tmp_path, env, second: str) -> Path:
 
 
 def upgrade_json(ini, *args, env, expect: int) -> dict:
+    """The run's JSON document, valid against the published run schema."""
     result = run_cli("--config", str(ini), "--format", "json", "upgrade", *args, env=env)
     assert result.returncode == expect, result.stdout + result.stderr
-    return json.loads(result.stdout)
+    payload = json.loads(result.stdout)
+    jsonschema.validate(payload, json.loads((REPO_ROOT / "docs" / "schemas" / "run.schema.json").read_text()))
+    return payload
 
 
 def lock_of(report: dict, revision_id: str, table: str) -> dict:
@@ -62,6 +67,9 @@ def lock_of(report: dict, revision_id: str, table: str) -> dict:
 
 def test_a_passing_rehearsal_reports_the_locks_then_the_real_upgrade_runs(database, env, tmp_path):
     ini = stock_project(tmp_path, env, ALTERS)
+    before = fingerprint(database)
+    dry = upgrade_json(ini, "--rehearse", "--dry-run", env=env, expect=0)      # before the deploy window
+    assert dry["status"] == "dry-run" and dry["rehearsal"]["passed"] and fingerprint(database) == before
     result = upgrade_json(ini, "--rehearse", env=env, expect=0)
     assert result["status"] == "applied" and result["revision_after"] == ["b2"]
     report = result["rehearsal"]
@@ -70,8 +78,10 @@ def test_a_passing_rehearsal_reports_the_locks_then_the_real_upgrade_runs(databa
     assert report["revisions"][0]["duration_ms"] >= 400 and not report["revisions"][0]["failed"]
     altered = lock_of(report, "b2", "items")
     assert altered["mode"] == "AccessExclusiveLock" and altered["held_ms"] >= 300
-    assert database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' "
-                        "AND column_name = 'weight'") == [(1,)]
+    estimate = next(e for e in altered["estimates"] if e["rule"] == "set-not-null")
+    assert estimate["estimate_seconds"] is not None
+    assert database.sql("SELECT is_nullable FROM information_schema.columns WHERE table_name = 'items' "
+                        "AND column_name = 'note'") == [("NO",)]
     assert scratch_databases(database) == []
 
 
@@ -89,13 +99,15 @@ def test_example_project_rehearses_by_restoring_when_another_session_is_connecte
     assert done.returncode == 0, done.stdout + done.stderr
     other = database.connect()
     try:
-        result = upgrade_json(ini, "--rehearse", env=env, expect=0)
+        result = run_cli("--config", str(ini), "upgrade", "--rehearse", env=env)
     finally:
         other.close()
-    report = result["rehearsal"]
-    assert report["method"] == "restore" and report["passed"] and report["dropped"]
-    assert lock_of(report, "004", "fields")["mode"] == "AccessExclusiveLock"
-    assert result["status"] == "applied" and result["revision_after"] == ["004"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Rehearsal on {database.name}_rehearsal_" in result.stdout and "(restored in " in result.stdout
+    assert any(line.split()[:1] == ["004"] and "fields" in line.split() and "AccessExclusiveLock" in line
+               for line in result.stdout.splitlines()), result.stdout
+    assert "rehearsal passed; the rehearsal database was dropped" in result.stdout
+    assert database.sql("SELECT version_num FROM alembic_version") == [("004",)]
     assert scratch_databases(database) == []
 
 
@@ -109,6 +121,8 @@ def test_a_failing_rehearsal_stops_before_the_real_database(database, env, tmp_p
     assert fingerprint(database) == before
     assert result["backup"] and Path(result["backup"]).exists()        # kept as usual
     assert scratch_databases(database) == []
+    wrong = run_cli("--config", str(ini), "upgrade", env={**env, "MIGRATION_REHEARSE": "sometimes"})
+    assert wrong.returncode == 2 and "MIGRATION_REHEARSE has an invalid value 'sometimes'" in wrong.stderr
 
 
 def test_env_py_that_picks_its_own_database_cannot_rehearse(database, env, tmp_path):
@@ -128,8 +142,10 @@ def test_env_py_that_picks_its_own_database_cannot_rehearse(database, env, tmp_p
 
 
 def start_rehearsal(ini, env) -> subprocess.Popen:
+    """An upgrade that rehearses because the setting says so (no --rehearse)."""
+    env = {**env, "MIGRATION_REHEARSE": "always"}
     return subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"),
-                             "--config", str(ini), "--format", "json", "upgrade", "--rehearse"], env=env,
+                             "--config", str(ini), "--format", "json", "upgrade"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -158,8 +174,8 @@ def test_an_interrupted_rehearsal_leaves_the_database_untouched_and_the_copy_dro
         assert scratch_databases(database) == []
         return
     assert scratch_databases(database), "a killed run cannot drop its copy itself"
-    # the next run finds the copy the killed one left and drops it (here without rehearsing again)
+    # the next run finds the copy the killed one left and drops it (--no-rehearse: not this time)
     (tmp_path / "project" / "alembic" / "versions" / "b2.py").write_text(ALTERS)
-    result = upgrade_json(ini, "--no-rehearse", env=env, expect=0)
+    result = upgrade_json(ini, "--no-rehearse", env={**env, "MIGRATION_REHEARSE": "always"}, expect=0)
     assert any("left by an interrupted run" in note for note in result["notes"])
     assert scratch_databases(database) == [] and result["rehearsal"] is None
