@@ -173,9 +173,29 @@ def test_an_interrupted_rehearsal_leaves_the_database_untouched_and_the_copy_dro
         assert result["status"] == "failed-rehearsal" and result["error"] == "interrupted by SIGTERM", result
         assert scratch_databases(database) == []
         return
-    assert scratch_databases(database), "a killed run cannot drop its copy itself"
+    left = scratch_databases(database)
+    assert left, "a killed run cannot drop its copy itself"
+    health = json.loads(run_cli("--config", str(ini), "--format", "json", "health", env=env).stdout)
+    reported = next(c for c in health["checks"] if c["check"] == "rehearsal databases")
+    assert reported["status"] == "warn" and left[0] in reported["detail"]
     # the next run finds the copy the killed one left and drops it (--no-rehearse: not this time)
     (tmp_path / "project" / "alembic" / "versions" / "b2.py").write_text(ALTERS)
     result = upgrade_json(ini, "--no-rehearse", env={**env, "MIGRATION_REHEARSE": "always"}, expect=0)
     assert any("left by an interrupted run" in note for note in result["notes"])
     assert scratch_databases(database) == [] and result["rehearsal"] is None
+
+
+def test_a_sql_folder_rehearses_through_the_same_source(database, env, tmp_path):
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "001_items_UP.sql").write_text("CREATE TABLE items (id int PRIMARY KEY);\n"
+                                             "INSERT INTO items SELECT generate_series(1, 100);\n")
+    done = run_cli("--sql-dir", str(folder), "upgrade", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (folder / "002_weight_UP.sql").write_text("ALTER TABLE items ADD COLUMN weight int;\nSELECT pg_sleep(0.4);\n")
+    result = run_cli("--sql-dir", str(folder), "--format", "json", "upgrade", "--rehearse", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)["rehearsal"]
+    assert report["passed"] and lock_of(report, "002", "items")["mode"] == "AccessExclusiveLock"
+    assert database.sql("SELECT version FROM schema_migrations ORDER BY 1") == [("001",), ("002",)]
+    assert scratch_databases(database) == []

@@ -660,6 +660,10 @@ def health(project) -> dict:
                   "; ".join(state["unfinished_text"]) + " (`recover` or `recover --accept`)"
                   if state["unfinished_runs"] else
                   (f"a run is in progress: {state['run_in_progress']}" if state["run_in_progress"] else "none"))
+            from .rehearsal import leftover_databases
+            leftovers = leftover_databases(connection, project.database.database)
+            check("rehearsal databases", not leftovers, f"{', '.join(leftovers)}: left by a run killed while it "
+                  "rehearsed; the next run drops them" if leftovers else "none left behind", "warn")
             problems = drift(project, connection)
             check("drift", not problems, "; ".join(f"{d.revision}: {d.detail}" for d in problems)
                   or "applied revisions match their files")

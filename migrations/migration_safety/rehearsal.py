@@ -259,22 +259,27 @@ def _drop_database(connection, name: str, server_major: int) -> None:
             time.sleep(0.1)
 
 
-def _drop_leftovers(run) -> None:
-    """Copies of this database a killed run left (``<db>_rehearsal_<pid>``, owned by us): under
-    the migration lock no other run of this database is rehearsing, so each is dropped."""
-    prefix = scratch_name(run.settings.database, 0)[:-1]
+def leftover_databases(connection, database: str) -> list:
+    """Copies of ``database`` that rehearsals left (``<db>_rehearsal_<pid>``, owned by the current
+    role): a run killed during its rehearsal cannot drop its own."""
+    prefix = scratch_name(database, 0)[:-1]
     pattern = re.compile(re.escape(prefix) + r"\d+")
-    rows = query_all(run.connection, "SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, %s) "
-                                     "AND datdba = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)",
-                     (prefix,))
-    for (name,) in rows:
-        if pattern.fullmatch(name) and name != scratch_name(run.settings.database, os.getpid()):
-            try:
-                _drop_database(run.connection, name, run.server.major)
-                run.notes.append(f"dropped {name}, a rehearsal database left by an interrupted run")
-            except Exception as exc:
-                run.notes.append(f"could not drop {name}, a rehearsal database left by an interrupted run: "
-                                 f"{' '.join(str(exc).split())[:200]}")
+    rows = query_all(connection, "SELECT datname FROM pg_catalog.pg_database WHERE starts_with(datname, %s) "
+                                 "AND datdba = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) "
+                                 "ORDER BY 1", (prefix,))
+    return [name for (name,) in rows if pattern.fullmatch(name)]
+
+
+def _drop_leftovers(run) -> None:
+    """Under the migration lock no other run of this database is rehearsing: every copy found was
+    left by a killed run, and is dropped."""
+    for name in leftover_databases(run.connection, run.settings.database):
+        try:
+            _drop_database(run.connection, name, run.server.major)
+            run.notes.append(f"dropped {name}, a rehearsal database left by an interrupted run")
+        except Exception as exc:
+            run.notes.append(f"could not drop {name}, a rehearsal database left by an interrupted run: "
+                             f"{' '.join(str(exc).split())[:200]}")
 
 
 # -- running on the copy ---------------------------------------------------------------------------
