@@ -141,6 +141,19 @@ def test_env_py_that_picks_its_own_database_cannot_rehearse(database, env, tmp_p
     assert fingerprint(database) == before and scratch_databases(database) == []
 
 
+def test_a_role_that_cannot_create_databases_cannot_rehearse(database, env, tmp_path, pg_cluster):
+    ini = stock_project(tmp_path, env, ALTERS)
+    before = fingerprint(database)
+    pg_cluster.execute(f"ALTER ROLE {database.user} NOCREATEDB")
+    try:
+        result = run_cli("--config", str(ini), "upgrade", "--rehearse", env=env)
+    finally:
+        pg_cluster.execute(f"ALTER ROLE {database.user} CREATEDB")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "could not be created" in result.stderr and "nothing was changed" in result.stderr
+    assert fingerprint(database) == before and scratch_databases(database) == []
+
+
 def start_rehearsal(ini, env) -> subprocess.Popen:
     """An upgrade that rehearses because the setting says so (no --rehearse)."""
     env = {**env, "MIGRATION_REHEARSE": "always"}

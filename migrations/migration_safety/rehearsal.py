@@ -130,7 +130,7 @@ def rehearse(run) -> RehearsalReport:
     with run.interruption.catching():
         try:
             run.events.step(f"Rehearsing on {name}")
-            report.method = _make_copy(run, name)
+            report.method = _make_copy_or_explain(run, name)
             report.prepare_seconds = round(time.monotonic() - started, 3)
             _run_on_copy(run, name, report)
         except KeyboardInterrupt:
@@ -145,6 +145,25 @@ def rehearse(run) -> RehearsalReport:
 
 
 # -- the copy ------------------------------------------------------------------------------------
+def _make_copy_or_explain(run, name: str) -> str:
+    """The copy, or a one-line reason it cannot be made (nothing was changed either way)."""
+    import psycopg2
+
+    from .errors import RestoreError
+
+    try:
+        return _make_copy(run, name)
+    except psycopg2.Error as exc:
+        if run.interruption.signal_name:        # the signal cancelled the statement: stop, as asked
+            raise KeyboardInterrupt from None
+        raise ConfigurationError(f"cannot rehearse: the rehearsal database {name} could not be created "
+                                 f"({' '.join(str(exc).split())[:200]}); nothing was changed",
+                                 hint="the role needs CREATEDB, or run without --rehearse") from None
+    except RestoreError as exc:
+        raise MigrationSafetyError(f"cannot rehearse: the backup could not be restored into the rehearsal "
+                                   f"database ({exc}); nothing was changed") from None
+
+
 def _make_copy(run, name: str) -> str:
     """``clone`` when the database can be cloned now, else ``restore`` (of the fresh backup)."""
     if _only_our_session(run):
@@ -163,8 +182,10 @@ def _make_copy(run, name: str) -> str:
 
 
 def _only_our_session(run) -> bool:
+    # autovacuum workers do not count: CREATE DATABASE ends them itself
     return not query_one(run.connection, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = "
-                                         "pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()")[0]
+                                         "pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() "
+                                         "AND backend_type = 'client backend'")[0]
 
 
 def _clone(run, name: str) -> Optional[str]:
