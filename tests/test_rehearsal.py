@@ -38,6 +38,16 @@ SLEEPS = revision("b2", "a1", """
 """)
 
 
+def test_lock_episodes_last_from_the_sample_a_mode_is_first_seen_until_the_table_is_free():
+    from migration_safety.rehearsal import LOCK_MODES, lock_episodes
+
+    row_exclusive, access_exclusive = LOCK_MODES.index("RowExclusiveLock"), LOCK_MODES.index("AccessExclusiveLock")
+    samples = [(0.0, {}), (0.1, {"items": row_exclusive}), (0.2, {"items": access_exclusive, "notes": 0}),
+               (0.3, {"items": row_exclusive, "notes": 0}), (0.4, {"notes": 0}), (0.5, {})]
+    assert sorted(lock_episodes(samples)) == [("items", row_exclusive, 0.1, 0.4), ("items", access_exclusive, 0.2, 0.4),
+                                              ("notes", 0, 0.2, 0.5)]
+
+
 def scratch_databases(database) -> list:
     return [row[0] for row in database.sql("SELECT datname FROM pg_database WHERE datname LIKE %s",
                                            (database.name + "\\_rehearsal\\_%",))]
