@@ -15,8 +15,9 @@ from .events import Events
 from .redaction import mask, mask_data
 
 STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
-                 "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red", "failed-rehearsal": "yellow",
-                 "ok": "green", "fail": "red", "warn": "yellow", "error": "red", "warning": "yellow", "info": "cyan"}
+                 "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red",
+                 "failed-rehearsal": "yellow", "ok": "green", "fail": "red", "warn": "yellow", "error": "red",
+                 "warning": "yellow", "info": "cyan"}
 
 
 # Terminal control sequences (CSI such as ESC[2J, OSC such as ESC]0;title BEL, other ESC pairs) and
