@@ -13,6 +13,9 @@ taking medians:
                                           vs pg_dump + failing alembic upgrade + pg_restore
 3b. the same when the committed revision changed only a small table next to the large one:
    the selective restore, the full restore (MIGRATION_SELECTIVE_RESTORE=off) and by hand
+1b. a rehearsed safe upgrade (upgrade --rehearse: the plan on a scratch copy first)
+                                          vs the same by hand: pg_dump + createdb + pg_restore into it +
+                                          alembic upgrade there + alembic upgrade + dropdb
 4. validate of 1,000 revision files      vs squawk (scripts/benchmark_validate.py)
 5. peak RSS of the wrapper at two database sizes
 6. the backup format: pg_dump -Fc at -Z0/-Z1/-Z6, -Fd -j2 -Z1, plain SQL (-Fp) and
@@ -160,6 +163,24 @@ class Bench:
                         f"--dbname={self.conninfo}", str(archive)], env=self.pg_env, check=True, capture_output=True)
         return time.perf_counter() - started
 
+    def rehearse_by_hand(self, ini: Path, dump_file: Path) -> float:
+        """A rehearsal as one would do it by hand: dump, restore into a scratch database, upgrade it,
+        upgrade for real, drop the scratch database."""
+        scratch_db = f"{self.database}_by_hand_rehearsal"
+        scratch_ini = ini.with_name("rehearsal_by_hand.ini")
+        scratch_ini.write_text(ini.read_text().replace(f":{self.cluster.port}/{self.database}",
+                                                       f":{self.cluster.port}/{scratch_db}"))
+        started = time.perf_counter()
+        self.pg_dump(dump_file, "-Fc", "-Z1")
+        self.cluster.create_database(scratch_db, USER)
+        subprocess.run([str(self.bin / "pg_restore"), "--single-transaction",
+                        f"--dbname=host=127.0.0.1 port={self.cluster.port} user={USER} dbname={scratch_db}",
+                        str(dump_file)], env=self.pg_env, check=True, capture_output=True)
+        self.alembic(scratch_ini, "upgrade", "head")
+        self.alembic(ini, "upgrade", "head")
+        self.cluster.drop_database(scratch_db)
+        return time.perf_counter() - started
+
     def drop_leftovers(self) -> None:
         connection = self.cluster.admin_connect(self.database)
         connection.cursor().execute("DROP TABLE IF EXISTS doomed")   # by-hand restore leaves it behind
@@ -186,9 +207,10 @@ def measure(bench: Bench, rounds: int, size_label: str) -> dict:
         set_url(ini, bench.url)                 # the bare alembic runs need it; the wrapper ignores it
     bench.alembic(ok, "upgrade", "a1")
     dump_file = scratch / "by_hand.dump"
-    rows = {"safe upgrade": ([], []), "rolled-back failure": ([], []), "restored failure": ([], []),
-            "restored failure, small table touched": ([], [])}
+    rows = {"safe upgrade": ([], []), "rehearsed safe upgrade": ([], []), "rolled-back failure": ([], []),
+            "restored failure": ([], []), "restored failure, small table touched": ([], [])}
     restore_phase = {"selective": [], "full": [], "full_run": []}
+    rehearsal_phase = {"prepare": [], "run": [], "method": set()}
     for _ in range(rounds):
         # 1. safe upgrade a1 -> b2
         rows["safe upgrade"][0].append(bench.wrapper(ok, "upgrade"))
@@ -196,6 +218,16 @@ def measure(bench: Bench, rounds: int, size_label: str) -> dict:
         bench.clear_backups()
         by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(ok, "upgrade", "head")
         rows["safe upgrade"][1].append(by_hand)
+        bench.alembic(ok, "downgrade", "a1")
+        # 1b. the same upgrade rehearsed first on a scratch copy
+        elapsed, payload = bench.wrapper_run(ok, "upgrade", "--rehearse")
+        rows["rehearsed safe upgrade"][0].append(elapsed)
+        rehearsal_phase["prepare"].append(payload["rehearsal"]["prepare_seconds"])
+        rehearsal_phase["run"].append(payload["rehearsal"]["run_seconds"])
+        rehearsal_phase["method"].add(payload["rehearsal"]["method"])
+        bench.alembic(ok, "downgrade", "a1")
+        bench.clear_backups()
+        rows["rehearsed safe upgrade"][1].append(bench.rehearse_by_hand(ok, dump_file))
         bench.alembic(ok, "downgrade", "a1")
         # 2. failure rolled back by the transaction
         rows["rolled-back failure"][0].append(bench.wrapper(bad, "upgrade", expect=1))
@@ -233,6 +265,9 @@ def measure(bench: Bench, rounds: int, size_label: str) -> dict:
         "full_s": round(statistics.median(restore_phase["full"]), 3),
         "full_run_s": round(statistics.median(restore_phase["full_run"]), 3),
         "ratio": round(statistics.median(restore_phase["selective"]) / statistics.median(restore_phase["full"]), 3)}
+    result["rehearsal phase"] = {"method": "/".join(sorted(rehearsal_phase["method"])),
+                                 "prepare_s": round(statistics.median(rehearsal_phase["prepare"]), 3),
+                                 "run_s": round(statistics.median(rehearsal_phase["run"]), 3)}
     return result
 
 
@@ -391,8 +426,9 @@ def measure_size(cluster, scratch_root: Path, size_mb: int, rounds: int, *, form
         cluster.drop_database(database)
 
 
-TARGETS = {"safe upgrade": 1.05, "rolled-back failure": 1.05, "restored failure": 1.1,
-           "restored failure, small table touched": 1.1}
+TARGETS = {"safe upgrade": 1.05, "rehearsed safe upgrade": 1.1, "rolled-back failure": 1.05,
+           "restored failure": 1.1, "restored failure, small table touched": 1.1}
+PHASES = ("restore phase, small table touched", "rehearsal phase")
 
 
 def size_label(entry: dict) -> str:
@@ -414,7 +450,7 @@ def print_report(report: dict) -> None:
             cells.append(f"{row['wrapper_s']:.2f} s | {row['by_hand_s']:.2f} s | {row['ratio']:.2f}x")
         print(f"| {name} | {' | '.join(cells)} | <= {target}x ({'met' if met else 'NOT met'}) |")
     for name in sizes[0]["results"]:
-        if name in TARGETS or name == "restore phase, small table touched":
+        if name in TARGETS or name in PHASES:
             continue
         # rows other steps add (e.g. the rehearsal) that carry wrapper/by-hand figures
         cells = [f"{entry['results'][name]['wrapper_s']:.2f} s | {entry['results'][name]['by_hand_s']:.2f} s | "
@@ -426,6 +462,10 @@ def print_report(report: dict) -> None:
         cells.append(f"{phase['selective_s']:.2f} s | {phase['full_s']:.2f} s (full) | {phase['ratio']:.2f}x")
     print(f"| restore phase only, small table touched: selective vs full | {' | '.join(cells)} "
           f"| proportional to what was touched |")
+    cells = [f"{entry['results']['rehearsal phase']['prepare_s']:.2f} s + {entry['results']['rehearsal phase']['run_s']:.2f} s"
+             f" ({entry['results']['rehearsal phase']['method']}) | |" for entry in sizes]
+    print(f"| rehearsal phase only: the copy + the plan on it | {' | '.join(cells)} "
+          f"| priced like a restore (a clone when nobody else is connected) |")
     memory = [(size_label(entry), entry["peak_rss_kb"]) for entry in ([report["rss_only"]] if "rss_only" in report
                                                                        else []) + sizes]
     print(f"| peak RSS at {' / '.join(label for label, _ in memory)} | "

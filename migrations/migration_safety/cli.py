@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="skip the backup (a failure that committed something cannot be restored)")
         sub.add_argument("--lock-wait", type=float, metavar="SECONDS",
                          help="wait this long for another run's migration lock (default 0: fail at once)")
+        rehearsal = sub.add_mutually_exclusive_group()
+        rehearsal.add_argument("--rehearse", action="store_true", default=None,
+                               help="run the plan on a scratch copy first; go on only if it passed (with "
+                                    "--dry-run: rehearse, then stop)")
+        rehearsal.add_argument("--no-rehearse", dest="rehearse", action="store_false",
+                               help="skip the rehearsal the rehearse setting asks for, this once")
         if name == "upgrade":
             sub.add_argument("--allow-unsafe", action="store_true",
                              help="proceed although validation found errors (recorded in the result)")

@@ -31,7 +31,7 @@ def dispatch(args, output: Output) -> int:
 
 def _run(project, args, output: Output) -> int:
     options = dict(dry_run=args.dry_run, no_backup=args.no_backup, lock_wait=args.lock_wait,
-                   events=args.events)
+                   events=args.events, rehearse=args.rehearse)
     if args.command == "upgrade":
         result = commands.upgrade(project, args.revision, allow_unsafe=args.allow_unsafe, **options)
     else:

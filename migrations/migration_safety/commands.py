@@ -16,30 +16,33 @@ if TYPE_CHECKING:   # orchestration imports every engine module: load it only fo
 
 def upgrade(project, revision: str = "head", *, dry_run: bool = False, no_backup: bool = False,
             allow_unsafe: bool = False, lock_wait: Optional[float] = None,
-            events: Optional[Events] = None, actor=None) -> RunResult:
+            events: Optional[Events] = None, actor=None, rehearse: Optional[bool] = None) -> RunResult:
     """Upgrade to ``revision`` (``--revision``, default head) behind a verified backup.
 
     ``--dry-run`` prints the plan, the validation report and the SQL, and changes nothing.
     ``--no-backup`` skips the backup (a failure that committed something is then not restored).
     ``--allow-unsafe`` proceeds although validation found errors (recorded in the result).
     ``actor`` (a run_history.Actor) is who asked through the service, kept in the run record.
+    ``--rehearse`` / ``--no-rehearse`` (None: the ``rehearse`` setting) run the plan on a scratch
+    copy first and go on only when it passed (see rehearsal.py).
     """
     from .events import Events
     from .orchestration import safe_migrate
 
     return safe_migrate(project, "upgrade", revision, dry_run=dry_run, take_backup=not no_backup,
                         allow_unsafe=allow_unsafe, lock_wait_seconds=lock_wait, events=events or Events(),
-                        actor=actor)
+                        actor=actor, rehearse=rehearse)
 
 
 def downgrade(project, revision: str, *, dry_run: bool = False, no_backup: bool = False,
-              lock_wait: Optional[float] = None, events: Optional[Events] = None, actor=None) -> RunResult:
+              lock_wait: Optional[float] = None, events: Optional[Events] = None, actor=None,
+              rehearse: Optional[bool] = None) -> RunResult:
     """Downgrade to ``revision`` (an id, a unique prefix, ``-1`` or ``base``) with the same protection."""
     from .events import Events
     from .orchestration import safe_migrate
 
     return safe_migrate(project, "downgrade", revision, dry_run=dry_run, take_backup=not no_backup,
-                        lock_wait_seconds=lock_wait, events=events or Events(), actor=actor)
+                        lock_wait_seconds=lock_wait, events=events or Events(), actor=actor, rehearse=rehearse)
 
 
 def _database_heads(project) -> tuple:
@@ -666,6 +669,10 @@ def health(project) -> dict:
                   "; ".join(state["unfinished_text"]) + " (`recover` or `recover --accept`)"
                   if state["unfinished_runs"] else
                   (f"a run is in progress: {state['run_in_progress']}" if state["run_in_progress"] else "none"))
+            from .rehearsal import leftover_databases
+            leftovers = leftover_databases(connection, project.database.database)
+            check("rehearsal databases", not leftovers, f"{', '.join(leftovers)}: left by a run killed while it "
+                  "rehearsed; the next run drops them" if leftovers else "none left behind", "warn")
             problems = drift(project, connection)
             check("drift", not problems, "; ".join(f"{d.revision}: {d.detail}" for d in problems)
                   or "applied revisions match their files")

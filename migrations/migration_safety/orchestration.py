@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from . import alembic_runner, redaction, run_journal
+from . import alembic_runner, redaction, rehearsal, run_journal
 from .alembic_runner import CommitTracker, Plan
 from .backups import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
                       remove_partial_backups)
@@ -57,6 +57,7 @@ class Outcome(str, enum.Enum):
     NOT_RESTORED = "failed-not-restored"            # something was committed and --no-backup: half-migrated
     RESTORE_FAILED = "failed-restore-failed"        # the restore did not complete: half-migrated
     INTERRUPTED = "interrupted-unknown"             # the server or the lock was lost: state unknown
+    REHEARSAL_FAILED = "failed-rehearsal"           # the rehearsal on a copy failed: the database is unchanged
 
     def __str__(self) -> str:
         return self.value
@@ -99,6 +100,7 @@ class RunResult:
     findings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     source: str = "alembic"                 # what ran: an Alembic project, or a SQL folder ("sql")
+    rehearsal: Optional[dict] = None        # rehearsal.RehearsalReport, when the run rehearsed
 
     @property
     def exit_code(self) -> int:
@@ -140,6 +142,7 @@ class RunContext:
     notes: list = field(default_factory=list)
     result: Optional[RunResult] = None
     actor: object = None                   # run_history.Actor of a run asked for through the service
+    rehearse: bool = False                 # run the plan on a scratch copy first (rehearsal.py)
 
     @property
     def source(self):
@@ -195,11 +198,13 @@ def describe_failure(exc: BaseException, interruption: Interruption) -> str:
 
 def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False, take_backup: bool = True,
                  allow_unsafe: bool = False, lock_wait_seconds: Optional[float] = None,
-                 events: Events = Events(), actor=None) -> RunResult:
-    """Upgrade or downgrade ``project``'s database to ``target`` safely (see module docstring)."""
-    run = RunContext(project, direction, target, take_backup, allow_unsafe, events, actor=actor)
+                 events: Events = Events(), actor=None, rehearse: Optional[bool] = None) -> RunResult:
+    """Upgrade or downgrade ``project``'s database to ``target`` safely (see module docstring).
+    ``rehearse``: None follows the ``rehearse`` setting; a dry run rehearses only when it is True."""
+    run = RunContext(project, direction, target, take_backup, allow_unsafe, events, actor=actor,
+                     rehearse=project.safety.rehearse if rehearse is None else rehearse)
     _inspect(run)
-    if dry_run:
+    if dry_run and rehearse is not True:
         return _dry_run(run)
     if _nothing_to_do_by_the_files(run):
         run.new_result(Outcome.UP_TO_DATE, f"already at {target}; nothing to do")
@@ -215,7 +220,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
             except KeyboardInterrupt:
                 raise MigrationSafetyError(f"{describe_failure(KeyboardInterrupt(), run.interruption)} during the "
                                            "backup; nothing was changed and no partial backup was kept") from None
-        if run.plan.is_empty:
+        if run.plan.is_empty or not rehearsal.rehearse_first(run, dry_run=dry_run):
             return run.finish()
         _before_the_change(run)
         _run_alembic(run)

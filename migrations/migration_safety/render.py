@@ -16,7 +16,8 @@ from .redaction import mask, mask_data
 
 STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
                  "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red",
-                 "ok": "green", "fail": "red", "warn": "yellow", "error": "red", "warning": "yellow", "info": "cyan"}
+                 "failed-rehearsal": "yellow", "ok": "green", "fail": "red", "warn": "yellow", "error": "red",
+                 "warning": "yellow", "info": "cyan"}
 
 
 # Terminal control sequences (CSI such as ESC[2J, OSC such as ESC]0;title BEL, other ESC pairs) and
@@ -209,6 +210,8 @@ def render_run_result(output: Output, result) -> None:
     if result.findings:
         output.table("Validation", ("severity", "rule", "where", "message"),
                      [(f["severity"], f["rule"], f"{f['file']}:{f['line']}", f["message"]) for f in result.findings])
+    if result.rehearsal:
+        _render_rehearsal(output, result.rehearsal)
     if result.sql:
         output.line(_SQL_HEADINGS.get(result.source, _SQL_HEADINGS["alembic"]))
         if output.rich:
@@ -230,3 +233,28 @@ def render_run_result(output: Output, result) -> None:
     rows.append(("time", f"{result.duration_seconds:.2f}s total" + (f" ({', '.join(timings)})" if timings else "")))
     output.key_values("Result", rows)
     output.line(result.message, style=STATUS_STYLES.get(result.status))
+
+
+def _render_rehearsal(output: Output, rehearsal: dict) -> None:
+    """Per revision: its duration, whether it failed, and each table's strongest lock and how long it
+    was held, next to the validator's estimate for that table (rehearsal.RehearsalReport)."""
+    rows = []
+    for revision in rehearsal["revisions"]:
+        outcome = f"FAILED: {revision['error']}" if revision["failed"] else "ok"
+        locks = revision["locks"] or [None]
+        for lock in locks:
+            estimate = ""
+            if lock and lock["estimates"]:
+                estimate = ", ".join(f"{e['rule']}" + (f" ~{e['estimate_seconds']:g}s" if e["estimate_seconds"]
+                                                      is not None else "") for e in lock["estimates"])
+            rows.append((revision["revision"], f"{revision['duration_ms']} ms", outcome,
+                         lock["table"] if lock else "", lock["mode"] if lock else "",
+                         f"{lock['held_ms']} ms" if lock else "", estimate or ("not flagged" if lock else "")))
+    how = f"{rehearsal['method']}d in {rehearsal['prepare_seconds']:.2f}s" if rehearsal["prepare_seconds"] \
+        is not None else "not prepared"
+    output.table(f"Rehearsal on {rehearsal['database']} ({how}; locks sampled every "
+                 f"{rehearsal['sample_interval_ms']} ms)",
+                 ("revision", "took", "outcome", "table", "strongest lock", "held", "validator's estimate"), rows)
+    verdict = "passed" if rehearsal["passed"] else f"failed: {rehearsal['error']}"
+    output.line(f"rehearsal {verdict}; the rehearsal database was "
+                + ("dropped" if rehearsal["dropped"] else "NOT dropped (see the notes)"))

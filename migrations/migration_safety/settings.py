@@ -242,9 +242,11 @@ class SafetySettings:
     # into the lock-time estimate shown when it does block.
     validation_max_harmless_rows: int = 0
     validation_rewrite_mb_per_second: float = 50.0
+    rehearse: bool = False                # rehearse = always: every run rehearses on a scratch copy first
 
 
 BACKUP_FORMATS = ("custom", "plain")
+REHEARSE_VALUES = ("always", "never")
 
 SAFETY_KEYS = {
     # key in [migration_safety]: (environment variable, converter)
@@ -264,6 +266,7 @@ SAFETY_KEYS = {
     "log_file": "MIGRATION_LOG_FILE",
     "validation_max_harmless_rows": "MIGRATION_VALIDATION_MAX_HARMLESS_ROWS",
     "validation_rewrite_mb_per_second": "MIGRATION_VALIDATION_REWRITE_MB_PER_SECOND",
+    "rehearse": "MIGRATION_REHEARSE",
 }
 
 
@@ -319,6 +322,10 @@ def _convert(key: str, raw: str, where: str):
             if number < 0 or (key == "validation_rewrite_mb_per_second" and number == 0):
                 raise ValueError
             return number
+        if key == "rehearse":
+            if raw.lower() not in REHEARSE_VALUES:
+                raise ValueError
+            return raw.lower() == "always"
         if key == "backup_format":
             if raw.lower() not in BACKUP_FORMATS:
                 raise ValueError

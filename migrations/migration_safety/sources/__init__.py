@@ -58,6 +58,10 @@ class StepTimes:
                 counted[revision] = counted.get(revision, 0) + 1
         return counted
 
+    def starts(self) -> list:
+        """(revision, time.monotonic() it started), in the order the steps started."""
+        return list(self._starts)
+
     def durations_ms(self, end: float) -> dict:
         ends = [started for _, started in self._starts[1:]] + [end]
         return {revision: round((until - started) * 1000)
