@@ -312,7 +312,8 @@ def backup_formats(bench: Bench, rounds: int) -> dict:
             if target.exists():
                 target.unlink()
             times[label].append(dump_through_zstd(bench, target) if flags is None else bench.pg_dump(target, *flags))
-            sizes[label] = sum(p.stat().st_size for p in target.rglob("*")) if target.is_dir() else target.stat().st_size
+            sizes[label] = (sum(p.stat().st_size for p in target.rglob("*")) if target.is_dir()
+                            else target.stat().st_size)
             if label in RESTORE_COMMANDS:
                 restores[label].append(restore_seconds(bench, label, target))
     for label in variants:
