@@ -72,10 +72,13 @@ def pg_dump_has_zstd(pg_dump: Tool) -> bool:
     cache = read_cache(_NATIVE_CACHE)
     if identity and identity in cache:
         return bool(cache[identity])
-    probe = subprocess.run(
-        [pg_dump.path, "--format=custom", "--compress=zstd:1", "--file=/dev/null", "--no-password",
-         "--dbname=host=/nonexistent/migration_safety_probe port=1 connect_timeout=1"],
-        capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"}, timeout=30)
+    try:
+        probe = subprocess.run(
+            [pg_dump.path, "--format=custom", "--compress=zstd:1", "--file=/dev/null", "--no-password",
+             "--dbname=host=/nonexistent/migration_safety_probe port=1 connect_timeout=1"],
+            capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"}, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False                    # not remembered: the next run asks again
     native = "connection to server" in probe.stderr and "compression" not in probe.stderr
     if identity:
         write_cache(_NATIVE_CACHE, {**cache, identity: native})

@@ -259,9 +259,7 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
         with os.fdopen(descriptor, "wb") as sink:
             process, compressor = _start_dump(argv, plan, settings.child_environment())
             if still_wanted is not None and not still_wanted(process):
-                for started_tool in (process, compressor):
-                    if started_tool is not None:
-                        stop_tool(started_tool)
+                _stop_all(process, compressor)
                 raise BackupCancelled("backup cancelled; nothing was changed")
             source = (compressor or process).stdout.fileno()
             _widen_pipe(source)
@@ -281,9 +279,7 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                 if compressor is not None:
                     compressor.wait()
             except BaseException:
-                for started_tool in (process, compressor):
-                    if started_tool is not None:
-                        stop_tool(started_tool)
+                _stop_all(process, compressor)
                 raise
             if process.returncode != 0:
                 if still_wanted is not None and not still_wanted(process):
@@ -343,6 +339,12 @@ def _start_dump(argv: list, plan: DumpPlan, env: dict) -> tuple:
     finally:
         os.close(read_end)
     return dump, compressor
+
+
+def _stop_all(*processes: Optional[subprocess.Popen]) -> None:
+    for process in processes:
+        if process is not None:
+            stop_tool(process)
 
 
 def _ask_server_identity(settings) -> dict:
