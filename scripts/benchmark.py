@@ -2,6 +2,7 @@
 """What safety costs: the wrapper against the same work done by hand, in the same run.
 
     .venv/bin/python scripts/benchmark.py [--size-mb 200 | --sizes-mb 300,5000] [--rounds 3] [--json PATH] [--quick]
+                                          [--formats-only] [--shape one|four]
 
 Starts a throwaway PostgreSQL cluster, fills a database with rows that do not compress
 trivially (random text and JSON), and measures, alternating wrapper and by-hand each round and
@@ -18,8 +19,9 @@ taking medians:
                                           alembic upgrade there + alembic upgrade + dropdb
 4. validate of 1,000 revision files      vs squawk (scripts/benchmark_validate.py)
 5. peak RSS of the wrapper at two database sizes
-6. the backup format: pg_dump -Fc at -Z0/-Z1/-Z6, -Fd -j2 -Z1, plain SQL (-Fp) and
-   -Fc -Z0 piped through `zstd -1 -T2` (when the zstd tool is installed): dump time and size, and
+6. the backup format: pg_dump -Fc at -Z0/-Z1/-Z6, -Fd -j2/-j4 -Z1, plain SQL (-Fp) and
+   -Fc -Z0 piped through `zstd -1 -T0` (the default custom-zstd format; when the zstd tool is
+   installed): dump time and size, and
    the time to restore each into an empty database in one transaction with the stock tools
    (``--formats-only`` measures only this)
 
@@ -89,27 +91,35 @@ SMALL_CHANGE = revision_source("b2", "a1", 'op.execute("ALTER TABLE stations ADD
                                'op.execute("ALTER TABLE stations DROP COLUMN elevation")')
 
 
-def fill(cluster, database: str, size_mb: int) -> int:
+def fill(cluster, database: str, size_mb: int, large_tables: int = 1) -> int:
+    """``size_mb`` of realistic rows in ``readings`` (``--shape one``), or spread evenly over
+    ``readings`` and ``readings_2`` .. ``readings_N`` (``--shape four``: what a parallel dump could
+    split between workers)."""
     connection = cluster.admin_connect(database)
+    tables = ["readings"] + [f"readings_{n}" for n in range(2, large_tables + 1)]
     with connection.cursor() as cursor:
         cursor.execute(f"SET ROLE {USER}")
-        cursor.execute("CREATE TABLE readings (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-                       " sensor text NOT NULL, payload jsonb NOT NULL, taken_at timestamptz NOT NULL)")
+        for table in tables:
+            cursor.execute(f"CREATE TABLE {table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                           " sensor text NOT NULL, payload jsonb NOT NULL, taken_at timestamptz NOT NULL)")
         batch = 20000
-        while True:
-            cursor.execute(
-                "INSERT INTO readings (sensor, payload, taken_at) SELECT md5(random()::text) || md5(random()::text),"
-                " jsonb_build_object('t', random() * 100, 'h', random(), 'note', md5(random()::text) ||"
-                " md5(random()::text), 'tags', jsonb_build_array(md5(random()::text), floor(random() * 1000)::int)),"
-                " now() - random() * interval '365 days' FROM generate_series(1, %s)", (batch,))
+        filled = False
+        while not filled:
+            for table in tables:
+                cursor.execute(
+                    f"INSERT INTO {table} (sensor, payload, taken_at) SELECT md5(random()::text) || md5(random()::text),"
+                    " jsonb_build_object('t', random() * 100, 'h', random(), 'note', md5(random()::text) ||"
+                    " md5(random()::text), 'tags', jsonb_build_array(md5(random()::text), floor(random() * 1000)::int)),"
+                    " now() - random() * interval '365 days' FROM generate_series(1, %s)", (batch,))
             cursor.execute("SELECT pg_database_size(current_database())")
             size = cursor.fetchone()[0]
-            if size >= size_mb * 1024 * 1024:
-                break
-        cursor.execute("CREATE INDEX ix_readings_taken_at ON readings (taken_at)")
+            filled = size >= size_mb * 1024 * 1024
+        for table in tables:
+            cursor.execute(f"CREATE INDEX ix_{table}_taken_at ON {table} (taken_at)")
         cursor.execute("CREATE TABLE stations (id int PRIMARY KEY, name text NOT NULL, region text)")
         cursor.execute("INSERT INTO stations SELECT i, md5(i::text), md5(random()::text) FROM generate_series(1, 200) i")
-        cursor.execute("VACUUM ANALYZE readings")
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("SELECT pg_database_size(current_database())")
         size = cursor.fetchone()[0]
     connection.close()
@@ -279,8 +289,9 @@ def peak_rss_kb(bench: Bench, ini: Path) -> int:
     return int(out.stderr.strip().splitlines()[-1])
 
 
-ZSTD = ["zstd", "-1", "-T2", "-q", "-c"]
-ZSTD_LABEL = "-Fc -Z0 | zstd -1 -T2"
+# What MIGRATION_BACKUP_FORMAT=custom-zstd runs (backup_formats.plan_dump): -T0 is a worker per core.
+ZSTD = ["zstd", "-1", "-T0", "-q", "-c"]
+ZSTD_LABEL = "-Fc -Z0 | zstd -1 -T0"
 # How each measured format is restored by hand, in one transaction (the time is the restore's).
 RESTORE_COMMANDS = {
     "-Fc -Z1": lambda bin_dir, file, dbname: f"{bin_dir}/pg_restore --single-transaction -d '{dbname}' {file}",
@@ -321,23 +332,31 @@ def restore_seconds(bench: Bench, label: str, archive: Path) -> float:
 def backup_formats(bench: Bench, rounds: int) -> dict:
     results = {}
     variants = {"-Fc (default -Z6)": ["-Fc"], "-Fc -Z1": ["-Fc", "-Z1"], "-Fc -Z0": ["-Fc", "-Z0"],
-                "-Fd -j2 -Z1": ["-Fd", "-j2", "-Z1"], "-Fp (plain SQL)": ["-Fp"]}
+                "-Fd -j2 -Z1": ["-Fd", "-j2", "-Z1"], "-Fd -j4 -Z1": ["-Fd", "-j4", "-Z1"],
+                "-Fp (plain SQL)": ["-Fp"]}
     if shutil.which("zstd"):
         variants[ZSTD_LABEL] = None
-    for label, flags in variants.items():
-        times, restores, size = [], [], 0
-        for _ in range(rounds):
+    times = {label: [] for label in variants}
+    restores = {label: [] for label in variants}
+    sizes = {}
+    # Round by round, every format in turn: a machine whose load drifts (other work on it) then
+    # slows every format alike instead of whichever was measured during the busy minutes.
+    for _ in range(rounds):
+        for label, flags in variants.items():
             target = bench.scratch / "format_probe"
             shutil.rmtree(target, ignore_errors=True)
             if target.exists():
                 target.unlink()
-            times.append(dump_through_zstd(bench, target) if flags is None else bench.pg_dump(target, *flags))
-            size = sum(p.stat().st_size for p in target.rglob("*")) if target.is_dir() else target.stat().st_size
+            times[label].append(dump_through_zstd(bench, target) if flags is None else bench.pg_dump(target, *flags))
+            sizes[label] = (sum(p.stat().st_size for p in target.rglob("*")) if target.is_dir()
+                            else target.stat().st_size)
             if label in RESTORE_COMMANDS:
-                restores.append(restore_seconds(bench, label, target))
-        results[label] = {"median_s": round(statistics.median(times), 3), "size_mb": round(size / 2**20, 1)}
-        if restores:
-            results[label]["restore_median_s"] = round(statistics.median(restores), 3)
+                restores[label].append(restore_seconds(bench, label, target))
+    for label in variants:
+        results[label] = {"median_s": round(statistics.median(times[label]), 3),
+                          "size_mb": round(sizes[label] / 2**20, 1)}
+        if restores[label]:
+            results[label]["restore_median_s"] = round(statistics.median(restores[label]), 3)
     return results
 
 
@@ -353,6 +372,8 @@ def main() -> int:
                         help="where to write the time-against-size chart (SVG), when several sizes are measured")
     parser.add_argument("--quick", action="store_true", help="tiny database, one round (a smoke run)")
     parser.add_argument("--formats-only", action="store_true", help="only the backup-format measurement")
+    parser.add_argument("--shape", choices=("one", "four"), default="one",
+                        help="the large database's data in one big table (default) or in four equal ones")
     args = parser.parse_args()
     sizes_mb = [int(size) for size in args.sizes_mb.split(",")] if args.sizes_mb else [args.size_mb]
     if args.quick:
@@ -362,17 +383,17 @@ def main() -> int:
     cluster = local_postgres.start_cluster(scratch_root / "pg" / "data")
     report = {"machine": {"cpus": os.cpu_count(), "memory_gb": round(os.sysconf("SC_PAGE_SIZE") *
                                                                     os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-                          "python": platform.python_version()}, "rounds": args.rounds, "sizes": []}
+                          "python": platform.python_version()}, "rounds": args.rounds, "shape": args.shape, "sizes": []}
     try:
         cluster.create_role(USER, PASSWORD)
         if not args.formats_only and len(sizes_mb) == 1:
             # one size: peak memory is compared with a database a quarter of its size
             report["rss_only"] = measure_size(cluster, scratch_root, max(sizes_mb[0] // 4, 5), args.rounds,
-                                              rss_only=True)
+                                              rss_only=True, shape=args.shape)
         for index, size_mb in enumerate(sizes_mb):
             # the formats are measured at the smallest size only: at several GB each variant costs minutes
             report["sizes"].append(measure_size(cluster, scratch_root, size_mb, args.rounds,
-                                                formats=index == 0, formats_only=args.formats_only))
+                                                formats=index == 0, formats_only=args.formats_only, shape=args.shape))
             if args.formats_only:
                 break
         report["server"] = subprocess.run([str(local_postgres.find_pg_bin_dir() / "postgres"), "--version"],
@@ -400,12 +421,12 @@ def main() -> int:
 
 
 def measure_size(cluster, scratch_root: Path, size_mb: int, rounds: int, *, formats: bool = False,
-                 formats_only: bool = False, rss_only: bool = False) -> dict:
+                 formats_only: bool = False, rss_only: bool = False, shape: str = "one") -> dict:
     """Fill a database of ``size_mb`` and measure it; the database is dropped afterwards (disk)."""
     database = f"bench_{size_mb}mb"
     cluster.create_database(database, USER)
     try:
-        actual = fill(cluster, database, size_mb)
+        actual = fill(cluster, database, size_mb, large_tables=4 if shape == "four" else 1)
         work = scratch_root / database
         work.mkdir()
         bench = Bench(cluster, database, work)
@@ -481,7 +502,8 @@ def print_report(report: dict) -> None:
 
 def print_formats(report: dict) -> None:
     entry = report["sizes"][0]
-    print(f"\nbackup formats on {size_label(entry)}, medians of {report['rounds']} rounds")
+    tables = "four large tables" if report.get("shape") == "four" else "one large table"
+    print(f"\nbackup formats on {size_label(entry)} ({tables}), medians of {report['rounds']} rounds")
     baseline = entry["backup_formats"]["-Fc (default -Z6)"]
     print("| pg_dump format | dump median | vs -Fc | size | vs -Fc | restore median |\n|---|---|---|---|---|---|")
     for label, row in entry["backup_formats"].items():

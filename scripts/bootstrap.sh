@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs, installed by the project itself (sourced by quickstart.sh
 # and run_tests.sh): PostgreSQL's server binaries from Debian's `postgresql` package when
-# initdb is missing, Debian's `chromium` and `chromium-driver` for the dashboard's browser test
-# when missing (and we can install them), and a virtualenv with requirements.txt.
+# initdb is missing, Debian's `zstd` for the default backup format, Debian's `chromium` and
+# `chromium-driver` for the dashboard's browser test when missing (and we can install them), and a
+# virtualenv with requirements.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -21,6 +22,18 @@ if ! command -v make >/dev/null 2>&1; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make >/dev/null
     else
         echo "bootstrap: make not found; install Debian's 'make' package to use the Makefile's targets" >&2
+    fi
+fi
+
+# The default backup format pipes pg_dump through the zstd tool (README "Performance and the backup
+# format"); without it backups fall back to pg_dump's own gzip (MIGRATION_BACKUP_FORMAT=auto).
+if ! command -v zstd >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing zstd (Debian package 'zstd')" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zstd >/dev/null
+    else
+        echo "bootstrap: zstd not found; backups will use pg_dump's gzip (install Debian's 'zstd' package)" >&2
     fi
 fi
 

@@ -169,3 +169,20 @@ def wait_for(predicate, what: str, timeout: float = 60.0):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def backup_files(directory: Path) -> list:
+    """The backup archives in ``directory`` whatever their format (``.dump.zst``, ``.dump``,
+    ``.sql``), oldest first (their names carry the time); none when it does not exist."""
+    from migration_safety.backups import FORMAT_SUFFIXES
+
+    directory = Path(directory)
+    if not directory.exists():
+        return []
+    return sorted({path for suffix in FORMAT_SUFFIXES.values() for path in directory.glob(f"backup_*{suffix}")})
+
+
+def sidecar_of(archive: Path) -> Path:
+    from migration_safety.backups import sidecar_path
+
+    return sidecar_path(Path(archive))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import APP_PASSWORD, APP_USER, Database, fingerprint, new_database, run_cli
+from harness import APP_PASSWORD, APP_USER, Database, backup_files, fingerprint, new_database, run_cli, sidecar_of
 
 import local_postgres
 
@@ -43,12 +43,12 @@ def cli_json(*args, env, expect=0):
 
 
 def only_backup(directory: Path) -> Path:
-    [archive] = list(directory.glob("backup_*.dump"))
+    [archive] = backup_files(directory)
     return archive
 
 
 def newest_backup(directory: Path) -> Path:
-    return max(directory.glob("backup_*.dump"), key=lambda path: path.name)
+    return backup_files(directory)[-1]
 
 
 def resign(sidecar: Path, **changes) -> None:
@@ -71,7 +71,7 @@ def test_backup_directory_and_files_are_private_whatever_the_umask(database, env
     archive = only_backup(backups)
     assert oct(backups.stat().st_mode & 0o777) == "0o700"
     assert oct(archive.stat().st_mode & 0o777) == "0o600"
-    assert oct(archive.with_suffix(".json").stat().st_mode & 0o777) == "0o600"
+    assert oct(sidecar_of(archive).stat().st_mode & 0o777) == "0o600"
 
 
 @pytest.mark.parametrize("exposure", ["group-writable", "world-writable", "owned-by-nobody", "nobody's-symlink"])
@@ -138,7 +138,7 @@ def test_a_forged_backup_with_a_recomputed_sha256_is_refused(database, env, tmp_
     _forged_archive(database, tmp_path / "forged.dump")
     forged = (tmp_path / "forged.dump").read_bytes()
     archive.write_bytes(forged)                                    # same user, but without the key
-    sidecar = archive.with_suffix(".json")
+    sidecar = sidecar_of(archive)
     meta = json.loads(sidecar.read_text())
     meta.update(sha256=hashlib.sha256(forged).hexdigest(), size_bytes=len(forged))
     if mac == "removed":
@@ -156,14 +156,14 @@ def test_a_forged_backup_with_a_recomputed_sha256_is_refused(database, env, tmp_
     assert restore.returncode == 1 and "refusing" in restore.stderr and "--trust-unsigned-backup" in restore.stderr
     assert fingerprint(database) == before
     assert not database.sql("SELECT 1 FROM pg_tables WHERE tablename = 'pwned'")
-    assert len(list((tmp_path / "backups").glob("backup_*.dump"))) == 1   # not even a pre-restore backup
+    assert len(backup_files(tmp_path / "backups")) == 1   # not even a pre-restore backup
 
 
 def test_an_unsigned_backup_of_known_origin_is_restored_only_when_trusted(database, env, tmp_path):
     cli_json("upgrade", "--revision", "002", env=env)
     at_002 = fingerprint(database)
     cli_json("upgrade", env=env)
-    sidecar = newest_backup(tmp_path / "backups").with_suffix(".json")
+    sidecar = sidecar_of(newest_backup(tmp_path / "backups"))
     meta = json.loads(sidecar.read_text())
     del meta["mac"]
     sidecar.write_text(json.dumps(meta))
@@ -243,7 +243,7 @@ def test_a_backup_outside_the_directory_must_be_a_verified_regular_file(database
     outside.mkdir()
     copy = outside / archive.name
     shutil.copy(archive, copy)
-    shutil.copy(archive.with_suffix(".json"), copy.with_suffix(".json"))
+    shutil.copy(sidecar_of(archive), sidecar_of(copy))
     (outside / "link.dump").symlink_to(copy)
     assert run_cli("restore", "--yes", "--backup", str(outside / "link.dump"), env=env).returncode == 2
     result = run_cli("--format", "json", "restore", "--yes", "--backup", str(copy), env=env)
@@ -270,7 +270,7 @@ def test_malformed_sidecars_are_skipped_with_a_warning_and_never_latest(database
     cli_json("upgrade", env=env)                                   # the newest valid backup: at 002
     backups = tmp_path / "backups"
     real = newest_backup(backups)
-    meta = json.loads(real.with_suffix(".json").read_text())
+    meta = json.loads(sidecar_of(real).read_text())
     for stem, text in HOSTILE_SIDECARS.items():
         shutil.copy(real, backups / f"{stem}.dump")
         sidecar = backups / f"{stem}.json"
@@ -444,7 +444,7 @@ def test_a_second_run_leaves_a_backup_in_progress_alone(database, env, pg_cluste
     assert first.returncode == 0, stdout + stderr
     assert json.loads(stdout)["status"] == "applied"
     assert database.sql("SELECT version_num FROM alembic_version") == [("003",)]
-    assert len(list(backups.glob("backup_*.dump"))) == 2 and not list(backups.glob(".backup_*.partial"))
+    assert len(backup_files(backups)) == 2 and not list(backups.glob(".backup_*.partial"))
     for row in cli_json("backups", "list", env=env)["backups"]:
         assert row["verified"] is True
 
@@ -467,8 +467,12 @@ def test_an_archive_naming_roles_this_server_lacks_is_restored_without_ownership
 
 def test_verify_reads_every_data_block_not_only_the_table_of_contents(database, env, tmp_path):
     """An archive damaged inside its data whose sidecar matches it (as if pg_dump had written it
-    so): the table of contents still lists, but `backups verify` reads every block and fails."""
+    so): the table of contents still lists, but `backups verify` reads every block and fails.
+    The custom format's own case: a .dump.zst's damage is caught by zstd's checksum already
+    (test_zstd_backups)."""
     import hashlib
+
+    env["MIGRATION_BACKUP_FORMAT"] = "custom"
 
     database.sql("CREATE TABLE filler (id int, body text);"
                  " INSERT INTO filler SELECT g, md5(g::text) FROM generate_series(1, 20000) g")
@@ -478,7 +482,7 @@ def test_verify_reads_every_data_block_not_only_the_table_of_contents(database, 
     middle = len(data) * 3 // 4
     data[middle:middle + 64] = bytes(64)              # zeros in the compressed data of a table
     archive.write_bytes(bytes(data))
-    resign(archive.with_suffix(".json"), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+    resign(sidecar_of(archive), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
     verify = cli_json("backups", "verify", "latest", env=env, expect=1)
     checks = {check["check"]: check["passed"] for check in verify["checks"]}
     assert checks["sha256"] and checks["signature"] and checks["pg_restore --list"]

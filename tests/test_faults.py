@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from alembic_projects import make_project, revision
-from harness import REPO_ROOT, fingerprint, new_database, run_cli, wait_for
+from harness import REPO_ROOT, backup_files, fingerprint, new_database, run_cli, wait_for
 
 EXIT_FAILED, EXIT_ATTENTION = 1, 4
 
@@ -189,7 +189,7 @@ def test_bytes_that_differ_from_the_recorded_hash_are_never_committed(database, 
     upgrade(ini, env, "--revision", "a1")
     upgrade(ini, env, "--revision", "b2")                  # its backup holds items at a1
     changed = fingerprint(database)
-    [archive] = sorted((tmp_path / "backups").glob("backup_*.dump"))[-1:]
+    [archive] = backup_files(tmp_path / "backups")[-1:]
     settings = DatabaseSettings(host=database.host, port=database.port, database=database.name,
                                 user=database.user, password=database.password)
     tools = find_tools(("pg_dump", "pg_restore", "psql"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision
-from harness import REPO_ROOT, fingerprint, new_database, run_cli, wait_for
+from harness import REPO_ROOT, backup_files, fingerprint, new_database, run_cli, wait_for
 
 EXIT_USAGE, EXIT_ATTENTION = 2, 4
 RUN_APPLICATION = "migration_safety_run"
@@ -198,7 +198,7 @@ def test_env_py_connecting_to_another_database_is_refused_before_any_change(data
         assert result.returncode == EXIT_USAGE, result.stdout + result.stderr
         assert database.name in result.stderr and other.name in result.stderr
         assert fingerprint(database) == mine and fingerprint(other) == theirs
-        assert not list((tmp_path / "backups").glob("backup_*.dump"))[1:]     # only a1's own backup
+        assert not backup_files(tmp_path / "backups")[1:]     # only a1's own backup
     finally:
         pg_cluster.drop_database(other.name)
 
@@ -267,8 +267,7 @@ def test_an_archive_swapped_during_the_run_is_never_restored(database, env, tmp_
     wrapper = start_upgrade(ini, env)
     try:
         wait_for(lambda: migration_waiting(database), "the migration to wait for the lock")
-        [backup] = [p for p in (tmp_path / "backups").glob("backup_*.dump")
-                    if p.stat().st_mtime == max(q.stat().st_mtime for q in (tmp_path / "backups").glob("*.dump"))]
+        backup = backup_files(tmp_path / "backups")[-1]
         half = tmp_path / "swap.tmp"
         half.write_bytes(forged.read_bytes())
         half.replace(backup)                                          # swapped under the same name

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision, write_revision
-from harness import fingerprint, run_cli
+from harness import backup_files, fingerprint, run_cli, sidecar_of
 
 
 def cli_json(*args, env, expect=0):
@@ -58,7 +58,7 @@ def test_restore_matches_fingerprint_at_backup_time(database, env, tmp_path):
 @pytest.mark.parametrize("damage", ["truncated", "tampered"])
 def test_damaged_backup_is_refused_and_database_untouched(database, env, tmp_path, damage):
     cli_json("upgrade", env=env)
-    [archive] = list((tmp_path / "backups").glob("backup_*.dump"))
+    [archive] = backup_files(tmp_path / "backups")
     data = archive.read_bytes()
     if damage == "truncated":
         archive.write_bytes(data[: len(data) // 2])
@@ -71,7 +71,7 @@ def test_damaged_backup_is_refused_and_database_untouched(database, env, tmp_pat
     assert result.returncode == 1, result.stdout + result.stderr
     assert "refusing" in result.stderr and "Traceback" not in result.stderr
     assert fingerprint(database) == before
-    assert len(list((tmp_path / "backups").glob("backup_*.dump"))) == 1   # no pre-restore backup taken
+    assert len(backup_files(tmp_path / "backups")) == 1   # no pre-restore backup taken
 
 
 def test_restore_needs_confirmation_when_not_interactive(database, env):
@@ -120,8 +120,8 @@ def test_restore_into_a_new_database_leaves_the_original(database, env, tmp_path
 
 def test_backup_of_another_database_is_refused_without_target(database, env, tmp_path):
     cli_json("upgrade", env=env)
-    [archive] = list((tmp_path / "backups").glob("backup_*.dump"))
-    sidecar = archive.with_suffix(".json")
+    [archive] = backup_files(tmp_path / "backups")
+    sidecar = sidecar_of(archive)
     from migration_safety.backup_integrity import load_key, sign_sidecar
 
     meta = json.loads(sidecar.read_text())

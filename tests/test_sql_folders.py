@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harness import REPO_ROOT, fingerprint, run_cli
+from harness import REPO_ROOT, backup_files, fingerprint, run_cli
 
 EXAMPLE = REPO_ROOT / "tests" / "sql_folders" / "fluxion"
 
@@ -39,7 +39,7 @@ def folder(tmp_path) -> Path:
 
 def backups_in(env) -> list:
     directory = Path(env["MIGRATION_BACKUP_DIR"])
-    return sorted(directory.glob("backup_*.dump")) if directory.exists() else []
+    return backup_files(directory)
 
 
 def cli_json(folder, *args, env):

@@ -1,12 +1,13 @@
 """The backup catalog: writing verified pg_dump archives and reading them back.
 
 A backup is two files in the backup directory:
-``backup_YYYYMMDD_HHMMSS.dump`` (pg_dump custom format, mode 0600; ``.sql`` for a plain-SQL dump,
-``MIGRATION_BACKUP_FORMAT=plain``) and its sidecar
+``backup_YYYYMMDD_HHMMSS.dump.zst`` (pg_dump's custom format compressed by zstd, mode 0600; ``.dump``
+when pg_dump compresses it itself or ``MIGRATION_BACKUP_FORMAT=custom``, ``.sql`` for a plain-SQL
+dump, ``MIGRATION_BACKUP_FORMAT=plain``; see backup_formats) and its sidecar
 ``backup_YYYYMMDD_HHMMSS.json`` (database, server version, revision at backup time, size,
 SHA-256, duration, tool versions; never the password). The archive is written under a hidden
 ``.partial`` name, hashed while it streams, proven readable with ``pg_restore --list`` (a plain dump: read through
-to pg_dump's closing line, plain_dump.read_outline), fsynced
+to pg_dump's closing line, plain_dump.read_outline; a ``.dump.zst`` also whole with ``zstd -t``), fsynced
 and only then renamed, so a run killed at any point leaves no half-written backup that looks
 valid. The writer holds an exclusive ``flock`` on its partial file, so a concurrent run only
 removes partial files whose writer is gone.
@@ -34,6 +35,7 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from .backup_formats import DumpPlan, ZSTD_SUFFIX, plan_dump, run_on_decompressed, start_integrity_check
 from .backup_directory import create_private_directory, create_private_file, is_inside, owned_regular_file
 from .backup_integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
 from .errors import BackupError, PreflightError, ToolError
@@ -41,8 +43,8 @@ from .pgtools import Tool, first_error_line, run_tool, start_tool, stop_tool
 from .plain_dump import PlainDumpInvalid, archive_format, read_outline
 
 ARCHIVE_SUFFIX = ".dump"
-# The backup file's suffix per MIGRATION_BACKUP_FORMAT; both share the ``.json`` sidecar name.
-FORMAT_SUFFIXES = {"custom": ARCHIVE_SUFFIX, "plain": ".sql"}
+# The backup file's suffix per recorded format; all share the ``.json`` sidecar name.
+FORMAT_SUFFIXES = {"custom": ARCHIVE_SUFFIX, "custom-zstd": ZSTD_SUFFIX, "plain": ".sql"}
 SIDECAR_SUFFIX = ".json"
 PARTIAL_PREFIX = ".backup_"
 PARTIAL_SUFFIX = ".partial"
@@ -100,7 +102,7 @@ def archive_name(moment: _dt.datetime, directory: Path, suffix: str = ARCHIVE_SU
     stem = moment.strftime("backup_%Y%m%d_%H%M%S")
     candidate = directory / f"{stem}{suffix}"
     counter = 2
-    while any(os.path.lexists(candidate.with_suffix(taken))
+    while any(os.path.lexists(f"{_without_format_suffix(candidate)}{taken}")
               for taken in (SIDECAR_SUFFIX, *FORMAT_SUFFIXES.values())):
         candidate = directory / f"{stem}_{counter}{suffix}"
         counter += 1
@@ -108,7 +110,15 @@ def archive_name(moment: _dt.datetime, directory: Path, suffix: str = ARCHIVE_SU
 
 
 def sidecar_path(archive: Path) -> Path:
-    return archive.with_suffix(SIDECAR_SUFFIX)
+    """``backup_X.json`` beside ``backup_X.dump``, ``backup_X.dump.zst`` or ``backup_X.sql``."""
+    return Path(f"{_without_format_suffix(archive)}{SIDECAR_SUFFIX}")
+
+
+def _without_format_suffix(archive: Path) -> Path:
+    for suffix in sorted(FORMAT_SUFFIXES.values(), key=len, reverse=True):   # .dump.zst before .dump
+        if archive.name.endswith(suffix) and archive.name != suffix:
+            return archive.with_name(archive.name[:-len(suffix)])
+    return archive.with_suffix("")
 
 
 def remove_partial_backups(directory: Path) -> list[Path]:
@@ -229,13 +239,13 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     """Dump the database to a new, verified, owner-only archive with its signed sidecar.
     ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled.
     ``server_identity`` (pgtools.server_identity) is asked of the server when not given.
-    ``backup_format`` ``plain`` writes an uncompressed SQL script (``compression`` does not apply)."""
+    ``backup_format`` is MIGRATION_BACKUP_FORMAT (backup_formats.plan_dump says what each means;
+    ``plain`` writes an uncompressed SQL script, ``compression`` does not apply)."""
     started = time.monotonic()
     moment = _dt.datetime.now(_dt.timezone.utc)
-    if backup_format == "plain":
-        compression = 0
-    argv = [pg_dump.path, f"--format={backup_format}", f"--compress={compression}",
-            f"--lock-wait-timeout={lock_wait_timeout}", "--no-password", f"--dbname={settings.conninfo()}"]
+    plan = plan_dump(backup_format, compression, pg_dump)
+    argv = [pg_dump.path, *plan.dump_options, f"--lock-wait-timeout={lock_wait_timeout}", "--no-password",
+            f"--dbname={settings.conninfo()}"]
     digest = hashlib.sha256()
     written = 0
     partial: Optional[Path] = None
@@ -247,11 +257,11 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
         # Held until the archive has its final name: tells other runs this file is not a leftover.
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         with os.fdopen(descriptor, "wb") as sink:
-            process = start_tool(argv, settings.child_environment(), stdout=subprocess.PIPE)
+            process, compressor = _start_dump(argv, plan, settings.child_environment())
             if still_wanted is not None and not still_wanted(process):
-                stop_tool(process)
+                _stop_all(process, compressor)
                 raise BackupCancelled("backup cancelled; nothing was changed")
-            source = process.stdout.fileno()
+            source = (compressor or process).stdout.fileno()
             _widen_pipe(source)
             try:
                 while True:
@@ -265,24 +275,29 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                         progress(written)
                 stderr = process.stderr.read().decode("utf-8", "replace")
                 process.wait()
+                compressor_stderr = compressor.stderr.read().decode("utf-8", "replace") if compressor else ""
+                if compressor is not None:
+                    compressor.wait()
             except BaseException:
-                stop_tool(process)
+                _stop_all(process, compressor)
                 raise
             if process.returncode != 0:
                 if still_wanted is not None and not still_wanted(process):
                     raise BackupCancelled("backup cancelled; nothing was changed")
                 raise BackupError(f"pg_dump failed: {first_error_line(stderr)}; nothing was changed")
+            if compressor is not None and compressor.returncode != 0:
+                raise BackupError(f"zstd failed: {first_error_line(compressor_stderr)}; nothing was changed")
             sink.flush()
             os.fsync(sink.fileno())
             toc_entries = verify_archive_readable(partial, pg_restore)
-            final = _publish(partial, moment.astimezone(), directory, FORMAT_SUFFIXES[backup_format])
+            final = _publish(partial, moment.astimezone(), directory, plan.suffix)
             info = BackupInfo(
                 file=str(final), database=settings.database, host=settings.host, port=settings.port,
                 user=settings.user, created_at=moment.isoformat(timespec="seconds"), server_version=server_version,
                 revision=sorted(revision), size_bytes=written, sha256=digest.hexdigest(),
                 duration_seconds=round(time.monotonic() - started, 3), database_size_bytes=database_size,
-                reason=reason, format=backup_format, compression=compression, toc_entries=toc_entries,
-                tools={"pg_dump": pg_dump.version, "pg_restore": pg_restore.version},
+                reason=reason, format=plan.format, compression=plan.compression, toc_entries=toc_entries,
+                tools={"pg_dump": pg_dump.version, "pg_restore": pg_restore.version, **plan.tools},
                 created_by=f"{_os_user()}@{socket.gethostname()}", server=identity)
             try:
                 write_sidecar(info, key)
@@ -300,6 +315,36 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     finally:
         if partial is not None and os.path.lexists(partial):
             partial.unlink()
+
+
+def _start_dump(argv: list, plan: DumpPlan, env: dict) -> tuple:
+    """(pg_dump, the compressor or None); the archive's bytes come out of the last one's stdout.
+    pg_dump writes straight into the compressor through an OS pipe: no byte passes through Python
+    uncompressed."""
+    if plan.compressor is None:
+        return start_tool(argv, env, stdout=subprocess.PIPE), None
+    read_end, write_end = os.pipe()
+    try:
+        dump = start_tool(argv, env, stdout=write_end)
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    try:
+        compressor = start_tool(plan.compressor, os.environ.copy(), stdin=read_end, stdout=subprocess.PIPE)
+    except BaseException:
+        stop_tool(dump)
+        raise
+    finally:
+        os.close(read_end)
+    return dump, compressor
+
+
+def _stop_all(*processes: Optional[subprocess.Popen]) -> None:
+    for process in processes:
+        if process is not None:
+            stop_tool(process)
 
 
 def _ask_server_identity(settings) -> dict:
@@ -343,7 +388,10 @@ def _widen_pipe(descriptor: int) -> None:
 def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
     """``pg_restore --list`` reads the whole table of contents; returns its entry count. A plain
     dump is read through instead (plain_dump.read_outline); ToolError says why it is not readable."""
-    if file_format(archive) == "plain":
+    kind = file_format(archive)
+    if kind == "custom-zstd":
+        return _zstd_archive_readable(archive, pg_restore)
+    if kind == "plain":
         descriptor = os.open(archive, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             return len(read_outline(descriptor).entries)
@@ -355,8 +403,25 @@ def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 
 
+def _zstd_archive_readable(archive: Path, pg_restore: Tool) -> int:
+    """A ``.dump.zst``: its table of contents through ``zstd -dc | pg_restore --list``, and the
+    whole file through ``zstd -t`` (the frame's checksum) at the same time, on the other core."""
+    whole = start_integrity_check(str(archive))
+    try:
+        result = run_on_decompressed([pg_restore.path, "--list"], str(archive), os.environ.copy(),
+                                     what="pg_restore --list")
+        stderr = whole.communicate()[1]
+    except BaseException:
+        stop_tool(whole)
+        raise
+    if whole.returncode != 0:
+        raise ToolError(f"zstd -t found the file damaged: {first_error_line(stderr or '')}")
+    return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
+
+
 def file_format(archive: Path) -> Optional[str]:
-    """``custom`` or ``plain`` from the file's first bytes (not its name), None when neither."""
+    """``custom``, ``custom-zstd`` or ``plain`` from the file's first bytes (not its name), None
+    when none of them."""
     with open(archive, "rb") as handle:
         return archive_format(handle.read(64))
 
@@ -567,11 +632,13 @@ def verify_backup(archive: Path, pg_restore: Tool, *, trust_unsigned: bool = Fal
         size = archive.stat().st_size
         checks.append(("size", size == info.size_bytes, f"{size} bytes" if size == info.size_bytes
                        else f"{size} bytes, sidecar says {info.size_bytes}"))
-    plain = file_format(archive) == "plain"
+    kind = file_format(archive)
+    plain = kind == "plain"
     check = "plain SQL read" if plain else "pg_restore --list"
     try:
         entries = verify_archive_readable(archive, pg_restore)
-        checks.append((check, True, f"{entries} entries"))
+        whole = "; zstd -t: the whole file is intact" if kind == "custom-zstd" else ""
+        checks.append((check, True, f"{entries} entries{whole}"))
     except ToolError as exc:
         checks.append((check, False, str(exc)))
     if full and not plain:
@@ -583,8 +650,11 @@ def _every_data_block_readable(archive: Path, pg_restore: Tool) -> tuple:
     """``pg_restore --list`` reads only the table of contents; writing the whole restore script to
     /dev/null decompresses and reads every data block, as a restore would."""
     try:
-        run_tool([pg_restore.path, "--file=/dev/null", str(archive)], os.environ.copy(),
-                 what="pg_restore of every data block")
+        argv = [pg_restore.path, "--file=/dev/null"]
+        if file_format(archive) == "custom-zstd":
+            run_on_decompressed(argv, str(archive), os.environ.copy(), what="pg_restore of every data block")
+        else:
+            run_tool([*argv, str(archive)], os.environ.copy(), what="pg_restore of every data block")
         return ("data", True, "every data block read")
     except ToolError as exc:
         return ("data", False, str(exc))

@@ -642,6 +642,13 @@ def health(project) -> dict:
             check(name, True, f"{tool.version} at {tool.path}")
     except MigrationSafetyError as exc:
         check("client tools", False, str(exc))
+    try:
+        from .backup_formats import describe_plan, plan_dump
+        plan = plan_dump(project.safety.backup_format, project.safety.backup_compression,
+                         _tools(["pg_dump"])["pg_dump"])
+        check("backup format", True, describe_plan(plan, project.safety.backup_format))
+    except MigrationSafetyError as exc:
+        check("backup format", False, str(exc))
     backup_dir = project.safety.backup_dir
     try:
         from .pgtools import ensure_directory_writable

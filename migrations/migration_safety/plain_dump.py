@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
 
 CUSTOM_MAGIC = b"PGDMP"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"          # zstd's frame magic number
 PLAIN_HEADER = b"--\n-- PostgreSQL database dump\n"
 _COMPLETE = b"-- PostgreSQL database dump complete"
 _ENTRY_HEADER = re.compile(rb"^-- (Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: .*$")
@@ -33,9 +34,12 @@ class PlainDumpInvalid(ValueError):
 
 
 def archive_format(head: bytes) -> Optional[str]:
-    """``custom`` or ``plain`` from the first bytes of a backup file; None for anything else."""
+    """``custom``, ``custom-zstd`` (a zstd frame: backup_formats) or ``plain`` from the first bytes
+    of a backup file; None for anything else."""
     if head.startswith(CUSTOM_MAGIC):
         return "custom"
+    if head.startswith(ZSTD_MAGIC):
+        return "custom-zstd"
     if head.startswith(PLAIN_HEADER):
         return "plain"
     return None

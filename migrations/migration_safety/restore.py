@@ -6,7 +6,8 @@ The restore runs as one psql session and one transaction fed with
    CASCADE; in ``public``, which the archive does not recreate, each relation, routine, type and
    domain), so objects created after the backup are gone, then
 2. the archive's SQL from ``pg_restore -f -`` (minus the schemas we preserve, such as the audit
-   trail), streamed, never buffered — or, for a plain-SQL backup, the file's own bytes, with the
+   trail), streamed, never buffered (a ``.dump.zst`` decompressed by ``zstd -dc`` on its way into
+   pg_restore) — or, for a plain-SQL backup, the file's own bytes, with the
    preserved schemas set aside under another name meanwhile (``preserved_aside``), then
 3. ``COMMIT``, sent by the wrapper only once pg_restore has exited 0 having read exactly the bytes
    that were checked (see ``apply_in_one_transaction``).
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .backup_formats import decompressor_failed, run_on_decompressed, start_decompressor
 from .backups import CHUNK, ProgressCallback
 from .errors import RestoreError
 from .pgtools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool, start_tool,
@@ -60,8 +62,8 @@ def quote_ident(name: str) -> str:
 
 
 def archive_toc(archive: "OpenedArchive", pg_restore: Tool) -> list[str]:
-    return run_tool([pg_restore.path, "--list", archive.child_path], os.environ.copy(), what="pg_restore --list",
-                    pass_fds=(archive.descriptor,)).stdout.splitlines()
+    return archive.run_pg_restore([pg_restore.path, "--list"], os.environ.copy(), what="pg_restore --list",
+                                  ).stdout.splitlines()
 
 
 _TOC_PREFIX = re.compile(r"^\d+;\s+\d+\s+\d+\s+")
@@ -252,8 +254,8 @@ class OpenedArchive:
         self.format = archive_format(os.pread(self.descriptor, 64, 0))
         if self.format is None:
             self.close()
-            raise RestoreError(f"{self.path.name} is neither a pg_dump custom-format archive nor a plain SQL dump; "
-                               "nothing was changed")
+            raise RestoreError(f"{self.path.name} is neither a pg_dump custom-format archive (plain or "
+                               "zstd-compressed) nor a plain SQL dump; nothing was changed")
         self._outline: Optional[PlainOutline] = None
 
     def plain_outline(self) -> PlainOutline:
@@ -269,6 +271,14 @@ class OpenedArchive:
     def child_path(self) -> str:
         """The archive as a child process given ``pass_fds=(descriptor,)`` opens it."""
         return descriptor_path(self.descriptor)
+
+    def run_pg_restore(self, argv: list, env: dict, *, what: str, pass_fds: Iterable[int] = ()):
+        """pg_restore ``argv`` run on this archive: given its path, or its decompressed stream on
+        stdin for a ``.dump.zst``."""
+        fds = (*pass_fds, self.descriptor)
+        if self.format == "custom-zstd":
+            return run_on_decompressed(argv, self.child_path, env, what=what, pass_fds=fds)
+        return run_tool([*argv, self.child_path], env, what=what, pass_fds=fds)
 
     def close(self) -> None:
         if self.descriptor >= 0:
@@ -298,7 +308,10 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
     is killed, psql reaches the end of the pipe with the transaction open and the server rolls it
     back. The archive flows from our descriptor into pg_restore through Python (that is where it
     is hashed) and from pg_restore straight into psql through an OS pipe. A plain dump flows from
-    the same hashing feed into psql, and commits only if psql took every byte of it."""
+    the same hashing feed into psql, and commits only if psql took every byte of it. A ``.dump.zst``
+    flows from the feed (the compressed bytes on disk are what is hashed) into ``zstd -dc`` and
+    from it into pg_restore, OS pipes both; zstd must also end well (or be cut off by a pg_restore
+    that had read all it wanted)."""
     plain = archive.format == "plain"
     if plain != (toc_lines is None):
         raise ValueError("entries are selected from a custom archive only, and always")
@@ -310,29 +323,36 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
     commit_read, commit_write = os.pipe()
     feed_read, feed_write = os.pipe()
     sql_read, sql_write = os.pipe()
+    unpacked_read, unpacked_write = os.pipe() if archive.format == "custom-zstd" else (None, None)
     restore_argv = [pg_restore.path, *restore_options, f"--use-list={descriptor_path(list_file)}", "--file=-"]
     psql_argv = [psql.path, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--no-password", "--output=/dev/null",
                  f"--dbname={settings.conninfo()}", f"--file={descriptor_path(prelude_file)}", "--file=-",
                  f"--file={descriptor_path(closing_file)}", f"--file={descriptor_path(commit_read)}"]
-    reader = writer = None
+    reader = writer = decompressor = None
     try:
+        if unpacked_read is not None:
+            decompressor = start_decompressor(feed_read, stdout=unpacked_write)
         if not plain:
-            reader = start_tool(restore_argv, env, stdin=feed_read, stdout=sql_write, pass_fds=(list_file,))
+            reader = start_tool(restore_argv, env, stdin=feed_read if decompressor is None else unpacked_read,
+                                stdout=sql_write, pass_fds=(list_file,))
         writer = start_tool(psql_argv, env, stdin=feed_read if plain else sql_read, stdout=subprocess.PIPE,
                             pass_fds=(prelude_file, closing_file, commit_read))
     except BaseException:
         for descriptor in (commit_write, feed_write):
             os.close(descriptor)
-        if reader is not None:
-            stop_tool(reader)
+        for process in (decompressor, reader):
+            if process is not None:
+                stop_tool(process)
         raise
     finally:
-        for descriptor in (list_file, prelude_file, closing_file, commit_read, feed_read, sql_read, sql_write):
-            os.close(descriptor)
+        for descriptor in (list_file, prelude_file, closing_file, commit_read, feed_read, sql_read, sql_write,
+                           unpacked_read, unpacked_write):
+            if descriptor is not None:
+                os.close(descriptor)
     errors: dict[str, bytes] = {}
     applied = threading.Event()
     helpers = [threading.Thread(target=lambda p=p, k=k: errors.__setitem__(k, p.stderr.read()), daemon=True)
-               for k, p in (("pg_restore", reader), ("psql", writer)) if p is not None]
+               for k, p in (("pg_restore", reader), ("psql", writer), ("zstd", decompressor)) if p is not None]
     helpers.append(threading.Thread(target=_watch_for_token, args=(writer.stdout, token, applied), daemon=True))
     feed = _ArchiveFeed(archive, feed_write, progress)
     for thread in (*helpers, feed):
@@ -341,15 +361,19 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
     try:
         _wait(lambda: reader.poll() is not None if reader else not feed.is_alive())
         feed.join()
-        produced = reader.returncode == 0 if reader else True
+        if decompressor is not None:
+            _wait(lambda: decompressor.poll() is not None)
+        produced = (reader.returncode == 0 if reader else True) and not (decompressor and
+                                                                          decompressor_failed(decompressor))
         problem = feed.problem(delivered_all=plain) if produced else None
         if produced and problem is None:
             _wait(lambda: applied.is_set() or writer.poll() is not None)
             if applied.is_set():
                 committed = _send(commit_write, "COMMIT;\n")
     except BaseException:
-        if reader is not None:
-            stop_tool(reader)
+        for process in (decompressor, reader):
+            if process is not None:
+                stop_tool(process)
         stop_tool(writer)
         raise
     finally:
@@ -365,6 +389,10 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
     if reader is not None and reader.returncode != 0:
         reason = first_error_line(errors.get("pg_restore", b"").decode("utf-8", "replace"))
         raise RestoreError(f"pg_restore could not read {archive.path.name} ({reason}); the restore was rolled "
+                           "back, the database is as it was before the restore")
+    if decompressor is not None and decompressor_failed(decompressor):
+        reason = first_error_line(errors.get("zstd", b"").decode("utf-8", "replace"))
+        raise RestoreError(f"zstd could not decompress {archive.path.name} ({reason}); the restore was rolled "
                            "back, the database is as it was before the restore")
     if not committed:
         raise RestoreError(f"{archive.path.name} {problem or 'was not applied'}; the restore was rolled back, "
@@ -478,9 +506,9 @@ def schema_difference(settings, archive: OpenedArchive, toc_lines: Iterable[str]
     else:
         list_file = memory_file("toc.list", "\n".join(toc_lines) + "\n")
         try:
-            expected = run_tool([pg_restore.path, *options, "--schema-only",
-                                 f"--use-list={descriptor_path(list_file)}", "--file=-", archive.child_path], env,
-                                what="pg_restore --schema-only", pass_fds=(list_file, archive.descriptor)).stdout
+            expected = archive.run_pg_restore([pg_restore.path, *options, "--schema-only",
+                                               f"--use-list={descriptor_path(list_file)}", "--file=-"], env,
+                                              what="pg_restore --schema-only", pass_fds=(list_file,)).stdout
         finally:
             os.close(list_file)
     argv = [pg_dump.path, *options, "--schema-only", "--no-password", f"--dbname={settings.conninfo()}"]

@@ -225,7 +225,9 @@ class SafetySettings:
     """How the wrapper behaves; environment ``MIGRATION_*`` overrides ``[migration_safety]`` in alembic.ini."""
     backup_dir: Path
     backup_compression: int = 1           # pg_dump -Z level; measured choice, see README "Backup format"
-    backup_format: str = "custom"         # custom (pg_dump -Fc) or plain (a .sql file), see README "Backup format"
+    # auto (custom-zstd when zstd is available, else custom), custom-zstd, custom (pg_dump -Fc) or
+    # plain (a .sql file); measured choice, see README "Performance and the backup format"
+    backup_format: str = "auto"
     lock_timeout: str = "5s"              # applied to the migration connection
     statement_timeout: str = "0"          # 0 = none
     lock_wait_seconds: float = 0.0        # how long to wait for another run's migration lock
@@ -245,7 +247,7 @@ class SafetySettings:
     rehearse: bool = False                # rehearse = always: every run rehearses on a scratch copy first
 
 
-BACKUP_FORMATS = ("custom", "plain")
+BACKUP_FORMATS = ("auto", "custom-zstd", "custom", "plain")
 REHEARSE_VALUES = ("always", "never")
 
 SAFETY_KEYS = {
