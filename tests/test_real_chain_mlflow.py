@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy
 
 from alembic_projects import make_project
-from harness import fingerprint, run_cli
+from harness import backup_files, fingerprint, run_cli
 
 VENDORED = Path(__file__).parent / "real_chains" / "mlflow"
 HEAD = "dc11669786a5"
@@ -121,7 +121,7 @@ def test_upgrade_onto_fresh_empty_tables_blocks_only_on_running_code_hazards_unt
     assert EXPECTED_TABLES <= tables_of(database)
     assert "job_name" in columns_of(database, "jobs") and "function_fullname" not in columns_of(database, "jobs")
     assert "dimension_attributes" not in columns_of(database, "spans")
-    assert list((tmp_path / "backups").glob("backup_*.dump")) == [Path(result["backup"])]
+    assert backup_files(tmp_path / "backups") == [Path(result["backup"])]
 
 
 def columns_of(database, table: str) -> set:
