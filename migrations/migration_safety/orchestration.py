@@ -98,6 +98,7 @@ class RunResult:
     run_id: Optional[str] = None            # the journal entry of a run that changed something
     sql: Optional[str] = None
     findings: list = field(default_factory=list)
+    accepted: list = field(default_factory=list)     # findings accepted in config: not blocking, still shown
     notes: list = field(default_factory=list)
     source: str = "alembic"                 # what ran: an Alembic project, or a SQL folder ("sql")
     rehearsal: Optional[dict] = None        # rehearsal.RehearsalReport, when the run rehearsed
@@ -166,6 +167,7 @@ class RunContext:
         self.result = RunResult(self.direction, self.settings.database, self.target, status, message,
                                 revision_before=list(self.current), revision_after=list(self.current),
                                 steps=plan_steps, findings=_finding_dicts(self.report),
+                                accepted=_accepted_dicts(self.report),
                                 unsafe_allowed=self.allow_unsafe, notes=self.notes, source=self.source.kind)
         return self.result
 
@@ -179,6 +181,15 @@ def _finding_dicts(report) -> list:
         return []
     return [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message}
             for f in report.findings]
+
+
+def _accepted_dicts(report) -> list:
+    """The findings the project accepted in ``[migration_safety.accept]``, with the reason given:
+    a run that passed because of them says so."""
+    if report is None:
+        return []
+    return [{"rule": f.rule, "revision": f.revision, "file": f.file, "line": f.line, "message": f.message,
+             "reason": f.accepted_reason} for f in report.accepted]
 
 
 def describe_failure(exc: BaseException, interruption: Interruption) -> str:

@@ -210,6 +210,9 @@ def render_run_result(output: Output, result) -> None:
     if result.findings:
         output.table("Validation", ("severity", "rule", "where", "message"),
                      [(f["severity"], f["rule"], f"{f['file']}:{f['line']}", f["message"]) for f in result.findings])
+    if result.accepted:
+        output.table("Accepted in config (not blocking)", ("rule", "where", "reason"),
+                     [(f["rule"], f"{f['file']}:{f['line']}", f["reason"]) for f in result.accepted])
     if result.rehearsal:
         _render_rehearsal(output, result.rehearsal)
     if result.sql:
