@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import commands, log_levels, structured_log
-from .errors import EXIT_FAILED, EXIT_OK
+from .errors import EXIT_FAILED, EXIT_OK, command_name
 from .project import Project
 from .render import Output, displayable, render_run_result
 
@@ -309,7 +309,7 @@ def _hash_token(output: Output) -> int:
 
     token = sys.stdin.readline().strip()
     if not token:
-        raise ConfigurationError("no token on stdin: echo \"$TOKEN\" | migration_utils.py serve --hash-token")
+        raise ConfigurationError(f"no token on stdin: echo \"$TOKEN\" | {command_name()} serve --hash-token")
     if output.format == "json":
         output.json({"token_sha256": token_hash(token)})
     else:

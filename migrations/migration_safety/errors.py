@@ -64,3 +64,14 @@ class NeedsAttention(MigrationSafetyError):
     """The database may be partially migrated (an interrupted run, a restore that could not
     complete): migrations stop until a person recovers or accepts it."""
     exit_code = EXIT_ATTENTION
+
+
+def command_name() -> str:
+    """The command as the user started it, for hints that tell them what to run next: this
+    repository's ``migration_utils.py`` or the installed ``migration-safety`` (also when the run came
+    through the API or the service, which have no command line of their own)."""
+    import os
+    import sys
+
+    started_as = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return started_as if started_as in ("migration_utils.py", "migration-safety") else "migration-safety"

@@ -26,7 +26,7 @@ from .catalog_state import (catalog_signature, committed_row_changes, rewind_seq
                             tables_with_committed_changes)
 from .database_identity import TargetGuard, WrongDatabase, identify
 from .errors import (EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, ConfigurationError, MigrationSafetyError,
-                     NeedsAttention, RestoreError, ValidationFailed)
+                     NeedsAttention, RestoreError, ValidationFailed, command_name)
 from .events import Events
 from .interruption import Interruption
 from .migration_lock import LockSession, migration_lock
@@ -276,7 +276,7 @@ def _refuse_after_an_unfinished_run(run: RunContext) -> None:
     if entries:
         raise NeedsAttention(
             f"{entries[0].describe()}. The database may be partially migrated; nothing was changed now",
-            hint="`migration_utils.py recover` restores the backup taken before that run, "
+            hint=f"`{command_name()} recover` restores the backup taken before that run, "
                  "`recover --accept` keeps the database as it is")
 
 
@@ -539,7 +539,7 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
         result.restore_seconds = round(time.monotonic() - restore_started, 3)
         result.status = Outcome.RESTORE_FAILED
         result.message = (f"{failed} The automatic restore failed too: {exc}. The database needs attention: "
-                          f"`migration_utils.py recover` restores {Path(run.backup.file).name}")
+                          f"`{command_name()} recover` restores {Path(run.backup.file).name}")
         return
     result.restore_seconds = restored.duration_seconds
     result.restore_mode = restored.mode

@@ -102,6 +102,9 @@ class Project:
         project.parser
         project.safety
         if project.sql_dir is None:
+            # a file that only configures a SQL folder needs no [alembic] section
+            if project.ini_file and not project.parser.has_section("alembic") and project.toml_file is None:
+                raise ConfigurationError(f"{project.ini_file} has no [alembic] section")
             project.script_location
         return project
 
@@ -128,8 +131,6 @@ class Project:
             parser.read(self.ini_file, encoding="utf-8")
         except configparser.Error as exc:
             raise ConfigurationError(f"cannot read {self.ini_file}: {' '.join(str(exc).split())}") from None
-        if not parser.has_section("alembic") and self.toml_file is None:
-            raise ConfigurationError(f"{self.ini_file} has no [alembic] section")
         return parser
 
     @cached_property
