@@ -85,6 +85,8 @@ def translate_alembic_error(exc: BaseException) -> Optional[str]:
     """A one-line message for errors that mean 'the user must change something'; None otherwise."""
     from alembic.util import CommandError
 
+    if isinstance(exc, ConfigurationError):
+        return str(exc)
     if isinstance(exc, SyntaxError):
         return f"syntax error in revision {exc.filename}:{exc.lineno}: {exc.msg}"
     if isinstance(exc, CommandError):
@@ -101,7 +103,8 @@ def translate_alembic_error(exc: BaseException) -> Optional[str]:
 
 
 def _load_scripts(script) -> None:
-    """Import every revision file now, so a broken one is a clear error before anything runs."""
+    """Load every revision now (read with ast, or imported), so a broken file or graph is a clear
+    error before anything runs."""
     try:
         list(script.walk_revisions())
     except Exception as exc:
@@ -109,6 +112,20 @@ def _load_scripts(script) -> None:
         if message is None:
             message = f"cannot load revision scripts: {type(exc).__name__}: {exc}"
         raise ConfigurationError(message) from None
+
+
+def _revision_being_imported(exc: BaseException) -> Optional[str]:
+    """The revision file whose import by Alembic raised ``exc`` (its module-level code: an import
+    that fails, a syntax error), None when ``exc`` came from elsewhere. Alembic imports every file
+    before its first step."""
+    suffix = os.path.join("alembic", "script", "base.py")
+    frame = exc.__traceback__
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if code.co_name == "_from_path" and code.co_filename.endswith(suffix):
+            return str(frame.tb_frame.f_locals.get("path", "?"))
+        frame = frame.tb_next
+    return None
 
 
 def load_script_directory(config):
@@ -475,10 +492,21 @@ def run_command(config, direction: str, target: str, *, sql: bool = False) -> No
     from alembic import command
 
     with contextlib.redirect_stdout(sys.stderr), displayable_log_records():
-        if direction == "upgrade":
-            command.upgrade(config, target, sql=sql)
-        else:
-            command.downgrade(config, target, sql=sql)
+        try:
+            if direction == "upgrade":
+                command.upgrade(config, target, sql=sql)
+            else:
+                command.downgrade(config, target, sql=sql)
+        except Exception as exc:
+            # Planning reads the files without importing them; Alembic imports them all before its
+            # first step, so a revision that cannot be imported stops the run before any change.
+            path = _revision_being_imported(exc)
+            if path is None:
+                raise
+            raise ConfigurationError(f"cannot import revision {Path(path).name}: "
+                                     f"{type(exc).__name__}: {' '.join(mask(str(exc)).split())}"[:300],
+                                     hint="a configuration problem of the project (what a revision file "
+                                          "imports), not a failed migration") from None
 
 
 def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:
