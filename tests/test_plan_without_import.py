@@ -172,6 +172,28 @@ def test_plans_from_the_files_read_with_ast_are_alembics_own(graph, tmp_path):
     assert plans >= len(cases) - 4             # most cases are plans, not errors
 
 
+def test_revisions_written_by_alembics_own_template_are_read_without_import(tmp_path):
+    """`alembic revision` files (annotated assignments, typing imports) plan from ast too."""
+    from alembic import command
+    from alembic.config import Config
+
+    from migration_safety.alembic_runner import _load_scripts, alembic_config, load_script_directory, script_directory
+
+    ini = make_project(tmp_path / "project", {})
+    command.revision(Config(str(ini)), "first", rev_id="aa01")
+    command.revision(Config(str(ini)), "second", rev_id="bb02", head="aa01", branch_label="feature")
+    command.revision(Config(str(ini)), "third", rev_id="cc03", head="aa01", splice=True, depends_on="feature")
+    config = alembic_config(ini, "postgresql+psycopg2://nobody@localhost/none")
+    declared = load_script_directory(config)
+    assert all(not hasattr(rev, "longdoc") for rev in declared.walk_revisions()), "the files were imported"
+    assert {rev.doc for rev in declared.walk_revisions()} == {"first", "second", "third"}
+    imported = script_directory(config)
+    _load_scripts(imported)
+    for current, direction, target in [((), "upgrade", "heads"), ((), "upgrade", "cc03"), ((), "upgrade", "feature@head"),
+                                       (("bb02", "cc03"), "downgrade", "feature@base"), (("cc03",), "downgrade", "base")]:
+        assert plan_or_error(declared, current, direction, target) == plan_or_error(imported, current, direction, target)
+
+
 def test_the_wrappers_dry_run_plans_the_order_of_alembics_sql_mode(database, env, tmp_path):
     ini = pointed_at(make_project(tmp_path / "project", BRANCHED), database)
     result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--revision", "heads", "--dry-run", env=env)
