@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ def translate_alembic_error(exc: BaseException) -> Optional[str]:
     """A one-line message for errors that mean 'the user must change something'; None otherwise."""
     from alembic.util import CommandError
 
+    if isinstance(exc, ConfigurationError):
+        return str(exc)
     if isinstance(exc, SyntaxError):
         return f"syntax error in revision {exc.filename}:{exc.lineno}: {exc.msg}"
     if isinstance(exc, CommandError):
@@ -100,7 +103,8 @@ def translate_alembic_error(exc: BaseException) -> Optional[str]:
 
 
 def _load_scripts(script) -> None:
-    """Import every revision file now, so a broken one is a clear error before anything runs."""
+    """Load every revision now (read with ast, or imported), so a broken file or graph is a clear
+    error before anything runs."""
     try:
         list(script.walk_revisions())
     except Exception as exc:
@@ -110,11 +114,91 @@ def _load_scripts(script) -> None:
         raise ConfigurationError(message) from None
 
 
+def _revision_being_imported(exc: BaseException) -> Optional[str]:
+    """The revision file whose import by Alembic raised ``exc`` (its module-level code: an import
+    that fails, a syntax error), None when ``exc`` came from elsewhere. Alembic imports every file
+    before its first step."""
+    suffix = os.path.join("alembic", "script", "base.py")
+    frame = exc.__traceback__
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if code.co_name == "_from_path" and code.co_filename.endswith(suffix):
+            return str(frame.tb_frame.f_locals.get("path", "?"))
+        frame = frame.tb_next
+    return None
+
+
 def load_script_directory(config):
-    """Alembic's ScriptDirectory with every revision imported (errors as one-line messages)."""
+    """Alembic's ScriptDirectory with every revision loaded (errors as one-line messages), for
+    planning and describing the graph. The revisions are read with ``ast``, not imported, so the
+    first import of a revision module happens where plain Alembic does it, inside the command
+    while env.py runs (an env.py that looks at what is already imported behaves as under
+    ``alembic upgrade``). A file ``ast`` cannot vouch for (see revision_graph.read_revision_file)
+    makes the whole directory load by import, as before."""
+    from .revision_graph import NotDeclarative
+
     script = script_directory(config)
+    try:
+        script.revision_map = _declared_revision_map(script)
+    except NotDeclarative as exc:
+        logging.getLogger(__name__).debug("planning imports the revision files: %s", exc)
     _load_scripts(script)
     return script
+
+
+class _NotImported:
+    """Where a step of Alembic's plan holds the revision module (``module.upgrade``): the
+    revisions read with ast are for planning; Alembic imports the file when it runs it."""
+
+    @staticmethod
+    def upgrade():
+        raise RuntimeError("a revision read with ast for planning cannot run")
+
+    downgrade = upgrade
+
+
+_NOT_IMPORTED = _NotImported()
+
+
+def _declared_revision_map(script):
+    """Alembic's RevisionMap over the files Alembic would load for ``script`` (its own listing of
+    the version locations), read with ``ast``. Each revision carries the ``path`` and ``doc`` its
+    Script would have. The Revisions are made when the map is first used, as Alembic's own are, so
+    a graph error (a loop, an unknown down revision) is raised by the same call with the same
+    message. NotDeclarative when a file needs importing."""
+    import re
+
+    from alembic.script.revision import Revision, RevisionMap
+    from alembic.util import to_tuple
+
+    from .revision_graph import NotDeclarative, read_revision_file
+
+    if script.sourceless:
+        raise NotDeclarative("sourceless = true: revisions may exist only as compiled files")
+    try:       # Alembic's private listing (1.20): another version may list differently
+        from alembic.script.base import Script, _only_source_rev_file
+
+        locations = [location for location in script._version_locations if location.exists()]
+        listed = [path.resolve() for location in locations for path in Script._list_py_dir(script, location)]
+    except (ImportError, AttributeError, TypeError) as exc:
+        raise NotDeclarative(f"this Alembic lists revision files differently ({exc})") from None
+    files, seen = [], set()
+    for path in listed:
+        if path not in seen and _only_source_rev_file.match(path.name):
+            seen.add(path)
+            files.append((path, read_revision_file(path)))
+
+    def revisions():
+        for path, declared in files:
+            revision = Revision(declared.revision, declared.down_revision,
+                                dependencies=to_tuple(declared.depends_on, default=()),
+                                branch_labels=to_tuple(declared.branch_labels, default=()))
+            revision.path = str(path)
+            revision.doc = re.split("\n\n", declared.docstring.strip())[0]    # as Script.doc
+            revision.module = _NOT_IMPORTED        # a plan step names the functions, never calls them
+            yield revision
+
+    return RevisionMap(revisions)
 
 
 def make_plan(script, current: tuple[str, ...], direction: str, target: str) -> Plan:
@@ -408,10 +492,21 @@ def run_command(config, direction: str, target: str, *, sql: bool = False) -> No
     from alembic import command
 
     with contextlib.redirect_stdout(sys.stderr), displayable_log_records():
-        if direction == "upgrade":
-            command.upgrade(config, target, sql=sql)
-        else:
-            command.downgrade(config, target, sql=sql)
+        try:
+            if direction == "upgrade":
+                command.upgrade(config, target, sql=sql)
+            else:
+                command.downgrade(config, target, sql=sql)
+        except Exception as exc:
+            # Planning reads the files without importing them; Alembic imports them all before its
+            # first step, so a revision that cannot be imported stops the run before any change.
+            path = _revision_being_imported(exc)
+            if path is None:
+                raise
+            raise ConfigurationError(f"cannot import revision {Path(path).name}: "
+                                     f"{type(exc).__name__}: {' '.join(mask(str(exc)).split())}"[:300],
+                                     hint="a configuration problem of the project (what a revision file "
+                                          "imports), not a failed migration") from None
 
 
 def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:

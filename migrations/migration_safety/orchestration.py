@@ -362,6 +362,9 @@ def _conclude(run: RunContext) -> None:
     if run.guard.refused is not None and result.status is Outcome.ROLLED_BACK:
         raise ConfigurationError(f"{run.guard.refused}; nothing was changed",
                                  hint="make env.py and the wrapper's settings name the same database")
+    # A revision file Alembic could not import (its first act, before any step): the project's setup
+    if isinstance(run.failure, ConfigurationError) and result.status is Outcome.ROLLED_BACK:
+        raise ConfigurationError(f"{run.failure}; nothing was changed", hint=run.failure.hint)
 
 
 def _lost_track(run: RunContext, why: str) -> None:

@@ -7,6 +7,7 @@ first with a bare KeyError); callers report them themselves (unknown-down-revisi
 "missing")."""
 from __future__ import annotations
 
+import ast
 import warnings
 from dataclasses import dataclass
 from typing import Iterable, Optional
@@ -87,3 +88,98 @@ def applied_below(declared: dict, current: Iterable[str]) -> list:
         warnings.simplefilter("ignore")
         targets = revision_map_.get_revisions(tuple(r for r in current if r in declared))
         return sorted(revision.revision for revision in revision_map_._get_ancestor_nodes(targets))
+
+
+class NotDeclarative(ValueError):
+    """A revision file whose place in the graph ``ast`` cannot vouch for: only importing it, as
+    Alembic does, tells (a revision id computed at run time, a syntax error, a conditional
+    assignment). The message says which file and why."""
+
+
+_GRAPH_NAMES = ("revision", "down_revision", "depends_on", "branch_labels")
+
+
+@dataclass(frozen=True)
+class RevisionFile:
+    """What importing a revision file would give Alembic, read with ``ast``: the four names with
+    the values the module would hold (as written: a string, None, a tuple or list of strings) and
+    the module's docstring (``__doc__``; "" when it has none)."""
+    revision: str
+    down_revision: object
+    depends_on: object = None
+    branch_labels: object = None
+    docstring: str = ""
+
+
+def read_revision_file(path) -> RevisionFile:
+    """The declarations of the revision file at ``path``; NotDeclarative unless each of the four
+    names is bound at module level by exactly one plain assignment of a literal (``revision`` a
+    string, the others None, a string, or a tuple or list of strings) and by nothing else — no
+    other assignment, import, ``global`` or star import that could change it when the module
+    runs. ``revision`` and ``down_revision`` must be there, as Alembic requires them."""
+    try:
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read(), filename=str(path))
+    except (SyntaxError, ValueError, OSError) as exc:
+        raise NotDeclarative(f"{path}: cannot be parsed ({type(exc).__name__})") from None
+    values: dict = {}
+    for statement in tree.body:
+        target = statement.target if isinstance(statement, ast.AnnAssign) and statement.value is not None else (
+            statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None)
+        if isinstance(target, ast.Name) and target.id in _GRAPH_NAMES:
+            if target.id in values:
+                raise NotDeclarative(f"{path}: {target.id} is assigned more than once")
+            try:
+                values[target.id] = ast.literal_eval(statement.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise NotDeclarative(f"{path}: {target.id} is not a literal") from None
+            _refuse_other_bindings(path, statement.value)
+            continue
+        _refuse_other_bindings(path, statement)
+    if not isinstance(values.get("revision"), str):
+        raise NotDeclarative(f"{path}: no revision string")
+    if "down_revision" not in values:
+        raise NotDeclarative(f"{path}: no down_revision")
+    for name in _GRAPH_NAMES[1:]:
+        value = values.get(name)
+        if not (value is None or isinstance(value, str)
+                or isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)):
+            raise NotDeclarative(f"{path}: {name} is neither None, a string nor strings")
+    return RevisionFile(values["revision"], values["down_revision"], values.get("depends_on"),
+                        values.get("branch_labels"), ast.get_docstring(tree, clean=False) or "")
+
+
+def _refuse_other_bindings(path, statement) -> None:
+    """NotDeclarative when ``statement`` (at module level) could bind one of the graph names when
+    the module runs: an assignment in any form, an import, a function or class of that name,
+    ``global`` in a function, a star import or a module ``__getattr__``."""
+    bound = set(_module_bindings(statement, at_module_level=True))
+    if "*" in bound:
+        raise NotDeclarative(f"{path}: a star import may bind the revision")
+    if "__getattr__" in bound:
+        raise NotDeclarative(f"{path}: a module __getattr__ may answer for the revision")
+    clash = sorted(bound.intersection(_GRAPH_NAMES))
+    if clash:
+        raise NotDeclarative(f"{path}: {clash[0]} is bound by more than one plain assignment")
+
+
+def _module_bindings(node, at_module_level: bool):
+    """The names ``node`` may bind in the module's namespace ("*" for a star import). Inside a
+    function or class body only ``global`` reaches the module; its other assignments are local."""
+    if isinstance(node, ast.Global):
+        yield from node.names
+        return
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        if at_module_level and not isinstance(node, ast.Lambda):
+            yield node.name
+        for child in ast.iter_child_nodes(node):
+            yield from _module_bindings(child, at_module_level=False)
+        return
+    if at_module_level:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            yield node.id
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                yield alias.asname or alias.name.split(".")[0]
+    for child in ast.iter_child_nodes(node):
+        yield from _module_bindings(child, at_module_level)

@@ -142,6 +142,8 @@ class AlembicSource:
         return probe.heads
 
     def plan(self, current: tuple, direction: str, target: str):
+        """Alembic's plan from the revision files read, not imported: Alembic imports them when
+        its command runs, while env.py runs, as it does itself (alembic_runner.load_script_directory)."""
         from ..alembic_runner import load_script_directory, make_plan
 
         return make_plan(load_script_directory(self.config), current, direction, target)
