@@ -260,16 +260,39 @@ def test_ast_vouches_only_for_plain_literal_declarations(body, readable, tmp_pat
             read_revision_file(path)
 
 
-def test_a_revision_alembic_cannot_import_is_a_configuration_error_and_changes_nothing(database, env, tmp_path):
-    from harness import fingerprint
+@pytest.mark.parametrize("breakage, error, backup_kept", [
+    # a module nothing provides: found by reading the imports, before any backup is taken
+    ("import no_such_module_of_the_app\n", "ModuleNotFoundError: No module named 'no_such_module_of_the_app'", False),
+    # a module that fails while it is imported: only Alembic's import finds it, before its first step
+    ("raise RuntimeError('APP_SETTINGS is not set')\n", "RuntimeError: APP_SETTINGS is not set", True),
+], ids=["missing-module", "fails-on-import"])
+def test_a_revision_alembic_cannot_import_is_a_configuration_error_and_changes_nothing(database, env, tmp_path,
+                                                                                        breakage, error, backup_kept):
+    from harness import backup_files, fingerprint
 
     broken = revision("b2", "a1", 'op.execute("CREATE TABLE second (id int)")').replace(
-        "import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport no_such_module_of_the_app\n")
+        "import sqlalchemy as sa\n", "import sqlalchemy as sa\n" + breakage)
     ini = make_project(tmp_path / "project", {
         "a1_first.py": revision("a1", None, 'op.execute("CREATE TABLE first (id int)")'), "b2_second.py": broken})
     before = fingerprint(database)
     result = run_cli("--config", str(ini), "upgrade", env=env)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "cannot import revision b2_second.py: ModuleNotFoundError" in result.stderr
+    assert f"cannot import revision b2_second.py: {error}" in result.stderr
     assert "configuration problem" in result.stderr
     assert fingerprint(database) == before
+    assert bool(backup_files(tmp_path / "backups")) is backup_kept
+
+
+def test_a_revision_importing_what_env_py_puts_on_the_path_runs(database, env, tmp_path):
+    """The import check runs after env.py: an application env.py adds to sys.path is found."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "myapp_tables.py").write_text("TABLE = 'from_the_app'\n")
+    uses_the_app = revision("a1", None, 'op.execute(f"CREATE TABLE {myapp_tables.TABLE} (id int)")').replace(
+        "import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport myapp_tables\n")
+    ini = make_project(tmp_path / "project", {"a1_first.py": uses_the_app})
+    env_py = tmp_path / "project" / "alembic" / "env.py"
+    env_py.write_text(f"import sys\nsys.path.insert(0, {str(app)!r})\n" + env_py.read_text())
+    result = run_cli("--config", str(ini), "upgrade", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert database.sql("SELECT to_regclass('from_the_app') IS NOT NULL") == [(True,)]

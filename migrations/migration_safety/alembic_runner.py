@@ -553,3 +553,37 @@ def _heads_after(heads: tuple, step: PlannedStep) -> tuple:
     if step.is_upgrade:
         return tuple(h for h in heads if h not in downs) + (step.revision,)
     return tuple(h for h in heads if h != step.revision) + tuple(d for d in downs if d not in heads)
+
+
+def unresolvable_imports(paths) -> list:
+    """``(file, module)`` for each module a revision file imports at its top level, outside any
+    ``try``, that Python cannot find: the file would fail when Alembic imports it. Found without
+    importing anything (``importlib.util.find_spec`` of the top-level package, on the ``sys.path``
+    the env.py probe left, ``prepend_sys_path`` included), so a run that cannot import its
+    revisions stops as a configuration error before the backup, as plain Alembic's would before
+    its first step."""
+    import ast
+    import importlib.util
+
+    missing = []
+    for path in paths:
+        try:
+            tree = ast.parse(Path(path).read_bytes(), filename=str(path))
+        except (OSError, SyntaxError, ValueError):
+            continue                    # the validator reports a file it cannot read
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.partition(".")[0]
+                try:
+                    found = top in sys.modules or importlib.util.find_spec(top) is not None
+                except (ImportError, ValueError):
+                    found = False
+                if not found:
+                    missing.append((str(path), name))
+    return missing

@@ -292,6 +292,7 @@ def _backup_while_planning(run: RunContext) -> None:
         run.guard = TargetGuard(identify(run.connection))
         run.current = _probe(run)
         run.plan = run.source.plan(run.current, run.direction, run.target)
+        run.source.check_runnable(run.plan)
         run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
                                             connection=run.connection)
         run.new_result(Outcome.UP_TO_DATE, "")

@@ -9,6 +9,8 @@ A source answers:
     probe(guard) -> tuple               checks the source can run against the guarded database,
                                         before the backup; returns the current state as it sees it
     plan(current, direction, target) -> alembic_runner.Plan
+    check_runnable(plan)                after probe: what would stop the plan before its first step
+                                        (a revision importing a missing module) as a ConfigurationError
     validate(plan, postgres_major) -> ValidationReport | None
     watching() -> context yielding a StepTimes: ``last`` names the step that ran last,
                                         ``durations_ms(end)`` each step's own duration,
@@ -26,6 +28,8 @@ import logging
 import time
 from pathlib import Path
 from typing import Iterator, Optional
+
+from ..errors import ConfigurationError
 
 
 def source_for(project):
@@ -147,6 +151,18 @@ class AlembicSource:
         from ..alembic_runner import load_script_directory, make_plan
 
         return make_plan(load_script_directory(self.config), current, direction, target)
+
+    def check_runnable(self, plan) -> None:
+        """A pending revision importing a module Python cannot find is a configuration error now,
+        before the backup is kept, not a failed run later. Only after ``probe``: env.py often puts
+        the application on ``sys.path`` itself."""
+        from ..alembic_runner import unresolvable_imports
+
+        for path, module in unresolvable_imports(step.path for step in plan.steps):
+            raise ConfigurationError(f"cannot import revision {Path(path).name}: ModuleNotFoundError: "
+                                     f"No module named {module!r}",
+                                     hint="a configuration problem of the project (what a revision file "
+                                          "imports), not a failed migration; nothing was changed")
 
     def validate(self, plan, postgres_major: int):
         """Static checks of the pending revision files (upgrades only; None when nothing is pending)."""

@@ -127,6 +127,9 @@ class SqlFolderSource:
             raise ConfigurationError(f"downgrade to {target}: version {wanted.label} is not applied")
         return done[done.index(wanted) + 1:]
 
+    def check_runnable(self, plan: Plan) -> None:
+        """SQL files import nothing: what stops one is a finding of ``validate``."""
+
     def validate(self, plan: Plan, postgres_major: int):
         """The pending UP files with the same rules as op.execute SQL, plus the folder's own
         problems (upgrades only, as for Alembic revisions)."""
