@@ -13,29 +13,25 @@ have_initdb() {
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null 2>&1
 }
 
-# `make` drives the Makefile's shortcuts (Debian's slim images lack it); without it only those
-# shortcuts are missing, so a machine where it cannot be installed carries on.
-if ! command -v make >/dev/null 2>&1; then
+# Installs Debian package $2 when command $1 is missing and this is a root Debian machine;
+# otherwise says what is lost without it ($3) and carries on.
+install_if_missing() {
+    command -v "$1" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "bootstrap: installing make (Debian package 'make')" >&2
+        echo "bootstrap: installing $1 (Debian package '$2')" >&2
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
     else
-        echo "bootstrap: make not found; install Debian's 'make' package to use the Makefile's targets" >&2
+        echo "bootstrap: $1 not found; $3 (install Debian's '$2' package)" >&2
     fi
-fi
+}
 
+# `make` drives the Makefile's shortcuts (Debian's slim images lack it); without it only those
+# shortcuts are missing.
+install_if_missing make make "the Makefile's targets cannot be used"
 # The default backup format pipes pg_dump through the zstd tool (README "Performance and the backup
 # format"); without it backups fall back to pg_dump's own gzip (MIGRATION_BACKUP_FORMAT=auto).
-if ! command -v zstd >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "bootstrap: installing zstd (Debian package 'zstd')" >&2
-        apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zstd >/dev/null
-    else
-        echo "bootstrap: zstd not found; backups will use pg_dump's gzip (install Debian's 'zstd' package)" >&2
-    fi
-fi
+install_if_missing zstd zstd "backups will use pg_dump's gzip"
 
 if ! have_initdb || ! command -v pg_dump >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
