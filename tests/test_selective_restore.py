@@ -100,6 +100,17 @@ def test_schema_and_data_changes_to_small_tables_restore_only_those(database, en
     assert "public.scratch" not in touched
 
 
+def test_an_analyze_of_a_large_table_nobody_wrote_to_does_not_reload_it(database, env, tmp_path):
+    """An ANALYZE (autovacuum's, here the revision's own) resets the committed-change counter; with
+    no row of the table inserted, updated or deleted, the table is still known untouched."""
+    touched = _restored_selectively(database, env, tmp_path, """
+        op.execute("UPDATE small SET name = name || '!'")
+        op.execute("ANALYZE big")
+    """)
+    # big keeps its file (checked above); only its foreign key to small is re-added
+    assert "public.small" in touched and touched.count("public.big") == touched.count("public.big (foreign key")
+
+
 def test_index_changes_on_a_large_table_rebuild_only_those_indexes(database, env, tmp_path):
     message = _restored_selectively(database, env, tmp_path, """
         op.execute("DROP INDEX ix_big_prefix")

@@ -193,31 +193,35 @@ def _uses_newer_value(cursor, user: SequenceUser, old: SequencePosition) -> bool
 
 # Committed row changes per table: n_mod_since_analyze grows only when a transaction that changed
 # rows commits (an aborted one adds nothing, unlike n_tup_ins/upd/del), and an ANALYZE resets it,
-# which the analyze counters reveal. A backend's counters reach the shared statistics when it
-# exits, so read this after the run's connections have ended.
+# which the analyze counters reveal; n_tup_ins/upd/del (attempted changes) tell an ANALYZE of a
+# table nobody wrote to from one that hides changes. A backend's counters reach the shared
+# statistics when it exits, so read this after the run's connections have ended.
 _COMMITTED_CHANGES_SQL = """
 SELECT quote_ident(schemaname) || '.' || quote_ident(relname), n_mod_since_analyze,
-       analyze_count + autoanalyze_count
+       analyze_count + autoanalyze_count, n_tup_ins + n_tup_upd + n_tup_del
 FROM pg_stat_user_tables WHERE schemaname <> ALL(%(excluded)s)
 """
 
 
 def committed_row_changes(connection, excluded_schemas=()) -> dict:
-    """table -> (changes committed since its last analyze, how many analyzes it has had)."""
+    """table -> (changes committed since its last analyze, how many analyzes it has had, rows
+    inserted, updated or deleted in all, committed or not)."""
     query_one(connection, "SELECT pg_stat_clear_snapshot()")
     rows = query_all(connection, _COMMITTED_CHANGES_SQL, {"excluded": list(excluded_schemas)})
-    return {table: (changes, analyzes) for table, changes, analyzes in rows}
+    return {table: (changes, analyzes, attempted) for table, changes, analyzes, attempted in rows}
 
 
 def tables_with_committed_changes(before: dict, after: dict) -> list[str]:
-    """Tables whose rows a commit changed between the two readings. An ANALYZE in between resets
-    the count, so such a table counts as changed whenever it has any change since (we cannot
-    tell how many came before the ANALYZE)."""
+    """Tables whose rows a commit changed between the two readings. None attempted: unchanged,
+    whatever an ANALYZE did. An ANALYZE in between resets the count, so such a table counts as
+    changed whenever it has any change since (we cannot tell how many came before the ANALYZE)."""
     changed = []
-    for table, (changes, analyzes) in after.items():
+    for table, (changes, analyzes, attempted) in after.items():
         if table not in before:
             continue                      # created by the run: the catalog signature sees it
-        old_changes, old_analyzes = before[table]
+        old_changes, old_analyzes, old_attempted = before[table]
+        if attempted == old_attempted:
+            continue
         if analyzes != old_analyzes:
             if changes > 0 or old_changes > 0:
                 changed.append(table)

@@ -127,7 +127,9 @@ SELECT c.oid, n.nspname, c.relname, c.relkind, c.relfilenode, c.relowner::pg_cat
           AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid > 0
           AND d.deptype IN ('a', 'i') LIMIT 1),
        CASE WHEN c.relkind IN ('r', 'm') THEN concat_ws(':', pg_catalog.pg_stat_get_mod_since_analyze(c.oid),
-            pg_catalog.pg_stat_get_analyze_count(c.oid) + pg_catalog.pg_stat_get_autoanalyze_count(c.oid)) END,
+            pg_catalog.pg_stat_get_analyze_count(c.oid) + pg_catalog.pg_stat_get_autoanalyze_count(c.oid),
+            pg_catalog.pg_stat_get_tuples_inserted(c.oid) + pg_catalog.pg_stat_get_tuples_updated(c.oid)
+            + pg_catalog.pg_stat_get_tuples_deleted(c.oid)) END,
        CASE WHEN c.relkind = 'S' THEN pg_catalog.pg_sequence_last_value(c.oid)::text END,
        {_relation_signature_expression()},
        {_relation_signature_expression(include_indexes=False)},
@@ -207,7 +209,7 @@ class Relation:
     owner: str
     inherits: bool
     owned_by: Optional[int]         # the table a serial/identity sequence belongs to
-    row_changes: Optional[str]      # 'committed changes since analyze:analyzes' from the statistics
+    row_changes: Optional[str]      # 'committed changes since analyze:analyzes:attempted changes' (statistics)
     sequence_position: Optional[str]
     signature: str
     core_signature: str             # the signature without the indexes
@@ -362,21 +364,39 @@ class NotCertain(Exception):
 
 def _changed(before: Relation, after: Relation) -> bool:
     return (before.signature != after.signature or before.filenode != after.filenode
-            or before.row_changes != after.row_changes)
+            or _rows_changed(before, after))
+
+
+def _rows_changed(before: Relation, after: Relation) -> bool:
+    """Whether a commit may have changed the table's rows between the photographs. No insert,
+    update or delete attempted at all: no (an autovacuum's ANALYZE alone moves the other counters,
+    which would otherwise rebuild a large table nobody touched). Otherwise the committed-change
+    count decides; an ANALYZE in between resets it, so then we cannot tell: yes."""
+    if before.row_changes == after.row_changes:
+        return False
+    if not before.row_changes or not after.row_changes:
+        return True
+    changes_before, analyzes_before, attempted_before = map(int, before.row_changes.split(":"))
+    changes_after, analyzes_after, attempted_after = map(int, after.row_changes.split(":"))
+    if attempted_after == attempted_before:
+        return False
+    return analyzes_after != analyzes_before or changes_after != changes_before
 
 
 def _went_backwards(before: Relation, after: Relation) -> bool:
-    """Fewer committed changes without an ANALYZE in between: the counters were reset."""
-    changes_before, analyzes_before = map(int, before.row_changes.split(":"))
-    changes_after, analyzes_after = map(int, after.row_changes.split(":"))
-    return analyzes_after < analyzes_before or (analyzes_after == analyzes_before and changes_after < changes_before)
+    """Fewer changes than before without an ANALYZE in between, or fewer ANALYZEs or attempted
+    changes: the counters were reset."""
+    changes_before, analyzes_before, attempted_before = map(int, before.row_changes.split(":"))
+    changes_after, analyzes_after, attempted_after = map(int, after.row_changes.split(":"))
+    return (analyzes_after < analyzes_before or attempted_after < attempted_before
+            or (analyzes_after == analyzes_before and changes_after < changes_before))
 
 
 def _only_indexes_changed(before: Relation, after: Relation) -> bool:
     """Same columns, constraints, rows and file; only standalone indexes added, dropped or
     changed (a CREATE INDEX on a large table): rebuild those, not the table."""
     return (before.core_signature == after.core_signature and before.filenode == after.filenode
-            and before.row_changes == after.row_changes and before.indexes != after.indexes)
+            and not _rows_changed(before, after) and before.indexes != after.indexes)
 
 
 def plan_selective_restore(connection, before: Photograph, after: Photograph, toc: list) -> SelectivePlan:

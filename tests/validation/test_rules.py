@@ -203,8 +203,11 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
     assert stopped.returncode == 3 and "drop-column" in stopped.stdout + stopped.stderr
     assert fingerprint(database) == before
     # no backup for the refused run: the one started beside validation was cancelled, no file left
-    assert len(list((tmp_path / "backups").glob("*.dump"))) == 1
-    assert sorted(p.suffix for p in (tmp_path / "backups").iterdir()) == [".dump", ".json"]
+    from harness import backup_files, sidecar_of
+
+    archives = backup_files(tmp_path / "backups")
+    assert len(archives) == 1
+    assert sorted((tmp_path / "backups").iterdir()) == sorted([archives[0], sidecar_of(archives[0])])
     dry = run_cli("--config", str(ini), "upgrade", "--dry-run", env=env)
     assert dry.returncode == 3 and "drop-column" in dry.stdout
     allowed = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
