@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -519,12 +520,16 @@ def chart_svg(report: dict) -> str:
     width, height, left, bottom, top, right = 900, 420, 70, 50, 20, 350
     sizes = [entry["database_mb"] for entry in report["sizes"]]
     series = []
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
     for colour, name in zip(colours, TARGETS):
         for key, dash in (("wrapper_s", ""), ("by_hand_s", "6,4")):
             points = [(entry["database_mb"], entry["results"][name][key]) for entry in report["sizes"]]
             series.append((f"{name}, {'wrapper' if key == 'wrapper_s' else 'by hand'}", colour, dash, points))
-    max_x, max_y = max(sizes), max(y for *_, points in series for _, y in points)
+    max_x, highest = max(sizes), max(y for *_, points in series for _, y in points)
+    # a round tick step (1, 2 or 5 times a power of ten) giving at most five steps
+    step = min(m * 10 ** e for e in range(-2, 6) for m in (1, 2, 5) if m * 10 ** e * 5 >= highest)
+    ticks = math.ceil(highest / step)
+    max_y = step * ticks
 
     def x_of(value):
         return left + (width - left - right) * value / max_x
@@ -539,9 +544,9 @@ def chart_svg(report: dict) -> str:
              f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">database size (MB)</text>',
              f'<text x="15" y="{(top + height - bottom) / 2}" transform="rotate(-90 15 {(top + height - bottom) / 2})"'
              f' text-anchor="middle">seconds (median)</text>']
-    for step in range(6):
-        value = max_y * step / 5
-        parts.append(f'<text x="{left - 6}" y="{y_of(value) + 4:.1f}" text-anchor="end">{value:.3g}</text>')
+    for tick in range(ticks + 1):
+        value = step * tick
+        parts.append(f'<text x="{left - 6}" y="{y_of(value) + 4:.1f}" text-anchor="end">{value:g}</text>')
     for size in sizes:
         parts.append(f'<text x="{x_of(size):.1f}" y="{height - bottom + 16}" text-anchor="middle">{size:.0f}</text>')
     for index, (label, colour, dash, points) in enumerate(series):
