@@ -292,7 +292,7 @@ class Project:
         labels), read with ``ast`` (never imported), so a broken graph can still be described."""
         import ast
 
-        from .revision_graph import Declared, as_tuple
+        from .revision_graph import Declared, as_tuple, assigned_graph_name
 
         found = {}
         if not self.versions_dir.is_dir():
@@ -302,14 +302,12 @@ class Project:
                 tree = ast.parse(path.read_bytes(), filename=str(path))
             except (SyntaxError, ValueError, OSError):
                 continue
-            values = {}
+            values = {}       # unlike planning, the last literal wins and anything else is skipped
             for node in tree.body:
-                target = node.target if isinstance(node, ast.AnnAssign) else (
-                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision", "depends_on",
-                                                                  "branch_labels"):
+                name = assigned_graph_name(node)
+                if name is not None:
                     try:
-                        values[target.id] = ast.literal_eval(node.value)
+                        values[name] = ast.literal_eval(node.value)
                     except (ValueError, TypeError, SyntaxError):
                         pass
             if isinstance(values.get("revision"), str):

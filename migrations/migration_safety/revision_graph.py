@@ -124,15 +124,14 @@ def read_revision_file(path) -> RevisionFile:
         raise NotDeclarative(f"{path}: cannot be parsed ({type(exc).__name__})") from None
     values: dict = {}
     for statement in tree.body:
-        target = statement.target if isinstance(statement, ast.AnnAssign) and statement.value is not None else (
-            statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None)
-        if isinstance(target, ast.Name) and target.id in _GRAPH_NAMES:
-            if target.id in values:
-                raise NotDeclarative(f"{path}: {target.id} is assigned more than once")
+        name = assigned_graph_name(statement)
+        if name is not None:
+            if name in values:
+                raise NotDeclarative(f"{path}: {name} is assigned more than once")
             try:
-                values[target.id] = ast.literal_eval(statement.value)
+                values[name] = ast.literal_eval(statement.value)
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                raise NotDeclarative(f"{path}: {target.id} is not a literal") from None
+                raise NotDeclarative(f"{path}: {name} is not a literal") from None
             _refuse_other_bindings(path, statement.value)
             continue
         _refuse_other_bindings(path, statement)
@@ -147,6 +146,18 @@ def read_revision_file(path) -> RevisionFile:
             raise NotDeclarative(f"{path}: {name} is neither None, a string nor strings")
     return RevisionFile(values["revision"], values["down_revision"], values.get("depends_on"),
                         values.get("branch_labels"), ast.get_docstring(tree, clean=False) or "")
+
+
+def assigned_graph_name(statement) -> Optional[str]:
+    """The graph name (revision, down_revision, depends_on, branch_labels) a module-level
+    statement assigns by one plain assignment (``x = ...`` or ``x: T = ...``), else None."""
+    if isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        target = statement.target
+    elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) and target.id in _GRAPH_NAMES else None
 
 
 def _refuse_other_bindings(path, statement) -> None:
