@@ -3,7 +3,7 @@
 
     python migrations/migration_utils.py [--config INI] [--format text|json] COMMAND [options]
 
-This repository's entry point: the CLI itself is ``migration_safety.cli`` (installed with pip it is
+This repository's entry point: the CLI itself is ``migration_safety.face.cli`` (installed with pip it is
 the ``migration-safety`` command). Run from a checkout, the package is the folder beside this file.
 """
 import os
@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from migration_safety.cli import run  # noqa: E402
+from migration_safety.face.cli import run  # noqa: E402
 
 if __name__ == "__main__":
     run()

@@ -174,7 +174,7 @@ def wait_for(predicate, what: str, timeout: float = 60.0):
 def backup_files(directory: Path) -> list:
     """The backup archives in ``directory`` whatever their format (``.dump.zst``, ``.dump``,
     ``.sql``), oldest first (their names carry the time); none when it does not exist."""
-    from migration_safety.backups import FORMAT_SUFFIXES
+    from migration_safety.backup.catalog import FORMAT_SUFFIXES
 
     directory = Path(directory)
     if not directory.exists():
@@ -183,6 +183,6 @@ def backup_files(directory: Path) -> list:
 
 
 def sidecar_of(archive: Path) -> Path:
-    from migration_safety.backups import sidecar_path
+    from migration_safety.backup.catalog import sidecar_path
 
     return sidecar_path(Path(archive))

@@ -53,7 +53,7 @@ def newest_backup(directory: Path) -> Path:
 
 def resign(sidecar: Path, **changes) -> None:
     """Change a sidecar as the key holder would (a legitimate backup from elsewhere)."""
-    from migration_safety.backup_integrity import load_key, sign_sidecar
+    from migration_safety.backup.integrity import load_key, sign_sidecar
 
     fields = {**json.loads(sidecar.read_text()), **changes}
     sidecar.write_text(json.dumps(sign_sidecar(fields, load_key(create=False))))
@@ -378,7 +378,7 @@ def test_a_backup_of_a_dropped_and_recreated_database_needs_the_flag(database, e
 def test_server_identity_falls_back_to_the_address_without_pg_control_system(other_server):
     from types import SimpleNamespace
 
-    from migration_safety.pgtools import connect, server_identity
+    from migration_safety.postgres.tools import connect, server_identity
 
     other_server.create_database("fallback", APP_USER)
     # function privileges live in each database's catalog: as a managed platform would have it

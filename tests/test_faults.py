@@ -19,7 +19,7 @@ EXIT_FAILED, EXIT_ATTENTION = 1, 4
 
 
 def real_tool(name: str) -> str:
-    from migration_safety.pgtools import find_tools
+    from migration_safety.postgres.tools import find_tools
 
     return find_tools([name])[name].path
 
@@ -180,10 +180,10 @@ def test_restore_of_a_killed_wrapper_is_rolled_back_and_leaves_nothing_behind(da
 def test_bytes_that_differ_from_the_recorded_hash_are_never_committed(database, env, tmp_path):
     """Same size, other bytes (a rewrite in place of the checked archive): the restore hashes what
     it feeds pg_restore and rolls back instead of committing."""
-    from migration_safety.settings import DatabaseSettings
-    from migration_safety.errors import RestoreError
-    from migration_safety.pgtools import find_tools
-    from migration_safety.restore import OpenedArchive, restore_in_place
+    from migration_safety.config.settings import DatabaseSettings
+    from migration_safety.base.errors import RestoreError
+    from migration_safety.postgres.tools import find_tools
+    from migration_safety.backup.restore import OpenedArchive, restore_in_place
 
     ini = items_project(tmp_path)
     upgrade(ini, env, "--revision", "a1")

@@ -150,7 +150,7 @@ def test_serve_without_the_service_extra_says_which_extra_to_install(installed, 
     result = subprocess.run(
         [str(installed / "bin" / "python"), "-c",
          "import sys; sys.modules['uvicorn'] = None\n"
-         "from migration_safety.cli import main; raise SystemExit(main(['serve']))"],
+         "from migration_safety.face.cli import main; raise SystemExit(main(['serve']))"],
         cwd=tmp_path, env=_clean_environment(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "pip install 'migration-safety[service]'" in result.stderr and "Traceback" not in result.stderr

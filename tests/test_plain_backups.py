@@ -68,9 +68,9 @@ def test_plain_backup_is_a_verified_sql_file_with_a_signed_sidecar(database, env
     assert len(listed["backups"] if isinstance(listed, dict) else listed) == 2
 
     # a plain dump cut short fails the syntax-level read even with a sidecar re-signed for it
-    from migration_safety.backups import verify_archive_readable
-    from migration_safety.errors import ToolError
-    from migration_safety.pgtools import find_tools
+    from migration_safety.backup.catalog import verify_archive_readable
+    from migration_safety.base.errors import ToolError
+    from migration_safety.postgres.tools import find_tools
 
     text = second.read_bytes()
     cut = tmp_path / "cut.sql"
@@ -97,7 +97,7 @@ def test_failure_after_a_committed_revision_is_restored_identical_from_a_plain_d
 def psql_cut_short(tmp_path) -> Path:
     """A bin directory whose psql stops reading its input 150 lines into what it is fed and is
     then killed (SIGKILL, as by the OOM killer); pg_dump and pg_restore are the real ones."""
-    from migration_safety.pgtools import find_tools
+    from migration_safety.postgres.tools import find_tools
 
     real = find_tools(["pg_dump", "pg_restore", "psql"])
     bin_dir = tmp_path / "pg_bin"

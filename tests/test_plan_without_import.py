@@ -143,8 +143,8 @@ CASES = {
 
 
 def plan_or_error(script, current, direction, target):
-    from migration_safety.alembic_runner import make_plan
-    from migration_safety.errors import ConfigurationError
+    from migration_safety.sources.alembic_runner import make_plan
+    from migration_safety.base.errors import ConfigurationError
 
     try:
         with warnings.catch_warnings():
@@ -156,7 +156,7 @@ def plan_or_error(script, current, direction, target):
 
 @pytest.mark.parametrize("graph", sorted(CASES))
 def test_plans_from_the_files_read_with_ast_are_alembics_own(graph, tmp_path):
-    from migration_safety.alembic_runner import _load_scripts, alembic_config, load_script_directory, script_directory
+    from migration_safety.sources.alembic_runner import _load_scripts, alembic_config, load_script_directory, script_directory
 
     files, cases = CASES[graph]
     config = alembic_config(make_project(tmp_path / graph, files), "postgresql+psycopg2://nobody@localhost/none")
@@ -177,7 +177,7 @@ def test_revisions_written_by_alembics_own_template_are_read_without_import(tmp_
     from alembic import command
     from alembic.config import Config
 
-    from migration_safety.alembic_runner import _load_scripts, alembic_config, load_script_directory, script_directory
+    from migration_safety.sources.alembic_runner import _load_scripts, alembic_config, load_script_directory, script_directory
 
     ini = make_project(tmp_path / "project", {})
     command.revision(Config(str(ini)), "first", rev_id="aa01")
@@ -214,12 +214,12 @@ COMPUTED = COMPUTED.replace("revision = 'b2'", "revision = ''.join(['b', '2'])")
 
 
 def test_a_revision_id_computed_at_run_time_is_imported_and_still_upgrades(database, env, tmp_path, caplog):
-    from migration_safety.alembic_runner import alembic_config, load_script_directory
+    from migration_safety.sources.alembic_runner import alembic_config, load_script_directory
 
     assert "revision = ''.join" in COMPUTED
     ini = make_project(tmp_path / "project", {
         "a1.py": revision("a1", None, 'op.execute("CREATE TABLE first (id int)")'), "b2.py": COMPUTED})
-    with caplog.at_level(logging.DEBUG, logger="migration_safety.alembic_runner"):
+    with caplog.at_level(logging.DEBUG, logger="migration_safety.sources.alembic_runner"):
         script = load_script_directory(alembic_config(ini, database.url))
     assert [rev.revision for rev in script.walk_revisions()] == ["b2", "a1"]
     assert all(hasattr(rev, "longdoc") for rev in script.walk_revisions())          # Alembic's Scripts
@@ -248,7 +248,7 @@ def test_a_revision_id_computed_at_run_time_is_imported_and_still_upgrades(datab
     ("revision = 'x1'\ndown_revision = None\ndef upgrade(:\n    pass\n", False),  # syntax error
 ])
 def test_ast_vouches_only_for_plain_literal_declarations(body, readable, tmp_path):
-    from migration_safety.revision_graph import NotDeclarative, read_revision_file
+    from migration_safety.migration_files.revision_file import NotDeclarative, read_revision_file
 
     path = tmp_path / "x1.py"
     path.write_text('"""the message\n\nmore"""\n' + body)

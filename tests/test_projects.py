@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic_projects import revision, write_revision
 from harness import EXAMPLE_REVISIONS, REPO_ROOT, example_project, fingerprint, run_cli
 
-from migration_safety.settings import valid_safety_keys
+from migration_safety.config.settings import valid_safety_keys
 
 CREATE_ITEMS = revision("a1", None, """
     op.execute("CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)")
@@ -227,7 +227,7 @@ def test_cli_without_a_named_project_runs_on_a_copy_of_the_example(tmp_path):
 
 
 def test_driver_precedence_database_url_then_sqlalchemy_url_then_psycopg2():
-    from migration_safety.settings import database_settings
+    from migration_safety.config.settings import database_settings
 
     ini_url = "postgresql+asyncpg://u@h/app"
     assert database_settings({"DATABASE_URL": "postgresql+psycopg2://u@h/db"}, ini_url).driver == "postgresql+psycopg2"

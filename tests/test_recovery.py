@@ -122,7 +122,7 @@ def test_backup_of_another_database_is_refused_without_target(database, env, tmp
     cli_json("upgrade", env=env)
     [archive] = backup_files(tmp_path / "backups")
     sidecar = sidecar_of(archive)
-    from migration_safety.backup_integrity import load_key, sign_sidecar
+    from migration_safety.backup.integrity import load_key, sign_sidecar
 
     meta = json.loads(sidecar.read_text())
     meta["database"] = "someone_else"

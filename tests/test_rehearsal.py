@@ -39,7 +39,7 @@ SLEEPS = revision("b2", "a1", """
 
 
 def test_lock_episodes_last_from_the_sample_a_mode_is_first_seen_until_the_table_is_free():
-    from migration_safety.rehearsal import LOCK_MODES, lock_episodes
+    from migration_safety.run.rehearsal import LOCK_MODES, lock_episodes
 
     row_exclusive, access_exclusive = LOCK_MODES.index("RowExclusiveLock"), LOCK_MODES.index("AccessExclusiveLock")
     samples = [(0.0, {}), (0.1, {"items": row_exclusive}), (0.2, {"items": access_exclusive, "notes": 0}),

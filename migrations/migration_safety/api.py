@@ -19,12 +19,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from . import commands
-from .project import Project
+from .sources.project import Project
 
 if TYPE_CHECKING:
-    from .events import Events
-    from .orchestration import RunResult
-    from .run_history import Actor
+    from .base.events import Events
+    from .run.pipeline import RunResult
+    from .sources.history import Actor
     from .validation import ValidationReport
 
 Config = Union[None, str, Project]

@@ -7,11 +7,11 @@ import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from .errors import ConfigurationError
+from .base.errors import ConfigurationError
 
 if TYPE_CHECKING:   # orchestration imports every engine module: load it only for the commands that run one
-    from .events import Events
-    from .orchestration import RunResult
+    from .base.events import Events
+    from .run.pipeline import RunResult
 
 
 def upgrade(project, revision: str = "head", *, dry_run: bool = False, no_backup: bool = False,
@@ -26,8 +26,8 @@ def upgrade(project, revision: str = "head", *, dry_run: bool = False, no_backup
     ``--rehearse`` / ``--no-rehearse`` (None: the ``rehearse`` setting) run the plan on a scratch
     copy first and go on only when it passed (see rehearsal.py).
     """
-    from .events import Events
-    from .orchestration import safe_migrate
+    from .base.events import Events
+    from .run.pipeline import safe_migrate
 
     return safe_migrate(project, "upgrade", revision, dry_run=dry_run, take_backup=not no_backup,
                         allow_unsafe=allow_unsafe, lock_wait_seconds=lock_wait, events=events or Events(),
@@ -38,15 +38,15 @@ def downgrade(project, revision: str, *, dry_run: bool = False, no_backup: bool 
               lock_wait: Optional[float] = None, events: Optional[Events] = None, actor=None,
               rehearse: Optional[bool] = None) -> RunResult:
     """Downgrade to ``revision`` (an id, a unique prefix, ``-1`` or ``base``) with the same protection."""
-    from .events import Events
-    from .orchestration import safe_migrate
+    from .base.events import Events
+    from .run.pipeline import safe_migrate
 
     return safe_migrate(project, "downgrade", revision, dry_run=dry_run, take_backup=not no_backup,
                         lock_wait_seconds=lock_wait, events=events or Events(), actor=actor, rehearse=rehearse)
 
 
 def _database_heads(project) -> tuple:
-    from .pgtools import connect
+    from .postgres.tools import connect
 
     connection = connect(project.database)
     try:
@@ -62,15 +62,15 @@ def current(project) -> dict:
 
 
 def _script(project):
-    from .alembic_runner import load_script_directory
+    from .sources.alembic_runner import load_script_directory
 
     return load_script_directory(project.alembic_config())
 
 
 def history(project) -> dict:
     """Every revision, newest first, marked applied or pending, joined with the run records."""
-    from .pgtools import connect
-    from .run_history import read_runs
+    from .postgres.tools import connect
+    from .sources.history import read_runs
 
     if project.source.kind == "sql":
         return _sql_history(project)
@@ -117,8 +117,8 @@ def _last_runs(runs: list) -> dict:
 
 def _sql_history(project) -> dict:
     """A SQL folder's versions in run order with their bookkeeping (applied_at, duration, checksum)."""
-    from .pgtools import connect
-    from .run_history import read_runs
+    from .postgres.tools import connect
+    from .sources.history import read_runs
 
     connection = connect(project.database)
     try:
@@ -141,8 +141,8 @@ def _pending_and_heads(project, heads) -> tuple:
     if project.source.kind == "sql":
         migrations = project.source.folder.migrations
         return [m.label for m in migrations[-1:]], [s.label for s in project.source.plan(heads, "upgrade", "heads").steps]
-    from . import revision_cache
-    from .alembic_runner import PlannedStep, make_plan
+    from .sources import revision_cache
+    from .sources.alembic_runner import PlannedStep, make_plan
 
     chain = revision_cache.cached_chain(project.ini_path)      # Alembic's own answer, kept (no import)
     steps = revision_cache.upgrade_steps(chain, tuple(heads)) if chain else None
@@ -164,9 +164,9 @@ def _who(run: dict) -> str:
 
 def status(project) -> dict:
     """Current revision, heads, pending revisions and the last backup."""
-    from .backups import list_backups
+    from .backup.catalog import list_backups
 
-    from .pgtools import connect
+    from .postgres.tools import connect
 
     heads = _database_heads(project)
     connection = connect(project.database)
@@ -217,7 +217,7 @@ def validate(project, migration_files: Sequence[str] = (), *, strict: bool = Fal
     report = _static_validation(project, migration_files)
     if not database:
         return report
-    from .pgtools import connect
+    from .postgres.tools import connect
     from .validation.live import judge_against_database
 
     with contextlib.closing(connect(project.database)) as connection:
@@ -261,7 +261,7 @@ def _validate_sql_folder(project, migration_files: Sequence[str]):
 def init(project) -> dict:
     """Create a SQL folder's tracking table, schema_migrations, as the old runners' ``--init`` did
     (upgrade creates it too, in the first file's transaction)."""
-    from .pgtools import connect
+    from .postgres.tools import connect
     from .sources import schema_migrations
 
     if project.source.kind != "sql":
@@ -290,7 +290,7 @@ def explain_rule(rule_id: str) -> str:
 # -- the backup catalog ---------------------------------------------------------------------------
 
 def _tools(names, minimum_major: int = 0) -> dict:
-    from .pgtools import find_tools
+    from .postgres.tools import find_tools
 
     return find_tools(names, minimum_major)
 
@@ -299,8 +299,8 @@ def backups_list(project) -> list[dict]:
     """Every backup in the backup directory, newest first. ``verified`` is true only when the
     sidecar's MAC verifies under this machine's backup key and the archive's size and SHA-256
     match it."""
-    from .backup_integrity import load_key
-    from .backups import catalog_integrity, describe_origin, list_backups
+    from .backup.integrity import load_key
+    from .backup.catalog import catalog_integrity, describe_origin, list_backups
 
     now = _dt.datetime.now(_dt.timezone.utc)
     key = load_key(create=False)
@@ -326,12 +326,12 @@ def backups_list(project) -> list[dict]:
 def backups_create(project, *, events: Optional[Events] = None, actor=None) -> dict:
     """Take a verified backup now (``backups create``), under the migration lock so it never runs
     while a migration does, and record it in the audit trail."""
-    from .alembic_runner import read_current_heads
-    from .backups import backup_progress, create_backup
-    from .events import Events
-    from .migration_lock import migration_lock
-    from .pgtools import connect, ensure_directory_writable, server_info
-    from .run_history import record_run
+    from .sources.alembic_runner import read_current_heads
+    from .backup.catalog import backup_progress, create_backup
+    from .base.events import Events
+    from .run.lock import migration_lock
+    from .postgres.tools import connect, ensure_directory_writable, server_info
+    from .sources.history import record_run
 
     events = events or Events()
     settings, safety = project.database, project.safety
@@ -363,7 +363,7 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
 def backups_verify(project, backup: str = "latest"):
     """Check a backup: the sidecar's MAC, SHA-256 and size against it, and the whole archive —
     every data block, not only its table of contents — readable by pg_restore."""
-    from .backups import resolve_backup, verify_backup
+    from .backup.catalog import resolve_backup, verify_backup
 
     archive = resolve_backup(project.safety.backup_dir, backup)
     return verify_backup(archive, _tools(["pg_restore"])["pg_restore"], full=True)
@@ -373,7 +373,7 @@ def backups_prune(project, *, keep_days: Optional[int] = None, keep_last: Option
                   dry_run: bool = False) -> list[dict]:
     """Remove backups beyond retention (settings when no option is given); the newest backup of
     each database is always kept. Returns what was (or, with ``dry_run``, would be) removed."""
-    from .backups import delete_backup, list_backups, prune_selection
+    from .backup.catalog import delete_backup, list_backups, prune_selection
 
     if keep_days is None and keep_last is None:
         keep_days, keep_last = project.safety.retention_days, project.safety.retention_count
@@ -400,13 +400,13 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     backup whose sidecar MAC does not verify (known origin); ``--allow-other-server`` one taken on
     another server or of another database.
     """
-    from .backups import describe_origin, origin_mismatch, verify_backup
-    from .errors import MigrationSafetyError, PreflightError
-    from .events import Events
-    from .migration_lock import migration_lock
-    from .orchestration import restore_under_lock
-    from .pgtools import connect, server_identity, server_info
-    from .restore import OpenedArchive, restore_in_place
+    from .backup.catalog import describe_origin, origin_mismatch, verify_backup
+    from .base.errors import MigrationSafetyError, PreflightError
+    from .base.events import Events
+    from .run.lock import migration_lock
+    from .run.pipeline import restore_under_lock
+    from .postgres.tools import connect, server_identity, server_info
+    from .backup.restore import OpenedArchive, restore_in_place
 
     events = events or Events()
     settings = project.database
@@ -446,7 +446,7 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     if foreign:
         result["other_server"] = f"--allow-other-server: the backup {foreign}"
     if target_db:
-        from .restore import quote_ident
+        from .backup.restore import quote_ident
 
         admin = connect(settings)
         try:
@@ -498,13 +498,13 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
     import getpass
     import socket
 
-    from . import run_journal
-    from .backups import describe_origin, verify_backup
-    from .errors import MigrationSafetyError
-    from .events import Events
-    from .migration_lock import migration_lock
-    from .orchestration import restore_under_lock
-    from .pgtools import server_info
+    from .run import journal as run_journal
+    from .backup.catalog import describe_origin, verify_backup
+    from .base.errors import MigrationSafetyError
+    from .base.events import Events
+    from .run.lock import migration_lock
+    from .run.pipeline import restore_under_lock
+    from .postgres.tools import server_info
 
     events = events or Events()
     settings = project.database
@@ -554,8 +554,8 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
 def _run_state(project, connection) -> dict:
     """Unfinished runs from the journal, and who holds the migration lock right now (a RUNNING
     entry whose run still holds the lock is a run in progress, not an interrupted one)."""
-    from . import run_journal
-    from .migration_lock import lock_holder
+    from .run import journal as run_journal
+    from .run.lock import lock_holder
 
     holder = lock_holder(connection)
     entries = run_journal.unfinished(connection)
@@ -568,7 +568,7 @@ def _run_state(project, connection) -> dict:
 def describe_backup(archive: Path, info, origin: str) -> str:
     """What a restore would put back, as the confirmation prompt shows it: "latest" is a file
     the person has not seen, so name it with what it holds."""
-    from .backups import human_bytes
+    from .backup.catalog import human_bytes
 
     return "\n".join(f"  {label:<9} {value}" for label, value in (
         ("file", archive.name), ("created", info.created_at), ("database", info.database), ("server", origin),
@@ -580,8 +580,8 @@ def _trusted_backup_path(project, backup: str, events) -> tuple:
     backup directory others could write (before anything is read from it)."""
     import os
 
-    from .backup_directory import check_backup_directory, is_inside
-    from .backups import resolve_backup
+    from .backup.directory import check_backup_directory, is_inside
+    from .backup.catalog import resolve_backup
 
     directory = project.safety.backup_dir
     if os.path.lexists(directory):
@@ -595,8 +595,8 @@ def _trusted_backup_path(project, backup: str, events) -> tuple:
 
 
 def _drop_database(settings, name: str) -> None:
-    from .pgtools import connect
-    from .restore import quote_ident
+    from .postgres.tools import connect
+    from .backup.restore import quote_ident
 
     admin = connect(settings)
     try:
@@ -618,9 +618,9 @@ def health(project) -> dict:
     """One screen for monitoring: each check ok/fail with a detail; ``healthy`` is their conjunction."""
     import shutil
 
-    from .backups import human_bytes, list_backups
-    from .errors import MigrationSafetyError
-    from .pgtools import check_tool_compatible, connect, server_info
+    from .backup.catalog import human_bytes, list_backups
+    from .base.errors import MigrationSafetyError
+    from .postgres.tools import check_tool_compatible, connect, server_info
 
     checks = []
 
@@ -643,7 +643,7 @@ def health(project) -> dict:
     except MigrationSafetyError as exc:
         check("client tools", False, str(exc))
     try:
-        from .backup_formats import describe_plan, plan_dump
+        from .backup.formats import describe_plan, plan_dump
         plan = plan_dump(project.safety.backup_format, project.safety.backup_compression,
                          _tools(["pg_dump"])["pg_dump"])
         check("backup format", True, describe_plan(plan, project.safety.backup_format))
@@ -651,7 +651,7 @@ def health(project) -> dict:
         check("backup format", False, str(exc))
     backup_dir = project.safety.backup_dir
     try:
-        from .pgtools import ensure_directory_writable
+        from .postgres.tools import ensure_directory_writable
         ensure_directory_writable(backup_dir, allow_shared=project.safety.backup_dir_shared)
         free = shutil.disk_usage(backup_dir).free
         enough = server is None or free > server.database_size
@@ -676,7 +676,7 @@ def health(project) -> dict:
                   "; ".join(state["unfinished_text"]) + " (`recover` or `recover --accept`)"
                   if state["unfinished_runs"] else
                   (f"a run is in progress: {state['run_in_progress']}" if state["run_in_progress"] else "none"))
-            from .rehearsal import leftover_databases
+            from .run.rehearsal import leftover_databases
             leftovers = leftover_databases(connection, project.database.database)
             check("rehearsal databases", not leftovers, f"{', '.join(leftovers)}: left by a run killed while it "
                   "rehearsed; the next run drops them" if leftovers else "none left behind", "warn")
@@ -704,8 +704,8 @@ def info(project) -> dict:
     import importlib.metadata as metadata
     from dataclasses import asdict
 
-    from .errors import MigrationSafetyError
-    from .pgtools import connect, server_info
+    from .base.errors import MigrationSafetyError
+    from .postgres.tools import connect, server_info
 
     versions = {name: metadata.version(name) for name in ("alembic", "SQLAlchemy", "psycopg2-binary",
                                                           "sqlparse", "rich")}
@@ -757,7 +757,7 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
     def drop_empty(context, revision, directives):
         if not (autogenerate and directives):
             return
-        from .orchestration import WRAPPER_SCHEMAS
+        from .run.pipeline import WRAPPER_SCHEMAS
         # an env.py with include_schemas=True would see the audit trail's schema: never drop it
         for ops in (directives[0].upgrade_ops, directives[0].downgrade_ops):
             ops.ops[:] = [op for op in ops.ops if getattr(op, "schema", None) not in WRAPPER_SCHEMAS]
@@ -773,9 +773,9 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
     except CommandError as exc:
         raise ConfigurationError("alembic: " + " ".join(str(exc).split())) from None
     except Exception as exc:
-        from .alembic_runner import translate_alembic_error
-        from .pgtools import describe_connection_error
-        from .redaction import mask
+        from .sources.alembic_runner import translate_alembic_error
+        from .postgres.tools import describe_connection_error
+        from .base.redaction import mask
         text = translate_alembic_error(exc)
         if text is None and "OperationalError" in type(exc).__name__:
             text = describe_connection_error(exc, project.database)

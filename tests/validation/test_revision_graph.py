@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 
-from migration_safety.revision_graph import Declared, applied_below, cycle, heads
-from migration_safety.run_history import find_drift
+from migration_safety.migration_files.revision_file import Declared, applied_below, cycle, heads
+from migration_safety.sources.history import find_drift
 
 # a <- b <- m (merge of b and c), a <- c; d depends on b without being below it
 GRAPH = {"a": Declared(), "b": Declared(("a",)), "c": Declared(("a",)), "m": Declared(("b", "c")),

@@ -7,8 +7,8 @@ import ipaddress
 import os
 import sys
 
-from .. import redaction
-from ..errors import ConfigurationError
+from ..base import redaction
+from ..base.errors import ConfigurationError
 from .auth import TOKEN_VARIABLES, TokenStore, token_hash
 
 __all__ = ["serve", "token_hash"]

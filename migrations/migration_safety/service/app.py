@@ -20,11 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import api
-from ..errors import MigrationSafetyError
-from ..pgtools import connect
-from ..redaction import mask
-from ..render import displayable, json_text
-from ..run_history import Actor, record_run
+from ..base.errors import MigrationSafetyError
+from ..postgres.tools import connect
+from ..base.redaction import mask
+from ..face.render import displayable, json_text
+from ..sources.history import Actor, record_run
 from .auth import Caller, TokenStore
 from .metrics import CONTENT_TYPE, metrics_text
 from .runs import RunInProgress, RunRegistry, RunState
@@ -277,7 +277,7 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
         """An unknown revision is the caller's mistake: 422 now, not a failed run later."""
         if _SYMBOLIC_TARGET.match(target) or "@" in target or "+" in target:
             return
-        from ..alembic_runner import load_script_directory
+        from ..sources.alembic_runner import load_script_directory
 
         script = load_script_directory(project.alembic_config())
         try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
-from ..errors import ConfigurationError
+from ..base.errors import ConfigurationError
 
 READ, WRITE = "read", "write"
 TOKEN_VARIABLES = {"MIGRATION_API_TOKEN": ("api-token", READ), "MIGRATION_API_ADMIN_TOKEN": ("admin-token", WRITE)}

@@ -9,10 +9,11 @@ from contextlib import closing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from .. import commands, run_journal
-from ..migration_lock import LOCK_NAMESPACE
-from ..pgtools import connect, query_one
-from ..run_history import read_runs, runs_by_outcome
+from .. import commands
+from ..run import journal as run_journal
+from ..run.lock import LOCK_NAMESPACE
+from ..postgres.tools import connect, query_one
+from ..sources.history import read_runs, runs_by_outcome
 from .runs import RunRegistry
 
 PREFIX = "migration_safety"

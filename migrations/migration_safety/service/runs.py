@@ -19,10 +19,10 @@ import uuid
 from collections import OrderedDict
 from typing import Callable, Iterator, Optional
 
-from ..errors import EXIT_FAILED, MigrationSafetyError
-from ..events import Events
-from ..redaction import mask
-from ..render import json_text
+from ..base.errors import EXIT_FAILED, MigrationSafetyError
+from ..base.events import Events
+from ..base.redaction import mask
+from ..face.render import json_text
 
 log = logging.getLogger("migration_safety.service")
 

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-from ..errors import ConfigurationError
+from ..base.errors import ConfigurationError
 
 
 def source_for(project):
@@ -121,7 +121,7 @@ class AlembicSource:
         return self._config
 
     def current(self, connection) -> tuple:
-        from ..alembic_runner import read_current_heads
+        from .alembic_runner import read_current_heads
 
         return read_current_heads(connection, self.version_table)
 
@@ -139,7 +139,7 @@ class AlembicSource:
 
     def probe(self, guard, connection=None) -> tuple:
         """env.py run once without migrating: the heads and version table Alembic really uses."""
-        from ..alembic_runner import probe_environment
+        from .alembic_runner import probe_environment
 
         probe = probe_environment(self.config, guard)
         self._version_table = probe.version_table
@@ -148,7 +148,7 @@ class AlembicSource:
     def plan(self, current: tuple, direction: str, target: str):
         """Alembic's plan from the revision files read, not imported: Alembic imports them when
         its command runs, while env.py runs, as it does itself (alembic_runner.load_script_directory)."""
-        from ..alembic_runner import load_script_directory, make_plan
+        from .alembic_runner import load_script_directory, make_plan
 
         return make_plan(load_script_directory(self.config), current, direction, target)
 
@@ -156,7 +156,7 @@ class AlembicSource:
         """A pending revision importing a module Python cannot find is a configuration error now,
         before the backup is kept, not a failed run later. Only after ``probe``: env.py often puts
         the application on ``sys.path`` itself."""
-        from ..alembic_runner import unresolvable_imports
+        from .alembic_runner import unresolvable_imports
 
         for path, module in unresolvable_imports(step.path for step in plan.steps):
             raise ConfigurationError(f"cannot import revision {Path(path).name}: ModuleNotFoundError: "
@@ -187,7 +187,7 @@ class AlembicSource:
     def run(self, plan, tracker, events, notes) -> None:
         """Alembic's command; tried again (``retry_attempts``) only after a transient failure when
         nothing was committed: no commit seen, no connection of the revision's own."""
-        from ..alembic_runner import run_command
+        from .alembic_runner import run_command
         from .retry import with_retries
 
         safety = self.project.safety
@@ -198,12 +198,12 @@ class AlembicSource:
                      events=events, notes=notes)
 
     def offline_sql(self, plan) -> str:
-        from ..alembic_runner import offline_sql
+        from .alembic_runner import offline_sql
 
         return offline_sql(self.project.ini_path, self.project.database.sqlalchemy_url(), plan)
 
     def drift(self, connection) -> list:
-        from ..run_history import applied_checksums, find_drift
+        from .history import applied_checksums, find_drift
 
         return find_drift(self.current(connection),
                           applied_checksums(connection, self.project.safety.history_table),

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..pgtools import query_all, query_one
-from ..errors import ConfigurationError
-from .sql_files import version_number
+from ..postgres.tools import query_all, query_one
+from ..base.errors import ConfigurationError
+from ..migration_files.sql_file import version_number
 
 TABLE = "schema_migrations"
 CREATE_TABLE = f"""CREATE TABLE IF NOT EXISTS {TABLE} (

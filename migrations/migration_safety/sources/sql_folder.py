@@ -15,11 +15,11 @@ import time
 from functools import cached_property
 from typing import Iterator
 
-from ..alembic_runner import Plan, PlannedStep
-from ..errors import ConfigurationError
+from .alembic_runner import Plan, PlannedStep
+from ..base.errors import ConfigurationError
 from . import StepTimes, schema_migrations
 from .retry import with_retries
-from .sql_files import SqlFolder, read_folder, read_script, version_number
+from ..migration_files.sql_file import SqlFolder, read_folder, read_script, version_number
 
 
 class SqlStatementFailed(Exception):
@@ -278,7 +278,7 @@ class SqlFolderSource:
     def drift(self, connection) -> list:
         """Applied versions whose UP file changed since (checksum recorded by us or the old runner),
         or whose file is gone."""
-        from ..run_history import Drift
+        from .history import Drift
 
         found = []
         for number, applied in sorted(self.applied(connection).items()):

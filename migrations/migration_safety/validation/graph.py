@@ -2,7 +2,7 @@
 it (``revision_graph``), built from what the files state (pure: made-up revisions test it)."""
 from __future__ import annotations
 
-from ..revision_graph import Declared, as_tuple
+from ..migration_files.revision_file import Declared, as_tuple
 
 
 def downs(source) -> tuple:

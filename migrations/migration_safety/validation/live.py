@@ -56,7 +56,7 @@ def _connection(connection, settings):
     if connection is not None:
         yield connection
         return
-    from ..pgtools import connect
+    from ..postgres.tools import connect
 
     with contextlib.closing(connect(settings)) as opened:
         yield opened
@@ -67,7 +67,7 @@ def read_live_tables(connection, names, *, max_harmless_rows: int = 0) -> dict:
     several schemas have it). ``reltuples`` is the row estimate; whether a table is empty (at most
     ``max_harmless_rows`` rows) is counted exactly, reading at most one row more than that, because
     a table never analyzed (or analyzed while empty) has no useful estimate."""
-    from ..pgtools import query_all
+    from ..postgres.tools import query_all
 
     names = sorted({name for name in names if name})
     if not names:

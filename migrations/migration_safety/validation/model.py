@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ..errors import ConfigurationError
+from ..base.errors import ConfigurationError
 
 SEVERITIES = ("error", "warning", "info")
 

@@ -23,7 +23,7 @@ SUPPRESSION = re.compile(r"--\s*migration-safety:\s*ignore\[([\w\-, ]+)\]\s*(.*)
 def read_sql_file(path: Path) -> RevisionFile:
     """The file as the rules see it: its lines, suppressions and operations (the wrapper's view:
     the file's own BEGIN/COMMIT and schema_migrations statements are not part of it)."""
-    from ..sources.sql_files import read_script
+    from ..migration_files.sql_file import read_script
 
     return _revision_file(read_script(Path(path)))
 
@@ -51,7 +51,7 @@ def validate_sql_files(paths: list, config: ValidationConfig, *, problems=(),
                        direction: str = "upgrade") -> ValidationReport:
     report = ValidationReport()
     reporter = _Reporter(config, report, direction)
-    from ..sources.sql_files import read_script
+    from ..migration_files.sql_file import read_script
 
     for path in paths:
         script = read_script(Path(path))

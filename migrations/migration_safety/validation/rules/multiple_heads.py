@@ -1,5 +1,5 @@
 """Rule multiple-heads."""
-from ...revision_graph import heads
+from ...migration_files.revision_file import heads
 from ..graph import declared, known
 from ..model import Rule
 

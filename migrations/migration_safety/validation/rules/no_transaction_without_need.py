@@ -33,7 +33,7 @@ def needs_no_transaction(statement: str) -> bool:
 def check_sql_file(script, context):
     if not script.no_transaction or any(needs_no_transaction(s.text) for s in script.statements):
         return []
-    from ...sources.sql_files import NO_TRANSACTION
+    from ...migration_files.sql_file import NO_TRANSACTION
 
     text = script.text
     header = NO_TRANSACTION.search(text)

@@ -1,5 +1,5 @@
 """Rule revision-cycle."""
-from ...revision_graph import cycle
+from ...migration_files.revision_file import cycle
 from ..graph import declared, known
 from ..model import Rule
 

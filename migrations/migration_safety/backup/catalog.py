@@ -35,11 +35,11 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from .backup_formats import DumpPlan, ZSTD_SUFFIX, plan_dump, run_on_decompressed, start_integrity_check
-from .backup_directory import create_private_directory, create_private_file, is_inside, owned_regular_file
-from .backup_integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
-from .errors import BackupError, PreflightError, ToolError
-from .pgtools import Tool, first_error_line, run_tool, start_tool, stop_tool
+from .formats import DumpPlan, ZSTD_SUFFIX, plan_dump, run_on_decompressed, start_integrity_check
+from .directory import create_private_directory, create_private_file, is_inside, owned_regular_file
+from .integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
+from ..base.errors import BackupError, PreflightError, ToolError
+from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
 from .plain_dump import PlainDumpInvalid, archive_format, read_outline
 
 ARCHIVE_SUFFIX = ".dump"
@@ -348,7 +348,7 @@ def _stop_all(*processes: Optional[subprocess.Popen]) -> None:
 
 
 def _ask_server_identity(settings) -> dict:
-    from .pgtools import connect, server_identity
+    from ..postgres.tools import connect, server_identity
 
     connection = connect(settings)
     try:

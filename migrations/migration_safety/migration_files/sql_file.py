@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import ConfigurationError
+from ..base.errors import ConfigurationError
 
 CONFIG_FILE = "migration_config.yaml"
 BOOTSTRAP_VERSION = 0

@@ -23,9 +23,9 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from .errors import EXIT_FAILED, ConfigurationError, MigrationSafetyError
-from .events import Events
-from .redaction import mask, mask_data
+from ..base.errors import EXIT_FAILED, ConfigurationError, MigrationSafetyError
+from ..base.events import Events
+from ..base.redaction import mask, mask_data
 
 VARIABLE = "MIGRATION_LOG_FILE"
 

@@ -23,8 +23,8 @@ import sys
 import time
 from typing import Callable, Iterator, Mapping, Optional
 
-from .errors import ConfigurationError
-from .events import Events
+from ..base.errors import ConfigurationError
+from ..base.events import Events
 from .render import displayable
 
 VARIABLE = "MIGRATION_LOG_LEVEL"

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
-from .errors import ConfigurationError
+from ..base.errors import ConfigurationError
 
 KEY_VARIABLE = "MIGRATION_BACKUP_KEY"
 KEY_FILE_VARIABLE = "MIGRATION_BACKUP_KEY_FILE"

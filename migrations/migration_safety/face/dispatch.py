@@ -1,9 +1,10 @@
 """From parsed arguments to one command call and its rendering: the CLI's only logic."""
 from __future__ import annotations
 
-from . import commands, log_levels, structured_log
-from .errors import EXIT_FAILED, EXIT_OK, command_name
-from .project import Project
+from .. import commands
+from . import log_levels, structured_log
+from ..base.errors import EXIT_FAILED, EXIT_OK, command_name
+from ..sources.project import Project
 from .render import Output, displayable, render_run_result
 
 
@@ -115,7 +116,7 @@ def _describe_run(run: dict) -> str:
 
 
 def render_validation(output: Output, report) -> None:
-    from .validation import render_report, report_document
+    from ..validation import render_report, report_document
 
     if output.format == "json":
         output.json(report_document(report))
@@ -127,7 +128,7 @@ def _validate(project, args, output: Output) -> int:
     report = commands.validate(project, args.migration_file, strict=args.strict, database=args.database)
     render_validation(output, report)
     if args.baseline:
-        from .validation import write_baseline
+        from ..validation import write_baseline
 
         count = write_baseline(report, args.baseline)
         # on stderr: stdout stays the report, parseable in every format
@@ -145,7 +146,7 @@ def _validate_info(args, output: Output) -> int:
         else:
             output.line(text)
         return EXIT_OK
-    from .validation import RULES
+    from ..validation import RULES
 
     rows = [(rule.id, rule.severity, rule.summary) for rule in sorted(RULES.values(), key=lambda r: r.id)]
     if output.format == "json":
@@ -171,7 +172,7 @@ def _create(project, args, output: Output) -> int:
 
 
 def _backups(project, args, output: Output) -> int:
-    from .backups import human_bytes
+    from ..backup.catalog import human_bytes
 
     if args.action == "list":
         rows = commands.backups_list(project)
@@ -227,7 +228,7 @@ def _confirm_interactively(output: Output, yes: bool):
         if yes:
             return True
         if not sys.stdin.isatty():
-            from .errors import ConfigurationError
+            from ..base.errors import ConfigurationError
             raise ConfigurationError("restore needs confirmation: run it on a terminal or pass --yes")
         output.err_stream.write(f"This replaces the content of database {database!r}"
                                 + (f" with this backup:\n{displayable(backup)}\n" if backup else ". ")
@@ -295,7 +296,7 @@ def _info(project, args, output: Output) -> int:
 
 
 def _serve(project, args, output: Output) -> int:
-    from .service import serve
+    from ..service import serve
 
     return serve(project, args.host, args.port, err=output.err_stream)
 
@@ -304,8 +305,8 @@ def _hash_token(output: Output) -> int:
     """A token read from stdin (never argv: it would show in ps and shell history), hashed."""
     import sys
 
-    from .errors import ConfigurationError
-    from .service.auth import token_hash
+    from ..base.errors import ConfigurationError
+    from ..service.auth import token_hash
 
     token = sys.stdin.readline().strip()
     if not token:

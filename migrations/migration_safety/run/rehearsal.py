@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .errors import ConfigurationError, MigrationSafetyError
+from ..base.errors import ConfigurationError, MigrationSafetyError
 from .interruption import Interruption
-from .pgtools import connect, query_all, query_one
+from ..postgres.tools import connect, query_all, query_one
 
 # PostgreSQL's table lock modes, weakest first (the docs' conflict table order).
 LOCK_MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
@@ -95,7 +95,7 @@ def rehearse_first(run, *, dry_run: bool = False) -> bool:
     copies a killed run left, rehearses when asked (``run.rehearse``), and says whether the real
     run goes on. When it does not (the rehearsal failed, or a rehearsed dry run is complete) the
     result says why; the real database was not changed."""
-    from .orchestration import Outcome
+    from .pipeline import Outcome
 
     _drop_leftovers(run)
     if not run.rehearse:
@@ -134,7 +134,7 @@ def rehearse(run) -> RehearsalReport:
             report.prepare_seconds = round(time.monotonic() - started, 3)
             _run_on_copy(run, name, report)
         except KeyboardInterrupt:
-            from .orchestration import describe_failure
+            from .pipeline import describe_failure
 
             report.error = f"{describe_failure(KeyboardInterrupt(), run.interruption)} during the rehearsal"
         finally:
@@ -149,7 +149,7 @@ def _make_copy_or_explain(run, name: str) -> str:
     """The copy, or a one-line reason it cannot be made (nothing was changed either way)."""
     import psycopg2
 
-    from .errors import RestoreError
+    from ..base.errors import RestoreError
 
     try:
         return _make_copy(run, name)
@@ -231,7 +231,7 @@ def _mark(run, name: str) -> None:
 
 
 def _restore_backup_into(run, name: str) -> None:
-    from .restore import OpenedArchive, apply_in_one_transaction, archive_toc, ownership_options, prelude_sql
+    from ..backup.restore import OpenedArchive, apply_in_one_transaction, archive_toc, ownership_options, prelude_sql
 
     tools, backup = run.tools, run.backup
     with OpenedArchive(Path(backup.file), expected_sha256=backup.sha256, expected_size=backup.size_bytes) as archive:
@@ -313,10 +313,10 @@ def _project_on(project, database: str):
 
 
 def _run_on_copy(run, name: str, report: RehearsalReport) -> None:
-    from . import alembic_runner
-    from .alembic_runner import CommitTracker
-    from .database_identity import TargetGuard, identify
-    from .orchestration import describe_failure
+    from ..sources import alembic_runner
+    from ..sources.alembic_runner import CommitTracker
+    from ..postgres.identity import TargetGuard, identify
+    from .pipeline import describe_failure
 
     project = _project_on(run.project, name)
     source = project.source

@@ -39,7 +39,7 @@ def render_report(report, fmt: str, console) -> None:
 
 
 def _write(console, rich: bool, text: str, style) -> None:
-    from ..render import displayable
+    from .render import displayable
 
     text = displayable(text)        # revision files are not ours: no terminal escapes reach the screen
     if rich:

@@ -23,9 +23,9 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from .cache_files import read_cache, write_cache
-from .errors import PreflightError, ToolError
-from .pgtools import TOOL_DIR_VARIABLE, Tool, _binary_identity, first_error_line, start_tool, stop_tool
+from ..base.cache_files import read_cache, write_cache
+from ..base.errors import PreflightError, ToolError
+from ..postgres.tools import TOOL_DIR_VARIABLE, Tool, _binary_identity, first_error_line, start_tool, stop_tool
 
 ZSTD_SUFFIX = ".dump.zst"
 _NATIVE_CACHE = "pg_dump_zstd.json"

@@ -9,8 +9,8 @@ import contextlib
 import time
 from typing import Iterator, Optional
 
-from .errors import LockBusyError, MigrationSafetyError
-from .pgtools import connect, query_all, query_one
+from ..base.errors import LockBusyError, MigrationSafetyError
+from ..postgres.tools import connect, query_all, query_one
 
 # classid of the two-key advisory lock: "MSAF"; objid: hashtext(current_database()).
 LOCK_NAMESPACE = 0x4D534146

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import psycopg2
 from psycopg2 import sql
 
-from .pgtools import query_all, query_one
+from .tools import query_all, query_one
 
 _SIGNATURE_SQL = """
 WITH user_namespaces AS (

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .errors import ConfigurationError
-from .pgtools import query_all, query_one
-from .redaction import mask
+from ..base.errors import ConfigurationError
+from ..postgres.tools import query_all, query_one
+from ..base.redaction import mask
 
 
 @dataclass
@@ -135,7 +135,7 @@ def load_script_directory(config):
     while env.py runs (an env.py that looks at what is already imported behaves as under
     ``alembic upgrade``). A file ``ast`` cannot vouch for (see revision_graph.read_revision_file)
     makes the whole directory load by import, as before."""
-    from .revision_graph import NotDeclarative
+    from ..migration_files.revision_file import NotDeclarative
 
     script = script_directory(config)
     try:
@@ -171,7 +171,7 @@ def _declared_revision_map(script):
     from alembic.script.revision import Revision, RevisionMap
     from alembic.util import to_tuple
 
-    from .revision_graph import NotDeclarative, read_revision_file
+    from ..migration_files.revision_file import NotDeclarative, read_revision_file
 
     if script.sourceless:
         raise NotDeclarative("sourceless = true: revisions may exist only as compiled files")
@@ -262,7 +262,7 @@ def probe_environment(config, guard=None, *, purpose: str = "env.py could not ru
     statement."""
     from alembic.runtime.environment import EnvironmentContext
 
-    from .database_identity import IDENTITY_SQL, WrongDatabase, identity_from_row
+    from ..postgres.identity import IDENTITY_SQL, WrongDatabase, identity_from_row
 
     script = script_directory(config)
     learned: dict = {}
@@ -460,7 +460,7 @@ def displayable_log_records() -> Iterator[None]:
     import logging
     import threading
 
-    from .render import displayable
+    from ..face.render import displayable
 
     previous = logging.getLogRecordFactory()
     # Only the run's own thread: in the service other threads log too (uvicorn's access log,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .cache_files import read_cache, write_cache
-from .errors import PreflightError, ToolError
+from ..base.cache_files import read_cache, write_cache
+from ..base.errors import PreflightError, ToolError
 
 TOOL_DIR_VARIABLE = "MIGRATION_PG_BIN_DIR"
 _VERSION_CACHE = "tool_versions.json"
@@ -163,7 +163,7 @@ def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout
 
 
 def _without_secrets(env) -> dict:
-    from .settings import without_secrets   # the settings module knows which variables hold secrets
+    from ..config.settings import without_secrets   # the settings module knows which variables hold secrets
 
     return without_secrets(env)
 
@@ -253,7 +253,7 @@ def describe_connection_error(exc: Exception, settings) -> str:
     origin = f"settings from {settings.source}"
     if not settings.source.startswith(("DATABASE_URL", "POSTGRES_", "sqlalchemy.url")):
         origin += "; set DATABASE_URL or POSTGRES_HOST/POSTGRES_DB/POSTGRES_USER/POSTGRES_PASSWORD"
-        from .project import repository_example
+        from ..sources.project import repository_example
 
         if repository_example() is not None:   # run from this repository's checkout, not installed
             origin += (", or for this repository's local database: "
@@ -325,7 +325,7 @@ def ensure_directory_writable(path: Path, *, allow_shared: bool = False) -> None
     """The backup directory exists (created 0700), is private unless ``allow_shared`` (see
     backup_directory), and a file can be created in it. The probe is a fresh random name made
     with O_EXCL|O_NOFOLLOW: a link planted in the directory cannot make it truncate anything."""
-    from .backup_directory import create_private_file, prepare_backup_directory
+    from ..backup.directory import create_private_file, prepare_backup_directory
 
     try:
         prepare_backup_directory(path, allow_shared=allow_shared)

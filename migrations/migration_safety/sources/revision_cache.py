@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from .cache_files import read_cache, write_cache
+from ..base.cache_files import read_cache, write_cache
 
 _FORMAT = 1
 _KEPT_PROJECTS = 20

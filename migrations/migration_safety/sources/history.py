@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .pgtools import query_all, query_one
-from .redaction import mask
+from ..postgres.tools import query_all, query_one
+from ..base.redaction import mask
 
 SCHEMA = "migration_safety"
 
@@ -156,7 +156,7 @@ def find_drift(heads: Iterable[str], recorded: dict[str, str], files: dict[str, 
     revision -> (path, Declared) as Project.revision_files reads them, ``recorded`` revision ->
     checksum as applied.
     """
-    from .revision_graph import alembic_revision_module, applied_below
+    from ..migration_files.revision_file import alembic_revision_module, applied_below
 
     heads = list(heads)
     declared = {revision: entry[1] for revision, entry in files.items()}

@@ -16,7 +16,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from .errors import ConfigurationError
+from ..base.errors import ConfigurationError
 
 SHARED_SETTING = "MIGRATION_BACKUP_DIR_SHARED=on (or backup_dir_shared = on in [migration_safety])"
 PRIVATE_FILE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)

@@ -18,24 +18,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from . import alembic_runner, redaction, rehearsal, run_journal
-from .alembic_runner import CommitTracker, Plan
-from .backups import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
+from ..sources import alembic_runner
+from ..base import redaction
+from . import rehearsal, journal as run_journal
+from ..sources.alembic_runner import CommitTracker, Plan
+from ..backup.catalog import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
                       remove_partial_backups)
-from .catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
+from ..postgres.catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
                             tables_with_committed_changes)
-from .database_identity import TargetGuard, WrongDatabase, identify
-from .errors import (EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, ConfigurationError, MigrationSafetyError,
+from ..postgres.identity import TargetGuard, WrongDatabase, identify
+from ..base.errors import (EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, ConfigurationError, MigrationSafetyError,
                      NeedsAttention, RestoreError, ValidationFailed, command_name)
-from .events import Events
+from ..base.events import Events
 from .interruption import Interruption
-from .migration_lock import LockSession, migration_lock
-from .pgtools import ServerInfo, connect, ensure_directory_writable, find_tools, server_identity, server_info
-from .restore import OpenedArchive, restore_in_place
-from .run_history import StepRecord, file_checksum, record_run
-from .selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
+from .lock import LockSession, migration_lock
+from ..postgres.tools import ServerInfo, connect, ensure_directory_writable, find_tools, server_identity, server_info
+from ..backup.restore import OpenedArchive, restore_in_place
+from ..sources.history import StepRecord, file_checksum, record_run
+from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
                                 wait_for_backends_to_exit)
-from .validation.live import judge_against_database
+from ..validation.live import judge_against_database
 
 # Schemas the wrapper owns (the audit trail and the journal): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
@@ -464,7 +466,7 @@ def _apply_retention(safety, result: RunResult) -> None:
     """After a successful run, the configured retention (never the newest backup of a database)."""
     if safety.retention_days is None and safety.retention_count is None:
         return
-    from .backups import delete_backup, list_backups, prune_selection
+    from ..backup.catalog import delete_backup, list_backups, prune_selection
 
     for entry in prune_selection(list_backups(safety.backup_dir), keep_days=safety.retention_days,
                                  keep_last=safety.retention_count):
@@ -578,7 +580,7 @@ def _restore_touched_or_all(run: RunContext):
 
 
 def _is_superuser(connection) -> bool:
-    from .pgtools import query_one
+    from ..postgres.tools import query_one
 
     return bool(query_one(connection, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0])
 
@@ -590,7 +592,7 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
     journal entry while it changes the database, the archive read through one descriptor and
     checked against its recorded hash, the schema verified, the run recorded. Returns the
     RestoreResult and the pre-restore backup."""
-    from .backups import create_backup
+    from ..backup.catalog import create_backup
 
     settings, safety = project.database, project.safety
     started_at = _dt.datetime.now(_dt.timezone.utc)

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
-from .pgtools import query_all, query_one
+from ..postgres.tools import query_all, query_one
 
 SCHEMA = "migration_safety"
 TABLE = f"{SCHEMA}.run_journal"

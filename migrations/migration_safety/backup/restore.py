@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .backup_formats import decompressor_failed, run_on_decompressed, start_decompressor
-from .backups import CHUNK, ProgressCallback
-from .errors import RestoreError
-from .pgtools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool, start_tool,
+from .formats import decompressor_failed, run_on_decompressed, start_decompressor
+from .catalog import CHUNK, ProgressCallback
+from ..base.errors import RestoreError
+from ..postgres.tools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool, start_tool,
                       stop_tool)
 from .plain_dump import PlainDumpInvalid, PlainOutline, archive_format, read_outline
 

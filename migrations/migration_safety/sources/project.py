@@ -18,9 +18,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional
 
-from . import redaction
-from .errors import ConfigurationError
-from .settings import (ALEMBIC_PLACEHOLDER_URL, DatabaseSettings, SafetySettings, SettingsError, check_safety_keys,
+from ..base import redaction
+from ..base.errors import ConfigurationError
+from ..config.settings import (ALEMBIC_PLACEHOLDER_URL, DatabaseSettings, SafetySettings, SettingsError, check_safety_keys,
                        database_settings, safety_settings)
 
 SAFETY_SECTION = "migration_safety"
@@ -264,7 +264,7 @@ class Project:
     @cached_property
     def source(self):
         """Where the migrations come from (``sources``): the Alembic project or the SQL folder."""
-        from .sources import source_for
+        from . import source_for
 
         return source_for(self)
 
@@ -292,7 +292,7 @@ class Project:
         labels), read with ``ast`` (never imported), so a broken graph can still be described."""
         import ast
 
-        from .revision_graph import Declared, as_tuple, assigned_graph_name
+        from ..migration_files.revision_file import Declared, as_tuple, assigned_graph_name
 
         found = {}
         if not self.versions_dir.is_dir():

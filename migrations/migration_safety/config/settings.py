@@ -238,7 +238,7 @@ class SafetySettings:
     backup_dir_shared: bool = False       # accept a backup directory others can write (the sidecar MAC protects it)
     retry_attempts: int = 0               # further attempts after a transient failure that committed nothing
     retry_delay_seconds: float = 0.0
-    log_file: Optional[str] = None        # JSON lines of every run (migration_safety.structured_log)
+    log_file: Optional[str] = None        # JSON lines of every run (migration_safety.face.structured_log)
     # A row-dependent finding (rewrite, scan, NOT NULL without default) on a table with at most
     # this many rows does not block an upgrade (validation/live.py); the rate turns a table's size
     # into the lock-time estimate shown when it does block.

@@ -11,8 +11,8 @@ import sys
 from dataclasses import asdict, is_dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
-from .events import Events
-from .redaction import mask, mask_data
+from ..base.events import Events
+from ..base.redaction import mask, mask_data
 
 STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
                  "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red",

@@ -1,0 +1,1 @@
+"""What every wing shares: errors, events, redaction of secrets, private cache files."""

@@ -1,0 +1,1 @@
+"""Settings and finding the project's configuration; nothing here touches a database."""

@@ -1,0 +1,1 @@
+"""Reading migration files (Alembic revisions, plain-SQL files) without importing or running them."""

@@ -1,0 +1,1 @@
+"""PostgreSQL itself: its client tools, connections, server and database identity, and catalog state."""
