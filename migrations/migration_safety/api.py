@@ -23,7 +23,7 @@ from .sources.project import Project
 
 if TYPE_CHECKING:
     from .base.events import Events
-    from .run.pipeline import RunResult
+    from .run.outcome import RunResult
     from .sources.history import Actor
     from .validation import ValidationReport
 
@@ -78,5 +78,5 @@ def create_backup(*, events: Optional[Events] = None, actor: Optional[Actor] = N
 
 def validate(migration_files: Sequence[str] = (), *, config: Config = None) -> ValidationReport:
     """Static checks of the named revision files, or of all of them plus the graph (``validate``).
-    ``validation.report_document(report)`` is what ``validate --format json`` prints."""
+    ``face.validation_report.report_document(report)`` is what ``validate --format json`` prints."""
     return commands.validate(project(config), migration_files)

@@ -11,7 +11,7 @@ from .base.errors import ConfigurationError
 
 if TYPE_CHECKING:   # orchestration imports every engine module: load it only for the commands that run one
     from .base.events import Events
-    from .run.pipeline import RunResult
+    from .run.outcome import RunResult
 
 
 def upgrade(project, revision: str = "head", *, dry_run: bool = False, no_backup: bool = False,
@@ -165,7 +165,6 @@ def _who(run: dict) -> str:
 def status(project) -> dict:
     """Current revision, heads, pending revisions and the last backup."""
     from .backup.catalog import list_backups
-
     from .postgres.tools import connect
 
     heads = _database_heads(project)
@@ -217,12 +216,15 @@ def validate(project, migration_files: Sequence[str] = (), *, strict: bool = Fal
     report = _static_validation(project, migration_files)
     if not database:
         return report
+    from .postgres.live_tables import live_table_reader
     from .postgres.tools import connect
     from .validation.live import judge_against_database
 
     with contextlib.closing(connect(project.database)) as connection:
         plan = project.source.plan(project.source.current(connection), "upgrade", "heads")
-        return judge_against_database(report, plan, project.safety, connection=connection)
+        read_tables = live_table_reader(connection=connection,
+                                        max_harmless_rows=project.safety.validation_max_harmless_rows)
+        return judge_against_database(report, plan, project.safety, read_tables)
 
 
 def _static_validation(project, migration_files: Sequence[str]):
@@ -299,8 +301,8 @@ def backups_list(project) -> list[dict]:
     """Every backup in the backup directory, newest first. ``verified`` is true only when the
     sidecar's MAC verifies under this machine's backup key and the archive's size and SHA-256
     match it."""
-    from .backup.integrity import load_key
     from .backup.catalog import catalog_integrity, describe_origin, list_backups
+    from .backup.integrity import load_key
 
     now = _dt.datetime.now(_dt.timezone.utc)
     key = load_key(create=False)
@@ -326,11 +328,12 @@ def backups_list(project) -> list[dict]:
 def backups_create(project, *, events: Optional[Events] = None, actor=None) -> dict:
     """Take a verified backup now (``backups create``), under the migration lock so it never runs
     while a migration does, and record it in the audit trail."""
-    from .sources.alembic_runner import read_current_heads
     from .backup.catalog import backup_progress, create_backup
+    from .backup.directory import ensure_directory_writable
     from .base.events import Events
+    from .postgres.tools import connect, server_info
     from .run.lock import migration_lock
-    from .postgres.tools import connect, ensure_directory_writable, server_info
+    from .sources.alembic_runner import read_current_heads
     from .sources.history import record_run
 
     events = events or Events()
@@ -401,12 +404,12 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     another server or of another database.
     """
     from .backup.catalog import describe_origin, origin_mismatch, verify_backup
+    from .backup.restore import OpenedArchive, restore_in_place
     from .base.errors import MigrationSafetyError, PreflightError
     from .base.events import Events
+    from .postgres.tools import connect, server_identity, server_info
     from .run.lock import migration_lock
     from .run.pipeline import restore_under_lock
-    from .postgres.tools import connect, server_identity, server_info
-    from .backup.restore import OpenedArchive, restore_in_place
 
     events = events or Events()
     settings = project.database
@@ -498,13 +501,13 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
     import getpass
     import socket
 
-    from .run import journal as run_journal
     from .backup.catalog import describe_origin, verify_backup
     from .base.errors import MigrationSafetyError
     from .base.events import Events
+    from .postgres.tools import server_info
+    from .run import journal as run_journal
     from .run.lock import migration_lock
     from .run.pipeline import restore_under_lock
-    from .postgres.tools import server_info
 
     events = events or Events()
     settings = project.database
@@ -580,8 +583,8 @@ def _trusted_backup_path(project, backup: str, events) -> tuple:
     backup directory others could write (before anything is read from it)."""
     import os
 
-    from .backup.directory import check_backup_directory, is_inside
     from .backup.catalog import resolve_backup
+    from .backup.directory import check_backup_directory, is_inside
 
     directory = project.safety.backup_dir
     if os.path.lexists(directory):
@@ -595,8 +598,8 @@ def _trusted_backup_path(project, backup: str, events) -> tuple:
 
 
 def _drop_database(settings, name: str) -> None:
-    from .postgres.tools import connect
     from .backup.restore import quote_ident
+    from .postgres.tools import connect
 
     admin = connect(settings)
     try:
@@ -651,7 +654,7 @@ def health(project) -> dict:
         check("backup format", False, str(exc))
     backup_dir = project.safety.backup_dir
     try:
-        from .postgres.tools import ensure_directory_writable
+        from .backup.directory import ensure_directory_writable
         ensure_directory_writable(backup_dir, allow_shared=project.safety.backup_dir_shared)
         free = shutil.disk_usage(backup_dir).free
         enough = server is None or free > server.database_size
@@ -773,9 +776,9 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
     except CommandError as exc:
         raise ConfigurationError("alembic: " + " ".join(str(exc).split())) from None
     except Exception as exc:
-        from .sources.alembic_runner import translate_alembic_error
-        from .postgres.tools import describe_connection_error
         from .base.redaction import mask
+        from .postgres.tools import describe_connection_error
+        from .sources.alembic_runner import translate_alembic_error
         text = translate_alembic_error(exc)
         if text is None and "OperationalError" in type(exc).__name__:
             text = describe_connection_error(exc, project.database)

@@ -35,11 +35,11 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from .formats import DumpPlan, ZSTD_SUFFIX, plan_dump, run_on_decompressed, start_integrity_check
-from .directory import create_private_directory, create_private_file, is_inside, owned_regular_file
-from .integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
 from ..base.errors import BackupError, PreflightError, ToolError
 from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
+from .directory import create_private_directory, create_private_file, is_inside, owned_regular_file
+from .formats import ZSTD_SUFFIX, DumpPlan, plan_dump, run_on_decompressed, start_integrity_check
+from .integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
 from .plain_dump import PlainDumpInvalid, archive_format, read_outline
 
 ARCHIVE_SUFFIX = ".dump"

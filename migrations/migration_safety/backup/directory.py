@@ -16,7 +16,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from ..base.errors import ConfigurationError
+from ..base.errors import ConfigurationError, PreflightError
 
 SHARED_SETTING = "MIGRATION_BACKUP_DIR_SHARED=on (or backup_dir_shared = on in [migration_safety])"
 PRIVATE_FILE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -130,3 +130,16 @@ def is_inside(directory: Path, path: Path) -> bool:
         return True
     except ValueError:
         return False
+
+
+def ensure_directory_writable(path: Path, *, allow_shared: bool = False) -> None:
+    """The backup directory exists (created 0700), is private unless ``allow_shared`` (see
+    prepare_backup_directory), and a file can be created in it. The probe is a fresh random name made
+    with O_EXCL|O_NOFOLLOW: a link planted in the directory cannot make it truncate anything."""
+    try:
+        prepare_backup_directory(path, allow_shared=allow_shared)
+        descriptor, probe = create_private_file(path, ".write_probe_", "")
+        os.close(descriptor)
+        probe.unlink()
+    except OSError as exc:
+        raise PreflightError(f"backup directory {path} is not writable: {exc.strerror or exc}") from None

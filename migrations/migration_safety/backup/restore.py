@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .formats import decompressor_failed, run_on_decompressed, start_decompressor
-from .catalog import CHUNK, ProgressCallback
 from ..base.errors import RestoreError
-from ..postgres.tools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool, start_tool,
-                      stop_tool)
+from ..postgres.tools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool,
+                              start_tool, stop_tool)
+from .catalog import CHUNK, ProgressCallback
+from .formats import decompressor_failed, run_on_decompressed, start_decompressor
 from .plain_dump import PlainDumpInvalid, PlainOutline, archive_format, read_outline
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")

@@ -40,9 +40,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from .catalog import ProgressCallback
 from ..base.errors import RestoreError
 from ..postgres.tools import Tool, query_all, query_one
+from .catalog import ProgressCallback
 from .restore import (OpenedArchive, RestoreResult, apply_in_one_transaction, archive_toc, prelude_sql, quote_ident,
                       schema_difference, toc_without_schemas)
 

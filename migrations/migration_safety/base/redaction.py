@@ -98,3 +98,16 @@ def mask_data(value):
     if isinstance(value, (list, tuple)):
         return [mask_data(item) for item in value]
     return value
+
+
+# Terminal control sequences (CSI such as ESC[2J, OSC such as ESC]0;title BEL, other ESC pairs) and
+# the remaining C0/C1 control characters but newline and tab: a revision message or a string read
+# from the database must not be able to clear the screen, retitle the terminal or hide text.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[ -~]?")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def displayable(text) -> str:
+    """``text`` as it may be printed: control characters removed, then the password masked in every
+    form (in that order, so a control sequence cannot split a password to slip it through)."""
+    return mask(_CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text))))

@@ -58,6 +58,8 @@ class DatabaseSettings:
     source: str = "defaults"
     driver: str = DEFAULT_DRIVER          # SQLAlchemy dialect+driver of the URL handed to env.py
     driver_source: str = "the default"
+    # where to find working settings when none were given (this repository's local database)
+    unset_hint: str = field(default="", repr=False)
 
     def sqlalchemy_url(self, driver: Optional[str] = None) -> str:
         """The URL for SQLAlchemy, password URL-quoted so ``@ % : / !`` survive."""

@@ -177,7 +177,7 @@ def main(argv=None) -> int:
         report = getattr(exc, "report", None)
         partial = {}
         if report is not None and output.format == "json":
-            from ..validation import report_document
+            from .validation_report import report_document
             partial["validation"] = report_document(report)
         output.failure(str(exc), hint=exc.hint, exit_code=exc.exit_code, kind=type(exc).__name__, **partial)
         if report is not None and output.format != "json":
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
         if os.environ.get("MIGRATION_DEBUG"):
             raise
-        from ..base.redaction import mask   # before the cut, which could leave half a password
+        from ..base.redaction import mask  # before the cut, which could leave half a password
         output.failure(f"internal error: {type(exc).__name__}: {' '.join(mask(str(exc)).split())[:300]}",
                        hint="set MIGRATION_DEBUG=1 for the traceback", exit_code=EXIT_FAILED, kind="internal")
         return EXIT_FAILED

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from .. import commands
-from . import log_levels, structured_log
 from ..base.errors import EXIT_FAILED, EXIT_OK, command_name
+from ..base.redaction import displayable
 from ..sources.project import Project
-from .render import Output, displayable, render_run_result
+from . import log_levels, structured_log
+from .render import Output, render_run_result
 
 
 def dispatch(args, output: Output) -> int:
@@ -116,7 +117,7 @@ def _describe_run(run: dict) -> str:
 
 
 def render_validation(output: Output, report) -> None:
-    from ..validation import render_report, report_document
+    from .validation_report import render_report, report_document
 
     if output.format == "json":
         output.json(report_document(report))

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Mapping, Optional
 
 from ..base.errors import ConfigurationError
 from ..base.events import Events
-from .render import displayable
+from ..base.redaction import displayable
 
 VARIABLE = "MIGRATION_LOG_LEVEL"
 LEVELS = {"ERROR": logging.ERROR, "WARNING": logging.WARNING, "INFO": logging.INFO, "DEBUG": logging.DEBUG}

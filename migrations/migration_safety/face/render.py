@@ -6,31 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sys
 from dataclasses import asdict, is_dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
 from ..base.events import Events
-from ..base.redaction import mask, mask_data
+from ..base.redaction import displayable, mask, mask_data
 
 STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
                  "failed-restored": "yellow", "failed-not-restored": "red", "failed-restore-failed": "bold red",
                  "failed-rehearsal": "yellow", "ok": "green", "fail": "red", "warn": "yellow", "error": "red",
                  "warning": "yellow", "info": "cyan"}
-
-
-# Terminal control sequences (CSI such as ESC[2J, OSC such as ESC]0;title BEL, other ESC pairs) and
-# the remaining C0/C1 control characters but newline and tab: a revision message or a string read
-# from the database must not be able to clear the screen, retitle the terminal or hide text.
-_ESCAPE_SEQUENCE = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[ -~]?")
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def displayable(text) -> str:
-    """``text`` as it may be printed: control characters removed, then the password masked in every
-    form (in that order, so a control sequence cannot split a password to slip it through)."""
-    return mask(_CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text))))
 
 
 def json_text(payload, indent: Optional[int] = None) -> str:

@@ -2,7 +2,6 @@
 and for CI annotations (``path:line: severity rule message``)."""
 from __future__ import annotations
 
-
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -39,7 +38,7 @@ def render_report(report, fmt: str, console) -> None:
 
 
 def _write(console, rich: bool, text: str, style) -> None:
-    from .render import displayable
+    from ..base.redaction import displayable
 
     text = displayable(text)        # revision files are not ours: no terminal escapes reach the screen
     if rich:

@@ -277,8 +277,8 @@ def read_script(path: Path) -> Script:
     without its top-level BEGIN/COMMIT (the wrapper owns the transaction, so a COMMIT in the file
     cannot commit half a migration) and without its own schema_migrations statements (the
     wrapper writes that row, in the same transaction)."""
-    from sqlparse.engine import FilterStack
     from sqlparse import tokens as T
+    from sqlparse.engine import FilterStack
 
     try:
         text = path.read_text(encoding="utf-8")

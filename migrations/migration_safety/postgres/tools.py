@@ -163,7 +163,7 @@ def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout
 
 
 def _without_secrets(env) -> dict:
-    from ..config.settings import without_secrets   # the settings module knows which variables hold secrets
+    from ..config.settings import without_secrets  # the settings module knows which variables hold secrets
 
     return without_secrets(env)
 
@@ -253,11 +253,8 @@ def describe_connection_error(exc: Exception, settings) -> str:
     origin = f"settings from {settings.source}"
     if not settings.source.startswith(("DATABASE_URL", "POSTGRES_", "sqlalchemy.url")):
         origin += "; set DATABASE_URL or POSTGRES_HOST/POSTGRES_DB/POSTGRES_USER/POSTGRES_PASSWORD"
-        from ..sources.project import repository_example
-
-        if repository_example() is not None:   # run from this repository's checkout, not installed
-            origin += (", or for this repository's local database: "
-                       "eval \"$(.venv/bin/python scripts/local_postgres.py env)\"")
+        if settings.unset_hint:
+            origin += ", " + settings.unset_hint
     return f"cannot connect to {where}: {reason} ({origin})"
 
 
@@ -319,18 +316,3 @@ def server_identity(connection) -> dict:
                                               " coalesce(inet_server_port(), current_setting('port')::int)")
         identity.update(method="address", address=address or "local socket", port=port)
     return identity
-
-
-def ensure_directory_writable(path: Path, *, allow_shared: bool = False) -> None:
-    """The backup directory exists (created 0700), is private unless ``allow_shared`` (see
-    backup_directory), and a file can be created in it. The probe is a fresh random name made
-    with O_EXCL|O_NOFOLLOW: a link planted in the directory cannot make it truncate anything."""
-    from ..backup.directory import create_private_file, prepare_backup_directory
-
-    try:
-        prepare_backup_directory(path, allow_shared=allow_shared)
-        descriptor, probe = create_private_file(path, ".write_probe_", "")
-        os.close(descriptor)
-        probe.unlink()
-    except OSError as exc:
-        raise PreflightError(f"backup directory {path} is not writable: {exc.strerror or exc}") from None

@@ -12,32 +12,34 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import enum
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from ..sources import alembic_runner
-from ..base import redaction
-from . import rehearsal, journal as run_journal
-from ..sources.alembic_runner import CommitTracker, Plan
 from ..backup.catalog import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
-                      remove_partial_backups)
-from ..postgres.catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
-                            tables_with_committed_changes)
-from ..postgres.identity import TargetGuard, WrongDatabase, identify
-from ..base.errors import (EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, EXIT_VALIDATION, ConfigurationError, MigrationSafetyError,
-                     NeedsAttention, RestoreError, ValidationFailed, command_name)
+                              remove_partial_backups)
+from ..backup.directory import ensure_directory_writable
+from ..backup.restore import OpenedArchive, restore_in_place
+from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
+                                        wait_for_backends_to_exit)
+from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttention, RestoreError, ValidationFailed,
+                           command_name)
 from ..base.events import Events
+from ..postgres.catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
+                                      tables_with_committed_changes)
+from ..postgres.identity import TargetGuard, WrongDatabase, identify
+from ..postgres.live_tables import live_table_reader
+from ..postgres.tools import ServerInfo, connect, find_tools, server_identity, server_info
+from ..sources import alembic_runner
+from ..sources.alembic_runner import CommitTracker, Plan
+from ..sources.history import StepRecord, file_checksum, record_run
+from ..validation.live import judge_against_database
+from . import journal as run_journal
+from . import rehearsal
 from .interruption import Interruption
 from .lock import LockSession, migration_lock
-from ..postgres.tools import ServerInfo, connect, ensure_directory_writable, find_tools, server_identity, server_info
-from ..backup.restore import OpenedArchive, restore_in_place
-from ..sources.history import StepRecord, file_checksum, record_run
-from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
-                                wait_for_backends_to_exit)
-from ..validation.live import judge_against_database
+from .outcome import Outcome, RunResult, describe_failure
 
 # Schemas the wrapper owns (the audit trail and the journal): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
@@ -47,69 +49,6 @@ BACKUP_LOCK_WAIT = "60s"
 RESTORE_LOCK_WAIT = "60s"
 # How long a run whose server went away waits for it to come back before deciding what it left.
 SERVER_RETURN_WAIT_SECONDS = 60.0
-
-
-class Outcome(str, enum.Enum):
-    """How a run ended; each maps to one exit code (README, "Exit codes")."""
-    APPLIED = "applied"
-    UP_TO_DATE = "up-to-date"
-    DRY_RUN = "dry-run"
-    ROLLED_BACK = "failed-rolled-back"              # nothing was committed: the database is unchanged
-    RESTORED = "failed-restored"                    # something was committed: restored and verified
-    NOT_RESTORED = "failed-not-restored"            # something was committed and --no-backup: half-migrated
-    RESTORE_FAILED = "failed-restore-failed"        # the restore did not complete: half-migrated
-    INTERRUPTED = "interrupted-unknown"             # the server or the lock was lost: state unknown
-    REHEARSAL_FAILED = "failed-rehearsal"           # the rehearsal on a copy failed: the database is unchanged
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def exit_code(self) -> int:
-        if self in (Outcome.APPLIED, Outcome.UP_TO_DATE, Outcome.DRY_RUN):
-            return EXIT_OK
-        if self in (Outcome.NOT_RESTORED, Outcome.RESTORE_FAILED, Outcome.INTERRUPTED):
-            return EXIT_ATTENTION
-        return EXIT_FAILED
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.exit_code == EXIT_ATTENTION
-
-
-@dataclass
-class RunResult:
-    command: str
-    database: str
-    target: str
-    status: Outcome
-    message: str
-    revision_before: list = field(default_factory=list)
-    revision_after: list = field(default_factory=list)
-    steps: list = field(default_factory=list)
-    failed_step: Optional[str] = None
-    error: Optional[str] = None
-    backup: Optional[str] = None
-    backup_seconds: Optional[float] = None
-    migrate_seconds: Optional[float] = None
-    restore_seconds: Optional[float] = None
-    restore_mode: Optional[str] = None      # selective | full
-    duration_seconds: float = 0.0
-    committed_before_failure: Optional[bool] = None
-    unsafe_allowed: bool = False
-    run_id: Optional[str] = None            # the journal entry of a run that changed something
-    sql: Optional[str] = None
-    findings: list = field(default_factory=list)
-    accepted: list = field(default_factory=list)     # findings accepted in config: not blocking, still shown
-    notes: list = field(default_factory=list)
-    source: str = "alembic"                 # what ran: an Alembic project, or a SQL folder ("sql")
-    rehearsal: Optional[dict] = None        # rehearsal.RehearsalReport, when the run rehearsed
-
-    @property
-    def exit_code(self) -> int:
-        if self.status is Outcome.DRY_RUN and any(f.get("severity") == "error" for f in self.findings):
-            return EXIT_VALIDATION
-        return self.status.exit_code
 
 
 @dataclass
@@ -192,21 +131,6 @@ def _accepted_dicts(report) -> list:
         return []
     return [{"rule": f.rule, "revision": f.revision, "file": f.file, "line": f.line, "message": f.message,
              "reason": f.accepted_reason} for f in report.accepted]
-
-
-def describe_failure(exc: BaseException, interruption: Interruption) -> str:
-    if interruption.signal_name:
-        return f"interrupted by {interruption.signal_name}"
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted"
-    original = getattr(exc, "orig", None)
-    if original is not None:
-        lines = [line for line in str(original).splitlines() if line.strip()]
-        return lines[0].strip() if lines else type(original).__name__
-    message = alembic_runner.translate_alembic_error(exc)
-    if message:
-        return message
-    return f"{type(exc).__name__}: {' '.join(redaction.mask(str(exc)).split())}"[:300]   # masked before cut
 
 
 def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False, take_backup: bool = True,
@@ -296,7 +220,7 @@ def _backup_while_planning(run: RunContext) -> None:
         run.plan = run.source.plan(run.current, run.direction, run.target)
         run.source.check_runnable(run.plan)
         run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
-                                            connection=run.connection)
+                                            _live_tables(run, connection=run.connection))
         run.new_result(Outcome.UP_TO_DATE, "")
         _refuse_unsafe(run.report, run.allow_unsafe, run.result)
         if run.plan.is_empty:
@@ -393,11 +317,15 @@ def _close_journal(run: RunContext) -> None:
         result.notes.append(f"could not close the journal entry: {' '.join(str(exc).split())[:200]}")
 
 
+def _live_tables(run: RunContext, **where):
+    return live_table_reader(max_harmless_rows=run.safety.validation_max_harmless_rows, **where)
+
+
 def _dry_run(run: RunContext) -> RunResult:
     """The plan, its validation and the SQL Alembic would run, without a lock, backup or change."""
     run.plan = run.source.plan(run.current, run.direction, run.target)
     run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
-                                        settings=run.settings)
+                                        _live_tables(run, settings=run.settings))
     result = run.new_result(Outcome.DRY_RUN, "")
     if run.plan.is_empty:
         result.sql, result.message = "", "dry run: already at the target, nothing to do"

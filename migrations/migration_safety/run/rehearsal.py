@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Optional
 
 from ..base.errors import ConfigurationError, MigrationSafetyError
-from .interruption import Interruption
 from ..postgres.tools import connect, query_all, query_one
+from .interruption import Interruption
 
 # PostgreSQL's table lock modes, weakest first (the docs' conflict table order).
 LOCK_MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
@@ -95,7 +95,7 @@ def rehearse_first(run, *, dry_run: bool = False) -> bool:
     copies a killed run left, rehearses when asked (``run.rehearse``), and says whether the real
     run goes on. When it does not (the rehearsal failed, or a rehearsed dry run is complete) the
     result says why; the real database was not changed."""
-    from .pipeline import Outcome
+    from .outcome import Outcome
 
     _drop_leftovers(run)
     if not run.rehearse:
@@ -134,7 +134,7 @@ def rehearse(run) -> RehearsalReport:
             report.prepare_seconds = round(time.monotonic() - started, 3)
             _run_on_copy(run, name, report)
         except KeyboardInterrupt:
-            from .pipeline import describe_failure
+            from .outcome import describe_failure
 
             report.error = f"{describe_failure(KeyboardInterrupt(), run.interruption)} during the rehearsal"
         finally:
@@ -313,10 +313,10 @@ def _project_on(project, database: str):
 
 
 def _run_on_copy(run, name: str, report: RehearsalReport) -> None:
+    from ..postgres.identity import TargetGuard, identify
     from ..sources import alembic_runner
     from ..sources.alembic_runner import CommitTracker
-    from ..postgres.identity import TargetGuard, identify
-    from .pipeline import describe_failure
+    from .outcome import describe_failure
 
     project = _project_on(run.project, name)
     source = project.source

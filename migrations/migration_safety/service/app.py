@@ -21,9 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import api
 from ..base.errors import MigrationSafetyError
+from ..base.redaction import displayable, mask
+from ..face.render import json_text
 from ..postgres.tools import connect
-from ..base.redaction import mask
-from ..face.render import displayable, json_text
 from ..sources.history import Actor, record_run
 from .auth import Caller, TokenStore
 from .metrics import CONTENT_TYPE, metrics_text
@@ -225,7 +225,7 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
     @app.get("/api/v1/migrations/validate")
     def validate(caller: Caller = Depends(reader)):
         """`validate --format json`: the findings of every revision file and the graph checks."""
-        from ..validation import report_document
+        from ..face.validation_report import report_document
 
         return _json(report_document(api.validate(config=project)))
 

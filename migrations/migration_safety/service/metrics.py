@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from .. import commands
+from ..postgres.tools import connect, query_one
 from ..run import journal as run_journal
 from ..run.lock import LOCK_NAMESPACE
-from ..postgres.tools import connect, query_one
 from ..sources.history import read_runs, runs_by_outcome
 from .runs import RunRegistry
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from ..base.errors import ConfigurationError
-from ..postgres.tools import query_all, query_one
 from ..base.redaction import mask
+from ..postgres.tools import query_all, query_one
 
 
 @dataclass
@@ -56,7 +56,7 @@ def alembic_config(ini_path: Path, database_url: str, *, stdout=None, output_buf
     pyproject.toml alone, with the alembic.ini beside it (logging, sqlalchemy.url) if there is one."""
     from alembic.config import Config
 
-    from .project import has_tool_alembic
+    from ..config.discovery import has_tool_alembic
 
     ini_path = Path(ini_path)
     if ini_path.suffix == ".toml":
@@ -453,14 +453,14 @@ def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]
 
 @contextlib.contextmanager
 def displayable_log_records() -> Iterator[None]:
-    """Meanwhile every log record's message is made displayable (render.displayable: control
+    """Meanwhile every log record's message is made displayable (redaction.displayable: control
     characters stripped, the password masked): Alembic logs each revision's message ("Running
     upgrade a -> b, <message>") through whatever handlers env.py's fileConfig() installs, so the
     records themselves are cleaned, at creation, whoever prints them."""
     import logging
     import threading
 
-    from ..face.render import displayable
+    from ..base.redaction import displayable
 
     previous = logging.getLogRecordFactory()
     # Only the run's own thread: in the service other threads log too (uvicorn's access log,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..postgres.tools import query_all, query_one
 from ..base.redaction import mask
+from ..postgres.tools import query_all, query_one
 
 SCHEMA = "migration_safety"
 

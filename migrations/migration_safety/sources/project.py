@@ -20,61 +20,12 @@ from typing import TYPE_CHECKING, Mapping, Optional
 
 from ..base import redaction
 from ..base.errors import ConfigurationError
-from ..config.settings import (ALEMBIC_PLACEHOLDER_URL, DatabaseSettings, SafetySettings, SettingsError, check_safety_keys,
-                       database_settings, safety_settings)
-
-SAFETY_SECTION = "migration_safety"
-
-
-def repository_example() -> Optional[Path]:
-    """This repository's example project (migrations/alembic.ini) when the package runs from the
-    repository's checkout, beside migration_utils.py; an installed package has none to fall back on."""
-    migrations = Path(__file__).resolve().parent.parent
-    if (migrations / "migration_utils.py").is_file() and (migrations / "alembic.ini").is_file():
-        return migrations / "alembic.ini"
-    return None
+from ..config.discovery import SAFETY_SECTION, find_config, has_tool_alembic, read_toml, repository_example
+from ..config.settings import (ALEMBIC_PLACEHOLDER_URL, DatabaseSettings, SafetySettings, SettingsError,
+                               check_safety_keys, database_settings, safety_settings)
 
 if TYPE_CHECKING:
     from .alembic_runner import VersionTable
-
-
-def _read_toml(path: Path) -> dict:
-    import tomllib
-
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
-
-
-def has_tool_alembic(path: Path) -> bool:
-    return path.is_file() and "alembic" in _read_toml(path).get("tool", {})
-
-
-def find_config(config: Optional[str], environ: Optional[Mapping[str, str]] = None,
-                cwd: Optional[Path] = None) -> tuple[Path, str]:
-    """The config file to use and how it was found, in Alembic's order."""
-    environ = os.environ if environ is None else environ
-    cwd = Path.cwd() if cwd is None else cwd
-    for named, how in ((config, "--config"), (environ.get("ALEMBIC_CONFIG"), "ALEMBIC_CONFIG")):
-        if named:
-            path = Path(named).expanduser()
-            if not path.is_file():
-                raise ConfigurationError(f"alembic config {path} (from {how}) not found")
-            return path.resolve(), how
-    if (cwd / "alembic.ini").is_file():
-        return (cwd / "alembic.ini").resolve(), "alembic.ini in the current directory"
-    if has_tool_alembic(cwd / "pyproject.toml"):
-        return (cwd / "pyproject.toml").resolve(), "pyproject.toml [tool.alembic] in the current directory"
-    example = repository_example()
-    if example is None:
-        raise ConfigurationError(
-            f"no Alembic config found: no --config, no ALEMBIC_CONFIG, and no alembic.ini or pyproject.toml "
-            f"with [tool.alembic] in the current directory ({cwd}); run from the project's folder or pass "
-            f"--config PATH/alembic.ini")
-    return example, ("default: this repository's example project, as no --config, ALEMBIC_CONFIG, "
-                     "alembic.ini or pyproject.toml [tool.alembic] in the current directory names another")
 
 
 @dataclass
@@ -135,7 +86,7 @@ class Project:
 
     @cached_property
     def toml(self) -> dict:
-        return _read_toml(self.toml_file).get("tool", {}) if self.toml_file else {}
+        return read_toml(self.toml_file).get("tool", {}) if self.toml_file else {}
 
     def _option(self, section: str, key: str) -> Optional[str]:
         try:
@@ -218,6 +169,9 @@ class Project:
             settings = database_settings(
                 alembic_ini_url=url if isinstance(url, str) else None, alembic_ini_name=str(where))
             settings.sqlalchemy_url()   # refuses parameters the named driver cannot take
+            if repository_example() is not None:   # run from this repository's checkout, not installed
+                settings = dataclasses.replace(settings, unset_hint=(
+                    "or for this repository's local database: eval \"$(.venv/bin/python scripts/local_postgres.py env)\""))
         except SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
         redaction.register(settings.password)

@@ -30,7 +30,7 @@ _CACHE = "revision_chains.json"
 
 def _script_location(ini_path: Path) -> Optional[Path]:
     """The directory Alembic loads the revisions from, when the project is a plain one."""
-    from .project import has_tool_alembic
+    from ..config.discovery import has_tool_alembic
 
     if ini_path.suffix == ".toml" or has_tool_alembic(ini_path.parent / "pyproject.toml"):
         return None

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..postgres.tools import query_all, query_one
 from ..base.errors import ConfigurationError
 from ..migration_files.sql_file import version_number
+from ..postgres.tools import query_all, query_one
 
 TABLE = "schema_migrations"
 CREATE_TABLE = f"""CREATE TABLE IF NOT EXISTS {TABLE} (

@@ -15,11 +15,12 @@ import time
 from functools import cached_property
 from typing import Iterator
 
-from .alembic_runner import Plan, PlannedStep
 from ..base.errors import ConfigurationError
-from . import StepTimes, schema_migrations
-from .retry import with_retries
 from ..migration_files.sql_file import SqlFolder, read_folder, read_script, version_number
+from . import schema_migrations
+from .alembic_runner import Plan, PlannedStep
+from .retry import with_retries
+from .steps import StepTimes
 
 
 class SqlStatementFailed(Exception):
@@ -33,7 +34,7 @@ class SqlStatementFailed(Exception):
 
 
 class _Running(StepTimes):
-    """The step running now, and each step's start (sources.StepTimes)."""
+    """The step running now, and each step's start (steps.StepTimes)."""
 
 
 class SqlFolderSource:

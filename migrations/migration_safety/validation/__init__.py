@@ -8,8 +8,7 @@ from .checker import resolve_migration_file, validate_paths
 from .config import load_config
 from .model import Finding, Rule, ValidationConfig, ValidationInputError, ValidationReport
 from .registry import RULES, explain, rules_markdown
-from ..face.validation_report import render_report, report_document
 
 __all__ = ["Finding", "Rule", "ValidationConfig", "ValidationInputError", "ValidationReport", "RULES", "explain",
-           "load_config", "render_report", "report_document", "resolve_migration_file", "rules_markdown", "validate_paths",
+           "load_config", "resolve_migration_file", "rules_markdown", "validate_paths",
            "write_baseline"]
