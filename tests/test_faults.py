@@ -198,3 +198,84 @@ def test_bytes_that_differ_from_the_recorded_hash_are_never_committed(database, 
             restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
                              pg_dump=tools["pg_dump"], preserved_schemas=("migration_safety",))
     assert fingerprint(database) == changed
+
+
+@pytest.fixture
+def pausing_pg_restore(tmp_path) -> Path:
+    """A bin directory whose pg_restore writes half of the restore script of table ``items`` and
+    then waits (sleep) until it is killed: a restore that is caught mid-way."""
+    bin_dir = tmp_path / "pg_bin_pausing"
+    bin_dir.mkdir()
+    for name in ("pg_dump", "psql"):
+        (bin_dir / name).symlink_to(real_tool(name))
+    stand_in = bin_dir / "pg_restore"
+    stand_in.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        real={real_tool("pg_restore")}
+        for arg in "$@"; do
+            case "$arg" in --list|-l|--version|-V|--schema-only|-s) exec "$real" "$@";; esac
+        done
+        out=$(mktemp)
+        "$real" "$@" > "$out"
+        line=$(grep -n '^COPY public.items ' "$out" | head -n 1 | cut -d: -f1)
+        head -n $((line + 100)) "$out"
+        rm -f "$out"
+        exec sleep 600
+        """))
+    stand_in.chmod(0o755)
+    return bin_dir
+
+
+def test_restore_into_a_new_database_waits_for_the_migration_lock(database, env, tmp_path, pg_cluster):
+    """restore --target-db takes the same migration lock as every restore: while another run holds
+    it, nothing is created."""
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    copy = f"{database.name}_copy"
+    holder = database.connect()          # another run's migration lock
+    holder.cursor().execute("SELECT pg_advisory_lock(%s, hashtext(current_database()))", (0x4D534146,))
+    try:
+        result = run_cli("--config", str(ini), "restore", "--backup", "latest", "--target-db", copy, "--yes",
+                         "--lock-wait", "0", env=env)
+    finally:
+        holder.close()
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "lock" in result.stderr
+    assert not pg_cluster.database_exists(copy)
+
+
+def test_a_killed_restore_into_a_new_database_is_journaled_and_recover_drops_it(database, env, tmp_path, pg_cluster,
+                                                                                pausing_pg_restore):
+    """SIGKILL of the wrapper while it restores into a new database: the journal of the configured
+    database says so (status), an upgrade of the configured database is not blocked by it (that
+    database was never changed), and `recover` drops the partly restored database."""
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    upgrade(ini, env, "--revision", "b2")
+    before = fingerprint(database)
+    copy = f"{database.name}_copy"
+    slow = dict(env, MIGRATION_PG_BIN_DIR=str(pausing_pg_restore))
+    wrapper = subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"), "--config",
+                                str(ini), "restore", "--backup", "latest", "--target-db", copy, "--yes"], env=slow,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: any(p.name() == "sleep" for p in psutil.Process(wrapper.pid).children(recursive=True)),
+                 "the restore to be half-way")
+        for process in psutil.Process(wrapper.pid).children(recursive=True) + [psutil.Process(wrapper.pid)]:
+            process.kill()
+    finally:
+        wrapper.wait(timeout=30)
+    assert pg_cluster.database_exists(copy)
+
+    status = json.loads(run_cli("--config", str(ini), "--format", "json", "status", env=env).stdout)
+    [entry] = status["unfinished_runs"]
+    assert entry["command"] == "restore-into" and entry["target"] == copy
+
+    # not refused as "needs attention" (exit 4): c3 runs, fails and is rolled back (exit 1)
+    assert upgrade(ini, env, expect=EXIT_FAILED)["status"] == "failed-rolled-back"
+    recovered = run_cli("--config", str(ini), "recover", "--yes", env=env)
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert not pg_cluster.database_exists(copy)
+    status = json.loads(run_cli("--config", str(ini), "--format", "json", "status", env=env).stdout)
+    assert status["unfinished_runs"] == []
+    assert fingerprint(database) == before

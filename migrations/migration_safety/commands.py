@@ -404,12 +404,11 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     another server or of another database.
     """
     from .backup.catalog import describe_origin, origin_mismatch, verify_backup
-    from .backup.restore import OpenedArchive, restore_in_place
-    from .base.errors import MigrationSafetyError, PreflightError
+    from .base.errors import MigrationSafetyError
     from .base.events import Events
     from .postgres.tools import connect, server_identity, server_info
     from .run.lock import migration_lock
-    from .run.pipeline import restore_under_lock
+    from .run.pipeline import restore_into_new_database, restore_under_lock
 
     events = events or Events()
     settings = project.database
@@ -449,30 +448,8 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     if foreign:
         result["other_server"] = f"--allow-other-server: the backup {foreign}"
     if target_db:
-        from .backup.restore import quote_ident
-
-        admin = connect(settings)
-        try:
-            cursor = admin.cursor()
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target_db,))
-            if cursor.fetchone():
-                raise ConfigurationError(f"database {target_db!r} already exists; name a new one")
-            cursor.execute(f"CREATE DATABASE {quote_ident(target_db)}")
-        except Exception as exc:
-            if isinstance(exc, MigrationSafetyError):
-                raise
-            raise PreflightError(f"cannot create database {target_db!r}: {' '.join(str(exc).split())}") from None
-        finally:
-            admin.close()
-        target = settings.with_database(target_db)
-        events.step(f"Restoring {archive.name} into new database {target_db}")
-        try:
-            with OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened:
-                restored = restore_in_place(target, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                                            pg_dump=tools["pg_dump"], preserved_schemas=())
-        except BaseException:
-            _drop_database(settings, target_db)      # an empty leftover would block the next attempt
-            raise
+        with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock:
+            restored = restore_into_new_database(project, lock, archive, info, target_db, tools=tools, events=events)
     else:
         with migration_lock(settings, wait_seconds=project.safety.lock_wait_seconds) as lock:
             restored, safety_copy = restore_under_lock(project, lock, archive, info, server=server, tools=tools,
@@ -507,7 +484,7 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
     from .postgres.tools import server_info
     from .run import journal as run_journal
     from .run.lock import migration_lock
-    from .run.pipeline import restore_under_lock
+    from .run.pipeline import drop_database, restore_under_lock
 
     events = events or Events()
     settings = project.database
@@ -523,6 +500,16 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
                 run_journal.close_entry(lock.connection, entry.run_id, run_journal.ACCEPTED, f"accepted by {who}")
             return {"database": settings.database, "action": "accepted", "runs": runs,
                     "message": f"accepted the database as it is; {len(entries)} run(s) closed"}
+        leftovers = [entry for entry in entries if entry.command == run_journal.RESTORE_INTO]
+        for entry in leftovers:      # the configured database was never changed: drop what the restore began
+            drop_database(settings, entry.target)
+            run_journal.close_entry(lock.connection, entry.run_id, run_journal.RECOVERED,
+                                    f"dropped the partly restored database {entry.target}")
+        entries = [entry for entry in entries if entry.command != run_journal.RESTORE_INTO]
+        if not entries:
+            return {"database": settings.database, "action": "dropped", "runs": runs,
+                    "message": "interrupted restores into new databases: dropped "
+                               + ", ".join(entry.target for entry in leftovers)}
         first = entries[0]
         if not first.backup_file:
             raise ConfigurationError(f"{first.describe()}: there is no backup to go back to",
@@ -595,19 +582,6 @@ def _trusted_backup_path(project, backup: str, events) -> tuple:
         events.warn(f"{archive} is outside the backup directory {directory}: accepted because it is a regular "
                     "file; its sidecar must still verify")
     return archive, outside
-
-
-def _drop_database(settings, name: str) -> None:
-    from .backup.restore import quote_ident
-    from .postgres.tools import connect
-
-    admin = connect(settings)
-    try:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
-    except Exception:
-        pass
-    finally:
-        admin.close()
 
 
 # -- monitoring -----------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ FINISHED = "finished"               # it ended in a state it reported (applied, 
 RECOVERED = "recovered"             # `recover` restored the backup taken before it
 ACCEPTED = "accepted"               # `recover --accept`: a person kept the database as the run left it
 UNFINISHED = (RUNNING, ATTENTION)
+# The command of a `restore --target-db` entry: its target is the new database, the configured one is untouched.
+RESTORE_INTO = "restore-into"
 
 
 @dataclass

@@ -23,8 +23,8 @@ from ..backup.directory import ensure_directory_writable
 from ..backup.restore import OpenedArchive, restore_in_place
 from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
                                         wait_for_backends_to_exit)
-from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttention, RestoreError, ValidationFailed,
-                           command_name)
+from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttention, PreflightError, RestoreError,
+                           ValidationFailed, command_name)
 from ..base.events import Events
 from ..postgres.catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
                                       tables_with_committed_changes)
@@ -197,8 +197,9 @@ def _preflight(run: RunContext) -> None:
 
 def _refuse_after_an_unfinished_run(run: RunContext) -> None:
     """A run that died (or ended needing attention) may have left the database half-migrated:
-    continuing from there would back up and build on that half state."""
-    entries = run_journal.unfinished(run.connection)
+    continuing from there would back up and build on that half state. (An interrupted restore into
+    a new database left only that database behind: `recover` drops it, nothing here is at risk.)"""
+    entries = [entry for entry in run_journal.unfinished(run.connection) if entry.command != run_journal.RESTORE_INTO]
     if entries:
         raise NeedsAttention(
             f"{entries[0].describe()}. The database may be partially migrated; nothing was changed now",
@@ -559,3 +560,62 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
                outcome="restored" if verified else "restored-schema-differs",
                steps=[StepRecord(revision, None) for revision in info.revision], error=restored.schema_difference)
     return restored, safety_copy
+
+
+def restore_into_new_database(project, lock: LockSession, archive: Path, info: BackupInfo, target_db: str, *,
+                              tools: dict, events: Events):
+    """``restore --target-db``: the backup restored into a new database, the configured one left
+    alone, through the same steps as every restore: under the configured database's migration
+    lock, a journal entry there while the new database is being filled (a restore killed midway
+    leaves an entry that `recover` settles by dropping the partial database), the archive read
+    through one descriptor checked against its recorded hash, the schema verified, the run recorded."""
+    from ..backup.restore import quote_ident
+
+    settings, safety = project.database, project.safety
+    started_at = _dt.datetime.now(_dt.timezone.utc)
+    with lock.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target_db,))
+        if cursor.fetchone():
+            raise ConfigurationError(f"database {target_db!r} already exists; name a new one")
+    current = project.source.current(lock.connection)
+    run_id = run_journal.open_entry(lock.connection, command=run_journal.RESTORE_INTO, target=target_db,
+                                    revision_before=current, backup_file=None)
+    try:
+        try:
+            with lock.connection.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE {quote_ident(target_db)}")
+        except Exception as exc:
+            raise PreflightError(f"cannot create database {target_db!r}: {' '.join(str(exc).split())}") from None
+        events.step(f"Restoring {archive.name} into new database {target_db}")
+        with Interruption.deferred(lambda name: events.warn(f"{name} received: the restore continues")), \
+                OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened, \
+                events.progress("Restore", opened.size) as progress:
+            restored = restore_in_place(settings.with_database(target_db), opened, pg_restore=tools["pg_restore"],
+                                        psql=tools["psql"], pg_dump=tools["pg_dump"], preserved_schemas=(),
+                                        progress=progress)
+    except BaseException:
+        drop_database(settings, target_db)      # an empty or partial leftover would block the next attempt
+        run_journal.close_entry(lock.connection, run_id, run_journal.FINISHED,
+                                f"restore into {target_db} failed; the database was dropped")
+        raise
+    verified = restored.schema_verified
+    run_journal.close_entry(lock.connection, run_id, run_journal.FINISHED if verified else run_journal.ATTENTION,
+                            None if verified else f"schema differs after the restore: {restored.schema_difference}")
+    record_run(lock.connection, safety.history_table, direction="restore", started_at=started_at,
+               duration_ms=int(restored.duration_seconds * 1000), backup_file=str(archive),
+               outcome=f"restored-into-{target_db}" if verified else "restored-schema-differs",
+               steps=[StepRecord(revision, None) for revision in info.revision], error=restored.schema_difference)
+    return restored
+
+
+def drop_database(settings, name: str) -> None:
+    """Best effort: the database is gone afterwards unless the server refuses (a session on it)."""
+    from ..backup.restore import quote_ident
+
+    admin = connect(settings)
+    try:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+    except Exception:  # psycopg2.Error: the caller's own error is the one to report
+        pass
+    finally:
+        admin.close()
