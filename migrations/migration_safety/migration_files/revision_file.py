@@ -111,40 +111,55 @@ class RevisionFile:
     docstring: str = ""
 
 
-def read_revision_file(path) -> RevisionFile:
-    """The declarations of the revision file at ``path``; NotDeclarative unless each of the four
-    names is bound at module level by exactly one plain assignment of a literal (``revision`` a
-    string, the others None, a string, or a tuple or list of strings) and by nothing else — no
-    other assignment, import, ``global`` or star import that could change it when the module
-    runs. ``revision`` and ``down_revision`` must be there, as Alembic requires them."""
+def read_revision_file(path, *, strict: bool = True) -> Optional[RevisionFile]:
+    """The declarations of the revision file at ``path``, read with ``ast`` (never imported).
+
+    ``strict`` (planning: what Alembic would see when it imports the file): NotDeclarative unless
+    each of the four names is bound at module level by exactly one plain assignment of a literal
+    (``revision`` a string, the others None, a string, or a tuple or list of strings) and by nothing
+    else — no other assignment, import, ``global`` or star import that could change it when the
+    module runs. ``revision`` and ``down_revision`` must be there, as Alembic requires them.
+
+    Not ``strict`` (describing a graph that may be broken: drift, graph checks): the last literal
+    assignment of each name wins and anything else is skipped; None when the file cannot be parsed
+    or declares no revision string."""
     try:
         with open(path, "rb") as handle:
             tree = ast.parse(handle.read(), filename=str(path))
     except (SyntaxError, ValueError, OSError) as exc:
+        if not strict:
+            return None
         raise NotDeclarative(f"{path}: cannot be parsed ({type(exc).__name__})") from None
     values: dict = {}
     for statement in tree.body:
         name = assigned_graph_name(statement)
         if name is not None:
-            if name in values:
+            if name in values and strict:
                 raise NotDeclarative(f"{path}: {name} is assigned more than once")
             try:
                 values[name] = ast.literal_eval(statement.value)
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                raise NotDeclarative(f"{path}: {name} is not a literal") from None
-            _refuse_other_bindings(path, statement.value)
+                if strict:
+                    raise NotDeclarative(f"{path}: {name} is not a literal") from None
+                continue
+            if strict:
+                _refuse_other_bindings(path, statement.value)
             continue
-        _refuse_other_bindings(path, statement)
+        if strict:
+            _refuse_other_bindings(path, statement)
     if not isinstance(values.get("revision"), str):
+        if not strict:
+            return None
         raise NotDeclarative(f"{path}: no revision string")
-    if "down_revision" not in values:
-        raise NotDeclarative(f"{path}: no down_revision")
-    for name in _GRAPH_NAMES[1:]:
-        value = values.get(name)
-        if not (value is None or isinstance(value, str)
-                or isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)):
-            raise NotDeclarative(f"{path}: {name} is neither None, a string nor strings")
-    return RevisionFile(values["revision"], values["down_revision"], values.get("depends_on"),
+    if strict:
+        if "down_revision" not in values:
+            raise NotDeclarative(f"{path}: no down_revision")
+        for name in _GRAPH_NAMES[1:]:
+            value = values.get(name)
+            if not (value is None or isinstance(value, str)
+                    or isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)):
+                raise NotDeclarative(f"{path}: {name} is neither None, a string nor strings")
+    return RevisionFile(values["revision"], values.get("down_revision"), values.get("depends_on"),
                         values.get("branch_labels"), ast.get_docstring(tree, clean=False) or "")
 
 

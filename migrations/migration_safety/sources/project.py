@@ -141,11 +141,18 @@ class Project:
 
     @property
     def versions_dir(self) -> Path:
+        """Where a new revision is written: the first version location."""
+        return self.version_dirs[0]
+
+    @property
+    def version_dirs(self) -> list:
+        """Every version location the config names (Alembic reads them all), else ``versions/``."""
         configured = self.alembic_option("version_locations")
         if configured:
-            first = configured[0] if isinstance(configured, list) else self._split_paths(configured)[0]
-            return self._resolve_location(first, "version_locations", must_exist=False)
-        return self.script_location / "versions"
+            locations = configured if isinstance(configured, list) else self._split_paths(configured)
+            return [self._resolve_location(location, "version_locations", must_exist=False)
+                    for location in locations]
+        return [self.script_location / "versions"]
 
     def _split_paths(self, value: str) -> list:
         """version_locations of an ini, split as Alembic splits it (path_separator)."""
@@ -242,32 +249,19 @@ class Project:
         return learn_version_table(self.alembic_config()) if customised else VersionTable()
 
     def revision_files(self) -> dict:
-        """revision id -> (file, revision_graph.Declared: down revisions, depends_on, branch
-        labels), read with ``ast`` (never imported), so a broken graph can still be described."""
-        import ast
-
-        from ..migration_files.revision_file import Declared, as_tuple, assigned_graph_name
+        """revision id -> (file, revision_file.Declared: down revisions, depends_on, branch labels)
+        of every version location, read with ``ast`` (never imported) and leniently, so a broken
+        graph can still be described."""
+        from ..migration_files.revision_file import Declared, as_tuple, read_revision_file
 
         found = {}
-        if not self.versions_dir.is_dir():
-            return found
-        for path in sorted(self.versions_dir.glob("*.py")):
-            try:
-                tree = ast.parse(path.read_bytes(), filename=str(path))
-            except (SyntaxError, ValueError, OSError):
-                continue
-            values = {}       # unlike planning, the last literal wins and anything else is skipped
-            for node in tree.body:
-                name = assigned_graph_name(node)
-                if name is not None:
-                    try:
-                        values[name] = ast.literal_eval(node.value)
-                    except (ValueError, TypeError, SyntaxError):
-                        pass
-            if isinstance(values.get("revision"), str):
-                found[values["revision"]] = (str(path), Declared(
-                    as_tuple(values.get("down_revision")), as_tuple(values.get("depends_on")),
-                    as_tuple(values.get("branch_labels"))))
+        for directory in self.version_dirs:
+            for path in sorted(directory.glob("*.py")) if directory.is_dir() else ():
+                declared = read_revision_file(path, strict=False)
+                if declared is not None:
+                    found[declared.revision] = (str(path), Declared(
+                        as_tuple(declared.down_revision), as_tuple(declared.depends_on),
+                        as_tuple(declared.branch_labels)))
         return found
 
     def alembic_config(self, *, stdout=None, output_buffer=None):
