@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision, write_revision
-from harness import REPO_ROOT, backup_files, fingerprint, run_cli, sidecar_of
+from harness import REPO_ROOT, backup_files, fingerprint, run_cli, sidecar_of, wait_for
 
 CLI = [sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py")]
 
@@ -234,7 +234,9 @@ def test_signal_while_the_backup_waits_stops_it_and_changes_nothing(database, en
         sorted(p.name for p in backups_in(tmp_path / "backups")) + \
         sorted(sidecar_of(p).name for p in backups_in(tmp_path / "backups"))   # no partial file
     assert len(backups_in(tmp_path / "backups")) == 1                                  # the base upgrade's
-    assert not sessions("application_name = 'pg_dump'")                                # pg_dump is gone
+    # pg_dump is gone: its server session ends as soon as it finds its client gone, which it can only
+    # notice once the lock it waited for is free (the blocker let go above), so it is awaited
+    wait_for(lambda: not sessions("application_name = 'pg_dump'"), "pg_dump's session to end", timeout=30)
     watcher.close()
     assert fingerprint(database) == before
 
