@@ -98,3 +98,17 @@ def test_the_quickstart_and_the_test_command_the_readme_gives_exist():
         assert f"./{script}" in text and (REPO_ROOT / script).stat().st_mode & 0o111
     assert 'eval "$(python scripts/local_postgres.py env)"' in text
     assert "./scripts/run_tests.sh" in (REPO_ROOT / ".ci" / "run").read_text()
+
+
+def test_the_prepared_shell_reaches_the_database_with_the_stock_tools_too():
+    """`local_postgres.py env` is what the README evals: psql and pg_restore in that shell read
+    libpq's PG* variables, so they must carry the same values as POSTGRES_* (a password with
+    shell and URL characters included)."""
+    import local_postgres
+
+    exported = local_postgres.exports({"port": 54321, "password": "s3cr'@t $x"})
+    shown = subprocess.run(["bash", "-c", 'eval "$1"; printf "%s|" "$PGHOST" "$PGPORT" "$PGDATABASE" "$PGUSER" '
+                            '"$PGPASSWORD" "$POSTGRES_PORT" "$POSTGRES_PASSWORD"', "bash", exported],
+                           capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"}).stdout
+    assert shown.split("|")[:-1] == ["127.0.0.1", "54321", local_postgres.APP_DATABASE, local_postgres.APP_ROLE,
+                                     "s3cr'@t $x", "54321", "s3cr'@t $x"]
