@@ -102,6 +102,7 @@ MASKS = [
     (re.compile(r"\d{2}:\d{2}:\d{2}"), "<TIME>"),
     (re.compile(r"\b\d+(?:\.\d+)?\s?(?:B|KB|kB|MB|GB|TB|bytes)\b"), "<SIZE>"),
     (re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|h|min)\b"), "<DURATION>"),
+    (re.compile(r'"(pid|bytes|[a-z_]+_bytes)": \d+'), r'"\1": <NUMBER>'),   # the structured log's JSON
     (re.compile(r"\b[0-9a-f]{12,}\b"), "<HEX>"),                 # SHA-256, revision ids, run ids
     (re.compile(r"\b\d{5,}\b"), "<NUMBER>"),                   # ports, OIDs, system identifiers
     (re.compile(r"\b\d+\.\d+(?:\.\d+)?\b"), "<VERSION>"),            # PostgreSQL 15.18, zstd 1.5.4
@@ -136,7 +137,7 @@ class PageShell:
         the README's shell has, instead of the test's throwaway ones."""
         for actual, shown in ((str(self.checkout), CANONICAL_ROOT), (self.database.name, local_postgres.APP_DATABASE),
                               (self.database.user, local_postgres.APP_ROLE)):
-            text = re.sub(rf"(?<![\w/]){re.escape(actual)}(?!\w)( *)", _replacing(actual, shown), text)
+            text = re.sub(rf"(?<!\w){re.escape(actual)}(?!\w)( *)", _replacing(actual, shown), text)
         return text
 
     def run(self, script: str) -> subprocess.CompletedProcess:
