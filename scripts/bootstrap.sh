@@ -29,8 +29,8 @@ install_if_missing() {
 # `make` drives the Makefile's shortcuts (Debian's slim images lack it); without it only those
 # shortcuts are missing.
 install_if_missing make make "the Makefile's targets cannot be used"
-# The default backup format pipes pg_dump through the zstd tool (README "Performance and the backup
-# format"); without it backups fall back to pg_dump's own gzip (MIGRATION_BACKUP_FORMAT=auto).
+# The default backup format pipes pg_dump through the zstd tool (docs/performance.md, "The default:
+# custom-zstd"); without it backups fall back to pg_dump's own gzip (MIGRATION_BACKUP_FORMAT=auto).
 install_if_missing zstd zstd "backups will use pg_dump's gzip"
 
 if ! have_initdb || ! command -v pg_dump >/dev/null 2>&1; then

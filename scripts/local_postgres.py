@@ -6,7 +6,7 @@
 `start` initialises the cluster on first use (on a free port, listening on 127.0.0.1 only,
 password authentication over TCP), creates the role fataplus_user with a generated password and
 the database fataplus_dev, and starts it; it is idempotent. `env` prints the POSTGRES_* settings
-as shell exports. PostgreSQL refuses to run as root, so as root the server runs as `postgres`.
+(and libpq's PG* with the same values) as shell exports. PostgreSQL refuses to run as root, so as root the server runs as `postgres`.
 The same code starts the test suite's cluster (start_cluster).
 """
 from __future__ import annotations
@@ -220,10 +220,19 @@ def stop_local(root: Path = DEFAULT_DATA) -> None:
         Cluster(root / "data", state["port"], find_pg_bin_dir()).stop()
 
 
+def shell_environment(host: str, port: int, database: str, user: str, password: str) -> dict:
+    """The variables `env` exports: POSTGRES_* for the wrapper, and the same values as libpq's PG*
+    so that psql, pg_restore and createdb in that shell reach the same database (the README's
+    recovery commands run there). tests/test_doc_examples.py builds its shell with this too."""
+    values = {"POSTGRES_HOST": host, "POSTGRES_PORT": str(port), "POSTGRES_DB": database,
+              "POSTGRES_USER": user, "POSTGRES_PASSWORD": password}
+    values.update(PGHOST=host, PGPORT=str(port), PGDATABASE=database, PGUSER=user, PGPASSWORD=password)
+    return values
+
+
 def exports(state: dict) -> str:
     import shlex
-    values = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(state["port"]), "POSTGRES_DB": APP_DATABASE,
-              "POSTGRES_USER": APP_ROLE, "POSTGRES_PASSWORD": state["password"]}
+    values = shell_environment("127.0.0.1", state["port"], APP_DATABASE, APP_ROLE, state["password"])
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in values.items())
 
 

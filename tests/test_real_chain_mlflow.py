@@ -18,7 +18,7 @@ from harness import backup_files, fingerprint, run_cli
 
 VENDORED = Path(__file__).parent / "real_chains" / "mlflow"
 HEAD = "dc11669786a5"
-# The errors `validate` keeps on this chain (README, "Real revision chains"): both hazards to a
+# The errors `validate` keeps on this chain (docs/validation.md, "Real revision chains"): both hazards to a
 # server still running the previous release, neither depends on rows.
 REMAINING_ERRORS = {("5d2d30f0abce", "rename-column"), ("75868b020152", "drop-column")}
 ACCEPT = """

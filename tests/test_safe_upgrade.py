@@ -72,7 +72,7 @@ def test_upgrade_success_writes_a_verified_private_backup(database, env, tmp_pat
     assert meta["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
     assert meta["server_version"].startswith("15") or meta["server_version"][0].isdigit()
     assert set(meta["tools"]) - {"zstd"} == {"pg_dump", "pg_restore"} and meta["duration_seconds"] >= 0
-    # the default format, .dump.zst, is read through zstd (README "Recovering by hand")
+    # the default format, .dump.zst, is read through zstd (docs/backups.md, "Recovering by hand")
     reader = (f"zstd -dc {archive} | pg_restore --list" if archive.name.endswith(".zst")
               else f"pg_restore --list {archive}")
     listing = subprocess.run(["bash", "-c", reader], capture_output=True, text=True)   # pg_restore's status

@@ -82,7 +82,7 @@ def test_zstd_backup_is_verified_listed_and_readable_with_stock_tools(database, 
     assert [Path(row["file"]).name for row in rows] == [archive.name, first.name], rows
     assert all(row["verified"] for row in rows), rows
 
-    # the README's recipe: stock zstd and pg_restore read it, the table of contents included
+    # the recipe of docs/backups.md ("Recovering by hand"): stock zstd and pg_restore read it, the table of contents included
     toc = subprocess.run(f"zstd -dc {archive} | pg_restore --list", shell=True, capture_output=True, text=True)
     assert toc.returncode == 0 and "TABLE DATA public items" in toc.stdout, toc.stderr
 
