@@ -180,3 +180,11 @@ def test_create_autogenerate_safe_writes_the_safe_form(database, env, tmp_path):
     cli(ini, "upgrade", env=env)
     assert database.sql("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_accounts_plan'")
     shutil.rmtree(tmp_path / "p")
+
+
+def test_the_fix_page_shows_what_the_fixers_write():
+    from migration_safety.validation.fixes.examples import markdown
+    from harness import REPO_ROOT
+
+    page = (REPO_ROOT / "docs" / "fix.md").read_text()
+    assert page.strip() == markdown().strip(), "docs/fix.md is stale: run scripts/generate_fix_doc.py"

@@ -16,7 +16,8 @@ def fix(call, finding):
             or call.keywords() - {"constraint_name", "table_name", "columns", "schema"}):
         return None                 # deferrable, initially, ...: USING INDEX cannot carry them all here
     schema_arg = f", schema={python_string(schema)}" if isinstance(schema, str) else ""
-    index = (f"op.create_index({python_string(name)}, {python_string(table)}, {columns!r}, unique=True{schema_arg}, "
+    listed = ", ".join(map(python_string, columns))
+    index = (f"op.create_index({python_string(name)}, {python_string(table)}, [{listed}], unique=True{schema_arg}, "
              "postgresql_concurrently=True, if_not_exists=True)")
     adopt = (f"ALTER TABLE {qualified(table, schema)} ADD CONSTRAINT {quote_identifier(name)} "
              f"UNIQUE USING INDEX {quote_identifier(name)}")
