@@ -4,6 +4,7 @@ changes nothing; a suppressed finding and a file that cannot be parsed are left 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 import textwrap
 
@@ -188,3 +189,41 @@ def test_the_fix_page_shows_what_the_fixers_write():
 
     page = (REPO_ROOT / "docs" / "fix.md").read_text()
     assert page.strip() == markdown().strip(), "docs/fix.md is stale: run scripts/generate_fix_doc.py"
+
+
+def corpus_files_with_fixable_findings():
+    from migration_safety.validation import ValidationConfig, validate_paths
+    from migration_safety.validation.fixes import FIXERS
+
+    corpus = sorted((Path(__file__).parent / "validation" / "corpus").glob("*.py"))
+    chosen = []
+    for path in corpus:
+        findings = validate_paths([path], ValidationConfig(postgres_major=16)).findings
+        if any(f.rule in FIXERS and f.phase == "upgrade" and f.severity != "info" for f in findings):
+            chosen.append(path)
+    return chosen
+
+
+def test_the_corpus_fixable_cases_validate_clean_after_fix(tmp_path):
+    """Every corpus file with a fixable finding: after the fix no fixable finding remains where the
+    fixer could read the call (op.* with literal names), and the result still parses."""
+    import ast
+
+    from migration_safety.validation import ValidationConfig, validate_paths
+    from migration_safety.validation.fixes import FIXERS, fix_source
+
+    files = corpus_files_with_fixable_findings()
+    assert len(files) >= 5, files
+    fixed_any = 0
+    for path in files:
+        findings = validate_paths([path], ValidationConfig(postgres_major=16)).findings
+        result = fix_source(str(path), path.read_text(), findings)
+        copy = tmp_path / path.name
+        copy.write_text(result.fixed)
+        ast.parse(result.fixed)
+        after = validate_paths([copy], ValidationConfig(postgres_major=16)).findings
+        left_rules = {f.rule for f in result.left}
+        remaining = {f.rule for f in after if f.rule in FIXERS and f.phase == "upgrade" and f.severity != "info"}
+        assert remaining <= left_rules, f"{path.name}: fixed but still reported: {remaining - left_rules}"
+        fixed_any += bool(result.applied)
+    assert fixed_any >= 5
