@@ -227,6 +227,32 @@ def validate(project, migration_files: Sequence[str] = (), *, strict: bool = Fal
         return judge_against_database(report, plan, project.safety, read_tables)
 
 
+def fix(project, migration_files: Sequence[str] = (), *, write: bool = True) -> dict:
+    """``validate --fix``: rewrite the named revision files (all, when none is named) into their
+    safe form where it is mechanical (validation.fixes), in place, or only show the diff with
+    ``write=False`` (``--diff``). Returns, per file, what was fixed and what was left with its
+    do-instead, and the report of the files as they are afterwards."""
+    from pathlib import Path as _Path
+
+    from .validation.fixes import fix_source
+
+    if project.source.kind == "sql":
+        raise ConfigurationError("--fix rewrites Alembic revisions; SQL files are left to you")
+    report = _static_validation(project, migration_files)
+    by_file: dict = {}
+    for finding in report.findings:
+        by_file.setdefault(finding.file, []).append(finding)
+    files = []
+    for path, findings in sorted(by_file.items()):
+        original = _Path(path).read_text(encoding="utf-8")
+        result = fix_source(path, original, findings)
+        if write and result.changed:
+            _Path(path).write_text(result.fixed, encoding="utf-8")
+        files.append(result)
+    after = _static_validation(project, migration_files) if write else None
+    return {"files": files, "written": write, "report": after if after is not None else report}
+
+
 def _static_validation(project, migration_files: Sequence[str]):
     from . import validation
 
@@ -716,9 +742,10 @@ def revision_message(message: str) -> str:
     return one_line.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
 
 
-def create(project, message: str, *, autogenerate: bool = False) -> dict:
+def create(project, message: str, *, autogenerate: bool = False, safe: bool = False) -> dict:
     """A new revision through Alembic's command API, validated as soon as it is written. An
-    autogenerate that finds no difference leaves no revision behind."""
+    autogenerate that finds no difference leaves no revision behind. ``safe`` (``--safe``): the
+    new revision is written in its safe form (the fixes of ``validate --fix``) before it is shown."""
     import io as _io
 
     from alembic import command
@@ -761,6 +788,9 @@ def create(project, message: str, *, autogenerate: bool = False) -> dict:
         return {"created": None, "message": "no changes detected: the database matches the models; "
                                             "no revision was written"}
     script = scripts[0] if isinstance(scripts, list) else scripts
+    fixed = []
+    if safe:
+        fixed = [f"{line}: {rule}" for result in fix(project, [script.path])["files"] for line, rule in result.applied]
     report = validate(project, [script.path])
-    return {"created": script.path, "revision": script.revision, "report": report,
-            "message": f"created {script.path}"}
+    return {"created": script.path, "revision": script.revision, "report": report, "fixed": fixed,
+            "message": f"created {script.path}" + (f" (made safe: {len(fixed)} fix(es))" if fixed else "")}

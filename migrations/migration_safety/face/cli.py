@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--database", action="store_true",
                      help="also judge the pending revisions' findings against the live database (rows, size, "
                           "column types), as upgrade does; without it validate never connects")
+    sub.add_argument("--fix", action="store_true",
+                     help="rewrite the revisions' hazards into their safe form where it is mechanical (in place)")
+    sub.add_argument("--diff", action="store_true", help="with --fix: print the changes as a unified diff, write nothing")
     sub.add_argument("--explain", metavar="RULE", help="print a rule's full text and exit")
     sub.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     sub.add_argument("--baseline", metavar="FILE",
@@ -111,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("-m", "--message", required=True, help="what the revision does")
     sub.add_argument("--autogenerate", action="store_true",
                      help="compare the database with the models; no revision when nothing changed")
+    sub.add_argument("--safe", action="store_true",
+                     help="write the revision in its safe form (the fixes of validate --fix)")
 
     backups = command("backups", "the backup catalog: list, verify, prune")
     actions = backups.add_subparsers(dest="action", metavar="ACTION")

@@ -126,6 +126,11 @@ def render_validation(output: Output, report) -> None:
 
 
 def _validate(project, args, output: Output) -> int:
+    if args.diff and not args.fix:
+        from ..base.errors import ConfigurationError
+        raise ConfigurationError("--diff goes with --fix")
+    if args.fix:
+        return _fix(project, args, output)
     report = commands.validate(project, args.migration_file, strict=args.strict, database=args.database)
     render_validation(output, report)
     if args.baseline:
@@ -136,6 +141,36 @@ def _validate(project, args, output: Output) -> int:
         output.err_stream.write(f"wrote {count} accepted finding(s) to {args.baseline}; name it in "
                                 "[migration_safety.validate] baseline = ... so that later runs report only new ones\n")
         return EXIT_OK
+    return report.exit_code(args.strict)
+
+
+def _fix(project, args, output: Output) -> int:
+    data = commands.fix(project, args.migration_file, write=not args.diff)
+    report = data["report"]
+    files = data["files"]
+    if output.format == "json":
+        output.json({"written": data["written"], "files": [
+            {"file": f.path, "changed": f.changed, "error": f.error,
+             "fixed": [{"line": line, "rule": rule} for line, rule in f.applied],
+             "left": [finding.as_dict() for finding in f.left if finding.severity != "info"],
+             **({"diff": f.diff()} if not data["written"] and f.changed else {})} for f in files],
+            "findings_after": [finding.as_dict() for finding in report.findings] if data["written"] else None})
+        return EXIT_OK if not data["written"] else report.exit_code(args.strict)
+    for result in files:
+        if result.error:
+            output.err_stream.write(f"! {displayable(result.path)}: {result.error}; not touched\n")
+        if not data["written"] and result.changed:
+            output.stream.write(result.diff())
+        for line, rule in result.applied:
+            output.line(f"{'would fix' if not data['written'] else 'fixed'} {displayable(result.path)}:{line} {rule}",
+                        style="green")
+        for finding in result.left:
+            if finding.severity != "info":
+                output.line(f"left {displayable(result.path)}:{finding.line} {finding.rule}: no mechanical fix; "
+                            f"do instead: {finding.do_instead}", style="yellow")
+    if not data["written"]:
+        return EXIT_OK
+    render_validation(output, report)
     return report.exit_code(args.strict)
 
 
@@ -158,7 +193,7 @@ def _validate_info(args, output: Output) -> int:
 
 
 def _create(project, args, output: Output) -> int:
-    data = commands.create(project, args.message, autogenerate=args.autogenerate)
+    data = commands.create(project, args.message, autogenerate=args.autogenerate, safe=args.safe)
     report = data.pop("report", None)
     if output.format == "json":
         if report is not None:

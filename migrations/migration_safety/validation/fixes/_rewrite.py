@@ -1,0 +1,194 @@
+"""The libcst machinery the fixers share: finding the statement a finding names, reading literal
+arguments, and building the replacement statements."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+AUTOCOMMIT = "op.get_context().autocommit_block()"
+_SIMPLE_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+class FixTransformer(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, wanted: dict, fixers: dict):
+        super().__init__()
+        self.wanted = wanted          # line -> [Finding]
+        self.fixers = fixers
+        self.applied: list = []
+        self.not_fixed: list = []
+        self._function: list = []
+
+    def visit_FunctionDef(self, node):
+        self._function.append(node.name.value)
+
+    def leave_FunctionDef(self, original, updated):
+        self._function.pop()
+        return updated
+
+    def leave_SimpleStatementLine(self, original, updated):
+        line = self.get_metadata(PositionProvider, original).start.line
+        findings = self.wanted.pop(line, None)
+        if not findings:
+            return updated
+        call = op_call(original)
+        if self._function != ["upgrade"] or call is None or len(findings) != 1:
+            self.not_fixed.extend(findings)     # several hazards in one call: a person decides the order
+            return updated
+        finding = findings[0]
+        replacement = self.fixers[finding.rule].fix(Call(call), finding)
+        if replacement is None:
+            self.not_fixed.append(finding)
+            return updated
+        statements = [cst.parse_statement(text) if isinstance(text, str) else text for text in replacement]
+        statements[0] = statements[0].with_changes(leading_lines=original.leading_lines)
+        if original.trailing_whitespace.comment is not None:     # the comment stays with the call it was on
+            statements = _with_trailing_comment(statements, original.trailing_whitespace)
+        self.applied.append((line, finding.rule))
+        return cst.FlattenSentinel(statements)
+
+    def leave_Module(self, original, updated):
+        for findings in self.wanted.values():       # a finding on a line that holds no statement of its own
+            self.not_fixed.extend(findings)
+        return updated
+
+
+def _with_trailing_comment(statements: list, trailing: cst.TrailingWhitespace) -> list:
+    """The statements with ``trailing`` (a line's end comment) on the first simple statement,
+    also when that statement is inside a ``with`` block."""
+    first = statements[0]
+    if isinstance(first, cst.SimpleStatementLine):
+        return [first.with_changes(trailing_whitespace=trailing)] + statements[1:]
+    if isinstance(first, cst.With) and isinstance(first.body, cst.IndentedBlock) and first.body.body:
+        inner = first.body.body[0]
+        if isinstance(inner, cst.SimpleStatementLine):
+            body = first.body.with_changes(body=[inner.with_changes(trailing_whitespace=trailing)]
+                                           + list(first.body.body[1:]))
+            return [first.with_changes(body=body)] + statements[1:]
+    return statements
+
+
+def op_call(statement: cst.SimpleStatementLine) -> Optional[cst.Call]:
+    """The ``op.<name>(...)`` call when it is the statement's only content."""
+    if len(statement.body) != 1 or not isinstance(statement.body[0], cst.Expr):
+        return None
+    call = statement.body[0].value
+    if (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            and isinstance(call.func.value, cst.Name) and call.func.value.value == "op"):
+        return call
+    return None
+
+
+class Call:
+    """Reading and changing one ``op.<name>(...)`` call."""
+
+    def __init__(self, node: cst.Call):
+        self.node = node
+        self.name = node.func.attr.value
+
+    def code(self, node: Optional[cst.CSTNode] = None) -> str:
+        return cst.Module(body=[]).code_for_node(node if node is not None else self.node)
+
+    def argument(self, position: int, keyword: str) -> Optional[cst.Arg]:
+        for arg in self.node.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                return arg
+        positional = [arg for arg in self.node.args if arg.keyword is None and not arg.star]
+        return positional[position] if position is not None and position < len(positional) else None
+
+    def literal(self, position: Optional[int], keyword: str):
+        """The argument's value when it is a literal (str, bool, None, a list/tuple of str), else
+        ``Ellipsis`` (unknown); None when the argument is not given."""
+        arg = self.argument(position, keyword)
+        if arg is None:
+            return None
+        return literal_value(arg.value)
+
+    def keywords(self) -> set:
+        return {arg.keyword.value for arg in self.node.args if arg.keyword is not None}
+
+    def has_star_arguments(self) -> bool:
+        return any(arg.star for arg in self.node.args)
+
+    def with_keywords(self, **values) -> cst.Call:
+        """The call with these keyword arguments set (added at the end, or replacing the value)."""
+        args = list(self.node.args)
+        for keyword, code in values.items():
+            value = cst.parse_expression(code)
+            for i, arg in enumerate(args):
+                if arg.keyword is not None and arg.keyword.value == keyword:
+                    args[i] = arg.with_changes(value=value)
+                    break
+            else:
+                if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
+                    args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    args.append(cst.Arg(value=value, keyword=cst.Name(keyword),
+                                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+                else:                               # a trailing comma: keep the call's layout
+                    trailing = args[-1].comma if args else cst.MaybeSentinel.DEFAULT
+                    args.append(cst.Arg(value=value, keyword=cst.Name(keyword), comma=trailing,
+                                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+        return self.node.with_changes(args=args)
+
+    def without_keywords(self, *names) -> cst.Call:
+        args = [arg for arg in self.node.args if not (arg.keyword is not None and arg.keyword.value in names)]
+        if args and self.node.args and self.node.args[-1].comma is cst.MaybeSentinel.DEFAULT:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return self.node.with_changes(args=args)
+
+
+def literal_value(node: cst.BaseExpression):
+    if isinstance(node, cst.SimpleString):
+        return node.evaluated_value
+    if isinstance(node, cst.ConcatenatedString):
+        return node.evaluated_value
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, (cst.List, cst.Tuple)):
+        values = [literal_value(element.value) for element in node.elements]
+        return values if all(isinstance(v, str) for v in values) else ...
+    return ...
+
+
+def quote_identifier(name: str) -> str:
+    return name if _SIMPLE_IDENTIFIER.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+def qualified(table: str, schema) -> str:
+    return (f"{quote_identifier(schema)}." if isinstance(schema, str) else "") + quote_identifier(table)
+
+
+def python_string(text: str) -> str:
+    return repr(text) if '"' in text else '"' + text.replace("\\", "\\\\") + '"'
+
+
+def autocommit_block(*statements: str) -> str:
+    """A ``with`` block running ``statements`` outside the migration's transaction: what was done
+    before it commits first, and each statement inside commits on its own."""
+    return f"with {AUTOCOMMIT}:\n" + "".join(f"    {line}\n" for s in statements for line in s.splitlines())
+
+
+def constraint_name(*parts: str, suffix: str) -> str:
+    """A name PostgreSQL keeps whole (at most 63 bytes)."""
+    base = "_".join(parts)
+    return (base[:63 - len(suffix) - 1] + "_" + suffix).lower()
+
+
+def not_null_steps(call_code: str, table: str, column: str, schema) -> list:
+    """SET NOT NULL without the long scan under ACCESS EXCLUSIVE (PostgreSQL 12+): a CHECK added
+    NOT VALID (instant), validated in its own transaction (SHARE UPDATE EXCLUSIVE: reads and writes
+    go on), then SET NOT NULL finds the proof and skips the scan, and the CHECK goes."""
+    check = constraint_name("ck", table, column, suffix="not_null")
+    target = qualified(table, schema)
+    schema_arg = f", schema={python_string(schema)}" if isinstance(schema, str) else ""
+    return [
+        f"op.create_check_constraint({python_string(check)}, {python_string(table)}, "
+        f"{python_string(quote_identifier(column) + ' IS NOT NULL')}{schema_arg}, postgresql_not_valid=True)\n",
+        autocommit_block(f"op.execute({python_string(f'ALTER TABLE {target} VALIDATE CONSTRAINT {check}')})"),
+        call_code + "\n",
+        f"op.drop_constraint({python_string(check)}, {python_string(table)}{schema_arg}, type_=\"check\")\n",
+    ]

@@ -1,0 +1,66 @@
+"""One before/after example per fixer, as ``validate --fix`` writes it: the documentation page
+(docs/fix.md, written by scripts/generate_fix_doc.py) is made from these, and the suite checks it
+is current, so the page always shows what the tool does."""
+from __future__ import annotations
+
+import textwrap
+
+# rule id -> upgrade() body before the fix (tables with rows, so each is a real hazard)
+BEFORE = {
+    "create-index-without-concurrently": 'op.create_index("ix_orders_account_id", "orders", ["account_id"])',
+    "drop-index-without-concurrently": 'op.drop_index("ix_orders_total", table_name="orders")',
+    "add-foreign-key-without-not-valid": ('op.create_foreign_key("fk_orders_account", "orders", "accounts", '
+                                          '["account_id"], ["id"])'),
+    "add-check-without-not-valid": 'op.create_check_constraint("ck_orders_total_positive", "orders", "total > 0")',
+    "add-unique-constraint": 'op.create_unique_constraint("uq_accounts_email", "accounts", ["email"])',
+    "set-not-null": 'op.alter_column("accounts", "email", existing_type=sa.Text(), nullable=False)',
+    "add-column-volatile-default": ('op.add_column("orders", sa.Column("token", sa.Text(), '
+                                    'server_default=sa.text("md5(random()::text)"), nullable=False))'),
+}
+
+
+def example_source(rule: str) -> str:
+    return ('from alembic import op\nimport sqlalchemy as sa\n\nrevision = "b1"\ndown_revision = "a1"\n\n\n'
+            f"def upgrade():\n    {BEFORE[rule]}\n\n\ndef downgrade():\n    pass\n")
+
+
+def fixed_source(rule: str) -> str:
+    from ..model import Finding
+    from . import fix_source
+
+    source = example_source(rule)
+    line = source.splitlines().index(f"    {BEFORE[rule]}") + 1
+    finding = Finding(rule, "warning", "example.py", line, "", phase="upgrade")
+    return fix_source("example.py", source, [finding]).fixed
+
+
+def _upgrade_body(source: str) -> str:
+    body = source.split("def upgrade():\n", 1)[1].split("\n\n\ndef downgrade", 1)[0]
+    return textwrap.dedent(body).strip()
+
+
+def markdown() -> str:
+    from . import FIXERS
+
+    parts = ["# `validate --fix`: the safe form, written for the reviewer", "",
+             "`validate --fix [-f FILE ...]` rewrites the hazards whose safe form is mechanical, in place; "
+             "`--diff` prints a unified diff and writes nothing; `create --autogenerate --safe` writes a new "
+             "revision in its safe form. Comments and layout are kept (libcst). Only findings the validator "
+             "reports in `upgrade()` are rewritten: a suppressed or accepted finding is left alone, a file that "
+             "cannot be parsed is never touched, and a second run changes nothing. Hazards with no mechanical "
+             "safe form (drops, renames, type changes that rewrite) are listed with their do-instead.", "",
+             "Where the `VALIDATE` of a constraint goes: in the same revision, in an autocommit block after the "
+             "revision's transactional work, so it runs in its own transaction with the weaker lock. A separate "
+             "revision would let a deploy stop between the two and leave an unvalidated constraint behind.", "",
+             "Timeouts are not written into revisions: the wrapper applies `lock_timeout` (and "
+             "`statement_timeout` when set) to every migration connection, autocommit blocks included, and "
+             "the rule `timeout-override` warns when a revision replaces them.", "",
+             "This page is generated from the fixers (`scripts/generate_fix_doc.py`); the suite checks it is "
+             "current and that each fixed revision leaves the same schema as the original on PostgreSQL.", ""]
+    for rule in FIXERS:
+        doc = " ".join((FIXERS[rule].__doc__ or "").strip().split("\n\n")[0].split())
+        doc = doc.removeprefix(f"Fix for {rule}: ")
+        parts += [f"## {rule}", "", doc[:1].upper() + doc[1:], "", "Before:", "", "```python",
+                  _upgrade_body(example_source(rule)), "```", "", "After `validate --fix`:", "", "```python",
+                  _upgrade_body(fixed_source(rule)), "```", ""]
+    return "\n".join(parts)
