@@ -253,6 +253,24 @@ def fix(project, migration_files: Sequence[str] = (), *, write: bool = True) -> 
     return {"files": files, "written": write, "report": after if after is not None else report}
 
 
+def query_rows(project, query: str) -> list:
+    """The rows of a read-only query on the project's database (``--tenant-schemas SELECT ...``),
+    in a READ ONLY transaction so a listing can change nothing."""
+    from .postgres.tools import connect
+
+    with contextlib.closing(connect(project.database, autocommit=False)) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION READ ONLY")
+            try:
+                cursor.execute(query)
+                return cursor.fetchall()
+            except Exception as exc:  # psycopg2.Error: the user's query
+                raise ConfigurationError(f"--tenant-schemas query failed: {' '.join(str(exc).split())[:200]}") \
+                    from None
+            finally:
+                connection.rollback()
+
+
 def _static_validation(project, migration_files: Sequence[str]):
     from . import validation
 

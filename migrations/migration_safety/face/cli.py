@@ -48,9 +48,34 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--sql-dir", default=default, metavar="DIR",
                         help="drive a folder of plain-SQL migrations (NNN_name_UP.sql/_DOWN.sql, N_name.up.sql, "
                              "NNN_name.sql) instead of the Alembic project (setting: MIGRATION_SQL_DIR)")
+    parser.add_argument("-x", dest="x_arguments", action="append", default=default if suppress else [],
+                        metavar="KEY=VALUE", help="passed to env.py as Alembic's -x (context.get_x_argument); "
+                                                  "repeatable")
     parser.add_argument("--format", choices=("text", "json", "annotations"),
                         default=default if suppress else "text",
                         help="text (rich on a terminal, plain otherwise), json, or annotations (validate)")
+
+
+def _fleet_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("fleet (the same command over many databases or tenant schemas; "
+                                      "see docs/fleets.md)")
+    group.add_argument("--targets", metavar="FILE",
+                       help="YAML list of databases (url or host/port/database/user, password_env)")
+    group.add_argument("--tenant-schemas", metavar="LIST_OR_QUERY",
+                       help="tenant schemas of this database, comma-separated or a SELECT listing them; each "
+                            "runs with -x tenant=NAME")
+    group.add_argument("--canary", type=int, default=0, metavar="N", help="run N targets first; stop if any fails")
+    group.add_argument("--concurrency", type=int, default=1, metavar="K", help="at most K targets at once (default 1)")
+    group.add_argument("--on-failure", choices=("stop", "continue"), default="stop",
+                       help="after a failed target: start no new one (stop, default) or go on (continue)")
+    group.add_argument("--resume", action="store_true",
+                       help="skip the targets the state file records as done by the same command")
+    group.add_argument("--shard", metavar="INDEX/COUNT",
+                       help="only this shard of the targets (0-based; COUNT alone takes INDEX from "
+                            "JOB_COMPLETION_INDEX, a Kubernetes Indexed Job)")
+    group.add_argument("--fleet-state", metavar="FILE",
+                       help="where each target's outcome is kept for --resume (default: fleet-state.json in the "
+                            "backup directory)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,10 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "upgrade":
             sub.add_argument("--allow-unsafe", action="store_true",
                              help="proceed although validation found errors (recorded in the result)")
+        _fleet_options(sub)
 
     command("current", "show the revision the database is at")
     command("history", "list revisions, applied or pending")
-    command("status", "current revision, heads, pending revisions and the last backup")
+    _fleet_options(command("status", "current revision, heads, pending revisions and the last backup"))
 
     sub = command("validate", "static checks of revision files (no database needed)")
     sub.add_argument("-f", "--migration-file", action="append", default=[], metavar="F",
@@ -107,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--diff", action="store_true", help="with --fix: print the changes as a unified diff, write nothing")
     sub.add_argument("--explain", metavar="RULE", help="print a rule's full text and exit")
     sub.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    _fleet_options(sub)
     sub.add_argument("--baseline", metavar="FILE",
                      help="write today's findings to FILE as accepted ones (exit 0); name FILE in "
                           "[migration_safety.validate] baseline = so later runs block only on new findings")
@@ -128,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         _global_options(action, suppress=True)
         if name == "verify":
             action.add_argument("backup", nargs="?", default="latest", help="FILE or latest (default)")
+        if name == "list":
+            _fleet_options(action)
         if name == "prune":
             action.add_argument("--keep-days", type=int, metavar="N", help="keep backups newer than N days")
             action.add_argument("--keep-last", type=int, metavar="N", help="keep the newest N per database")
@@ -166,6 +195,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.argv = argv          # a fleet gives each target these, less the fleet's own options
     except UsageError as exc:
         output = Output("json" if _format_requested(argv) == "json" else "text")
         output.err_stream.write(exc.usage)

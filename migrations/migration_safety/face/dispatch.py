@@ -16,9 +16,10 @@ def dispatch(args, output: Output) -> int:
         return _validate_info(args, output)
     if args.command == "serve" and args.hash_token:
         return _hash_token(output)
-    project = Project.load(args.config, getattr(args, "sql_dir", None))
+    project = Project.load(args.config, getattr(args, "sql_dir", None), x_arguments=tuple(args.x_arguments or ()))
     output.announce(project.describe(), on_stderr=log_levels.shows_information(stderr_level))
-    handler = _HANDLERS[args.command]
+    handler = _fleet if (getattr(args, "targets", None) or getattr(args, "tenant_schemas", None)) \
+        else _HANDLERS[args.command]
     # The events long commands report progress to (args.events): the terminal's, at the chosen
     # level, and every one of them in the run log when a log file is configured.
     args.events = log_levels.LevelEvents(output.events(), stderr_level)
@@ -41,6 +42,81 @@ def _run(project, args, output: Output) -> int:
     args.run_result = result            # the run log's outcome line
     render_run_result(output, result)
     return result.exit_code
+
+
+def _fleet(project, args, output: Output) -> int:
+    """The command over a fleet of targets (fleet/): each target's own run, then one summary."""
+    from ..base.errors import ConfigurationError
+    from ..fleet.rollout import StateFile, run_fleet
+    from ..fleet.targets import load_targets, parse_shard, select_shard, tenant_targets, with_setting
+
+    if args.targets and args.tenant_schemas:
+        raise ConfigurationError("--targets and --tenant-schemas are two kinds of fleet: name one")
+    if args.command == "validate" and not args.database:
+        raise ConfigurationError("validate over a fleet judges against each database: add --database")
+    if args.concurrency < 1 or args.canary < 0:
+        raise ConfigurationError("--concurrency must be at least 1 and --canary at least 0")
+    if args.targets:
+        targets = load_targets(args.targets)
+    else:
+        targets = tenant_targets(args.tenant_schemas, lambda query: commands.query_rows(project, query))
+    targets = select_shard(targets, parse_shard(args.shard))   # checked again below for the state file's name
+    backup_root = project.safety.backup_dir
+    # each target's backups, journal-named files and retention apart from the others'
+    targets = [with_setting(t, "MIGRATION_BACKUP_DIR", str(backup_root / t.name)) for t in targets]
+    own = _without_options(args.argv, FLEET_OPTIONS_WITH_VALUE, FLEET_FLAGS)
+    command_label = " ".join([args.command] + ([args.action] if args.command == "backups" else []))
+    shard = parse_shard(args.shard)
+    default_state = backup_root / ("fleet-state.json" if shard is None else f"fleet-state-{shard[0]}of{shard[1]}.json")
+    state = StateFile(args.fleet_state or default_state, command_label,
+                      getattr(args, "revision", None))
+    if args.fleet_state is None:
+        from ..backup.directory import prepare_backup_directory
+        prepare_backup_directory(backup_root, allow_shared=project.safety.backup_dir_shared)
+    result = run_fleet(targets, lambda target: [f"-x{x}" for x in target.x_arguments] + own + ["--format", "json"],
+                       command=command_label, target=getattr(args, "revision", None), canary=args.canary,
+                       concurrency=args.concurrency, on_failure=args.on_failure, state=state, resume=args.resume,
+                       events=args.events)
+    if output.format == "json":
+        output.json(result.document())
+    else:
+        output.table(f"{command_label} over {len(result.targets)} target(s)",
+                     ("target", "outcome", "revision before", "revision after", "seconds", "backup", "exit"),
+                     [(t.name, t.status, ", ".join(t.revision_before) or "-", ", ".join(t.revision_after) or "-",
+                       f"{t.duration_seconds:.1f}", t.backup or "-", "" if t.exit_code is None else t.exit_code)
+                      for t in result.targets])
+        counts = result.document()["counts"]
+        output.line(", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+                    + (f"; stopped: {result.stopped}" if result.stopped else "")
+                    + f"; {result.duration_seconds:.1f}s",
+                    style="green" if result.exit_code == EXIT_OK else "yellow")
+        for failed in result.targets:
+            if failed.exit_code not in (None, EXIT_OK) and failed.error:
+                output.line(f"{failed.name}: {failed.error}", style="red")
+    return result.exit_code
+
+
+# Options of a fleet run, removed from the arguments each target's own run gets.
+FLEET_OPTIONS_WITH_VALUE = ("--targets", "--tenant-schemas", "--canary", "--concurrency", "--on-failure", "--shard",
+                            "--fleet-state", "--format")
+FLEET_FLAGS = ("--resume",)
+
+
+def _without_options(argv: list, with_value: tuple, flags: tuple) -> list:
+    """``argv`` without the named options (``--opt VALUE``, ``--opt=VALUE``, flags)."""
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+            continue
+        name = argument.split("=", 1)[0]
+        if name in flags:
+            continue
+        if name in with_value:
+            skip = "=" not in argument
+            continue
+        kept.append(argument)
+    return kept
 
 
 def _current(project, args, output: Output) -> int:

@@ -50,7 +50,7 @@ class Plan:
         return not self.steps
 
 
-def alembic_config(ini_path: Path, database_url: str, *, stdout=None, output_buffer=None):
+def alembic_config(ini_path: Path, database_url: str, *, stdout=None, output_buffer=None, x_arguments: tuple = ()):
     """Alembic's Config for the project whose main file is ``ini_path`` (Project.ini_path): an
     alembic.ini, with the pyproject.toml beside it when that has ``[tool.alembic]``, or a
     pyproject.toml alone, with the alembic.ini beside it (logging, sqlalchemy.url) if there is one."""
@@ -68,6 +68,10 @@ def alembic_config(ini_path: Path, database_url: str, *, stdout=None, output_buf
                     stdout=stdout or io.StringIO(), output_buffer=output_buffer)
     # ConfigParser interpolation would eat a '%' of a URL-quoted password: double it.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    if x_arguments:     # what `alembic -x KEY=VALUE` gives env.py's context.get_x_argument()
+        import argparse
+
+        config.cmd_opts = argparse.Namespace(x=list(x_arguments))
     return config
 
 
@@ -509,7 +513,7 @@ def run_command(config, direction: str, target: str, *, sql: bool = False) -> No
                                           "imports), not a failed migration") from None
 
 
-def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:
+def offline_sql(ini_path: Path, database_url: str, plan: Plan, *, x_arguments: tuple = ()) -> str:
     """The SQL Alembic would run for the planned revisions (offline ``--sql`` mode), revision by
     revision: a revision that cannot be rendered offline (it reads data, or ``batch_alter_table``
     needs to reflect the table) is shown as "not renderable offline: <why>" and the others still
@@ -518,7 +522,7 @@ def offline_sql(ini_path: Path, database_url: str, plan: Plan) -> str:
     Each revision runs in its own ``EnvironmentContext`` whose starting heads are the heads the
     plan has reached at that step (a tuple: several heads are normal), so the version-table
     statements are the ones the real run would issue."""
-    config = alembic_config(ini_path, database_url)     # first: Alembic is entered through alembic.config
+    config = alembic_config(ini_path, database_url, x_arguments=x_arguments)   # first: Alembic enters through it
     script = script_directory(config)            # loaded once: every step reuses its modules
     from alembic.runtime.migration import RevisionStep
     heads = tuple(plan.current)

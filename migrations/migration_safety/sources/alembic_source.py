@@ -140,7 +140,8 @@ class AlembicSource:
     def offline_sql(self, plan) -> str:
         from .alembic_runner import offline_sql
 
-        return offline_sql(self.project.ini_path, self.project.database.sqlalchemy_url(), plan)
+        return offline_sql(self.project.ini_path, self.project.database.sqlalchemy_url(), plan,
+                           x_arguments=self.project.x_arguments)
 
     def drift(self, connection) -> list:
         from .history import applied_checksums, find_drift

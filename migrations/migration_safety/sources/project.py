@@ -35,19 +35,22 @@ class Project:
     ini_file: Optional[Path] = None    # alembic.ini in use, if any
     toml_file: Optional[Path] = None   # pyproject.toml with [tool.alembic], if any
     sql_dir_option: Optional[str] = None      # --sql-dir
+    x_arguments: tuple = ()            # -x KEY=VALUE for env.py (context.get_x_argument), as Alembic's own -x
 
     @classmethod
     def load(cls, config: Optional[str], sql_dir: Optional[str] = None, *,
-             environ: Optional[Mapping[str, str]] = None, cwd: Optional[Path] = None) -> "Project":
+             environ: Optional[Mapping[str, str]] = None, cwd: Optional[Path] = None,
+             x_arguments: tuple = ()) -> "Project":
         path, found_by = find_config(config, environ, cwd)
         if path.suffix == ".toml":
             if not has_tool_alembic(path):
                 raise ConfigurationError(f"{path} has no [tool.alembic] table")
             ini = path.parent / "alembic.ini"
-            project = cls(path, found_by, ini.resolve() if ini.is_file() else None, path, sql_dir)
+            project = cls(path, found_by, ini.resolve() if ini.is_file() else None, path, sql_dir, tuple(x_arguments))
         else:
             toml = path.parent / "pyproject.toml"
-            project = cls(path, found_by, path, toml.resolve() if has_tool_alembic(toml) else None, sql_dir)
+            project = cls(path, found_by, path, toml.resolve() if has_tool_alembic(toml) else None, sql_dir,
+                          tuple(x_arguments))
         # Parse and check now: a malformed config or a misspelt setting is a usage error,
         # reported once, before anything runs.
         project.parser
@@ -268,4 +271,4 @@ class Project:
         from .alembic_runner import alembic_config
 
         return alembic_config(self.ini_path, self.database.sqlalchemy_url(), stdout=stdout,
-                              output_buffer=output_buffer)
+                              output_buffer=output_buffer, x_arguments=self.x_arguments)
