@@ -239,3 +239,28 @@ def test_shard_selection_is_deterministic():
     shards = [select_shard(list(reversed(targets)), parse_shard(f"{i}/3")) for i in range(3)]
     assert sorted(t.name for shard in shards for t in shard) == [t.name for t in targets]
     assert parse_shard("4", {"JOB_COMPLETION_INDEX": "2"}) == (2, 4)
+
+
+def test_downgrade_validate_and_backups_list_take_the_same_targets(fleet, env, tmp_path):
+    databases = fleet(3)
+    ini = make_project(tmp_path / "p", {"a1.py": ORDERS, "b2.py": POISONED})
+    targets = targets_file(tmp_path, databases)
+    environment = fleet_env(env)
+    upgraded = run_cli("--config", str(ini), "upgrade", "--targets", targets, "--concurrency", "3", env=environment)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert "3 applied" in upgraded.stdout and "[3 done, 0 failed, 0 running of 3]" in upgraded.stderr
+
+    listed = json.loads(run_cli("--config", str(ini), "--format", "json", "backups", "list", "--targets", targets,
+                                env=environment).stdout)
+    for target, database in zip(listed["targets"], databases):
+        [backup] = target["document"]["backups"]                        # each target's own directory
+        assert backup["database"] == database.name
+
+    validated = run_cli("--config", str(ini), "--format", "json", "validate", "--database", "--targets", targets,
+                        env=environment)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert [t["status"] for t in json.loads(validated.stdout)["targets"]] == ["ok"] * 3
+
+    down = run_cli("--config", str(ini), "downgrade", "--revision", "a1", "--targets", targets, env=environment)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert all(revision_of(db) == ["a1"] for db in databases)

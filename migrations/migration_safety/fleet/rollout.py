@@ -150,7 +150,7 @@ def run_fleet(targets: list, child_arguments, *, command: str, target: Optional[
             if state is not None:
                 state.record(result)
             if events is not None:
-                events.step(_progress_line(result, results, len(targets)))
+                events.step(_progress_line(result, results, len(targets), len(running)))
             if not result.succeeded and stopped is None:
                 if result.name in order[:canary]:
                     stopped = f"canary {result.name} failed"
@@ -169,13 +169,17 @@ def _canaries_passed(results: dict, order: list, canary: int) -> bool:
     return all(name in results and results[name].succeeded for name in order[:canary])
 
 
-def _progress_line(result: TargetResult, results: dict, total: int) -> str:
-    done = sum(1 for r in results.values() if r.status != "skipped")
+def _progress_line(result: TargetResult, results: dict, total: int, running: int) -> str:
+    """One line per finished target with the fleet's counts so far: a log that reads as a live
+    display (done, failed, running) when piped, in CI or in a Kubernetes job's log."""
+    done = sum(1 for r in results.values() if r.succeeded)
+    failed = sum(1 for r in results.values() if not r.succeeded)
     change = ""
     if result.revision_before or result.revision_after:
         change = f" ({', '.join(result.revision_before) or 'base'} -> {', '.join(result.revision_after) or 'base'})"
     tail = f": {result.error}" if result.error and not result.succeeded else ""
-    return f"[{done}/{total}] {result.name}: {result.status}{change} {result.duration_seconds:.1f}s{tail}"
+    return (f"[{done} done, {failed} failed, {running} running of {total}] {result.name}: {result.status}{change} "
+            f"{result.duration_seconds:.1f}s{tail}")
 
 
 def child_command(arguments: list) -> list:
