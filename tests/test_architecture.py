@@ -1,7 +1,7 @@
 """The package's wings and the one direction imports may run in, read from the code with ``ast``
 (every import counts, also those inside functions).
 
-    face, service > commands (commands.py, api.py), fleet > run > backup, sources > validation
+    face, service > commands (commands.py, api.py) > fleet > run > backup, sources > validation
         > migration_files > postgres > config > base
 
 A module may import its own wing and any wing below it, never one above; no two modules may
@@ -14,7 +14,7 @@ from pathlib import Path
 PACKAGE = "migration_safety"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "migrations" / PACKAGE
 
-LEVELS = {"face": 9, "service": 9, "commands": 8, "fleet": 8, "run": 7, "backup": 6, "sources": 6, "validation": 5,
+LEVELS = {"face": 10, "service": 10, "commands": 9, "fleet": 8, "run": 7, "backup": 6, "sources": 6, "validation": 5,
           "migration_files": 4, "postgres": 3, "config": 2, "base": 1}
 # Top-level modules that are wings of their own
 WING_OF_MODULE = {"commands": "commands", "api": "commands", "": "base"}

@@ -12,6 +12,7 @@ import pytest
 
 from alembic_projects import make_project, revision
 from harness import APP_PASSWORD, REPO_ROOT, fingerprint, new_database, run_cli, wait_for
+from test_service import start_service, tokens_env  # noqa: F401  (start_service: the fixture)
 
 ORDERS = revision("a1", None, """
     op.execute("CREATE TABLE orders (id int PRIMARY KEY, note text)")
@@ -264,3 +265,26 @@ def test_downgrade_validate_and_backups_list_take_the_same_targets(fleet, env, t
     down = run_cli("--config", str(ini), "downgrade", "--revision", "a1", "--targets", targets, env=environment)
     assert down.returncode == 0, down.stdout + down.stderr
     assert all(revision_of(db) == ["a1"] for db in databases)
+
+
+def test_the_service_runs_a_fleet_like_a_single_run(fleet, env, tmp_path, start_service):
+    """POST /api/v1/fleet/migrate over the server's targets file (never one the caller names):
+    202, then the run shows the fleet's document; tenant schemas from the caller are names only."""
+
+    databases = fleet(3)
+    databases[2].sql("CREATE TABLE poison (id int)")
+    ini = make_project(tmp_path / "p", {"a1.py": ORDERS, "b2.py": POISONED}, transaction_per_migration=True)
+    environment, read, write = tokens_env(fleet_env(env), tmp_path)
+    environment.update(MIGRATION_FLEET_TARGETS=targets_file(tmp_path, databases),
+                       POSTGRES_PASSWORD=APP_PASSWORD)            # the service's own database
+    service = start_service(environment, ini, [read, write])
+    assert service.call("POST", "/api/v1/fleet/migrate", read, {}).status == 403
+    answer = service.call("POST", "/api/v1/fleet/migrate", write, {"on_failure": "continue", "concurrency": 2})
+    assert answer.status == 202, answer.text
+    run = service.wait_for_run(answer.body["url"], read, timeout=240)
+    assert run["state"] == "finished" and run["exit_code"] == 1, run
+    statuses = {t["name"]: t["status"] for t in run["result"]["targets"]}
+    assert statuses == {"db01": "applied", "db02": "applied", "db03": "failed-restored"}
+    assert any("db02: applied" in step["text"] for step in run["steps"]), run["steps"]
+    refused = service.call("POST", "/api/v1/fleet/migrate", write, {"tenant_schemas": ["x; DROP TABLE orders"]})
+    assert refused.status == 422, refused.text

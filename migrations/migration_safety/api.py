@@ -50,6 +50,22 @@ def health(*, config: Config = None) -> dict:
     return commands.health(project(config))
 
 
+def fleet_upgrade(target: str = "head", *, targets_file: Optional[str] = None,
+                  tenant_schemas: Optional[Sequence[str]] = None, dry_run: bool = False, canary: int = 0,
+                  concurrency: int = 1, on_failure: str = "stop", events: Optional[Events] = None,
+                  config: Config = None):
+    """``upgrade`` over a fleet (docs/fleets.md): the databases of ``targets_file`` (default: the
+    ``fleet_targets`` setting) or the named ``tenant_schemas`` of this database, each its own
+    protected run. Returns a ``fleet.rollout.FleetResult`` (``.document()`` is the JSON)."""
+    chosen = project(config)
+    arguments = ["--config", str(chosen.config_path), "upgrade", "--revision", target] + (
+        ["--dry-run"] if dry_run else [])
+    return commands.fleet(chosen, arguments, command="upgrade", revision=target,
+                          targets_file=None if tenant_schemas else (targets_file or chosen.safety.fleet_targets),
+                          tenant_schemas=",".join(tenant_schemas) if tenant_schemas else None, canary=canary,
+                          concurrency=concurrency, on_failure=on_failure, events=events)
+
+
 def upgrade(target: str = "head", *, dry_run: bool = False, allow_unsafe: bool = False, no_backup: bool = False,
             lock_wait: Optional[float] = None, events: Optional[Events] = None, actor: Optional[Actor] = None,
             config: Config = None) -> RunResult:

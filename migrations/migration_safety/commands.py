@@ -253,6 +253,39 @@ def fix(project, migration_files: Sequence[str] = (), *, write: bool = True) -> 
     return {"files": files, "written": write, "report": after if after is not None else report}
 
 
+def fleet(project, command_arguments: list, *, command: str, revision: Optional[str] = None,
+          targets_file: Optional[str] = None, tenant_schemas: Optional[str] = None, shard: Optional[str] = None,
+          canary: int = 0, concurrency: int = 1, on_failure: str = "stop", resume: bool = False,
+          state_file: Optional[str] = None, events: Optional[Events] = None):
+    """One command over a fleet (``--targets FILE`` or ``--tenant-schemas``): each target runs
+    ``command_arguments`` (this CLI's arguments, without the fleet's options) as its own protected
+    run, under the rollout rules of fleet.rollout; returns the FleetResult."""
+    from .backup.directory import prepare_backup_directory
+    from .fleet.rollout import StateFile, run_fleet
+    from .fleet.targets import load_targets, parse_shard, select_shard, tenant_targets, with_setting
+
+    if bool(targets_file) == bool(tenant_schemas):
+        raise ConfigurationError("a fleet is --targets FILE or --tenant-schemas, one of the two")
+    if concurrency < 1 or canary < 0:
+        raise ConfigurationError("--concurrency must be at least 1 and --canary at least 0")
+    if on_failure not in ("stop", "continue"):
+        raise ConfigurationError("--on-failure is stop or continue")
+    targets = load_targets(targets_file) if targets_file else \
+        tenant_targets(tenant_schemas, lambda query: query_rows(project, query))
+    chosen_shard = parse_shard(shard)
+    targets = select_shard(targets, chosen_shard)
+    backup_root = project.safety.backup_dir
+    prepare_backup_directory(backup_root, allow_shared=project.safety.backup_dir_shared)
+    # each target's backups and retention apart from the others'
+    targets = [with_setting(t, "MIGRATION_BACKUP_DIR", str(backup_root / t.name)) for t in targets]
+    default_state = backup_root / ("fleet-state.json" if chosen_shard is None
+                                   else f"fleet-state-{chosen_shard[0]}of{chosen_shard[1]}.json")
+    state = StateFile(state_file or default_state, command, revision)
+    return run_fleet(targets, lambda target: [f"-x{x}" for x in target.x_arguments] + list(command_arguments)
+                     + ["--format", "json"], command=command, target=revision, canary=canary,
+                     concurrency=concurrency, on_failure=on_failure, state=state, resume=resume, events=events)
+
+
 def query_rows(project, query: str) -> list:
     """The rows of a read-only query on the project's database (``--tenant-schemas SELECT ...``),
     in a READ ONLY transaction so a listing can change nothing."""

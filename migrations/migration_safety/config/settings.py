@@ -247,6 +247,7 @@ class SafetySettings:
     validation_max_harmless_rows: int = 0
     validation_rewrite_mb_per_second: float = 50.0
     rehearse: bool = False                # rehearse = always: every run rehearses on a scratch copy first
+    fleet_targets: Optional[str] = None   # the targets file the service's fleet runs use (docs/fleets.md)
 
 
 BACKUP_FORMATS = ("auto", "custom-zstd", "custom", "plain")
@@ -271,6 +272,7 @@ SAFETY_KEYS = {
     "validation_max_harmless_rows": "MIGRATION_VALIDATION_MAX_HARMLESS_ROWS",
     "validation_rewrite_mb_per_second": "MIGRATION_VALIDATION_REWRITE_MB_PER_SECOND",
     "rehearse": "MIGRATION_REHEARSE",
+    "fleet_targets": "MIGRATION_FLEET_TARGETS",
 }
 
 

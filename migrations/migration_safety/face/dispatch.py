@@ -47,36 +47,15 @@ def _run(project, args, output: Output) -> int:
 def _fleet(project, args, output: Output) -> int:
     """The command over a fleet of targets (fleet/): each target's own run, then one summary."""
     from ..base.errors import ConfigurationError
-    from ..fleet.rollout import StateFile, run_fleet
-    from ..fleet.targets import load_targets, parse_shard, select_shard, tenant_targets, with_setting
 
-    if args.targets and args.tenant_schemas:
-        raise ConfigurationError("--targets and --tenant-schemas are two kinds of fleet: name one")
     if args.command == "validate" and not args.database:
         raise ConfigurationError("validate over a fleet judges against each database: add --database")
-    if args.concurrency < 1 or args.canary < 0:
-        raise ConfigurationError("--concurrency must be at least 1 and --canary at least 0")
-    if args.targets:
-        targets = load_targets(args.targets)
-    else:
-        targets = tenant_targets(args.tenant_schemas, lambda query: commands.query_rows(project, query))
-    targets = select_shard(targets, parse_shard(args.shard))   # checked again below for the state file's name
-    backup_root = project.safety.backup_dir
-    # each target's backups, journal-named files and retention apart from the others'
-    targets = [with_setting(t, "MIGRATION_BACKUP_DIR", str(backup_root / t.name)) for t in targets]
-    own = _without_options(args.argv, FLEET_OPTIONS_WITH_VALUE, FLEET_FLAGS)
     command_label = " ".join([args.command] + ([args.action] if args.command == "backups" else []))
-    shard = parse_shard(args.shard)
-    default_state = backup_root / ("fleet-state.json" if shard is None else f"fleet-state-{shard[0]}of{shard[1]}.json")
-    state = StateFile(args.fleet_state or default_state, command_label,
-                      getattr(args, "revision", None))
-    if args.fleet_state is None:
-        from ..backup.directory import prepare_backup_directory
-        prepare_backup_directory(backup_root, allow_shared=project.safety.backup_dir_shared)
-    result = run_fleet(targets, lambda target: [f"-x{x}" for x in target.x_arguments] + own + ["--format", "json"],
-                       command=command_label, target=getattr(args, "revision", None), canary=args.canary,
-                       concurrency=args.concurrency, on_failure=args.on_failure, state=state, resume=args.resume,
-                       events=args.events)
+    result = commands.fleet(project, _without_options(args.argv, FLEET_OPTIONS_WITH_VALUE, FLEET_FLAGS),
+                            command=command_label, revision=getattr(args, "revision", None),
+                            targets_file=args.targets, tenant_schemas=args.tenant_schemas, shard=args.shard,
+                            canary=args.canary, concurrency=args.concurrency, on_failure=args.on_failure,
+                            resume=args.resume, state_file=args.fleet_state, events=args.events)
     if output.format == "json":
         output.json(result.document())
     else:

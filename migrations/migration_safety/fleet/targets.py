@@ -134,7 +134,7 @@ def tenant_targets(spec: str, list_schemas) -> list[Target]:
         names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise ConfigurationError("--tenant-schemas names no schema")
-    bad = [name for name in names if not _SCHEMA.match(name)]
+    bad = [name for name in names if not valid_schema_name(name)]
     if bad:
         raise ConfigurationError(f"--tenant-schemas: not a plain schema name: {bad[0]!r}")
     if len(set(names)) != len(names):
@@ -144,6 +144,10 @@ def tenant_targets(spec: str, list_schemas) -> list[Target]:
 
 def with_setting(target: Target, key: str, value: str) -> Target:
     return Target(target.name, {**target.settings, key: value}, target.password_env, target.x_arguments)
+
+
+def valid_schema_name(name: str) -> bool:
+    return bool(_SCHEMA.match(name))
 
 
 def parse_shard(spec: Optional[str], environ: Mapping[str, str] = os.environ) -> Optional[tuple]:

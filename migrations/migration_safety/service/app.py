@@ -60,6 +60,17 @@ class MigrateRequest(BaseModel):
     allow_unsafe: StrictBool = False
 
 
+class FleetRequest(BaseModel):
+    """A fleet upgrade: the server's targets file (``fleet_targets``), or tenant schemas of its database."""
+    model_config = ConfigDict(extra="forbid")
+    target_version: str = Field("head", min_length=1, max_length=200)
+    dry_run: StrictBool = False
+    tenant_schemas: Optional[list[str]] = Field(None, min_length=1, max_length=10000)
+    canary: int = Field(0, ge=0, le=10000)
+    concurrency: int = Field(1, ge=1, le=64)
+    on_failure: str = Field("stop", pattern="^(stop|continue)$")
+
+
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dry_run: StrictBool = False
@@ -298,6 +309,29 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
         return start(who, "upgrade", body.model_dump(), lambda events: run_result(api.upgrade(
             body.target_version, dry_run=body.dry_run, allow_unsafe=body.allow_unsafe, events=events, actor=who,
             config=project)))
+
+    @app.post("/api/v1/fleet/migrate", status_code=202)
+    def fleet_migrate(request: Request, body: Optional[FleetRequest] = None, caller: Caller = Depends(writer)):
+        """Upgrade a fleet as one run: the server's targets file, or tenant schemas; 202 with its URL.
+        GET /api/v1/runs/{id} then shows it like a single run, its result the fleet's document."""
+        body, who = body or FleetRequest(), actor(request, caller)
+        check_target(body.target_version)
+        from ..fleet.targets import valid_schema_name
+        bad = [name for name in body.tenant_schemas or [] if not valid_schema_name(name)]
+        if bad:
+            raise ApiError(422, f"tenant_schemas: not a plain schema name: {bad[0][:80]!r}")
+        if not body.tenant_schemas and not project.safety.fleet_targets:
+            raise ApiError(409, "no fleet configured: set fleet_targets (MIGRATION_FLEET_TARGETS) on the server, "
+                                "or name tenant_schemas")
+
+        def work(events):
+            result = api.fleet_upgrade(body.target_version, tenant_schemas=body.tenant_schemas,
+                                       dry_run=body.dry_run, canary=body.canary, concurrency=body.concurrency,
+                                       on_failure=body.on_failure, events=events, config=project)
+            document = result.document()
+            return document, "fleet-" + ("ok" if result.exit_code == 0 else "failed"), result.exit_code, \
+                {"total": result.duration_seconds}
+        return start(who, "fleet-upgrade", body.model_dump(), work)
 
     @app.post("/api/v1/migrations/rollback/{version}", status_code=202)
     def rollback(version: str, request: Request, body: Optional[RollbackRequest] = None,
