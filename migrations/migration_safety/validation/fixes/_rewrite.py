@@ -178,6 +178,18 @@ def constraint_name(*parts: str, suffix: str) -> str:
     return (base[:63 - len(suffix) - 1] + "_" + suffix).lower()
 
 
+def not_valid_then_validated(call: "Call", name_keyword: str, table_keyword: str, schema_keyword: str):
+    """A constraint added NOT VALID, then validated in its own transaction in an autocommit block
+    right after; None unless its name, table and schema are literals (VALIDATE needs them)."""
+    name, table = call.literal(0, name_keyword), call.literal(1, table_keyword)
+    schema = call.literal(None, schema_keyword)
+    if not isinstance(name, str) or not isinstance(table, str) or schema is ...:
+        return None
+    validate = f"ALTER TABLE {qualified(table, schema)} VALIDATE CONSTRAINT {quote_identifier(name)}"
+    return [call.code(call.with_keywords(postgresql_not_valid="True")) + "\n",
+            autocommit_block(f"op.execute({python_string(validate)})")]
+
+
 def not_null_steps(call_code: str, table: str, column: str, schema) -> list:
     """SET NOT NULL without the long scan under ACCESS EXCLUSIVE (PostgreSQL 12+): a CHECK added
     NOT VALID (instant), validated in its own transaction (SHARE UPDATE EXCLUSIVE: reads and writes

@@ -6,7 +6,7 @@ The rule for where the VALIDATE goes: the same revision, in an autocommit block 
 revision's transactional work. A separate revision would let a deploy stop between the two and
 leave an unvalidated constraint that nobody remembers; the autocommit block gives the same
 locking without that gap."""
-from ._rewrite import autocommit_block, python_string, qualified
+from ._rewrite import not_valid_then_validated
 
 RULE_ID = "add-foreign-key-without-not-valid"
 
@@ -14,10 +14,4 @@ RULE_ID = "add-foreign-key-without-not-valid"
 def fix(call, finding):
     if call.name != "create_foreign_key" or call.has_star_arguments():
         return None
-    name, table = call.literal(0, "constraint_name"), call.literal(1, "source_table")
-    schema = call.literal(None, "source_schema")
-    if not isinstance(name, str) or not isinstance(table, str) or schema is ...:
-        return None                       # VALIDATE needs the names as written
-    validate = f"ALTER TABLE {qualified(table, schema)} VALIDATE CONSTRAINT {name}"
-    return [call.code(call.with_keywords(postgresql_not_valid="True")) + "\n",
-            autocommit_block(f"op.execute({python_string(validate)})")]
+    return not_valid_then_validated(call, "constraint_name", "source_table", "source_schema")
