@@ -222,3 +222,53 @@ def test_a_sql_folder_rehearses_through_the_same_source(database, env, tmp_path)
     assert report["passed"] and lock_of(report, "002", "items")["mode"] == "AccessExclusiveLock"
     assert database.sql("SELECT version FROM schema_migrations ORDER BY 1") == [("001",), ("002",)]
     assert scratch_databases(database) == []
+
+
+QUICK = revision("b2", "a1", """
+    op.add_column("items", sa.Column("quick", sa.Integer(), nullable=True))
+""")
+
+
+def test_a_lock_shorter_than_the_sampling_interval_is_reported_with_its_statement(database, env, tmp_path):
+    """ADD COLUMN on a small table holds ACCESS EXCLUSIVE for a few milliseconds, far below the
+    side sampler's interval: the migration's own transaction reads its locks after each statement,
+    so the lock is reported whatever the timing, and each statement is timed."""
+    ini = stock_project(tmp_path, env, QUICK)
+    result = upgrade_json(ini, "--rehearse", "--dry-run", env=env, expect=0)
+    report = result["rehearsal"]
+    assert report["passed"], report
+    lock = lock_of(report, "b2", "items")
+    assert lock["mode"] == "AccessExclusiveLock" and lock["held_ms"] >= 0
+    [entry] = report["revisions"]
+    altering = [s for s in entry["statements"] if s["sql"].startswith("ALTER TABLE items ADD COLUMN quick")]
+    assert len(altering) == 1 and altering[0]["ms"] >= 0, entry["statements"]
+    assert scratch_databases(database) == []
+
+
+def test_own_transaction_locks_are_read_exactly_whatever_their_length(database):
+    """The reading itself, on a real connection: a lock taken by a statement of a few microseconds
+    and held to the commit is one episode from that statement's start to the commit; a statement
+    in autocommit leaves none (its locks are gone when it returns: the side sampler's part)."""
+    import sqlalchemy as sa
+
+    from migration_safety.run.rehearsal import LOCK_MODES, OwnTransactionLocks
+
+    database.sql("CREATE TABLE quick (id int)")
+    engine = sa.create_engine(database.url.replace("postgresql://", "postgresql+psycopg2://"))
+    own = OwnTransactionLocks()
+    try:
+        with own.listening():
+            with engine.begin() as connection:
+                connection.exec_driver_sql("ALTER TABLE quick ADD COLUMN flag boolean")
+                connection.exec_driver_sql("SELECT count(*) FROM quick")
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("ALTER TABLE quick ADD COLUMN other int")
+    finally:
+        engine.dispose()
+    episodes = own.episodes(ended=float("inf"))
+    assert [(table, LOCK_MODES[rank]) for table, rank, _, _ in episodes] == [("quick", "AccessExclusiveLock")]
+    [(_, _, since, released)] = episodes
+    assert since <= released < float("inf")                            # released by the commit
+    assert [sql for _, sql, _ in own.statements] == ["ALTER TABLE quick ADD COLUMN flag boolean",
+                                                     "SELECT count(*) FROM quick",
+                                                     "ALTER TABLE quick ADD COLUMN other int"]

@@ -241,8 +241,8 @@ def _render_rehearsal(output: Output, rehearsal: dict) -> None:
                          f"{lock['held_ms']} ms" if lock else "", estimate or ("not flagged" if lock else "")))
     how = f"{rehearsal['method']}d in {rehearsal['prepare_seconds']:.2f}s" if rehearsal["prepare_seconds"] \
         is not None else "not prepared"
-    output.table(f"Rehearsal on {rehearsal['database']} ({how}; locks sampled every "
-                 f"{rehearsal['sample_interval_ms']} ms)",
+    output.table(f"Rehearsal on {rehearsal['database']} ({how}; the migration's locks read after each "
+                 f"statement, other sessions' sampled every {rehearsal['sample_interval_ms']} ms)",
                  ("revision", "took", "outcome", "table", "strongest lock", "held", "validator's estimate"), rows)
     verdict = "passed" if rehearsal["passed"] else f"failed: {rehearsal['error']}"
     output.line(f"rehearsal {verdict}; the rehearsal database was "

@@ -1,8 +1,12 @@
 """Rehearsal (``upgrade --rehearse``, ``rehearse = always``): once the backup is verified and
 before the real database changes, the pending revisions run on a scratch copy of it on the same
-server, ``<db>_rehearsal_<pid>``, while a side connection samples ``pg_locks`` for the copy's
-backends. The report says, per revision, how long it took, whether it failed, and for each table
-the strongest lock it took and how long that lock was held, next to the validator's estimate.
+server, ``<db>_rehearsal_<pid>``. The locks are read two ways: the migration's own connections
+read their own ``pg_locks`` after every statement (a lock is held to the end of its transaction,
+so however short a lock's statement, it is seen; its release is the commit or rollback), and a
+side connection samples the copy's other backends (side connections a revision opens, statements
+in an autocommit block). The report says, per revision, how long it took and each statement's
+time, whether it failed, and for each table the strongest lock it took and how long that lock was
+held, next to the validator's estimate.
 The real run goes on only when the rehearsal passed.
 
 The copy is a clone (``CREATE DATABASE ... TEMPLATE``) when no session but the run's own lock
@@ -35,7 +39,8 @@ from .interruption import Interruption
 # PostgreSQL's table lock modes, weakest first (the docs' conflict table order).
 LOCK_MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
               "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
-# Locks taken and released between two samples are not seen: the report's resolution.
+# The side sampler's resolution: a lock of another backend taken and released between two samples
+# is not seen (the migration's own transactions are read exactly, see OwnTransactionLocks).
 SAMPLE_INTERVAL_SECONDS = 0.025
 SCRATCH_MARK = "_rehearsal_"
 # How long a lost lock session may take to come back after the clone (the server is local to it).
@@ -51,6 +56,8 @@ SELECT n.nspname, c.relname, l.mode
    AND c.relkind IN ('r', 'p', 'm')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
 """
+# The same, for the session that asks: the locks its own transaction holds now.
+_OWN_LOCKS = _TABLE_LOCKS.replace("l.pid <> pg_catalog.pg_backend_pid()", "l.pid = pg_catalog.pg_backend_pid()")
 
 
 @dataclass
@@ -68,6 +75,7 @@ class RevisionRehearsal:
     failed: bool = False
     error: Optional[str] = None
     locks: list = field(default_factory=list)
+    statements: list = field(default_factory=list)   # {"sql": first 200 characters, "ms": its own time}
 
 
 @dataclass
@@ -323,11 +331,11 @@ def _run_on_copy(run, name: str, report: RehearsalReport) -> None:
     with contextlib.closing(connect(project.database)) as copy_connection:
         guard = TargetGuard(identify(copy_connection))
     tracker, failure = CommitTracker(), None
-    sampler = LockSampler(project.database)
+    sampler, own = LockSampler(project.database), OwnTransactionLocks()
     started = time.monotonic()
     sampler.start()
     try:
-        with tracker.listening(guard), source.watching() as running, \
+        with tracker.listening(guard), own.listening(), source.watching() as running, \
                 alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout):
             try:
                 source.run(run.plan, tracker, run.events, [])
@@ -342,8 +350,9 @@ def _run_on_copy(run, name: str, report: RehearsalReport) -> None:
                                  hint="make env.py use the URL the wrapper hands it (sqlalchemy.url), or run "
                                       "without --rehearse") from None
     report.run_seconds = round(ended - started, 3)
-    report.revisions = _per_revision(running.starts(), running.durations_ms(ended), sampler.samples,
-                                     run.plan, run.report)
+    report.revisions = _per_revision(running.starts(), running.durations_ms(ended),
+                                     lock_episodes(sampler.samples) + own.episodes(ended), run.plan, run.report,
+                                     own.statements)
     if failure is not None:
         report.error = describe_failure(failure, run.interruption)
         if report.revisions:
@@ -351,6 +360,69 @@ def _run_on_copy(run, name: str, report: RehearsalReport) -> None:
     elif sampler.problem:
         report.error = f"the locks could not be sampled: {sampler.problem}"
     report.passed = report.error is None
+
+
+class OwnTransactionLocks:
+    """The locks the migration's own (SQLAlchemy) connections hold, read by each of them after
+    each of its statements; every statement timed. A lock is first taken by the statement that
+    was running (its start counts) and held until the transaction's commit or rollback, so no lock
+    of the migration's transaction is missed however short its statement. ``episodes`` are in
+    ``lock_episodes``' form: (table, mode rank, since, released)."""
+
+    def __init__(self) -> None:
+        self.statements: list = []         # (started, sql, milliseconds)
+        self._open: dict = {}              # connection id -> {table: [(rank, since), ...]}
+        self._closed: list = []
+        self._started: dict = {}
+
+    @contextlib.contextmanager
+    def listening(self):
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        listeners = [(Engine, "before_cursor_execute", self._before), (Engine, "after_cursor_execute", self._after),
+                     (Engine, "commit", self._released), (Engine, "rollback", self._released)]
+        for target, name, function in listeners:
+            event.listen(target, name, function)
+        try:
+            yield self
+        finally:
+            for target, name, function in listeners:
+                event.remove(target, name, function)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self._started[id(cursor)] = time.monotonic()
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        started = self._started.pop(id(cursor), time.monotonic())
+        self.statements.append((started, " ".join(str(statement).split())[:200],
+                                round((time.monotonic() - started) * 1000, 1)))
+        dbapi = getattr(cursor, "connection", None)
+        if dbapi is None or getattr(dbapi, "autocommit", True):
+            return          # not psycopg2, or autocommit: the statement's locks are gone already (the sampler's)
+        try:
+            with dbapi.cursor() as own:
+                own.execute(_OWN_LOCKS)
+                held = own.fetchall()
+        except Exception:  # psycopg2.Error: the transaction is failing; what it held shows at the rollback
+            return
+        entries = self._open.setdefault(id(conn.connection.dbapi_connection), {})
+        for schema, table, mode in held:
+            name = table if schema == "public" else f"{schema}.{table}"
+            rank = LOCK_MODES.index(mode) if mode in LOCK_MODES else -1
+            episodes = entries.setdefault(name, [])
+            if not episodes or rank > episodes[-1][0]:
+                episodes.append((rank, started))
+
+    def _released(self, conn) -> None:
+        moment = time.monotonic()
+        entries = self._open.pop(id(conn.connection.dbapi_connection), {})
+        self._closed += [(table, rank, since, moment) for table, ranks in entries.items() for rank, since in ranks]
+
+    def episodes(self, ended: float) -> list:
+        still_open = [(table, rank, since, ended) for entries in self._open.values()
+                      for table, ranks in entries.items() for rank, since in ranks]
+        return self._closed + still_open
 
 
 class LockSampler(threading.Thread):
@@ -409,20 +481,26 @@ def lock_episodes(samples: list) -> list:
     return episodes
 
 
-def _per_revision(starts: list, durations_ms: dict, samples: list, plan, report) -> list:
-    """One entry per revision that started: its duration and, per table, the strongest lock first
-    taken while it ran (a lock seen before the first revision started, e.g. on the version
-    table, counts towards the first)."""
+def _per_revision(starts: list, durations_ms: dict, episodes: list, plan, report, statements=()) -> list:
+    """One entry per revision that started: its duration, its statements' times and, per table,
+    the strongest lock first taken while it ran, held the longest of what the two readings saw (a
+    lock seen before the first revision started, e.g. on the version table, counts towards the
+    first)."""
     revisions = [RevisionRehearsal(revision, durations_ms.get(revision, 0)) for revision, _ in starts
                  if revision is not None]
     if not revisions:
         return []
     by_revision = {r.revision: r for r in revisions}
+    for started, sql, milliseconds in statements:
+        revision = _running_at(starts, started)
+        if revision in by_revision:
+            by_revision[revision].statements.append({"sql": sql, "ms": milliseconds})
     strongest: dict = {}                 # (revision, table) -> (rank, held seconds)
-    for table, rank, since, released in lock_episodes(samples):
+    for table, rank, since, released in episodes:
         revision = _running_at(starts, since) or revisions[0].revision
         key = (revision, table)
-        if rank >= 0 and (key not in strongest or rank > strongest[key][0]):
+        if rank >= 0 and (key not in strongest or rank > strongest[key][0]
+                          or rank == strongest[key][0] and released - since > strongest[key][1]):
             strongest[key] = (rank, released - since)
     paths = {step.revision: Path(step.path).resolve() for step in plan.steps}
     for (revision, table), (rank, held) in sorted(strongest.items(), key=lambda item: -item[1][0]):
