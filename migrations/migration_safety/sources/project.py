@@ -241,17 +241,18 @@ class Project:
             customised = False
         return learn_version_table(self.alembic_config()) if customised else VersionTable()
 
-    def revision_files(self) -> dict:
+    def revision_files(self, directories: Optional[list] = None) -> dict:
         """revision id -> (file, revision_graph.Declared: down revisions, depends_on, branch
-        labels), read with ``ast`` (never imported), so a broken graph can still be described."""
+        labels), read with ``ast`` (never imported), so a broken graph can still be described.
+        ``directories``: where the revisions are when not in ``versions_dir`` (env.py's choice)."""
         import ast
 
         from ..migration_files.revision_file import Declared, as_tuple, assigned_graph_name
 
         found = {}
-        if not self.versions_dir.is_dir():
-            return found
-        for path in sorted(self.versions_dir.glob("*.py")):
+        paths = sorted(path for directory in (directories or [self.versions_dir]) if Path(directory).is_dir()
+                       for path in Path(directory).glob("*.py"))
+        for path in paths:
             try:
                 tree = ast.parse(path.read_bytes(), filename=str(path))
             except (SyntaxError, ValueError, OSError):

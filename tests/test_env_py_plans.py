@@ -1,0 +1,101 @@
+"""The plan is the one env.py makes. A project made by Alembic's own template whose env.py points
+Alembic at a revision folder alembic.ini does not name: status, current, history, validate and
+upgrade (dry run and real) find the revisions Alembic would run, and the schema the wrapper builds
+is the one plain `alembic upgrade head` builds. An env.py that cannot run means "cannot learn the
+plan" (exit 2), never "up to date"."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from alembic_projects import make_project, revision
+from harness import fingerprint, new_database, run_cli
+
+CHAIN = {
+    "a1_farms.py": revision("a1", None, """
+        op.create_table("farms", sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+                        sa.Column("name", sa.Text, nullable=False))
+    """, 'op.drop_table("farms")'),
+    "b2_fields.py": revision("b2", "a1", """
+        op.create_table("fields", sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+                        sa.Column("farm_id", sa.BigInteger, sa.ForeignKey("farms.id"), nullable=False))
+    """, 'op.drop_table("fields")'),
+    "c3_hectares.py": revision("c3", "b2", 'op.add_column("fields", sa.Column("hectares", sa.Numeric))',
+                               'op.drop_column("fields", "hectares")'),
+}
+
+# env.py picks its own folder at run time, as real projects do (one folder per service, a
+# folder chosen by a setting): alembic.ini's versions/ stays empty.
+CHOOSE_FOLDER = ('import os as _os\n'
+                 'context.script.version_locations = '
+                 '[_os.path.join(_os.path.dirname(__file__), "chain")]\n')
+
+
+def env_py_chooses_folder(tmp_path: Path, *, extra: str = "") -> Path:
+    ini = make_project(tmp_path / "project", {})
+    root = ini.parent / "alembic"
+    (root / "chain").mkdir()
+    for name, source in CHAIN.items():
+        (root / "chain" / name).write_text(source)
+    env_py = root / "env.py"
+    text = env_py.read_text()
+    marker = "config = context.config\n"
+    assert marker in text, "alembic's env.py template changed"
+    env_py.write_text(text.replace(marker, marker + CHOOSE_FOLDER + extra))
+    return ini
+
+
+def cli_json(ini, env, *args, expect=0):
+    result = run_cli("--config", str(ini), "--format", "json", *args, env=env)
+    assert result.returncode == expect, result.stdout + result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def test_env_py_version_locations_decide_status_validate_dry_run_and_upgrade(database, env, tmp_path, pg_cluster):
+    ini = env_py_chooses_folder(tmp_path)
+
+    status = cli_json(ini, env, "status")
+    assert [label.split(":")[0] for label in status["pending"]] == ["base -> a1", "a1 -> b2", "b2 -> c3"]
+    assert status["up_to_date"] is False and status["heads"] == ["c3"]
+
+    report = cli_json(ini, env, "validate")
+    assert report["files_checked"] == 3
+
+    dry = cli_json(ini, env, "upgrade", "--dry-run")
+    assert len(dry["steps"]) == 3
+    assert "CREATE TABLE farms" in dry["sql"] and "ALTER TABLE fields ADD COLUMN hectares" in dry["sql"]
+
+    applied = cli_json(ini, env, "upgrade")
+    assert applied["status"] == "applied", applied
+    assert database.sql("SELECT version_num FROM alembic_version") == [("c3",)]
+    assert cli_json(ini, env, "current")["current"] == ["c3"]
+    history = cli_json(ini, env, "history")
+    assert {row["revision"]: row["applied"] for row in history["revisions"]} == {"a1": True, "b2": True, "c3": True}
+    assert cli_json(ini, env, "status")["up_to_date"] is True
+
+    # plain Alembic on another database builds exactly the same schema
+    plain = new_database(pg_cluster)
+    try:
+        config = Config(str(ini))
+        config.set_main_option("sqlalchemy.url", plain.url.replace("postgresql://", "postgresql+psycopg2://", 1)
+                                .replace("%", "%%"))
+        command.upgrade(config, "head")
+        ours, theirs = fingerprint(database), fingerprint(plain)
+        assert ours["schema"] == theirs["schema"]
+        assert ours["tables"]["public.alembic_version"] == theirs["tables"]["public.alembic_version"]
+    finally:
+        pg_cluster.drop_database(plain.name)
+
+
+def test_env_py_that_cannot_run_is_never_up_to_date(database, env, tmp_path):
+    """The folder is chosen by env.py, which needs a setting this shell lacks: the tool cannot
+    learn the plan, and says so with exit 2 instead of "0 pending"."""
+    ini = env_py_chooses_folder(tmp_path, extra='_os.environ["FARM_APP_SETTINGS"]\n')
+    for command_args in (("status",), ("upgrade", "--dry-run"), ("upgrade",), ("validate",), ("history",)):
+        result = run_cli("--config", str(ini), *command_args, env=env)
+        assert result.returncode == 2, (command_args, result.stdout + result.stderr)
+        assert "cannot learn the plan from env.py" in result.stderr and "FARM_APP_SETTINGS" in result.stderr
+    assert database.sql("SELECT to_regclass('alembic_version')") == [(None,)]
