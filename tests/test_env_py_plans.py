@@ -99,3 +99,41 @@ def test_env_py_that_cannot_run_is_never_up_to_date(database, env, tmp_path):
         assert result.returncode == 2, (command_args, result.stdout + result.stderr)
         assert "cannot learn the plan from env.py" in result.stderr and "FARM_APP_SETTINGS" in result.stderr
     assert database.sql("SELECT to_regclass('alembic_version')") == [(None,)]
+
+
+def upgrade_findings(result) -> list:
+    return [(f["rule"], f["severity"]) for f in json.loads(result.stdout)["findings"] if f["phase"] == "upgrade"]
+
+
+def test_validate_reads_a_type_decorator_from_the_projects_own_module(database, env, tmp_path):
+    """Types are judged by what they are on PostgreSQL: the project's JSON TypeDecorator is jsonb
+    there (impl = JSONB), so no prefer-jsonb warning; a type whose module cannot be found is
+    "unverified" at info. Then the plan runs and the column really is jsonb."""
+    ini = make_project(tmp_path / "project", {
+        "a1_events.py": revision("a1", None, """
+            op.create_table("events", sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+                            sa.Column("body", JSON(), nullable=False))
+        """, 'op.drop_table("events")').replace("import sqlalchemy as sa\n",
+                                                 "import sqlalchemy as sa\nfrom farm_types.columns import JSON\n")})
+    package = ini.parent / "farm_types"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "columns.py").write_text(
+        "import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n\n\n"
+        "class JSON(sa.types.TypeDecorator):\n    impl = sa.JSON\n    cache_ok = True\n\n"
+        "    def load_dialect_impl(self, dialect):\n"
+        "        if dialect.name == 'postgresql':\n"
+        "            return dialect.type_descriptor(postgresql.JSONB())\n"
+        "        return dialect.type_descriptor(sa.JSON())\n")
+    result = run_cli("--format", "json", "validate", env=env, cwd=ini.parent)     # prepend_sys_path = .
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert upgrade_findings(result) == []
+
+    (package / "columns.py").rename(package / "elsewhere.py")
+    result = run_cli("--format", "json", "validate", env=env, cwd=ini.parent)
+    assert upgrade_findings(result) == [("column-type-unverified", "info")]
+
+    (package / "elsewhere.py").rename(package / "columns.py")
+    assert run_cli("upgrade", env=env, cwd=ini.parent).returncode == 0
+    assert database.sql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                        "WHERE attrelid = 'events'::regclass AND attname = 'body'") == [("jsonb",)]

@@ -235,6 +235,7 @@ def _static_validation(project, migration_files: Sequence[str]):
         return _validate_sql_folder(project, migration_files)
     versions_dir = project.versions_dir
     config = validation.load_config(project.ini_path)
+    config.module_paths = project.module_paths
     try:
         if migration_files:
             paths = [validation.resolve_migration_file(name, versions_dir) for name in migration_files]

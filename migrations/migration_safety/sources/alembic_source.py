@@ -172,6 +172,7 @@ class AlembicSource:
 
         config = load_config(self.project.ini_path)
         config.postgres_major = postgres_major
+        config.module_paths = self.project.module_paths
         return validate_paths([Path(step.path) for step in plan.steps], config)
 
     @contextlib.contextmanager

@@ -147,6 +147,19 @@ class Project:
             return self._resolve_location(first, "version_locations", must_exist=False)
         return self.script_location / "versions"
 
+    @property
+    def module_paths(self) -> tuple:
+        """Where the project's own modules are, as Alembic puts them on ``sys.path``
+        (``prepend_sys_path``, relative to the current directory), then the config's folder and
+        this Python's path: the validator reads a column type a revision imports from there."""
+        configured = self.alembic_option("prepend_sys_path")
+        if isinstance(configured, str):
+            configured = self._split_paths(configured)
+        paths = [Path(entry).resolve() for entry in configured or []] + [self.config_path.parent.resolve()]
+        import sys
+
+        return tuple(dict.fromkeys(paths + [Path(entry) for entry in sys.path if entry]))
+
     def _split_paths(self, value: str) -> list:
         """version_locations of an ini, split as Alembic splits it (path_separator)."""
         separator = self._option("alembic", "path_separator")

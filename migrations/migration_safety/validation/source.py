@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from .operations import Operation, is_volatile_default, normalize_table
-from .types import compare_types, type_key
+from .types import PostgresType, TypeReader, compare_types, type_key
 
 DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "mssql", "oracle")
 # Alembic's op.* signatures, the arguments rules read; a batch operation has no table argument
@@ -34,6 +34,7 @@ CONSTRAINT_TYPES = {"create_primary_key": "primary", "create_unique_constraint":
 SIDE_CONNECTION_FUNCTIONS = ("create_engine", "create_async_engine", "engine_from_config")
 DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000")
 _LOOP_LIMIT = 50
+INTEGER_TYPES = ("Integer", "BigInteger", "SmallInteger", "INTEGER", "BIGINT", "SMALLINT", "INT")
 
 
 @dataclass
@@ -47,6 +48,13 @@ class RevisionSource:
     assigned: set = field(default_factory=set)
     constants: dict = field(default_factory=dict)     # NAME -> str, int or tuple of str
     tablenames: dict = field(default_factory=dict)    # class name -> __tablename__
+    module_paths: tuple = ()          # where the project's modules are, to read a type they define
+
+    def postgres_type(self, node) -> PostgresType:
+        """What the type expression ``node`` is on PostgreSQL (types.TypeReader)."""
+        if "_type_reader" not in self.__dict__:
+            self.__dict__["_type_reader"] = TypeReader(self.tree, self.module_paths)
+        return self.__dict__["_type_reader"].on_postgresql(node)
 
     @property
     def lines(self) -> list[str]:
@@ -57,11 +65,12 @@ class RevisionSource:
         return [] if function is None else OperationCollector(self).collect(function)
 
 
-def read_revision(path: Path) -> RevisionSource:
-    """Raises SyntaxError or UnicodeDecodeError (binary and empty files are handled by the caller)."""
+def read_revision(path: Path, module_paths=()) -> RevisionSource:
+    """Raises SyntaxError or UnicodeDecodeError (binary and empty files are handled by the caller).
+    ``module_paths``: folders the project's modules are found in (ValidationConfig.module_paths)."""
     text = path.read_bytes().decode("utf-8")
     tree = ast.parse(text, filename=str(path))
-    source = RevisionSource(path, text, tree)
+    source = RevisionSource(path, text, tree, module_paths=tuple(module_paths))
     for node in tree.body:
         targets = [node.target] if isinstance(node, ast.AnnAssign) else (
             node.targets if isinstance(node, ast.Assign) else [])
@@ -458,20 +467,37 @@ class OperationCollector:
         default = _keyword(column, "server_default")
         default_text = ast.unparse(default) if default is not None else None
         computed = any(isinstance(a, ast.Call) and call_name(a) == "Computed" for a in column.args[1:])
+        generated_key = self._generates_values(column, self._column_type(column))
         self._add("add_column", table, call, autocommit, column=self._string(column.args[0], env) if column.args else None,
                   nullable=not (isinstance(nullable, ast.Constant) and nullable.value is False) and not primary,
-                  has_default=computed or (default is not None and not (
+                  has_default=computed or generated_key or (default is not None and not (
                       isinstance(default, ast.Constant) and default.value is None)),
-                  default_volatile=is_volatile_default(default_text), generated_stored=computed)
+                  default_volatile=is_volatile_default(default_text) or generated_key, generated_stored=computed)
         self._column(column, table, call, autocommit, env)
 
-    def _column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
+    def _column_type(self, column: ast.Call) -> PostgresType:
         type_node = column.args[1] if len(column.args) > 1 else _keyword(column, "type_")
-        identity = any(isinstance(a, ast.Call) and call_name(a) == "Identity" for a in column.args[2:])
+        return self.source.postgres_type(type_node) if type_node is not None else PostgresType(None)
+
+    @staticmethod
+    def _identity(column: ast.Call) -> bool:
+        return any(isinstance(a, ast.Call) and call_name(a) == "Identity" for a in column.args[1:])
+
+    def _generates_values(self, column: ast.Call, column_type: PostgresType) -> bool:
+        """An identity column, or an integer primary key SQLAlchemy renders as (BIG)SERIAL: each
+        existing row gets a value, as from a default (a volatile one: the table is rewritten)."""
+        if self._identity(column):
+            return True
+        autoincrement = _keyword(column, "autoincrement")
+        return (_truthy(_keyword(column, "primary_key")) and column_type.name in INTEGER_TYPES
+                and not (isinstance(autoincrement, ast.Constant) and autoincrement.value is False))
+
+    def _column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
+        column_type = self._column_type(column)
         self._add("column", table, call, autocommit, line=column.lineno,
                   column=self._string(column.args[0], env) if column.args else None,
-                  type_name=call_name(type_node) if type_node is not None else "",
-                  type_call=type_node, primary_key=_truthy(_keyword(column, "primary_key")), identity=identity)
+                  type_name=column_type.name, type_call=column_type.node, type_unverified=column_type.unverified,
+                  primary_key=_truthy(_keyword(column, "primary_key")), identity=self._identity(column))
 
     # -- SQL through op.execute or the connection ----------------------------------------------------
     def _execute(self, call: ast.Call, autocommit: bool, env: dict, via: str) -> None:
