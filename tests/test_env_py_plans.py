@@ -137,3 +137,57 @@ def test_validate_reads_a_type_decorator_from_the_projects_own_module(database, 
     assert run_cli("upgrade", env=env, cwd=ini.parent).returncode == 0
     assert database.sql("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
                         "WHERE attrelid = 'events'::regclass AND attname = 'body'") == [("jsonb",)]
+
+
+# -- transaction mode read from env.py -----------------------------------------------------------
+
+AUTOCOMMIT_CHAIN = {
+    "a1_items.py": revision("a1", None, """
+        op.execute("CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)")
+        op.execute("INSERT INTO items (name) VALUES ('spade'), ('rake')")
+    """, 'op.execute("DROP TABLE items")'),
+    "b2_index.py": revision("b2", "a1", 'op.execute("CREATE INDEX CONCURRENTLY items_name ON items (name)")',
+                            'op.execute("DROP INDEX CONCURRENTLY items_name")'),
+    "c3_fails.py": revision("c3", "b2", """
+        op.execute("CREATE TABLE doomed (id int)")
+        op.execute("INSERT INTO items (name) VALUES (NULL)")
+    """, 'op.execute("DROP TABLE doomed")'),
+}
+
+
+def autocommit_project(root: Path, revisions: dict) -> Path:
+    """Alembic's generic template with the engine in AUTOCOMMIT, as projects that run
+    CREATE INDEX CONCURRENTLY without autocommit_block() configure it."""
+    ini = make_project(root, revisions)
+    env_py = ini.parent / "alembic" / "env.py"
+    text = env_py.read_text()
+    marker = "poolclass=pool.NullPool,\n"
+    assert marker in text, "alembic's env.py template changed"
+    env_py.write_text(text.replace(marker, marker + '        isolation_level="AUTOCOMMIT",\n'))
+    return ini
+
+
+def test_autocommit_env_py_concurrently_is_fine_and_a_failure_is_restored(database, env, tmp_path):
+    ini = autocommit_project(tmp_path / "project", {"a1_items.py": AUTOCOMMIT_CHAIN["a1_items.py"]})
+    assert cli_json(ini, env, "upgrade")["status"] == "applied"
+    for name in ("b2_index.py", "c3_fails.py"):
+        (ini.parent / "alembic" / "versions" / name).write_text(AUTOCOMMIT_CHAIN[name])
+
+    report = cli_json(ini, env, "validate")
+    assert "concurrently-in-transaction" not in {f["rule"] for f in report["findings"]}
+
+    before = fingerprint(database)
+    failed = cli_json(ini, env, "upgrade", expect=1)
+    assert failed["status"] == "failed-restored", failed
+    assert failed["committed_before_failure"] is True
+    after = fingerprint(database)
+    assert after == before
+    assert database.sql("SELECT to_regclass('items_name'), to_regclass('doomed')") == [(None, None)]
+
+
+def test_concurrently_without_autocommit_is_still_an_error(database, env, tmp_path):
+    """The same revision under Alembic's default transaction is refused: the finding depends on
+    env.py, not on the file alone."""
+    ini = make_project(tmp_path / "project", {name: AUTOCOMMIT_CHAIN[name] for name in ("a1_items.py", "b2_index.py")})
+    report = cli_json(ini, env, "validate", expect=3)
+    assert "concurrently-in-transaction" in {f["rule"] for f in report["findings"]}

@@ -236,6 +236,7 @@ def _static_validation(project, migration_files: Sequence[str]):
     versions_dir = project.versions_dir
     config = validation.load_config(project.ini_path)
     config.module_paths = project.module_paths
+    config.transaction_mode = project.source.env_file.transaction_mode
     try:
         if migration_files:
             paths = [validation.resolve_migration_file(name, versions_dir) for name in migration_files]

@@ -79,6 +79,18 @@ class AlembicSource:
         self._probe = probe
         return probe
 
+    @property
+    def transaction_mode(self) -> str:
+        """'autocommit', 'per-migration' or 'single': what the probe saw env.py configure when it
+        ran, else what env.py says read with ast (migration_files.env_file)."""
+        read = self.env_file.transaction_mode
+        probe = self._probe
+        if probe is None or probe.identity is None:       # not run, or run offline
+            return read
+        if probe.autocommit:
+            return "autocommit"
+        return "per-migration" if probe.transaction_per_migration else "single"
+
     def _env_script(self):
         """The ScriptDirectory env.py left, when env.py decides the plan (running it once)."""
         if not self.plan_from_env_py:
@@ -173,6 +185,7 @@ class AlembicSource:
         config = load_config(self.project.ini_path)
         config.postgres_major = postgres_major
         config.module_paths = self.project.module_paths
+        config.transaction_mode = self.transaction_mode
         return validate_paths([Path(step.path) for step in plan.steps], config)
 
     @contextlib.contextmanager

@@ -94,6 +94,9 @@ class ValidationConfig:
     # folders the project's own modules are found in (alembic.ini's prepend_sys_path, the project's
     # folder): a column type a revision imports from the project is read there, never imported
     module_paths: tuple = ()
+    # how env.py runs the revisions (migration_files.env_file.EnvFile.transaction_mode): in
+    # "autocommit" every statement commits on its own, as inside autocommit_block()
+    transaction_mode: str = "single"
 
 
 class ValidationInputError(ConfigurationError):

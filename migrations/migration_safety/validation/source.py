@@ -49,6 +49,7 @@ class RevisionSource:
     constants: dict = field(default_factory=dict)     # NAME -> str, int or tuple of str
     tablenames: dict = field(default_factory=dict)    # class name -> __tablename__
     module_paths: tuple = ()          # where the project's modules are, to read a type they define
+    autocommit: bool = False          # env.py runs every statement in autocommit
 
     def postgres_type(self, node) -> PostgresType:
         """What the type expression ``node`` is on PostgreSQL (types.TypeReader)."""
@@ -65,12 +66,14 @@ class RevisionSource:
         return [] if function is None else OperationCollector(self).collect(function)
 
 
-def read_revision(path: Path, module_paths=()) -> RevisionSource:
+def read_revision(path: Path, module_paths=(), transaction_mode: str = "single") -> RevisionSource:
     """Raises SyntaxError or UnicodeDecodeError (binary and empty files are handled by the caller).
-    ``module_paths``: folders the project's modules are found in (ValidationConfig.module_paths)."""
+    ``module_paths``: folders the project's modules are found in (ValidationConfig.module_paths);
+    ``transaction_mode``: how env.py runs them (ValidationConfig.transaction_mode)."""
     text = path.read_bytes().decode("utf-8")
     tree = ast.parse(text, filename=str(path))
-    source = RevisionSource(path, text, tree, module_paths=tuple(module_paths))
+    source = RevisionSource(path, text, tree, module_paths=tuple(module_paths),
+                            autocommit=transaction_mode == "autocommit")
     for node in tree.body:
         targets = [node.target] if isinstance(node, ast.AnnAssign) else (
             node.targets if isinstance(node, ast.Assign) else [])
@@ -161,7 +164,8 @@ class OperationCollector:
         self._table_expression: Optional[str] = None
 
     def collect(self, function: ast.FunctionDef) -> list[Operation]:
-        self._visit(function.body, autocommit=False, batches={}, env={})
+        # an env.py in AUTOCOMMIT runs the whole function as if inside autocommit_block()
+        self._visit(function.body, autocommit=self.source.autocommit, batches={}, env={})
         return self.operations
 
     # -- names -----------------------------------------------------------------------------------
