@@ -191,3 +191,99 @@ def test_concurrently_without_autocommit_is_still_an_error(database, env, tmp_pa
     ini = make_project(tmp_path / "project", {name: AUTOCOMMIT_CHAIN[name] for name in ("a1_items.py", "b2_index.py")})
     report = cli_json(ini, env, "validate", expect=3)
     assert "concurrently-in-transaction" in {f["rule"] for f in report["findings"]}
+
+
+# -- an env.py that needs its own runner -----------------------------------------------------------
+
+# A project whose env.py runs only under its own command: settings from its own environment
+# variable, migrations inside the event loop that command starts.
+RUNNER_ENV_PY = '''
+import asyncio
+import os
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+config = context.config
+DATABASE_URL = os.environ["FARM_DATABASE_URL"]
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_in_the_apps_loop():
+    engine = create_async_engine(DATABASE_URL)
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await engine.dispose()
+
+
+# the project's CLI awaits this inside its own loop; plain Python has none running
+asyncio.get_running_loop().create_task(run_in_the_apps_loop())
+'''
+
+
+def docs_section(title: str) -> str:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "own-project.md").read_text()
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else None]
+
+
+def fenced(section: str, language: str) -> str:
+    start = section.index(f"```{language}\n") + len(f"```{language}\n")
+    return section[start:section.index("```", start)]
+
+
+def test_env_py_that_needs_its_own_runner_says_what_and_the_documented_adapter_runs_it(database, env, tmp_path):
+    ini = make_project(tmp_path / "project", {name: CHAIN[name] for name in CHAIN})
+    project = ini.parent
+    (project / "alembic" / "env.py").write_text(RUNNER_ENV_PY)
+    (project / "alembic").rename(project / "migrations")
+    ini.write_text(ini.read_text().replace(f"script_location = {project / 'alembic'}\n",
+                                           f"script_location = {project / 'migrations'}\n"))
+
+    missing_setting = run_cli("--config", str(ini), "upgrade", env=env)
+    assert missing_setting.returncode == 2, missing_setting.stdout + missing_setting.stderr
+    assert "environment variable FARM_DATABASE_URL" in missing_setting.stderr
+    assert 'docs/own-project.md, "An env.py that needs its own runner"' in missing_setting.stderr
+
+    no_loop = run_cli("--config", str(ini), "upgrade", env={**env, "FARM_DATABASE_URL": "postgresql+asyncpg://x/y"})
+    assert no_loop.returncode == 2, no_loop.stdout + no_loop.stderr
+    assert "env.py needs an event loop that the project's own runner provides" in no_loop.stderr
+    assert "An env.py that needs its own runner" in no_loop.stderr
+    assert database.sql("SELECT to_regclass('alembic_version'), to_regclass('farms')") == [(None, None)]
+
+    # the recipe, exactly as documented
+    section = docs_section("An env.py that needs its own runner")
+    (project / "safety").mkdir()
+    (project / "safety" / "alembic.ini").write_text(fenced(section, "ini"))
+    (project / "safety" / "env.py").write_text(fenced(section, "python"))
+    adapter = project / "safety" / "alembic.ini"
+    del env["MIGRATION_BACKUP_DIR"]          # the recipe's own backup_dir
+    assert [label.split(":")[0] for label in cli_json(adapter, env, "status")["pending"]] == \
+        ["base -> a1", "a1 -> b2", "b2 -> c3"]
+    applied = cli_json(adapter, env, "upgrade")
+    assert applied["status"] == "applied", applied
+    assert database.sql("SELECT version_num FROM alembic_version") == [("c3",)]
+    assert database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'fields'") == [(3,)]
+    assert Path(applied["backup"]).resolve().parent == (project / "backups").resolve()
+    assert cli_json(adapter, env, "status")["up_to_date"] is True
+
+
+def test_a_config_inside_an_installed_package_keeps_its_backups_in_the_current_directory(database, env, tmp_path):
+    """A project whose migrations ship inside its installed package: a reinstall replaces that
+    folder, so the default backup directory is the current directory's backups/."""
+    installed = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "farm_app"
+    ini = make_project(installed, {"a1_farms.py": CHAIN["a1_farms.py"]})
+    here = tmp_path / "work"
+    here.mkdir()
+    del env["MIGRATION_BACKUP_DIR"]
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env, cwd=here)
+    assert result.returncode == 0, result.stdout + result.stderr
+    applied = json.loads(result.stdout)
+    assert Path(applied["backup"]).parent == (here / "backups").resolve()
+    assert not (installed / "backups").exists()

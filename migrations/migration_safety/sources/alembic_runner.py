@@ -308,13 +308,42 @@ def probe_environment(config, guard=None, *, purpose: str = "env.py could not ru
     except WrongDatabase:
         raise
     except Exception as exc:
-        raise ConfigurationError(f"{purpose}, nothing was changed: {describe_environment_error(exc)}",
-                                 hint="a configuration problem of the project (imports, driver, settings), "
-                                      "not a failed migration") from None
+        needs = what_env_py_needs(exc)
+        raise ConfigurationError(f"{purpose}, nothing was changed: {describe_environment_error(exc)}"
+                                 + (f"; {needs}" if needs else ""),
+                                 hint=(f"run it through an adapter env.py: {OWN_RUNNER_DOCS}" if needs else
+                                       "a configuration problem of the project (imports, driver, settings), "
+                                       "not a failed migration; an env.py that runs only under the project's own "
+                                       f"runner needs an adapter: {OWN_RUNNER_DOCS}")) from None
     if "version_table" not in learned:
         raise ConfigurationError(f"{purpose}: env.py did not call context.run_migrations(); nothing was changed")
     return EnvironmentProbe(learned.get("heads", ()), learned["version_table"], learned.get("identity"), script,
                             learned.get("autocommit", False), learned["transaction_per_migration"])
+
+
+OWN_RUNNER_DOCS = 'docs/own-project.md, "An env.py that needs its own runner"'
+
+
+def what_env_py_needs(exc: BaseException) -> Optional[str]:
+    """What an env.py that failed outside its project's own runner was missing, when the failure
+    says so: an event loop, a connection the runner hands it, an environment variable."""
+    text = str(exc)
+    if isinstance(exc, RuntimeError) and "event loop" in text:
+        return ("env.py needs an event loop that the project's own runner provides "
+                "(the tool runs env.py in plain Python, as `alembic` does)")
+    frames = []
+    trace = exc.__traceback__
+    while trace is not None:
+        frames.append(trace.tb_frame)
+        trace = trace.tb_next
+    if isinstance(exc, KeyError) and frames:
+        last = frames[-1]
+        if last.f_code.co_name == "__getitem__" and last.f_code.co_filename.endswith(("os.py", "<frozen os>")):
+            return (f"env.py reads the environment variable {exc.args[0] if exc.args else '?'}, which is not set "
+                    "(its project's runner sets it)")
+        if exc.args and exc.args[0] == "connection":
+            return "env.py expects a connection in config.attributes[\"connection\"], which its project's runner passes"
+    return None
 
 
 def describe_environment_error(exc: BaseException) -> str:

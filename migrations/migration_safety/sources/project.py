@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Mapping, Optional
 
 from ..base import redaction
 from ..base.errors import ConfigurationError
-from ..config.discovery import SAFETY_SECTION, find_config, has_tool_alembic, read_toml, repository_example
+from ..config.discovery import (SAFETY_SECTION, find_config, has_tool_alembic, inside_installed_package, read_toml,
+                                repository_example)
 from ..config.settings import (ALEMBIC_PLACEHOLDER_URL, DatabaseSettings, SafetySettings, SettingsError,
                                check_safety_keys, database_settings, safety_settings)
 
@@ -190,6 +191,14 @@ class Project:
         redaction.register(settings.password)
         return settings
 
+    @property
+    def backup_base(self) -> Path:
+        """What a relative (or the default) backup directory is relative to: the config's folder,
+        unless that is inside an installed package (a config shipped in site-packages), whose
+        files a reinstall replaces: then the current directory."""
+        folder = self.config_path.parent
+        return Path.cwd() if inside_installed_package(folder) else folder
+
     @cached_property
     def safety(self) -> SafetySettings:
         """``[migration_safety]`` of alembic.ini, or ``[tool.migration_safety]`` of pyproject.toml."""
@@ -200,14 +209,14 @@ class Project:
             where = f"[tool.{SAFETY_SECTION}] in {self.toml_file}"
             section = {key: str(value).lower() if isinstance(value, bool) else str(value)
                        for key, value in self.toml[SAFETY_SECTION].items() if not isinstance(value, dict)}
-        default_backups = self.config_path.parent / "backups"
+        default_backups = self.backup_base / "backups"
         try:
             check_safety_keys(section, where)
             settings = safety_settings(default_backups, section)
         except SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
         if not settings.backup_dir.is_absolute():
-            object.__setattr__(settings, "backup_dir", (self.config_path.parent / settings.backup_dir).resolve())
+            object.__setattr__(settings, "backup_dir", (self.backup_base / settings.backup_dir).resolve())
         if self.sql_dir is not None and settings.retention_days is None:
             # migration_config.yaml's backup_retention_days, unless a setting says otherwise
             days = self.source.folder.settings.backup_retention_days
