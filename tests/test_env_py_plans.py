@@ -287,3 +287,54 @@ def test_a_config_inside_an_installed_package_keeps_its_backups_in_the_current_d
     applied = json.loads(result.stdout)
     assert Path(applied["backup"]).parent == (here / "backups").resolve()
     assert not (installed / "backups").exists()
+
+
+DELEGATED_RUNTIME = '''
+import os
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+
+def run():
+    """The project's migration runtime: its own folder of revisions and its own version table."""
+    config = context.config
+    context.script.version_locations = [os.path.join(os.path.dirname(__file__), "revisions")]
+    if context.is_offline_mode():
+        context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True,
+                          version_table="farm_version")
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
+                                poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, version_table="farm_version")
+        with context.begin_transaction():
+            context.run_migrations()
+'''
+
+
+def test_env_py_that_hands_everything_to_the_projects_module(database, env, tmp_path):
+    """env.py only calls the project's runtime, which picks the revision folder and the version
+    table: reading env.py vouches for nothing, so env.py is run and the answers are Alembic's."""
+    ini = make_project(tmp_path / "project", {})
+    project = ini.parent
+    ini.write_text(ini.read_text().replace("prepend_sys_path = .\n", "prepend_sys_path = %(here)s\n"))
+    runtime = project / "farm_migrations"
+    (runtime / "revisions").mkdir(parents=True)
+    (runtime / "__init__.py").write_text("")
+    (runtime / "runtime.py").write_text(DELEGATED_RUNTIME)
+    for name, source in CHAIN.items():
+        (runtime / "revisions" / name).write_text(source)
+    (project / "alembic" / "env.py").write_text("from farm_migrations.runtime import run\n\nrun()\n")
+
+    status = cli_json(ini, env, "status")
+    assert len(status["pending"]) == 3 and status["up_to_date"] is False
+    assert cli_json(ini, env, "validate")["files_checked"] == 3
+    assert cli_json(ini, env, "upgrade")["status"] == "applied"
+    assert database.sql("SELECT version_num FROM farm_version") == [("c3",)]
+    assert database.sql("SELECT to_regclass('alembic_version')") == [(None,)]
+    assert cli_json(ini, env, "current")["current"] == ["c3"]
+    assert cli_json(ini, env, "status")["up_to_date"] is True
+    assert cli_json(ini, env, "upgrade")["status"] == "up-to-date"

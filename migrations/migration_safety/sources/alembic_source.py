@@ -128,6 +128,8 @@ class AlembicSource:
 
     @property
     def version_table(self):
+        if self._version_table is None and self.plan_from_env_py:
+            self.learn_from_env_py()        # env.py may set the table where reading cannot see it
         return self._version_table or self.project.version_table
 
     @property
