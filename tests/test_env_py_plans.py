@@ -13,6 +13,7 @@ from alembic.config import Config
 
 from alembic_projects import make_project, revision
 from harness import fingerprint, new_database, run_cli
+from migration_safety.migration_files.env_file import read_env_file
 
 CHAIN = {
     "a1_farms.py": revision("a1", None, """
@@ -338,3 +339,27 @@ def test_env_py_that_hands_everything_to_the_projects_module(database, env, tmp_
     assert cli_json(ini, env, "current")["current"] == ["c3"]
     assert cli_json(ini, env, "status")["up_to_date"] is True
     assert cli_json(ini, env, "upgrade")["status"] == "up-to-date"
+
+
+def test_what_env_py_says_read_without_running_it(tmp_path):
+    ini = make_project(tmp_path / "project", {})
+    env_py = ini.parent / "alembic" / "env.py"
+    template = env_py.read_text()
+    stock = read_env_file(env_py)
+    assert (stock.decides_plan, stock.transaction_mode) == (None, "single")
+
+    cases = {
+        template + CHOOSE_FOLDER: "env.py sets context.script, version_locations itself",
+        "from farm.runtime import run\nrun()\n": "env.py configures Alembic through code elsewhere (it calls no configure())",
+    }
+    for text, why in cases.items():
+        env_py.write_text(text)
+        assert read_env_file(env_py).decides_plan == why, text
+    for change, mode in (('poolclass=pool.NullPool,\n', 'poolclass=pool.NullPool, isolation_level="AUTOCOMMIT",\n'),
+                         ('target_metadata=target_metadata\n',
+                          'target_metadata=target_metadata, transaction_per_migration=True\n')):
+        env_py.write_text(template.replace(change, mode, 1))
+        assert change in template
+        assert read_env_file(env_py).transaction_mode == ("autocommit" if "AUTOCOMMIT" in mode else "per-migration")
+    env_py.write_text(template + '\nengine_options = {"isolation_level": "autocommit"}\n')
+    assert read_env_file(env_py).transaction_mode == "autocommit"

@@ -42,6 +42,7 @@ def _is_autocommit(node: ast.AST) -> bool:
 
 
 def read_env_file(path: Path) -> EnvFile:
+    """What env.py at ``path`` says; an env.py that cannot be parsed cannot vouch for anything."""
     try:
         tree = ast.parse(Path(path).read_bytes(), filename=str(path))
     except (OSError, SyntaxError, ValueError) as exc:
@@ -67,16 +68,14 @@ def read_env_file(path: Path) -> EnvFile:
             function = node.func
             name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
             calls_configure |= name == "configure"
-            # connection.execution_options(isolation_level="AUTOCOMMIT") is a keyword (above);
-            # a dict of engine options {"isolation_level": "AUTOCOMMIT"} is not
-        if isinstance(node, ast.Dict):
+        if isinstance(node, ast.Dict):      # engine options passed as a dict: {"isolation_level": "AUTOCOMMIT"}
             for key, value in zip(node.keys, node.values):
                 if isinstance(key, ast.Constant) and key.value == "isolation_level" and _is_autocommit(value):
                     autocommit = True
                 if isinstance(key, ast.Constant) and key.value == "transaction_per_migration" and _is_true(value):
                     per_migration = True
     why = None
-    named = sorted(_PLAN_NAMES & mentioned | ({"context.script"} & mentioned))
+    named = sorted((_PLAN_NAMES | {"context.script"}) & mentioned)
     if named:
         why = f"env.py sets {', '.join(named)} itself"
     elif not calls_configure:
