@@ -441,9 +441,10 @@ class OperationCollector:
         before = len(self.operations)
         if args.get("new_column_name") is not None:
             self._add("rename_column", table, call, autocommit, column=column)
-        new_type = args.get("type_")
+        new_type = self._as_on_postgresql(args.get("type_"))
         if new_type is not None:
-            verdict, described = compare_types(args.get("existing_type"), new_type, lambda n: self._value(n, env))
+            verdict, described = compare_types(self._as_on_postgresql(args.get("existing_type")), new_type,
+                                               lambda n: self._value(n, env))
             if verdict in ("rewrite", "unknown", "no_existing_type"):
                 self._add("alter_type", table, call, autocommit, column=column, verdict=verdict, change=described,
                           new_type_key=type_key(new_type, lambda n: self._value(n, env)))
@@ -464,6 +465,12 @@ class OperationCollector:
             changes.discard("nullable")
         if changes:
             self._add("op_other", table, call, autocommit, name="comment" if changes == {"comment"} else "alter_column")
+
+    def _as_on_postgresql(self, type_node):
+        """The SQLAlchemy type expression a (custom) type is on PostgreSQL; itself when unknown."""
+        if type_node is None:
+            return None
+        return self.source.postgres_type(type_node).node or type_node
 
     def _add_column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
         nullable = _keyword(column, "nullable")
