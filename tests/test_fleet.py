@@ -267,7 +267,7 @@ def test_downgrade_validate_and_backups_list_take_the_same_targets(fleet, env, t
     assert all(revision_of(db) == ["a1"] for db in databases)
 
 
-def test_the_service_runs_a_fleet_like_a_single_run(fleet, env, tmp_path, start_service):
+def test_the_service_runs_a_fleet_like_a_single_run(fleet, env, tmp_path, start_service):  # noqa: F811
     """POST /api/v1/fleet/migrate over the server's targets file (never one the caller names):
     202, then the run shows the fleet's document; tenant schemas from the caller are names only."""
 

@@ -115,6 +115,28 @@ def test_installed_command_upgrades_a_stock_alembic_project_behind_a_backup(inst
     assert current.returncode == 0 and "a1" in current.stdout, current.stdout + current.stderr
 
 
+def test_a_project_shipped_inside_an_installed_package_backs_up_into_the_current_directory(installed, database,
+                                                                                            tmp_path):
+    """A wheel that carries its migrations (alembic.ini in site-packages): a reinstall replaces
+    that folder, so the backup goes to backups/ in the current directory."""
+    site_packages = Path(subprocess.run(
+        [str(installed / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip())
+    shipped = site_packages / "farm_app_migrations"
+    ini = make_project(shipped, {"a1_items.py": revision("a1", None, "op.execute('CREATE TABLE items (id int)')",
+                                                         "op.execute('DROP TABLE items')")})
+    here = tmp_path / "deploy"
+    here.mkdir()
+    try:
+        upgraded = run_installed(installed, "--config", str(ini), "--format", "json", "upgrade", cwd=here,
+                                 env=database.env())
+        assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+        assert Path(json.loads(upgraded.stdout)["backup"]).parent == (here / "backups").resolve()
+        assert not (shipped / "backups").exists()
+    finally:
+        shutil.rmtree(shipped)
+
+
 # sys.path changed in place or replaced (mentioning it in a docstring is fine)
 PATH_PATCH = re.compile(r"sys\.path\s*(\.\s*(insert|append|extend|remove)\b|\[[^\]]*\]\s*=|\+?=(?!=))")
 

@@ -62,9 +62,8 @@ def current(project) -> dict:
 
 
 def _script(project):
-    from .sources.alembic_runner import load_script_directory
-
-    return load_script_directory(project.alembic_config())
+    """The revisions as Alembic would load them (where env.py puts them, when it decides)."""
+    return project.source.planning_script()
 
 
 def history(project) -> dict:
@@ -144,12 +143,14 @@ def _pending_and_heads(project, heads) -> tuple:
     from .sources import revision_cache
     from .sources.alembic_runner import PlannedStep, make_plan
 
-    chain = revision_cache.cached_chain(project.ini_path)      # Alembic's own answer, kept (no import)
+    # Alembic's own answer, kept (no import); never for an env.py that decides where revisions are
+    chain = None if project.source.plan_from_env_py else revision_cache.cached_chain(project.ini_path)
     steps = revision_cache.upgrade_steps(chain, tuple(heads)) if chain else None
     if steps is not None:
         return [chain[-1][0]], [PlannedStep(*entry, is_upgrade=True).label for entry in steps]
     script = _script(project)
-    revision_cache.remember_chain(project.ini_path, script)
+    if not project.source.plan_from_env_py:
+        revision_cache.remember_chain(project.ini_path, script)
     # towards every head, as `upgrade --revision heads` would run them (with one head: `head`)
     return list(script.get_heads()), [step.label for step in make_plan(script, heads, "upgrade", "heads").steps]
 
@@ -311,13 +312,21 @@ def _static_validation(project, migration_files: Sequence[str]):
         return _validate_sql_folder(project, migration_files)
     versions_dir = project.versions_dir
     config = validation.load_config(project.ini_path)
+    config.module_paths = project.module_paths
+    config.transaction_mode = project.source.env_file.transaction_mode
     try:
         if migration_files:
             paths = [validation.resolve_migration_file(name, versions_dir) for name in migration_files]
             return validation.validate_paths(paths, config)
-        if not versions_dir.is_dir():
+        if project.source.plan_from_env_py:
+            paths = project.source.revision_paths()
+            if not paths:
+                raise ConfigurationError(f"env.py names no folder with revision files "
+                                         f"({project.source.env_file.decides_plan})")
+        elif not versions_dir.is_dir():
             raise ConfigurationError(f"versions directory {versions_dir} not found")
-        paths = sorted(p for p in versions_dir.glob("*.py") if not p.name.startswith("__"))
+        else:
+            paths = project.source.revision_paths()
         return validation.validate_paths(paths, config, graph_dir=versions_dir)
     except validation.ValidationInputError as exc:
         raise ConfigurationError(str(exc)) from None

@@ -217,8 +217,33 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
 
 
 def test_validation_page_lists_every_rule():
+    """Listed in the validation page, not only in the generated docs/rules.md."""
     page = (REPO_ROOT / "docs" / "validation.md").read_text()
     assert [rule_id for rule_id in RULES if f"`{rule_id}`" not in page] == []
+
+
+def test_a_column_type_defined_in_a_project_module_is_read_there(tmp_path):
+    """A TypeDecorator in the project's own module is judged by its PostgreSQL type: impl = JSONB
+    is no json; a DateTime without time zone is a timestamp; a module not found is unverified."""
+    package = tmp_path / "app" / "farm_types"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from .columns import JSON as Document\n")
+    (package / "columns.py").write_text(
+        "import sqlalchemy as sa\nfrom sqlalchemy.dialects.postgresql import JSONB\n\n\n"
+        "class JSON(sa.types.TypeDecorator):\n    impl = JSONB\n\n\n"
+        "class Stamp(sa.types.TypeDecorator):\n    impl = sa.DateTime\n")
+    revision_file = tmp_path / "r1.py"
+    revision_file.write_text(
+        'revision = "r1"\ndown_revision = None\nfrom alembic import op\nimport sqlalchemy as sa\n'
+        "import farm_types\nfrom farm_types.columns import JSON, Stamp\n\n\n"
+        'def upgrade():\n    op.create_table("events", sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),\n'
+        '                    sa.Column("a", JSON()), sa.Column("b", farm_types.Document()),\n'
+        '                    sa.Column("c", Stamp()))\n\n\n'
+        "def downgrade():\n    op.execute('SELECT 1')\n")
+    found = validate_paths([revision_file], ValidationConfig(module_paths=(tmp_path / "app",))).findings
+    assert [(f.rule, f.severity) for f in found] == [("prefer-timestamptz", "warning")]
+    unread = validate_paths([revision_file], ValidationConfig()).findings
+    assert sorted((f.rule, f.severity) for f in unread) == [("column-type-unverified", "info")] * 3
 
 
 def test_downgrade_findings_are_labelled_and_block_only_a_downgrade():

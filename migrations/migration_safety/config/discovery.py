@@ -21,6 +21,23 @@ def repository_example() -> Optional[Path]:
         return migrations / "alembic.ini"
     return None
 
+def inside_installed_package(path: Path) -> bool:
+    """``path`` lies in an installed distribution (site-packages, dist-packages, a virtualenv's
+    library folder): a place a reinstall replaces, never one to keep backups in."""
+    import site
+    import sysconfig
+
+    path = Path(path).resolve()
+    if any(part in ("site-packages", "dist-packages") for part in path.parts):
+        return True
+    roots = {sysconfig.get_paths()[name] for name in ("purelib", "platlib")}
+    try:
+        roots |= set(site.getsitepackages()) | {site.getusersitepackages()}
+    except AttributeError:       # a virtualenv's old site module
+        pass
+    return any(path.is_relative_to(Path(root).resolve()) for root in roots if root)
+
+
 def read_toml(path: Path) -> dict:
     import tomllib
 

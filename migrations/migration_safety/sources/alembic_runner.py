@@ -132,16 +132,17 @@ def _revision_being_imported(exc: BaseException) -> Optional[str]:
     return None
 
 
-def load_script_directory(config):
+def load_script_directory(config, script=None):
     """Alembic's ScriptDirectory with every revision loaded (errors as one-line messages), for
     planning and describing the graph. The revisions are read with ``ast``, not imported, so the
     first import of a revision module happens where plain Alembic does it, inside the command
     while env.py runs (an env.py that looks at what is already imported behaves as under
     ``alembic upgrade``). A file ``ast`` cannot vouch for (see revision_graph.read_revision_file)
-    makes the whole directory load by import, as before."""
+    makes the whole directory load by import, as before. ``script``: the ScriptDirectory env.py
+    left (EnvironmentProbe.script), whose version locations may not be the config's."""
     from ..migration_files.revision_file import NotDeclarative
 
-    script = script_directory(config)
+    script = script or script_directory(config)
     try:
         script.revision_map = _declared_revision_map(script)
     except NotDeclarative as exc:
@@ -164,6 +165,27 @@ class _NotImported:
 _NOT_IMPORTED = _NotImported()
 
 
+def revision_file_paths(script) -> list:
+    """The revision source files Alembic would load for ``script`` (its own listing of the version
+    locations, as they are after env.py ran), each once. NotDeclarative when this Alembic lists
+    them differently."""
+    from ..migration_files.revision_file import NotDeclarative
+
+    try:       # Alembic's private listing (1.20): another version may list differently
+        from alembic.script.base import Script, _only_source_rev_file
+
+        locations = [location for location in script._version_locations if location.exists()]
+        listed = [path.resolve() for location in locations for path in Script._list_py_dir(script, location)]
+    except (ImportError, AttributeError, TypeError) as exc:
+        raise NotDeclarative(f"this Alembic lists revision files differently ({exc})") from None
+    files, seen = [], set()
+    for path in listed:
+        if path not in seen and _only_source_rev_file.match(path.name):
+            seen.add(path)
+            files.append(path)
+    return files
+
+
 def _declared_revision_map(script):
     """Alembic's RevisionMap over the files Alembic would load for ``script`` (its own listing of
     the version locations), read with ``ast``. Each revision carries the ``path`` and ``doc`` its
@@ -179,18 +201,7 @@ def _declared_revision_map(script):
 
     if script.sourceless:
         raise NotDeclarative("sourceless = true: revisions may exist only as compiled files")
-    try:       # Alembic's private listing (1.20): another version may list differently
-        from alembic.script.base import Script, _only_source_rev_file
-
-        locations = [location for location in script._version_locations if location.exists()]
-        listed = [path.resolve() for location in locations for path in Script._list_py_dir(script, location)]
-    except (ImportError, AttributeError, TypeError) as exc:
-        raise NotDeclarative(f"this Alembic lists revision files differently ({exc})") from None
-    files, seen = [], set()
-    for path in listed:
-        if path not in seen and _only_source_rev_file.match(path.name):
-            seen.add(path)
-            files.append((path, read_revision_file(path)))
+    files = [(path, read_revision_file(path)) for path in revision_file_paths(script)]
 
     def revisions():
         for path, declared in files:
@@ -253,17 +264,24 @@ class VersionTable:
 class EnvironmentProbe:
     """What env.py itself connects to and reads, learned by running it the way ``alembic
     current`` does (no revision loaded, nothing written): the heads as Alembic sees them, the
-    version table it keeps them in, and the identity of the database it reached."""
+    version table it keeps them in, the identity of the database it reached, and the
+    ScriptDirectory as env.py left it (``context.script``: the version locations it set), which is
+    the one Alembic plans with."""
     heads: tuple
     version_table: "VersionTable"
     identity: Optional[object]        # DatabaseIdentity of env.py's connection (offline env.py: None)
+    script: object = None
+    autocommit: bool = False          # env.py's migration connection runs in AUTOCOMMIT
+    transaction_per_migration: bool = False
 
 
-def probe_environment(config, guard=None, *, purpose: str = "env.py could not run") -> EnvironmentProbe:
+def probe_environment(config, guard=None, *, purpose: str = "env.py could not run",
+                      offline: bool = False) -> EnvironmentProbe:
     """Run env.py once without migrating. Import errors, a missing driver or a broken env.py
     surface here — before any backup — as ConfigurationError (``purpose`` begins its message); a
     connection to another database than ``guard`` protects raises WrongDatabase before its first
-    statement."""
+    statement. ``offline``: env.py runs in its ``--sql`` branch, connecting to nothing (the heads
+    are then unknown: ())."""
     from alembic.runtime.environment import EnvironmentContext
 
     from ..postgres.identity import IDENTITY_SQL, WrongDatabase, identity_from_row
@@ -272,27 +290,64 @@ def probe_environment(config, guard=None, *, purpose: str = "env.py could not ru
     learned: dict = {}
 
     def learn(heads, context):
-        learned["heads"] = tuple(sorted(context.get_current_heads()))
         learned["version_table"] = VersionTable(context.version_table, context.version_table_schema)
+        learned["transaction_per_migration"] = bool(context.opts.get("transaction_per_migration"))
+        if context.as_sql:
+            return []
+        learned["heads"] = tuple(sorted(context.get_current_heads()))
         connection = context.connection
         if connection is not None:
             learned["identity"] = identity_from_row(connection.exec_driver_sql(IDENTITY_SQL).fetchone())
+            # psycopg2's and SQLAlchemy's asyncpg adapter's flag, as CommitTracker reads it
+            learned["autocommit"] = bool(getattr(connection.connection.dbapi_connection, "autocommit", False))
         return []
 
+    if offline:
+        config.output_buffer = io.StringIO()      # the version table's CREATE that offline mode prints
     try:
         with (guard.watching() if guard is not None else contextlib.nullcontext()), \
                 contextlib.redirect_stdout(sys.stderr), \
-                EnvironmentContext(config, script, fn=learn, dont_mutate=True):
+                EnvironmentContext(config, script, fn=learn, dont_mutate=True, as_sql=offline):
             script.run_env()
     except WrongDatabase:
         raise
     except Exception as exc:
-        raise ConfigurationError(f"{purpose}, nothing was changed: {describe_environment_error(exc)}",
-                                 hint="a configuration problem of the project (imports, driver, settings), "
-                                      "not a failed migration") from None
+        needs = what_env_py_needs(exc)
+        raise ConfigurationError(f"{purpose}, nothing was changed: {describe_environment_error(exc)}"
+                                 + (f"; {needs}" if needs else ""),
+                                 hint=(f"run it through an adapter env.py: {OWN_RUNNER_DOCS}" if needs else
+                                       "a configuration problem of the project (imports, driver, settings), "
+                                       "not a failed migration; an env.py that runs only under the project's own "
+                                       f"runner needs an adapter: {OWN_RUNNER_DOCS}")) from None
     if "version_table" not in learned:
-        raise ConfigurationError("env.py did not call context.run_migrations(); nothing was changed")
-    return EnvironmentProbe(learned["heads"], learned["version_table"], learned.get("identity"))
+        raise ConfigurationError(f"{purpose}: env.py did not call context.run_migrations(); nothing was changed")
+    return EnvironmentProbe(learned.get("heads", ()), learned["version_table"], learned.get("identity"), script,
+                            learned.get("autocommit", False), learned["transaction_per_migration"])
+
+
+OWN_RUNNER_DOCS = 'docs/own-project.md, "An env.py that needs its own runner"'
+
+
+def what_env_py_needs(exc: BaseException) -> Optional[str]:
+    """What an env.py that failed outside its project's own runner was missing, when the failure
+    says so: an event loop, a connection the runner hands it, an environment variable."""
+    text = str(exc)
+    if isinstance(exc, RuntimeError) and "event loop" in text:
+        return ("env.py needs an event loop that the project's own runner provides "
+                "(the tool runs env.py in plain Python, as `alembic` does)")
+    frames = []
+    trace = exc.__traceback__
+    while trace is not None:
+        frames.append(trace.tb_frame)
+        trace = trace.tb_next
+    if isinstance(exc, KeyError) and frames:
+        last = frames[-1]
+        if last.f_code.co_name == "__getitem__" and last.f_code.co_filename.endswith(("os.py", "<frozen os>")):
+            return (f"env.py reads the environment variable {exc.args[0] if exc.args else '?'}, which is not set "
+                    "(its project's runner sets it)")
+        if exc.args and exc.args[0] == "connection":
+            return "env.py expects a connection in config.attributes[\"connection\"], which its project's runner passes"
+    return None
 
 
 def describe_environment_error(exc: BaseException) -> str:
@@ -513,7 +568,8 @@ def run_command(config, direction: str, target: str, *, sql: bool = False) -> No
                                           "imports), not a failed migration") from None
 
 
-def offline_sql(ini_path: Path, database_url: str, plan: Plan, *, x_arguments: tuple = ()) -> str:
+def offline_sql(ini_path: Path, database_url: str, plan: Plan, *, env_decides_plan: bool = False,
+                x_arguments: tuple = ()) -> str:
     """The SQL Alembic would run for the planned revisions (offline ``--sql`` mode), revision by
     revision: a revision that cannot be rendered offline (it reads data, or ``batch_alter_table``
     needs to reflect the table) is shown as "not renderable offline: <why>" and the others still
@@ -521,9 +577,13 @@ def offline_sql(ini_path: Path, database_url: str, plan: Plan, *, x_arguments: t
 
     Each revision runs in its own ``EnvironmentContext`` whose starting heads are the heads the
     plan has reached at that step (a tuple: several heads are normal), so the version-table
-    statements are the ones the real run would issue."""
+    statements are the ones the real run would issue. ``env_decides_plan``: the revisions are
+    where env.py puts them, so env.py runs first (offline) to say where."""
     config = alembic_config(ini_path, database_url, x_arguments=x_arguments)   # first: Alembic enters through it
-    script = script_directory(config)            # loaded once: every step reuses its modules
+    if env_decides_plan:
+        script = probe_environment(config, offline=True, purpose="cannot render the SQL offline").script
+    else:
+        script = script_directory(config)        # loaded once: every step reuses its modules
     from alembic.runtime.migration import RevisionStep
     heads = tuple(plan.current)
     parts = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -49,9 +50,86 @@ class AlembicSource:
         self.project = project
         self._config = None
         self._version_table = None      # the project's setting until env.py has been probed
+        self._probe = None              # alembic_runner.EnvironmentProbe, once env.py has run
+
+    @cached_property
+    def env_file(self):
+        """What env.py says, read without running it (migration_files.env_file.EnvFile)."""
+        from ..migration_files.env_file import read_env_file
+
+        return read_env_file(self.project.script_location / "env.py")
+
+    @property
+    def plan_from_env_py(self) -> bool:
+        """env.py decides where the revisions are: the plan is learned by running it."""
+        return self.env_file.decides_plan is not None
+
+    def learn_from_env_py(self, guard=None, *, offline: bool = False):
+        """Run env.py as ``alembic current`` does (``offline``: its ``--sql`` branch, no
+        connection); what it set is kept for planning. A failure is a ConfigurationError: a plan
+        that cannot be learned is never taken for "nothing to do"."""
+        from .alembic_runner import probe_environment
+
+        purpose = f"cannot learn the plan from env.py ({self.env_file.decides_plan})" \
+            if self.plan_from_env_py else "env.py could not run"
+        config = self.project.alembic_config(stdout=io.StringIO()) if offline else self.config
+        probe = probe_environment(config, guard, purpose=purpose, offline=offline)
+        if not offline:
+            self._version_table = probe.version_table
+        self._probe = probe
+        return probe
+
+    @property
+    def transaction_mode(self) -> str:
+        """'autocommit', 'per-migration' or 'single': what the probe saw env.py configure when it
+        ran, else what env.py says read with ast (migration_files.env_file)."""
+        read = self.env_file.transaction_mode
+        probe = self._probe
+        if probe is None or probe.identity is None:       # not run, or run offline
+            return read
+        if probe.autocommit:
+            return "autocommit"
+        return "per-migration" if probe.transaction_per_migration else "single"
+
+    def _env_script(self):
+        """The ScriptDirectory env.py left, when env.py decides the plan (running it once)."""
+        if not self.plan_from_env_py:
+            return None
+        return (self._probe or self.learn_from_env_py()).script
+
+    def planning_script(self):
+        """Alembic's ScriptDirectory with every revision Alembic would load, read, not imported."""
+        from .alembic_runner import load_script_directory
+
+        return load_script_directory(self.config, self._env_script())
+
+    def revision_paths(self) -> list:
+        """Every revision file Alembic would load, for ``validate``: where env.py puts them when it
+        decides (env.py run offline, connecting to nothing; online when its offline branch fails)."""
+        from ..base.errors import ConfigurationError
+        from .alembic_runner import revision_file_paths
+
+        if not self.plan_from_env_py:
+            return sorted(p for p in self.project.versions_dir.glob("*.py") if not p.name.startswith("__"))
+        if self._probe is None:
+            try:
+                self.learn_from_env_py(offline=True)
+            except ConfigurationError:
+                self.learn_from_env_py()
+        return revision_file_paths(self._probe.script)
+
+    def revision_files(self) -> dict:
+        """revision id -> (file, Declared), as Project.revision_files reads them, from every
+        folder Alembic would load (env.py's when it decides)."""
+        if not self.plan_from_env_py:
+            return self.project.revision_files()
+        script = self._env_script()
+        return self.project.revision_files([Path(location) for location in script._version_locations])
 
     @property
     def version_table(self):
+        if self._version_table is None and self.plan_from_env_py:
+            self.learn_from_env_py()        # env.py may set the table where reading cannot see it
         return self._version_table or self.project.version_table
 
     @property
@@ -68,7 +146,7 @@ class AlembicSource:
     def nothing_pending_by_the_files(self, current: tuple, direction: str, target: str) -> bool:
         """An upgrade to head(s) when the database is at the revision files' heads, read with
         ``ast`` (no Alembic import); anything less than certain goes the full way."""
-        if direction != "upgrade" or target not in ("head", "heads") or not current:
+        if direction != "upgrade" or target not in ("head", "heads") or not current or self.plan_from_env_py:
             return False
         files = self.project.revision_files()
         below = {down for _, declared in files.values() for down in declared.downs}
@@ -79,18 +157,14 @@ class AlembicSource:
 
     def probe(self, guard, connection=None) -> tuple:
         """env.py run once without migrating: the heads and version table Alembic really uses."""
-        from .alembic_runner import probe_environment
-
-        probe = probe_environment(self.config, guard)
-        self._version_table = probe.version_table
-        return probe.heads
+        return self.learn_from_env_py(guard).heads
 
     def plan(self, current: tuple, direction: str, target: str):
         """Alembic's plan from the revision files read, not imported: Alembic imports them when
         its command runs, while env.py runs, as it does itself (alembic_runner.load_script_directory)."""
-        from .alembic_runner import load_script_directory, make_plan
+        from .alembic_runner import make_plan
 
-        return make_plan(load_script_directory(self.config), current, direction, target)
+        return make_plan(self.planning_script(), current, direction, target)
 
     def check_runnable(self, plan) -> None:
         """A pending revision importing a module Python cannot find is a configuration error now,
@@ -112,6 +186,8 @@ class AlembicSource:
 
         config = load_config(self.project.ini_path)
         config.postgres_major = postgres_major
+        config.module_paths = self.project.module_paths
+        config.transaction_mode = self.transaction_mode
         return validate_paths([Path(step.path) for step in plan.steps], config)
 
     @contextlib.contextmanager
@@ -141,11 +217,11 @@ class AlembicSource:
         from .alembic_runner import offline_sql
 
         return offline_sql(self.project.ini_path, self.project.database.sqlalchemy_url(), plan,
-                           x_arguments=self.project.x_arguments)
+                           env_decides_plan=self.plan_from_env_py, x_arguments=self.project.x_arguments)
 
     def drift(self, connection) -> list:
         from .history import applied_checksums, find_drift
 
         return find_drift(self.current(connection),
                           applied_checksums(connection, self.project.safety.history_table),
-                          self.project.revision_files())
+                          self.revision_files())

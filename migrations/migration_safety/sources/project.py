@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Mapping, Optional
 
 from ..base import redaction
 from ..base.errors import ConfigurationError
-from ..config.discovery import SAFETY_SECTION, find_config, has_tool_alembic, read_toml, repository_example
+from ..config.discovery import (SAFETY_SECTION, find_config, has_tool_alembic, inside_installed_package, read_toml,
+                                repository_example)
 from ..config.settings import (ALEMBIC_PLACEHOLDER_URL, DatabaseSettings, SafetySettings, SettingsError,
                                check_safety_keys, database_settings, safety_settings)
 
@@ -157,6 +158,19 @@ class Project:
                     for location in locations]
         return [self.script_location / "versions"]
 
+    @property
+    def module_paths(self) -> tuple:
+        """Where the project's own modules are, as Alembic puts them on ``sys.path``
+        (``prepend_sys_path``, relative to the current directory), then the config's folder and
+        this Python's path: the validator reads a column type a revision imports from there."""
+        configured = self.alembic_option("prepend_sys_path")
+        if isinstance(configured, str):
+            configured = self._split_paths(configured)
+        paths = [Path(entry).resolve() for entry in configured or []] + [self.config_path.parent.resolve()]
+        import sys
+
+        return tuple(dict.fromkeys(paths + [Path(entry) for entry in sys.path if entry]))
+
     def _split_paths(self, value: str) -> list:
         """version_locations of an ini, split as Alembic splits it (path_separator)."""
         separator = self._option("alembic", "path_separator")
@@ -187,6 +201,14 @@ class Project:
         redaction.register(settings.password)
         return settings
 
+    @property
+    def backup_base(self) -> Path:
+        """What a relative (or the default) backup directory is relative to: the config's folder,
+        unless that is inside an installed package (a config shipped in site-packages), whose
+        files a reinstall replaces: then the current directory."""
+        folder = self.config_path.parent
+        return Path.cwd() if inside_installed_package(folder) else folder
+
     @cached_property
     def safety(self) -> SafetySettings:
         """``[migration_safety]`` of alembic.ini, or ``[tool.migration_safety]`` of pyproject.toml."""
@@ -197,14 +219,14 @@ class Project:
             where = f"[tool.{SAFETY_SECTION}] in {self.toml_file}"
             section = {key: str(value).lower() if isinstance(value, bool) else str(value)
                        for key, value in self.toml[SAFETY_SECTION].items() if not isinstance(value, dict)}
-        default_backups = self.config_path.parent / "backups"
+        default_backups = self.backup_base / "backups"
         try:
             check_safety_keys(section, where)
             settings = safety_settings(default_backups, section)
         except SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
         if not settings.backup_dir.is_absolute():
-            object.__setattr__(settings, "backup_dir", (self.config_path.parent / settings.backup_dir).resolve())
+            object.__setattr__(settings, "backup_dir", (self.backup_base / settings.backup_dir).resolve())
         if self.sql_dir is not None and settings.retention_days is None:
             # migration_config.yaml's backup_retention_days, unless a setting says otherwise
             days = self.source.folder.settings.backup_retention_days
@@ -251,14 +273,14 @@ class Project:
             customised = False
         return learn_version_table(self.alembic_config()) if customised else VersionTable()
 
-    def revision_files(self) -> dict:
+    def revision_files(self, directories: Optional[list] = None) -> dict:
         """revision id -> (file, revision_file.Declared: down revisions, depends_on, branch labels)
-        of every version location, read with ``ast`` (never imported) and leniently, so a broken
-        graph can still be described."""
+        of every version location (or of ``directories``, where env.py put them), read with
+        ``ast`` (never imported) and leniently, so a broken graph can still be described."""
         from ..migration_files.revision_file import Declared, as_tuple, read_revision_file
 
         found = {}
-        for directory in self.version_dirs:
+        for directory in [Path(d) for d in directories] if directories else self.version_dirs:
             for path in sorted(directory.glob("*.py")) if directory.is_dir() else ():
                 declared = read_revision_file(path, strict=False)
                 if declared is not None:

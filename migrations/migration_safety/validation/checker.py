@@ -42,7 +42,7 @@ class RevisionFile:
         return self.source.revision if self.source else None
 
 
-def read_file(path: Path) -> RevisionFile:
+def read_file(path: Path, module_paths=(), transaction_mode: str = "single") -> RevisionFile:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -52,7 +52,7 @@ def read_file(path: Path) -> RevisionFile:
     if b"\x00" in data:
         return RevisionFile(path, problem="binary")
     try:
-        source = read_revision(path)
+        source = read_revision(path, module_paths, transaction_mode)
     except UnicodeDecodeError:
         return RevisionFile(path, problem="not-utf8")
     except SyntaxError as exc:
@@ -146,7 +146,7 @@ def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional
             raise ValidationInputError(f"{path} is a directory, not a revision file")
         if not path.exists():
             raise ValidationInputError(f"migration file {path} not found")
-        revision_file = read_file(path)
+        revision_file = read_file(path, config.module_paths, config.transaction_mode)
         _check_file(revision_file, config, reporter)
         report.files_checked += 1
         if revision_file.source is not None:

@@ -91,6 +91,12 @@ class ValidationConfig:
     postgres_major: int = 15
     # (revision, rule id) -> reason: findings a project accepts (third-party chains, baselines)
     accepted: dict = field(default_factory=dict)
+    # folders the project's own modules are found in (alembic.ini's prepend_sys_path, the project's
+    # folder): a column type a revision imports from the project is read there, never imported
+    module_paths: tuple = ()
+    # how env.py runs the revisions (migration_files.env_file.EnvFile.transaction_mode): in
+    # "autocommit" every statement commits on its own, as inside autocommit_block()
+    transaction_mode: str = "single"
 
 
 class ValidationInputError(ConfigurationError):

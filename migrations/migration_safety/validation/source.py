@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from .operations import Operation, is_volatile_default, normalize_table
-from .types import compare_types, type_key
+from .types import PostgresType, TypeReader, compare_types, type_key
 
 DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "mssql", "oracle")
 # Alembic's op.* signatures, the arguments rules read; a batch operation has no table argument
@@ -34,6 +34,7 @@ CONSTRAINT_TYPES = {"create_primary_key": "primary", "create_unique_constraint":
 SIDE_CONNECTION_FUNCTIONS = ("create_engine", "create_async_engine", "engine_from_config")
 DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000")
 _LOOP_LIMIT = 50
+INTEGER_TYPES = ("Integer", "BigInteger", "SmallInteger", "INTEGER", "BIGINT", "SMALLINT", "INT")
 
 
 @dataclass
@@ -47,6 +48,14 @@ class RevisionSource:
     assigned: set = field(default_factory=set)
     constants: dict = field(default_factory=dict)     # NAME -> str, int or tuple of str
     tablenames: dict = field(default_factory=dict)    # class name -> __tablename__
+    module_paths: tuple = ()          # where the project's modules are, to read a type they define
+    autocommit: bool = False          # env.py runs every statement in autocommit
+
+    def postgres_type(self, node) -> PostgresType:
+        """What the type expression ``node`` is on PostgreSQL (types.TypeReader)."""
+        if "_type_reader" not in self.__dict__:
+            self.__dict__["_type_reader"] = TypeReader(self.tree, self.module_paths)
+        return self.__dict__["_type_reader"].on_postgresql(node)
 
     @property
     def lines(self) -> list[str]:
@@ -57,11 +66,14 @@ class RevisionSource:
         return [] if function is None else OperationCollector(self).collect(function)
 
 
-def read_revision(path: Path) -> RevisionSource:
-    """Raises SyntaxError or UnicodeDecodeError (binary and empty files are handled by the caller)."""
+def read_revision(path: Path, module_paths=(), transaction_mode: str = "single") -> RevisionSource:
+    """Raises SyntaxError or UnicodeDecodeError (binary and empty files are handled by the caller).
+    ``module_paths``: folders the project's modules are found in (ValidationConfig.module_paths);
+    ``transaction_mode``: how env.py runs them (ValidationConfig.transaction_mode)."""
     text = path.read_bytes().decode("utf-8")
     tree = ast.parse(text, filename=str(path))
-    source = RevisionSource(path, text, tree)
+    source = RevisionSource(path, text, tree, module_paths=tuple(module_paths),
+                            autocommit=transaction_mode == "autocommit")
     for node in tree.body:
         targets = [node.target] if isinstance(node, ast.AnnAssign) else (
             node.targets if isinstance(node, ast.Assign) else [])
@@ -152,7 +164,8 @@ class OperationCollector:
         self._table_expression: Optional[str] = None
 
     def collect(self, function: ast.FunctionDef) -> list[Operation]:
-        self._visit(function.body, autocommit=False, batches={}, env={})
+        # an env.py in AUTOCOMMIT runs the whole function as if inside autocommit_block()
+        self._visit(function.body, autocommit=self.source.autocommit, batches={}, env={})
         return self.operations
 
     # -- names -----------------------------------------------------------------------------------
@@ -428,9 +441,10 @@ class OperationCollector:
         before = len(self.operations)
         if args.get("new_column_name") is not None:
             self._add("rename_column", table, call, autocommit, column=column)
-        new_type = args.get("type_")
+        new_type = self._as_on_postgresql(args.get("type_"))
         if new_type is not None:
-            verdict, described = compare_types(args.get("existing_type"), new_type, lambda n: self._value(n, env))
+            verdict, described = compare_types(self._as_on_postgresql(args.get("existing_type")), new_type,
+                                               lambda n: self._value(n, env))
             if verdict in ("rewrite", "unknown", "no_existing_type"):
                 self._add("alter_type", table, call, autocommit, column=column, verdict=verdict, change=described,
                           new_type_key=type_key(new_type, lambda n: self._value(n, env)))
@@ -452,26 +466,49 @@ class OperationCollector:
         if changes:
             self._add("op_other", table, call, autocommit, name="comment" if changes == {"comment"} else "alter_column")
 
+    def _as_on_postgresql(self, type_node):
+        """The SQLAlchemy type expression a (custom) type is on PostgreSQL; itself when unknown."""
+        if type_node is None:
+            return None
+        return self.source.postgres_type(type_node).node or type_node
+
     def _add_column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
         nullable = _keyword(column, "nullable")
         primary = _truthy(_keyword(column, "primary_key"))
         default = _keyword(column, "server_default")
         default_text = ast.unparse(default) if default is not None else None
         computed = any(isinstance(a, ast.Call) and call_name(a) == "Computed" for a in column.args[1:])
+        generated_key = self._generates_values(column, self._column_type(column))
         self._add("add_column", table, call, autocommit, column=self._string(column.args[0], env) if column.args else None,
                   nullable=not (isinstance(nullable, ast.Constant) and nullable.value is False) and not primary,
-                  has_default=computed or (default is not None and not (
+                  has_default=computed or generated_key or (default is not None and not (
                       isinstance(default, ast.Constant) and default.value is None)),
-                  default_volatile=is_volatile_default(default_text), generated_stored=computed)
+                  default_volatile=is_volatile_default(default_text) or generated_key, generated_stored=computed)
         self._column(column, table, call, autocommit, env)
 
-    def _column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
+    def _column_type(self, column: ast.Call) -> PostgresType:
         type_node = column.args[1] if len(column.args) > 1 else _keyword(column, "type_")
-        identity = any(isinstance(a, ast.Call) and call_name(a) == "Identity" for a in column.args[2:])
+        return self.source.postgres_type(type_node) if type_node is not None else PostgresType(None)
+
+    @staticmethod
+    def _identity(column: ast.Call) -> bool:
+        return any(isinstance(a, ast.Call) and call_name(a) == "Identity" for a in column.args[1:])
+
+    def _generates_values(self, column: ast.Call, column_type: PostgresType) -> bool:
+        """An identity column, or an integer primary key SQLAlchemy renders as (BIG)SERIAL: each
+        existing row gets a value, as from a default (a volatile one: the table is rewritten)."""
+        if self._identity(column):
+            return True
+        autoincrement = _keyword(column, "autoincrement")
+        return (_truthy(_keyword(column, "primary_key")) and column_type.name in INTEGER_TYPES
+                and not (isinstance(autoincrement, ast.Constant) and autoincrement.value is False))
+
+    def _column(self, column: ast.Call, table, call: ast.Call, autocommit: bool, env: dict) -> None:
+        column_type = self._column_type(column)
         self._add("column", table, call, autocommit, line=column.lineno,
                   column=self._string(column.args[0], env) if column.args else None,
-                  type_name=call_name(type_node) if type_node is not None else "",
-                  type_call=type_node, primary_key=_truthy(_keyword(column, "primary_key")), identity=identity)
+                  type_name=column_type.name, type_call=column_type.node, type_unverified=column_type.unverified,
+                  primary_key=_truthy(_keyword(column, "primary_key")), identity=self._identity(column))
 
     # -- SQL through op.execute or the connection ----------------------------------------------------
     def _execute(self, call: ast.Call, autocommit: bool, env: dict, via: str) -> None:

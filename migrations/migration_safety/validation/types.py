@@ -8,6 +8,8 @@ varchar(m >= n) or text, numeric(p, s) to numeric(q >= p, s) or unconstrained nu
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 _FAMILIES = {
@@ -165,3 +167,174 @@ def sql_type_key(text: str) -> Optional[tuple]:
         return ("numeric", precision, scale)
     family = _SQL_TYPES.get(text)
     return (family,) if family else None
+
+
+# -- what a type expression is on PostgreSQL, read without importing the project ----------------
+
+_TYPE_BASES = ("TypeDecorator", "UserDefinedType", "TypeEngine", "ExternalType")
+_FOLLOW_LIMIT = 4
+
+
+@dataclass(frozen=True)
+class PostgresType:
+    """A column's type as PostgreSQL gets it: ``node`` the SQLAlchemy type expression it reduces to
+    (``name`` its class name, "" when not known), or ``unverified``, why it cannot be known without
+    importing the project (a project type whose file cannot be found, or one decided at run time)."""
+    node: Optional[ast.expr]
+    name: str = ""
+    unverified: Optional[str] = None
+
+
+def _imports(tree: ast.Module, package: str = "") -> dict:
+    """local name -> the dotted name it was imported as (``sa`` -> ``sqlalchemy``, ``JSONB`` ->
+    ``sqlalchemy.dialects.postgresql.JSONB``); relative imports are resolved within ``package``."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                parts = package.split(".") if package else []
+                if not parts or node.level - 1 > len(parts):
+                    continue
+                module = ".".join(parts[:len(parts) - (node.level - 1)] + ([module] if module else []))
+            if module:
+                for alias in node.names:
+                    found[alias.asname or alias.name] = f"{module}.{alias.name}"
+    return found
+
+
+def _dotted(node) -> Optional[list]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id] + parts[::-1]
+    return None
+
+
+def _is_postgresql_test(test) -> Optional[bool]:
+    """True for ``dialect.name == "postgresql"`` (or ``in (...)``), False for ``!=``/``not in``,
+    None for anything else."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    values = [test.left, *test.comparators]
+    named = any(isinstance(v, ast.Constant) and v.value == "postgresql" for v in values) or any(
+        isinstance(v, (ast.Tuple, ast.List, ast.Set)) and any(
+            isinstance(e, ast.Constant) and e.value == "postgresql" for e in v.elts) for v in values)
+    if not named:
+        return None
+    if isinstance(test.ops[0], (ast.Eq, ast.In, ast.Is)):
+        return True
+    if isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot)):
+        return False
+    return None
+
+
+def _returned_type(statements) -> Optional[ast.expr]:
+    """The type ``load_dialect_impl`` returns on PostgreSQL (``dialect.type_descriptor(T())`` -> T())."""
+    for statement in statements:
+        if isinstance(statement, ast.If):
+            on_postgresql = _is_postgresql_test(statement.test)
+            if on_postgresql is True:
+                return _returned_type(statement.body)
+            if on_postgresql is False:
+                if statement.orelse:
+                    return _returned_type(statement.orelse)
+                continue          # the PostgreSQL case is after the if
+            return None           # a test we cannot read
+        if isinstance(statement, ast.Return) and statement.value is not None:
+            value = statement.value
+            if isinstance(value, ast.Call) and _name(value) == "type_descriptor" and value.args:
+                value = value.args[0]
+            return value
+    return None
+
+
+class TypeReader:
+    """Reads the type expressions of one Python file (a revision, or a project module it imports
+    a type from) in the light of that file's imports and classes. A type from the project is looked
+    for as a source file under ``module_paths`` (never imported) and its class read: ``impl``, a
+    PostgreSQL branch of ``load_dialect_impl``, or a SQLAlchemy base class."""
+
+    def __init__(self, tree: ast.Module, module_paths=(), depth: int = 0, package: str = "") -> None:
+        self.imports = _imports(tree, package)
+        self.classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        self.assigned = {target.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                         for target in node.targets if isinstance(target, ast.Name)}
+        self.module_paths = tuple(module_paths)
+        self.depth = depth
+        self._steps = 0
+
+    def on_postgresql(self, node) -> PostgresType:
+        self._steps += 1
+        if self._steps > 50:           # names that refer to each other
+            return PostgresType(None, unverified="a type defined in terms of itself")
+        node = _postgresql_type(node)
+        reference = node.func if isinstance(node, ast.Call) else node
+        dotted = _dotted(reference)
+        if dotted is None:
+            return PostgresType(node, _name(node))
+        root = dotted[0]
+        if len(dotted) == 1 and root in self.classes:
+            return self._class(self.classes[root], self)
+        if len(dotted) == 1 and root in self.assigned and root not in self.imports:
+            return self.on_postgresql(self.assigned[root])      # JsonType = JSONB().with_variant(...)
+        if root not in self.imports:
+            return PostgresType(node, dotted[-1])       # a bare name: judged by its name, as before
+        origin = ".".join([self.imports[root], *dotted[1:]])
+        if origin.split(".")[0] in ("sqlalchemy", "alembic", "geoalchemy2"):
+            return PostgresType(node, dotted[-1])
+        return self._project_type(origin)
+
+    def _project_type(self, origin: str) -> PostgresType:
+        module, _, name = origin.rpartition(".")
+        if self.depth >= _FOLLOW_LIMIT or not module:
+            return PostgresType(None, unverified=f"{origin} is a type of the project")
+        path = self._module_file(module)
+        if path is None:
+            return PostgresType(None, unverified=f"{origin} is a type of the project whose source was not found "
+                                                 "(it would have to be imported)")
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (OSError, SyntaxError, ValueError):
+            return PostgresType(None, unverified=f"{origin}: {path} cannot be read")
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        reader = TypeReader(tree, self.module_paths, self.depth + 1, package)
+        if name in reader.classes:
+            return self._class(reader.classes[name], reader, origin)
+        if name in reader.imports or name in reader.assigned:      # re-exported, or an alias
+            return reader.on_postgresql(ast.Name(name))
+        return PostgresType(None, unverified=f"{origin} is not a class of {path.name}")
+
+    def _module_file(self, module: str) -> Optional[Path]:
+        parts = module.split(".")
+        for root in self.module_paths:
+            base = Path(root).joinpath(*parts)
+            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                if candidate.is_file():
+                    return candidate
+        return None
+
+    def _class(self, node: ast.ClassDef, reader: "TypeReader", origin: Optional[str] = None) -> PostgresType:
+        origin = origin or node.name
+        for statement in node.body:
+            if isinstance(statement, ast.FunctionDef) and statement.name == "load_dialect_impl":
+                returned = _returned_type(statement.body)
+                if returned is None:
+                    return PostgresType(None, unverified=f"{origin} decides its PostgreSQL type in "
+                                                         "load_dialect_impl() in a way that cannot be read")
+                if isinstance(returned, ast.Attribute) and returned.attr == "impl":
+                    break               # self.impl: the class's impl, below
+                return reader.on_postgresql(returned)
+        for statement in node.body:
+            if isinstance(statement, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "impl" for t in statement.targets):
+                return reader.on_postgresql(statement.value)
+        for base in node.bases:
+            if _name(base) not in _TYPE_BASES:
+                return reader.on_postgresql(base)
+        return PostgresType(None, unverified=f"{origin} is a custom type whose PostgreSQL type cannot be read")
