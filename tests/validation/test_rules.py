@@ -216,9 +216,11 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
     assert payload["unsafe_allowed"] is True and any("allow-unsafe" in n for n in payload["notes"])
 
 
-def test_readme_lists_every_rule():
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert all(f"`{rule_id}`" in readme for rule_id in RULES)
+def test_the_prose_docs_name_every_rule():
+    """The README (being split into docs/) or docs/validation.md names each rule; docs/rules.md is
+    generated from the registry, so it does not count."""
+    prose = (REPO_ROOT / "README.md").read_text() + (REPO_ROOT / "docs" / "validation.md").read_text()
+    assert [rule_id for rule_id in RULES if f"`{rule_id}`" not in prose] == []
 
 
 def test_downgrade_findings_are_labelled_and_block_only_a_downgrade():

@@ -76,7 +76,8 @@ class _Reporter:
         self._seen: set = set()
 
     def add(self, rule_id: str, revision_file: RevisionFile, line: int, message: str,
-            span: Optional[tuple] = None, phase: str = "upgrade", operation=None) -> None:
+            span: Optional[tuple] = None, phase: str = "upgrade", operation=None,
+            severity: Optional[str] = None) -> None:
         if rule_id in self.config.disabled:
             return
         first, last = span or (line, line)
@@ -84,7 +85,7 @@ class _Reporter:
             if rule_id in revision_file.suppressions.get(candidate, (set(), ""))[0]:
                 return
         rule = RULES[rule_id]
-        severity = self.config.severity_overrides.get(rule_id, rule.severity)
+        severity = severity or self.config.severity_overrides.get(rule_id, rule.severity)
         if phase != self.direction and phase in DIRECTIONS:
             # the other function's findings are shown, labelled, but never block this direction
             severity, message = "info", f"in {phase}(): {message}"
@@ -121,10 +122,11 @@ def check_operations(revision_file: RevisionFile, config: ValidationConfig, repo
     for phase, operations in revision_file.operations.items():
         for operation in operations:
             for rule in OPERATION_RULES:
-                message = rule.check(operation, config)
-                if message:
+                result = rule.check(operation, config)
+                if result:
+                    message, severity = result if isinstance(result, tuple) else (result, None)
                     reporter.add(rule.id, revision_file, operation.line, message,
-                                 (operation.line, operation.end_line), phase, operation)
+                                 (operation.line, operation.end_line), phase, operation, severity)
         for rule in SEQUENCE_RULES:
             for operation, message in rule.check_sequence(operations, config):
                 reporter.add(rule.id, revision_file, operation.line, message,
