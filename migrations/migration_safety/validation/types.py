@@ -223,3 +223,13 @@ def sql_type_key(text: str) -> Optional[tuple]:
     except (pglast.parser.ParseError, ValueError):
         return None
     return type_name_key(raw.stmt.targetList[0].val.typeName)
+
+
+def describe_key(key: Optional[tuple]) -> str:
+    """A key written back as SQL for a message: ("varchar", 20) -> varchar(20)."""
+    if key is None:
+        return "another type"
+    if key[0] == "array":
+        return f"{describe_key(key[1])}[]"
+    modifiers = [str(m) for m in key[1:] if m is not None]
+    return f"{key[0]}({', '.join(modifiers)})" if modifiers else key[0]
