@@ -153,3 +153,18 @@ def test_sql_file_findings_are_on_the_statement_line_after_leading_comments(tmp_
 ])
 def test_statements_that_need_to_run_outside_a_transaction(statement, needs):
     assert needs_no_transaction(statement) is needs
+
+
+@pytest.mark.parametrize("existing, new, verdict", [
+    ("sa.Interval()", "postgresql.INTERVAL(precision=3)", "narrowing"),
+    ("postgresql.INTERVAL(precision=3)", "sa.Interval()", "coercible"),
+    ("sa.DateTime()", "postgresql.TIMESTAMP(precision=0)", "narrowing"),
+    ("sa.DateTime(timezone=True)", "postgresql.TIMESTAMP(timezone=True, precision=6)", "same"),
+    ("sa.String(20)", "postgresql.CITEXT()", "coercible"),
+])
+def test_sqlalchemy_types_get_the_keys_of_their_sql(existing, new, verdict):
+    import ast
+
+    from migration_safety.validation.types import compare_types
+
+    assert compare_types(ast.parse(existing).body[0].value, ast.parse(new).body[0].value, ast.literal_eval)[0] == verdict

@@ -99,6 +99,9 @@ def type_key(node, value: Callable) -> Optional[tuple]:
         return ("float4",) if precision is not None and precision <= 24 else ("float8",)
     if family == "numeric":
         return ("numeric", number(0, "precision"), number(1, "scale"))
+    if family == "interval":
+        precision = number(99, "precision")
+        return ("interval", _FULL_PRECISION if precision is None else precision)
     if family in ("timestamp", "time"):
         timezone = _argument(node, 0, "timezone")
         precision = number(99, "precision")
