@@ -1,7 +1,8 @@
 """Static validation of Alembic revision files: never imports or runs them, needs no database.
 
 Two levels in one report: structure and graph (``ast``), and operations (``op.*`` calls and the
-SQL inside ``op.execute``, split with sqlparse). Each rule lives in ``rules/<rule_id>.py``.
+SQL inside ``op.execute``, read by PostgreSQL's own parser through pglast, see sql.py). Each rule
+lives in ``rules/<rule_id>.py``. Findings of unchanged files are replayed from a cache (cache.py).
 """
 from .baseline import write_baseline
 from .checker import resolve_migration_file, validate_paths

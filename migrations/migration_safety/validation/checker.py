@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from .cache import FindingsCache
 from .model import Finding, ValidationConfig, ValidationInputError, ValidationReport
 from .registry import FILE_RULES, GRAPH_RULES, OPERATION_RULES, RULES, SEQUENCE_RULES
 from .source import RevisionSource, read_revision
@@ -57,15 +58,39 @@ def read_file(path: Path, module_paths=(), transaction_mode: str = "single") -> 
         return RevisionFile(path, problem="not-utf8")
     except SyntaxError as exc:
         return RevisionFile(path, problem=exc, lines=data.decode("utf-8", "replace").splitlines())
-    revision_file = RevisionFile(path, source=source, lines=source.lines)
+    revision_file = RevisionFile(path, source=source, lines=source.lines, suppressions=_suppressions(source.lines))
     for name in DIRECTIONS:
         revision_file.operations[name] = source.operations(name)
-    for number, text in enumerate(revision_file.lines, start=1):
+    return revision_file
+
+
+def _suppressions(lines: list) -> dict:
+    found = {}
+    for number, text in enumerate(lines, start=1):
         match = SUPPRESSION.search(text)
         if match:
             ids = {part.strip() for part in match.group(1).split(",") if part.strip()}
-            revision_file.suppressions[number] = (ids, match.group(2).strip())
-    return revision_file
+            found[number] = (ids, match.group(2).strip())
+    return found
+
+
+def _about(operation) -> dict:
+    """What a finding is about, for judging it against the database (plain data: it is cached)."""
+    return {"table": operation.table, "column": operation.get("column"),
+            "details": {"kind": operation.kind, "new_type_key": operation.get("new_type_key"),
+                        "created_here": operation.table_created_here}}
+
+
+class _Recorder:
+    """Passes findings on to the reporter and remembers them, for the cache."""
+
+    def __init__(self, reporter: "_Reporter") -> None:
+        self.reporter = reporter
+        self.results: list = []
+
+    def add(self, rule_id, revision_file, line, message, span=None, phase="upgrade", about=None, severity=None):
+        self.results.append([rule_id, line, message, span, phase, about, severity])
+        self.reporter.add(rule_id, revision_file, line, message, span, phase, about, severity)
 
 
 class _Reporter:
@@ -76,7 +101,8 @@ class _Reporter:
         self._seen: set = set()
 
     def add(self, rule_id: str, revision_file: RevisionFile, line: int, message: str,
-            span: Optional[tuple] = None, phase: str = "upgrade", operation=None) -> None:
+            span: Optional[tuple] = None, phase: str = "upgrade", about: Optional[dict] = None,
+            severity: Optional[str] = None) -> None:
         if rule_id in self.config.disabled:
             return
         first, last = span or (line, line)
@@ -84,7 +110,7 @@ class _Reporter:
             if rule_id in revision_file.suppressions.get(candidate, (set(), ""))[0]:
                 return
         rule = RULES[rule_id]
-        severity = self.config.severity_overrides.get(rule_id, rule.severity)
+        severity = severity or self.config.severity_overrides.get(rule_id, rule.severity)
         if phase != self.direction and phase in DIRECTIONS:
             # the other function's findings are shown, labelled, but never block this direction
             severity, message = "info", f"in {phase}(): {message}"
@@ -92,10 +118,8 @@ class _Reporter:
         finding = Finding(rule_id, severity, str(revision_file.path), line, message, rule.why, rule.do_instead,
                           lines[line - 1].strip() if 0 < line <= len(lines) else None,
                           revision=revision_file.revision, phase=phase)
-        if operation is not None:
-            finding.table, finding.column = operation.table, operation.get("column")
-            finding.details = {"kind": operation.kind, "new_type_key": operation.get("new_type_key"),
-                               "created_here": operation.table_created_here}
+        if about is not None:
+            finding.table, finding.column, finding.details = about["table"], about["column"], dict(about["details"])
         key = (rule_id, finding.file, line, message)
         if key in self._seen:           # a helper called twice reports its operations once
             return
@@ -121,14 +145,39 @@ def check_operations(revision_file: RevisionFile, config: ValidationConfig, repo
     for phase, operations in revision_file.operations.items():
         for operation in operations:
             for rule in OPERATION_RULES:
-                message = rule.check(operation, config)
-                if message:
+                result = rule.check(operation, config)
+                if result:
+                    message, severity = result if isinstance(result, tuple) else (result, None)
                     reporter.add(rule.id, revision_file, operation.line, message,
-                                 (operation.line, operation.end_line), phase, operation)
+                                 (operation.line, operation.end_line), phase, _about(operation), severity)
         for rule in SEQUENCE_RULES:
             for operation, message in rule.check_sequence(operations, config):
                 reporter.add(rule.id, revision_file, operation.line, message,
-                             (operation.line, operation.end_line), phase, operation)
+                             (operation.line, operation.end_line), phase, _about(operation))
+
+
+def _checked_file(path: Path, config: ValidationConfig, reporter: _Reporter, cache: FindingsCache) -> RevisionFile:
+    """One file's findings reported: replayed from the cache when the file is unchanged, else
+    read, checked and kept."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    cached = cache.lookup(path, data)
+    if cached is not None:
+        source, results = cached
+        revision_file = RevisionFile(path, source=source, lines=source.lines, suppressions=_suppressions(source.lines))
+        for result in results:
+            reporter.add(result[0], revision_file, *result[1:])
+        return revision_file
+    revision_file = read_file(path, config.module_paths, config.transaction_mode)
+    recorder = _Recorder(reporter)
+    _check_file(revision_file, config, recorder)
+    # a file whose column types were read from the project's own modules is checked every time:
+    # those modules can change while the revision does not
+    if revision_file.source is not None and not revision_file.source.project_files_read:
+        cache.keep(data, revision_file.source, recorder.results)
+    return revision_file
 
 
 def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional[Path] = None,
@@ -139,6 +188,7 @@ def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional
     keep their severity; the other function's are reported as info, labelled with its name."""
     report = ValidationReport()
     reporter = _Reporter(config, report, direction)
+    cache = FindingsCache(config.postgres_major, config.transaction_mode)
     files = {}
     for path in paths:
         path = Path(path)
@@ -146,11 +196,11 @@ def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional
             raise ValidationInputError(f"{path} is a directory, not a revision file")
         if not path.exists():
             raise ValidationInputError(f"migration file {path} not found")
-        revision_file = read_file(path, config.module_paths, config.transaction_mode)
-        _check_file(revision_file, config, reporter)
+        revision_file = _checked_file(path, config, reporter, cache)
         report.files_checked += 1
         if revision_file.source is not None:
             files[id(revision_file.source)] = revision_file
+    cache.save()
     if graph_dir is not None:
         sources = [revision_file.source for revision_file in files.values()]
         for rule in GRAPH_RULES:

@@ -19,8 +19,13 @@ ROW_DEPENDENT = frozenset({
     "add-column-volatile-default", "add-stored-generated-column", "add-check-without-not-valid",
     "add-foreign-key-without-not-valid", "add-unique-constraint", "create-index-without-concurrently",
     "delete-without-where", "update-without-where", "orm-data-migration", "truncate-table",
-    "validate-in-same-transaction",
+    "validate-in-same-transaction", "narrow-column-type", "add-exclude-constraint", "add-column-inline-constraint",
+    "primary-key-using-index-nullable", "set-tablespace",
 })
+# style notes matter on tables that already hold data; one created earlier in the plan is as new
+# as one created in the same revision (info there, see rules/_types.style_severity)
+STYLE = frozenset({"prefer-bigint-primary-key", "prefer-identity", "prefer-jsonb", "prefer-text-over-varchar",
+                   "prefer-timestamptz"})
 # A rewrite or scan reads the whole table; this rate turns its size into a lock estimate. It is
 # deliberately modest (a busy server, indexes rebuilt too); callers with a measured rate pass it.
 DEFAULT_BYTES_PER_SECOND = 50 * 1024 * 1024
@@ -43,6 +48,9 @@ def judge(findings: list, live_tables: dict, *, created_by_plan=frozenset(), max
 
 
 def _judge_one(finding, live_tables, created_by_plan, max_harmless_rows, bytes_per_second):
+    if finding.rule in STYLE and finding.table and finding.severity != "info" and (
+            finding.table in created_by_plan or finding.table not in live_tables):
+        return dataclasses.replace(finding, severity="info")
     if finding.rule not in ROW_DEPENDENT or not finding.table or finding.severity == "info":
         return finding
     table = finding.table
@@ -75,10 +83,10 @@ def _decide_type(finding, live_type: str):
     verdict = compare_keys(old_key, new_key)
     if verdict in ("same", "coercible"):
         return _demoted(finding, f"{finding.table}.{finding.column} is {live_type}: a catalog-only change")
-    if verdict == "rewrite":
+    if verdict in ("rewrite", "narrowing"):
         from .registry import RULES
 
-        rule = RULES["change-column-type"]
+        rule = RULES["change-column-type" if verdict == "rewrite" else "narrow-column-type"]
         return dataclasses.replace(finding, rule=rule.id, severity=rule.severity, why=rule.why,
                                    do_instead=rule.do_instead,
                                    message=f"{finding.message}; it is {live_type} now, so the table is rewritten")

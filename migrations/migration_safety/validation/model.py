@@ -19,7 +19,8 @@ class Rule:
     why: str
     do_instead: str
     # Each rule file owns its logic through one or more of these hooks (context: ValidationConfig):
-    # check(operation, context) -> message or None                   one operation at a time
+    # check(operation, context) -> message or None                   one operation at a time; or
+    #                              (message, severity) when this finding's severity is not the rule's
     # check_sequence(operations, context) -> [(operation, message)]  operations of one function, in order
     # check_file(revision_file, context) -> [(line, message)]        one file (structure rules)
     # check_graph(sources, context) -> [(source, line, message)]     every revision (graph rules)

@@ -1,5 +1,6 @@
 """The operations a revision's ``upgrade()`` performs, recognised statically from ``op.*`` calls
-(with ``ast``) and from SQL in ``op.execute(...)`` (see sql.py). Rules look only at these."""
+(with ``ast``) and from SQL in ``op.execute(...)`` (read by PostgreSQL's parser, see sql.py). Rules look
+only at these."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,13 +39,3 @@ def normalize_table(name: Optional[str]) -> Optional[str]:
         return None
     return name.strip().strip('"').split(".")[-1].strip('"').lower()
 
-
-VOLATILE_FUNCTIONS = ("random(", "gen_random_uuid(", "uuid_generate_v1(", "uuid_generate_v4(", "clock_timestamp(",
-                      "timeofday(", "nextval(", "txid_current(", "gen_random_bytes(")
-
-
-def is_volatile_default(text: Optional[str]) -> bool:
-    if not text:
-        return False
-    lowered = text.lower().replace(" ", "")
-    return any(function in lowered for function in VOLATILE_FUNCTIONS)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .operations import Operation, is_volatile_default, normalize_table
+from .functions import is_known_non_volatile
+from .operations import Operation, normalize_table
+from .sql import default_is_volatile, not_null_check_column, read_sql
 from .types import PostgresType, TypeReader, compare_types, type_key
 
 DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "mssql", "oracle")
@@ -26,11 +28,16 @@ OP_PARAMS = {
     "create_unique_constraint": ("constraint_name", "table_name", "columns"),
     "create_foreign_key": ("constraint_name", "source_table", "referent_table", "local_cols", "remote_cols"),
     "create_check_constraint": ("constraint_name", "table_name", "condition"),
+    "create_exclude_constraint": ("constraint_name", "table_name"),
     "execute": ("sqltext",),
 }
 TABLE_PARAMS = ("table_name", "source_table", "old_table_name")
 CONSTRAINT_TYPES = {"create_primary_key": "primary", "create_unique_constraint": "unique",
-                    "create_foreign_key": "foreign", "create_check_constraint": "check"}
+                    "create_foreign_key": "foreign", "create_check_constraint": "check",
+                    "create_exclude_constraint": "exclude"}
+# what an operation creates, so later operations on it in the same function know it holds no rows
+# (and no running code uses it yet)
+CREATING_KINDS = ("create_table", "create_type", "create_schema")
 SIDE_CONNECTION_FUNCTIONS = ("create_engine", "create_async_engine", "engine_from_config")
 DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000")
 _LOOP_LIMIT = 50
@@ -56,6 +63,12 @@ class RevisionSource:
         if "_type_reader" not in self.__dict__:
             self.__dict__["_type_reader"] = TypeReader(self.tree, self.module_paths)
         return self.__dict__["_type_reader"].on_postgresql(node)
+
+    @property
+    def project_files_read(self) -> list:
+        """The project's own modules a column type was read from (types.TypeReader)."""
+        reader = self.__dict__.get("_type_reader")
+        return reader.files_read if reader is not None else []
 
     @property
     def lines(self) -> list[str]:
@@ -143,6 +156,21 @@ def _chain(node) -> list:
             node = node.value
         else:
             return names[::-1]
+
+
+def _default_is_volatile(default, env: dict, value) -> bool:
+    """A ``server_default``: a string is a constant; ``sa.text("...")`` is SQL read by the parser;
+    ``sa.func.name()`` calls that function. Anything else (a variable, an expression object) is
+    not judged: no alarm on what cannot be read."""
+    if default is None:
+        return False
+    if isinstance(default, ast.Call) and call_name(default) == "text" and default.args:
+        sql = value(default.args[0], env)
+        return bool(isinstance(sql, str) and default_is_volatile(sql))
+    parts = ast.unparse(default.func).split(".") if isinstance(default, ast.Call) else []
+    if "func" in parts[:-1]:
+        return not is_known_non_volatile(tuple(parts[parts.index("func") + 1:]))
+    return False
 
 
 def _terminates(statements) -> bool:
@@ -382,7 +410,7 @@ class OperationCollector:
         table = operation.table or operation.get("model")     # an unresolved name still matches itself
         operation.table_created_here = table in self.created_tables if table else False
         operation.table_emptied_here = table in self.emptied_tables if table else False
-        if table and operation.kind == "create_table":
+        if table and operation.kind in CREATING_KINDS:
             self.created_tables.add(table)
         if table and (operation.kind == "truncate" or (operation.kind == "delete" and not operation.get("where"))):
             self.emptied_tables.add(table)
@@ -427,12 +455,16 @@ class OperationCollector:
             if isinstance(column, ast.Call) and call_name(column) == "Column":
                 self._add_column(column, table, call, autocommit, env)
         elif name in ("create_index", "drop_index"):
-            self._add(name, table, call, autocommit,
+            columns = self._value(args.get("columns"), env) if args.get("columns") is not None else None
+            self._add(name, table, call, autocommit, name=self._string(args.get("index_name"), env),
+                      columns=columns if isinstance(columns, tuple) else (),
                       concurrently=_truthy(args.get("postgresql_concurrently")), unique=_truthy(args.get("unique")))
         elif name in CONSTRAINT_TYPES:
+            condition = self._string(args.get("condition"), env) if name == "create_check_constraint" else None
             self._add("add_constraint", table, call, autocommit, constraint_type=CONSTRAINT_TYPES[name],
                       name=self._string(args.get("constraint_name"), env),
-                      not_valid=_truthy(args.get("postgresql_not_valid")), using_index=False)
+                      not_valid=_truthy(args.get("postgresql_not_valid")), using_index=None,
+                      not_null_column=not_null_check_column(condition) if condition else None)
         elif name not in ("get_bind", "get_context", "f", "inline_literal", "implementation_for", "invoke"):
             self._add("op_other", table, call, autocommit, name=name)
 
@@ -445,17 +477,20 @@ class OperationCollector:
         if new_type is not None:
             verdict, described = compare_types(self._as_on_postgresql(args.get("existing_type")), new_type,
                                                lambda n: self._value(n, env))
-            if verdict in ("rewrite", "unknown", "no_existing_type"):
+            if verdict in ("rewrite", "narrowing", "unknown", "no_existing_type"):
                 self._add("alter_type", table, call, autocommit, column=column, verdict=verdict, change=described,
                           new_type_key=type_key(new_type, lambda n: self._value(n, env)))
             elif verdict == "check":
                 self._add("add_constraint", table, call, autocommit, constraint_type="check", not_valid=False,
-                          using_index=False, name=None, reason=f"the non-native enum type of {column}")
+                          using_index=None, name=None, reason=f"the non-native enum type of {column}")
         nullable = args.get("nullable")
         existing = args.get("existing_nullable")
         if isinstance(nullable, ast.Constant) and nullable.value is False and not (
                 isinstance(existing, ast.Constant) and existing.value is False):
             self._add("set_not_null", table, call, autocommit, column=column)
+        if "server_default" in args and isinstance(args["server_default"], ast.Constant) \
+                and args["server_default"].value is None:
+            self._add("drop_default", table, call, autocommit, column=column)
         if len(self.operations) > before:
             return
         # nothing hazardous: still a change (for the downgrade check), or only a comment
@@ -476,14 +511,18 @@ class OperationCollector:
         nullable = _keyword(column, "nullable")
         primary = _truthy(_keyword(column, "primary_key"))
         default = _keyword(column, "server_default")
-        default_text = ast.unparse(default) if default is not None else None
         computed = any(isinstance(a, ast.Call) and call_name(a) == "Computed" for a in column.args[1:])
         generated_key = self._generates_values(column, self._column_type(column))
+        inline = [name for name, present in (
+            ("UNIQUE", _truthy(_keyword(column, "unique"))), ("PRIMARY KEY", primary),
+            ("REFERENCES", any(isinstance(a, ast.Call) and call_name(a) == "ForeignKey" for a in column.args[1:])))
+            if present]
         self._add("add_column", table, call, autocommit, column=self._string(column.args[0], env) if column.args else None,
                   nullable=not (isinstance(nullable, ast.Constant) and nullable.value is False) and not primary,
                   has_default=computed or generated_key or (default is not None and not (
                       isinstance(default, ast.Constant) and default.value is None)),
-                  default_volatile=is_volatile_default(default_text) or generated_key, generated_stored=computed)
+                  default_volatile=_default_is_volatile(default, env, self._value) or generated_key,
+                  generated_stored=computed, primary_key=primary, inline_constraints=tuple(inline))
         self._column(column, table, call, autocommit, env)
 
     def _column_type(self, column: ast.Call) -> PostgresType:
@@ -525,15 +564,11 @@ class OperationCollector:
         if sql is None:
             self._expression(call, argument, autocommit, env, via)
             return
-        from .sql import classify, split_statements
-
-        base_line = argument.lineno
-        for line_offset, statement in split_statements(sql):
-            for operation in classify(statement, base_line + line_offset):
-                operation.in_autocommit = autocommit
-                operation.details["through"] = via
-                operation.end_line = max(operation.line, getattr(call, "end_lineno", operation.line) or operation.line)
-                self._place(operation)
+        for operation in read_sql(sql, argument.lineno):
+            operation.in_autocommit = autocommit
+            operation.details["through"] = via
+            operation.end_line = max(operation.line, getattr(call, "end_lineno", operation.line) or operation.line)
+            self._place(operation)
 
     def _expression(self, call: ast.Call, argument, autocommit: bool, env: dict, via: str) -> None:
         """Not SQL text: a SQLAlchemy statement object (``t.delete()``, ``sa.update(t)``) is read for

@@ -1,5 +1,5 @@
 """Plain-SQL migration files under the same rules as the SQL inside ``op.execute``: each file is
-split and classified with ``sql.py`` and its operations are checked in order, as one function's
+read by PostgreSQL's parser (``sql.py``) and its operations are checked in order, as one function's
 would be. A file headed ``-- migration-safety: no-transaction`` runs in autocommit, which is what
 the CONCURRENTLY rules read. The folder's own problems (duplicates, gaps, missing UP/DOWN,
 dependency cycles) come in as findings of their rules, and the rules of SQL files themselves
@@ -15,7 +15,7 @@ from .checker import RevisionFile, _Reporter, check_operations
 from .model import ValidationConfig, ValidationReport
 from .registry import RULES, SQL_FILE_RULES
 from .source import OperationCollector
-from .sql import classify, split_statements
+from .sql import code_offset, read_sql
 
 SUPPRESSION = re.compile(r"--\s*migration-safety:\s*ignore\[([\w\-, ]+)\]\s*(.*)$")
 
@@ -33,11 +33,12 @@ def _revision_file(script) -> RevisionFile:
     revision_file = RevisionFile(Path(path), lines=script.text.splitlines())
     collector = OperationCollector(None)
     for statement in script.statements:
-        for offset, cleaned in split_statements(statement.text):
-            for operation in classify(cleaned, statement.line + offset):
-                operation.in_autocommit = script.no_transaction
-                operation.details["through"] = "sql file"
-                collector._place(operation)
+        # the statement's line is that of its code; its text may start with the comments above it
+        first_line = statement.line - statement.text.count("\n", 0, code_offset(statement.text))
+        for operation in read_sql(statement.text, first_line):
+            operation.in_autocommit = script.no_transaction
+            operation.details["through"] = "sql file"
+            collector._place(operation)
     revision_file.operations["upgrade"] = collector.operations
     for number, text in enumerate(revision_file.lines, start=1):
         match = SUPPRESSION.search(text)

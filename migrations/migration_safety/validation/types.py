@@ -3,12 +3,20 @@
 SQLAlchemy type expressions are reduced to the PostgreSQL type they render (``Float()`` and
 ``Float(53)`` are both double precision; ``String()`` without a length is unbounded varchar,
 stored like text). PostgreSQL changes a type without a rewrite when the old one is binary
-coercible to the new and the new one's modifier accepts every old value: varchar(n) to
-varchar(m >= n) or text, numeric(p, s) to numeric(q >= p, s) or unconstrained numeric."""
+coercible to the new (pg_cast's castmethod 'b': varchar, text and citext among each other, cidr to
+inet) and the new one's modifier accepts every old value: varchar(n) to varchar(m >= n) or text,
+numeric(p, s) to numeric(q >= p, s) or unconstrained numeric, time/timestamp/interval(p) to a
+precision >= p. A modifier that accepts fewer values (a shorter varchar, a smaller numeric
+precision or scale, fewer fractional digits of time) is a narrowing: a rewrite that rounds or
+fails on existing values.
+
+SQL types (a statement's or the catalog's ``format_type``) are read by PostgreSQL's parser
+(pglast) into the same keys."""
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -28,6 +36,9 @@ _FAMILIES = {
     "date": ("Date", "DATE"),
     "time": ("Time", "TIME"),
     "interval": ("Interval", "INTERVAL"),
+    "citext": ("CITEXT", "CIText"),
+    "inet": ("INET",),
+    "cidr": ("CIDR",),
     "json": ("JSON",),
     "jsonb": ("JSONB",),
     "uuid": ("UUID", "Uuid"),
@@ -90,9 +101,14 @@ def type_key(node, value: Callable) -> Optional[tuple]:
         return ("float4",) if precision is not None and precision <= 24 else ("float8",)
     if family == "numeric":
         return ("numeric", number(0, "precision"), number(1, "scale"))
-    if family == "timestamp":
+    if family == "interval":
+        precision = number(99, "precision")
+        return ("interval", _FULL_PRECISION if precision is None else precision)
+    if family in ("timestamp", "time"):
         timezone = _argument(node, 0, "timezone")
-        return ("timestamptz",) if isinstance(timezone, ast.Constant) and timezone.value else ("timestamp",)
+        precision = number(99, "precision")
+        zoned = isinstance(timezone, ast.Constant) and timezone.value
+        return (family + "tz" if zoned else family, _FULL_PRECISION if precision is None else precision)
     if family == "enum":
         native = _argument(node, 99, "native_enum")
         if isinstance(native, ast.Constant) and native.value is False:
@@ -118,55 +134,100 @@ def compare_types(existing, new, value: Callable) -> tuple[str, str]:
     return compare_keys(old_key, new_key), described
 
 
+_FULL_PRECISION = 6       # time, timestamp and interval without (p) keep microseconds
+_BINARY_COERCIBLE = {("cidr", "inet")}
+_TEXTS = ("varchar", "text", "citext", "nonnative_enum")
+
+
 def compare_keys(old_key: tuple, new_key: tuple) -> str:
-    """The verdict for two known types (see compare_types)."""
+    """The verdict for two known types (see compare_types): same, coercible, check, narrowing
+    (a rewrite that rounds or rejects existing values), rewrite or unknown."""
     if new_key[0] == "nonnative_enum":
         return "check" if new_key[1] else "coercible"
     if old_key == new_key and "?" not in old_key:
         return "same"
-    if old_key[0] in ("varchar", "text", "nonnative_enum") and new_key == ("text",):
+    if old_key[0] in _TEXTS and new_key in (("text",), ("citext",)):
+        return "coercible"
+    if (old_key[0], new_key[0]) in _BINARY_COERCIBLE:
         return "coercible"
     if old_key[0] == "varchar" and new_key[0] == "varchar":
         if "?" in (old_key[1], new_key[1]):
             return "unknown"
-        return "coercible" if new_key[1] >= old_key[1] else "rewrite"
+        return "coercible" if new_key[1] >= old_key[1] else "narrowing"
+    if old_key[0] == new_key[0] and old_key[0] in ("time", "timetz", "timestamp", "timestamptz", "interval"):
+        if "?" in (old_key[1], new_key[1]):
+            return "unknown"
+        return "coercible" if new_key[1] >= old_key[1] else "narrowing"
     if old_key[0] == "numeric" and new_key[0] == "numeric":
         if new_key[1:] == (None, None):
             return "coercible"
         if "?" in old_key + new_key:
             return "unknown"
-        same_scale = (old_key[2] or 0) == (new_key[2] or 0)
-        wider = old_key[1] is not None and new_key[1] >= old_key[1]
-        return "coercible" if same_scale and wider else "rewrite"
+        if old_key[1] is None:
+            return "narrowing"            # unconstrained numeric holds any value
+        old_scale, new_scale = old_key[2] or 0, new_key[2] or 0
+        if new_scale == old_scale and new_key[1] >= old_key[1]:
+            return "coercible"
+        if new_scale < old_scale or new_key[1] - new_scale < old_key[1] - old_scale:
+            return "narrowing"
+        return "rewrite"
     if old_key[0] == "enum" and new_key[0] == "enum" and old_key[1] == new_key[1] != "?":
         return "same"            # the same PostgreSQL type; values are added with ALTER TYPE
     return "rewrite"
 
 
-_SQL_TYPES = {"text": "text", "double precision": "float8", "float8": "float8", "float": "float8",
-              "real": "float4", "float4": "float4", "integer": "int4", "int": "int4", "int4": "int4",
-              "bigint": "int8", "int8": "int8", "smallint": "int2", "int2": "int2", "boolean": "bool",
-              "bool": "bool", "timestamp without time zone": "timestamp", "timestamp": "timestamp",
-              "timestamp with time zone": "timestamptz", "timestamptz": "timestamptz", "date": "date",
-              "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "bytea", "interval": "interval"}
+_TYPE_NAMES = {"int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8", "real": "float4",
+               "float": "float8", "double": "float8", "boolean": "bool", "decimal": "numeric", "bpchar": "char",
+               "serial": "int4", "serial4": "int4", "smallserial": "int2", "serial2": "int2", "bigserial": "int8",
+               "serial8": "int8"}
 
 
+def type_name_key(type_name) -> Optional[tuple]:
+    """The key of a type as PostgreSQL's parser gives it (a pglast ``TypeName``): ``int4`` and
+    ``pg_catalog.int4`` alike, ``varchar`` with or without a length, arrays as ("array", key)."""
+    from pglast import ast as pg
+
+    names = [n.sval.lower() for n in type_name.names if isinstance(n, pg.String)]
+    if len(names) == 2 and names[0] == "pg_catalog":
+        names = names[1:]
+    if len(names) != 1:
+        return (".".join(names),) if names else None
+    name = _TYPE_NAMES.get(names[0], names[0])
+    modifiers = []
+    for modifier in type_name.typmods or ():
+        value = getattr(modifier, "val", None)
+        modifiers.append(value.ival if isinstance(value, pg.Integer) else "?")
+    if name == "varchar":
+        key = ("varchar", modifiers[0]) if modifiers else ("text",)
+    elif name == "char":
+        key = ("char", modifiers[0] if modifiers else 1)
+    elif name == "numeric":
+        precision = modifiers[0] if modifiers else None
+        scale = modifiers[1] if len(modifiers) > 1 else (0 if precision is not None else None)
+        key = ("numeric", precision, scale)
+    elif name in ("time", "timetz", "timestamp", "timestamptz"):
+        key = (name, modifiers[0] if modifiers else _FULL_PRECISION)
+    elif name == "interval":
+        # INTERVAL's modifiers are (fields, precision); a bare interval has none
+        key = ("interval", modifiers[-1] if len(modifiers) == 2 else _FULL_PRECISION)
+    elif name in ("float8", "float4") and modifiers:
+        key = ("float4",) if modifiers[0] != "?" and modifiers[0] <= 24 else ("float8",)
+    else:
+        key = (name,)
+    return ("array", key) if type_name.arrayBounds else key
+
+
+@lru_cache(maxsize=1024)
 def sql_type_key(text: str) -> Optional[tuple]:
     """The same key for a type written in SQL or reported by the catalog (format_type):
-    ``character varying(255)``, ``numeric(10,2)``, ``double precision``."""
-    import re
+    ``character varying(255)``, ``numeric(10,2)``, ``time(3) without time zone``."""
+    import pglast
 
-    text = " ".join(text.lower().split())
-    match = re.match(r"(character varying|varchar)\s*(?:\((\d+)\))?$", text)
-    if match:
-        return ("varchar", int(match.group(2))) if match.group(2) else ("text",)
-    match = re.match(r"(numeric|decimal)\s*(?:\((\d+)\s*(?:,\s*(\d+))?\))?$", text)
-    if match:
-        precision = int(match.group(2)) if match.group(2) else None
-        scale = int(match.group(3)) if match.group(3) else (0 if precision is not None else None)
-        return ("numeric", precision, scale)
-    family = _SQL_TYPES.get(text)
-    return (family,) if family else None
+    try:
+        [raw] = pglast.parse_sql(f"SELECT NULL::{text}")
+    except (pglast.parser.ParseError, ValueError):
+        return None
+    return type_name_key(raw.stmt.targetList[0].val.typeName)
 
 
 # -- what a type expression is on PostgreSQL, read without importing the project ----------------
@@ -267,6 +328,7 @@ class TypeReader:
                          for target in node.targets if isinstance(target, ast.Name)}
         self.module_paths = tuple(module_paths)
         self.depth = depth
+        self.files_read: list = []      # the project's modules read to answer (they can change)
         self._steps = 0
 
     def on_postgresql(self, node) -> PostgresType:
@@ -298,12 +360,14 @@ class TypeReader:
         if path is None:
             return PostgresType(None, unverified=f"{origin} is a type of the project whose source was not found "
                                                  "(it would have to be imported)")
+        self.files_read.append(path)
         try:
             tree = ast.parse(path.read_bytes(), filename=str(path))
         except (OSError, SyntaxError, ValueError):
             return PostgresType(None, unverified=f"{origin}: {path} cannot be read")
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         reader = TypeReader(tree, self.module_paths, self.depth + 1, package)
+        reader.files_read = self.files_read         # one list for the whole chain of modules followed
         if name in reader.classes:
             return self._class(reader.classes[name], reader, origin)
         if name in reader.imports or name in reader.assigned:      # re-exported, or an alias
@@ -338,3 +402,13 @@ class TypeReader:
             if _name(base) not in _TYPE_BASES:
                 return reader.on_postgresql(base)
         return PostgresType(None, unverified=f"{origin} is a custom type whose PostgreSQL type cannot be read")
+
+
+def describe_key(key: Optional[tuple]) -> str:
+    """A key written back as SQL for a message: ("varchar", 20) -> varchar(20)."""
+    if key is None:
+        return "another type"
+    if key[0] == "array":
+        return f"{describe_key(key[1])}[]"
+    modifiers = [str(m) for m in key[1:] if m is not None]
+    return f"{key[0]}({', '.join(modifiers)})" if modifiers else key[0]

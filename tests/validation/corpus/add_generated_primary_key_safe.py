@@ -1,4 +1,4 @@
-# expect: add-column-volatile-default@12 add-column-volatile-default@13 prefer-identity@12
+# expect: add-column-volatile-default@12 add-column-volatile-default@13 prefer-identity@12 add-column-inline-constraint@12 add-column-inline-constraint@13
 # quiet-for: add-not-null-column-without-default
 """an identity or (BIG)SERIAL primary key fills every row: no NOT NULL-without-default finding"""
 from alembic import op

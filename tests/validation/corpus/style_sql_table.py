@@ -1,4 +1,4 @@
-# expect: prefer-bigint-primary-key@13 prefer-identity@13 prefer-jsonb@13 prefer-timestamptz@13 prefer-text-over-varchar@13
+# expect: prefer-bigint-primary-key@14 prefer-identity@14 prefer-jsonb@15 prefer-timestamptz@16 prefer-text-over-varchar@17
 """style: SQL table with serial, json, timestamp, varchar"""
 from alembic import op
 import sqlalchemy as sa

@@ -1,5 +1,5 @@
-# expect: change-column-type@11 change-column-type@12 change-column-type@13 change-column-type@14
-"""type changes that rewrite or re-check every row"""
+# expect: narrow-column-type@11 narrow-column-type@12 change-column-type@13 change-column-type@14
+"""type changes that rewrite or re-check every row (the first two also narrow: values may not fit)"""
 from alembic import op
 import sqlalchemy as sa
 

@@ -1,9 +1,9 @@
-"""Column types, from an ``sa.Column(...)`` type expression or a SQL column definition, reduced
-to the families the style rules care about."""
+"""Column types, from an ``sa.Column(...)`` type expression or a SQL column definition (its key
+from PostgreSQL's parser, see sql.py), reduced to the families the style rules care about; and
+the severity of a style finding."""
 from __future__ import annotations
 
 import ast
-import re
 
 
 def _keyword_true(call, name: str) -> bool:
@@ -11,20 +11,17 @@ def _keyword_true(call, name: str) -> bool:
         k.arg == name and isinstance(k.value, ast.Constant) and k.value.value for k in call.keywords)
 
 
+_SQL_FAMILIES = {"json": "json", "timestamp": "timestamp", "varchar": "varchar", "int4": "int", "int2": "int"}
+
+
 def column_type(op) -> str:
     if op.via == "sql":
-        sql = op.get("sql_type", "")
-        if re.match(r"JSON\b", sql):
-            return "json"
-        if re.match(r"TIMESTAMP\b(\s*\(\d+\))?(?!\s*(\(\d+\)\s*)?WITH TIME ZONE)", sql) and not sql.startswith("TIMESTAMPTZ"):
-            return "timestamp"
-        if re.match(r"(VARCHAR|CHARACTER VARYING)\s*\(", sql):
-            return "varchar"
-        if re.match(r"(SMALL|BIG)?SERIAL\b", sql):
+        if op.get("serial"):
             return "serial"
-        if re.match(r"(INT|INTEGER|INT4|SMALLINT|INT2)\b", sql):
-            return "int"
-        return ""
+        key = op.get("type_key") or ("",)
+        if key[0] == "array":
+            key = key[1]
+        return _SQL_FAMILIES.get(key[0], "")
     name = op.get("type_name", "")
     call = op.get("type_call")
     if name == "JSON":
@@ -48,4 +45,11 @@ def is_serial(op) -> bool:
 
 
 def is_bigserial(op) -> bool:
-    return op.via == "sql" and op.get("sql_type", "").startswith("BIGSERIAL")
+    return op.via == "sql" and op.get("serial") == "bigserial"
+
+
+def style_severity(op):
+    """A style note about a table created in the same revision is info: the table is new, nothing
+    is lost by changing its definition before it ships (the judge demotes tables created earlier
+    in the same plan); on an existing table the rule keeps its own severity."""
+    return "info" if op.table_created_here else None

@@ -3,7 +3,7 @@ from ..model import Rule
 
 
 def check(op, context):
-    if op.kind == "alter_type" and op.get("verdict", "rewrite") == "rewrite" and not op.rows_known_absent:
+    if op.kind == "alter_type" and op.get("verdict") == "rewrite" and not op.rows_known_absent:
         change = f" ({op.get('change')})" if op.get("change") else ""
         return (f"changing the type of {op.label}.{op.get('column') or 'a column'}{change} rewrites the table "
                 "under an ACCESS EXCLUSIVE lock")

@@ -2,32 +2,8 @@
 ``-- migration-safety: no-transaction`` although none of its statements needs it."""
 from __future__ import annotations
 
-import re
-
 from ..model import Rule
-
-# Statements PostgreSQL refuses inside a transaction block, or (ALTER TYPE ... ADD VALUE) whose
-# new value cannot be used in the transaction that added it; a CALL or a DO block may COMMIT,
-# which needs the same. Matched on the statement upper-cased, comments removed.
-_NEEDS_NO_TRANSACTION = [re.compile(pattern, re.DOTALL) for pattern in (
-    r"^(CREATE\s+(UNIQUE\s+)?INDEX|DROP\s+INDEX|REINDEX)\b.*\bCONCURRENTLY\b",
-    r"^REINDEX\s+(\(.*?\)\s*)?(SCHEMA|DATABASE|SYSTEM)\b",
-    r"^ALTER\s+TABLE\b.*\bDETACH\s+PARTITION\b.*\bCONCURRENTLY\b",
-    r"^ALTER\s+TYPE\b.*\bADD\s+VALUE\b",
-    r"^VACUUM\b",
-    r"^(CREATE|DROP)\s+(DATABASE|TABLESPACE|SUBSCRIPTION)\b",
-    r"^ALTER\s+DATABASE\b.*\bSET\s+TABLESPACE\b",
-    r"^ALTER\s+SYSTEM\b",
-    r"^CLUSTER\s*;?$",
-    r"^CALL\b",
-    r"^DO\b.*\b(COMMIT|ROLLBACK)\b",
-)]
-_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
-
-
-def needs_no_transaction(statement: str) -> bool:
-    code = " ".join(_COMMENTS.sub(" ", statement).split()).upper()
-    return any(pattern.search(code) for pattern in _NEEDS_NO_TRANSACTION)
+from ..sql import needs_no_transaction
 
 
 def check_sql_file(script, context):

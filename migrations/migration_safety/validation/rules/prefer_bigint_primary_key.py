@@ -1,11 +1,11 @@
 """Rule prefer-bigint-primary-key."""
 from ..model import Rule
-from ._types import column_type, is_bigserial
+from ._types import column_type, is_bigserial, style_severity
 
 
 def check(op, context):
     if op.kind == "column" and op.get("primary_key") and column_type(op) in ("int", "serial") and not is_bigserial(op):
-        return f"primary key {op.get('column')} is a 32-bit integer; prefer bigint"
+        return f"primary key {op.get('column')} is a 32-bit integer; prefer bigint", style_severity(op)
     return None
 
 

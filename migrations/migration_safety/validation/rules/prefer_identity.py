@@ -1,11 +1,11 @@
 """Rule prefer-identity."""
 from ..model import Rule
-from ._types import is_serial
+from ._types import is_serial, style_severity
 
 
 def check(op, context):
     if op.kind == "column" and is_serial(op):
-        return f"column {op.get('column')} is serial; prefer an identity column"
+        return f"column {op.get('column')} is serial; prefer an identity column", style_severity(op)
     return None
 
 

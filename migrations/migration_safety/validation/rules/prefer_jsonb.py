@@ -1,11 +1,11 @@
 """Rule prefer-jsonb."""
 from ..model import Rule
-from ._types import column_type
+from ._types import column_type, style_severity
 
 
 def check(op, context):
     if op.kind == "column" and column_type(op) == "json":
-        return f"column {op.get('column')} uses json; prefer jsonb"
+        return f"column {op.get('column')} uses json; prefer jsonb", style_severity(op)
     return None
 
 

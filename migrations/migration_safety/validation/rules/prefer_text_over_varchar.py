@@ -1,11 +1,11 @@
 """Rule prefer-text-over-varchar."""
 from ..model import Rule
-from ._types import column_type
+from ._types import column_type, style_severity
 
 
 def check(op, context):
     if op.kind == "column" and column_type(op) == "varchar":
-        return f"column {op.get('column')} is varchar(n); prefer text with a check constraint"
+        return f"column {op.get('column')} is varchar(n); prefer text with a check constraint", style_severity(op)
     return None
 
 

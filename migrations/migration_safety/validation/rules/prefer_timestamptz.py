@@ -1,11 +1,11 @@
 """Rule prefer-timestamptz."""
 from ..model import Rule
-from ._types import column_type
+from ._types import column_type, style_severity
 
 
 def check(op, context):
     if op.kind == "column" and column_type(op) == "timestamp":
-        return f"column {op.get('column')} is timestamp without time zone; prefer timestamptz"
+        return f"column {op.get('column')} is timestamp without time zone; prefer timestamptz", style_severity(op)
     return None
 
 
