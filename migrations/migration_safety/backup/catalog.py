@@ -704,20 +704,17 @@ class NewestBackupMissing(BackupError):
 
 def latest_backup(directory: Path, database: str, records: list) -> tuple:
     """``latest`` for ``database``: (the archive, its registry.RecordedBackup). With backups recorded
-    in the database (registry), the newest recorded one, found under its name with its recorded
-    size (the caller checks its SHA-256 once verified); NewestBackupMissing when it is not there.
-    With none recorded (backups made before the record existed), the newest sidecar of this
+    in the database (registry), the newest recorded one, found under its name (the caller checks,
+    once its sidecar is verified, that it holds the recorded bytes); NewestBackupMissing when it is
+    not there. With none recorded (backups made before the record existed), the newest sidecar of this
     database in the directory, never one dated in the future; its record is then None."""
     if records:
         newest = records[-1]
         path = directory / newest.file_name
-        found = os.sep not in newest.file_name and owned_regular_file(path)
-        size = path.stat().st_size if found else None
-        if size != newest.size_bytes:
-            what = "is not there" if not found else f"holds {size} bytes, not the {newest.size_bytes} recorded"
+        if os.sep in newest.file_name or not owned_regular_file(path):
             raise NewestBackupMissing(
-                f"the newest backup of {database}, {newest.describe()}, {what} in {directory}; refusing to restore "
-                "an older one as latest (moved, deleted or replaced?); the database was not touched",
+                f"the newest backup of {database}, {newest.describe()}, is not there (in {directory}); refusing "
+                "to restore an older one as latest (moved, deleted or replaced?); the database was not touched",
                 hint="put it back, or name an older backup with --backup FILE to go back to it knowingly")
         return path, newest
     now = _dt.datetime.now(_dt.timezone.utc)
