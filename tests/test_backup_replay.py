@@ -177,6 +177,7 @@ def test_a_future_dated_sidecar_does_not_win_latest(database, env, shared_root, 
     resign(sidecar_of(old), created_at="2999-01-01T00:00:00+00:00")   # a key holder's wrong clock
     if record == "not-recorded":                                    # backups made before the record existed
         database.sql("DROP TABLE migration_safety.backups")
+    assert Path(cli_json("backups", "verify", "latest", env=env)["backup"]).name != old.name
     restored = cli_json("restore", "--yes", env=env)
     assert restored["revision_now"] == ["003"] and fingerprint(database) == at_003
 

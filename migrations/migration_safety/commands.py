@@ -368,9 +368,13 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
 def backups_verify(project, backup: str = "latest"):
     """Check a backup: the sidecar's MAC, SHA-256 and size against it, and the whole archive —
     every data block, not only its table of contents — readable by pg_restore."""
-    from .backup.catalog import resolve_backup, verify_backup
+    from .backup.catalog import latest_backup, resolve_backup, verify_backup
 
-    archive = resolve_backup(project.safety.backup_dir, backup)
+    directory = project.safety.backup_dir
+    if backup == "latest":      # read from the directory alone: this database's newest, never one dated ahead
+        archive, _ = latest_backup(directory, project.database.database, [])
+    else:
+        archive = resolve_backup(directory, backup)
     return verify_backup(archive, _tools(["pg_restore"])["pg_restore"], full=True)
 
 
