@@ -733,15 +733,9 @@ def latest_backup(directory: Path, database: str, records: list) -> tuple:
 
 
 def resolve_backup(directory: Path, name: str) -> Path:
-    """``latest`` (the newest backup with a valid sidecar), a file name inside the backup
-    directory, or a path. Inside the directory only regular files of this user are accepted;
-    outside it only regular files (not links). ``restore`` resolves ``latest`` per database
-    through latest_backup instead."""
-    if name == "latest":
-        entries = [entry for entry in list_backups(directory) if entry.info is not None]
-        if not entries:
-            raise PreflightError(f"no backups with valid metadata in {directory}")
-        return entries[0].archive
+    """A backup named by a file name inside the backup directory or by a path (``latest`` is
+    latest_backup's). Inside the directory only regular files of this user are accepted;
+    outside it only regular files (not links)."""
     in_directory = directory / name
     candidate = in_directory if os.sep not in name and os.path.lexists(in_directory) else Path(name).expanduser()
     try:

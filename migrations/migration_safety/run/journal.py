@@ -4,8 +4,8 @@ A process can die at any instant (SIGKILL, the OOM killer, a reboot, a server cr
 session terminated). Whatever it knew dies with it, so before Alembic runs, one committed row in
 the wrapper's own schema says which run this is, which revisions it starts from and goes to,
 and which backup was taken before it — its file name, SHA-256 and size, so that ``recover``
-restores exactly those bytes and nothing renamed into their place. The row is closed when the run ends in a state the wrapper
-reported. A row still open when the next run holds the migration lock is an interrupted run: the
+restores exactly those bytes and nothing renamed into their place. The row is closed when the
+run ends in a state the wrapper reported. A row still open when the next run holds the migration lock is an interrupted run: the
 database may be partially migrated, and migrations stop until a person chooses (``recover``
 restores the backup taken before it, ``recover --accept`` keeps the database as it is) — as
 Flyway's failed schema-history entry blocks migrations until ``repair``.
