@@ -391,7 +391,7 @@ def backups_list(project) -> list[dict]:
     from .backup.integrity import load_key
 
     now = _dt.datetime.now(_dt.timezone.utc)
-    key = load_key(create=False)
+    key = load_key(create=False, backup_dir=project.safety.backup_dir)
     rows = []
     for entry in list_backups(project.safety.backup_dir):
         info = entry.info
@@ -414,6 +414,7 @@ def backups_list(project) -> list[dict]:
 def backups_create(project, *, events: Optional[Events] = None, actor=None) -> dict:
     """Take a verified backup now (``backups create``), under the migration lock so it never runs
     while a migration does, and record it in the audit trail."""
+    from .backup import registry as backup_registry
     from .backup.catalog import backup_progress, create_backup
     from .backup.directory import ensure_directory_writable
     from .base.events import Events
@@ -430,7 +431,7 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
     finally:
         connection.close()
     tools = _tools(["pg_dump", "pg_restore"], server.major)
-    ensure_directory_writable(safety.backup_dir)
+    ensure_directory_writable(safety.backup_dir, allow_shared=safety.backup_dir_shared)
     with migration_lock(settings, wait_seconds=safety.lock_wait_seconds) as lock:
         current = read_current_heads(lock.connection, project.version_table)
         events.step(f"Backing up {settings.database} to {safety.backup_dir}")
@@ -441,6 +442,7 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
                                  database_size=server.database_size, reason="on request",
                                  compression=safety.backup_compression, backup_format=safety.backup_format,
                                  progress=progress)
+        backup_registry.record(lock.connection, info)
         record_run(lock.connection, safety.history_table, direction="backup", started_at=started_at,
                    duration_ms=int(info.duration_seconds * 1000), backup_file=info.file, outcome="backed-up",
                    steps=[], error=None, actor=actor)
@@ -452,9 +454,13 @@ def backups_create(project, *, events: Optional[Events] = None, actor=None) -> d
 def backups_verify(project, backup: str = "latest"):
     """Check a backup: the sidecar's MAC, SHA-256 and size against it, and the whole archive —
     every data block, not only its table of contents — readable by pg_restore."""
-    from .backup.catalog import resolve_backup, verify_backup
+    from .backup.catalog import latest_backup, resolve_backup, verify_backup
 
-    archive = resolve_backup(project.safety.backup_dir, backup)
+    directory = project.safety.backup_dir
+    if backup == "latest":      # read from the directory alone: this database's newest, never one dated ahead
+        archive, _ = latest_backup(directory, project.database.database, [])
+    else:
+        archive = resolve_backup(directory, backup)
     return verify_backup(archive, _tools(["pg_restore"])["pg_restore"], full=True)
 
 
@@ -489,6 +495,7 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
     backup whose sidecar MAC does not verify (known origin); ``--allow-other-server`` one taken on
     another server or of another database.
     """
+    from .backup import registry as backup_registry
     from .backup.catalog import describe_origin, origin_mismatch, verify_backup
     from .base.errors import MigrationSafetyError
     from .base.events import Events
@@ -498,13 +505,14 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
 
     events = events or Events()
     settings = project.database
-    archive, outside = _trusted_backup_path(project, backup, events)
     connection = connect(settings)
     try:
         server = server_info(connection)
         identity = server_identity(connection)
+        records = backup_registry.recorded(connection, settings.database)
     finally:
         connection.close()
+    archive, outside, newest = _trusted_backup_path(project, backup, events, records)
     tools = _tools(["pg_dump", "pg_restore", "psql"], server.major)
     verification = verify_backup(archive, tools["pg_restore"], trust_unsigned=trust_unsigned)
     if not verification.ok:
@@ -514,6 +522,18 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             hint="a backup of known origin signed with another key (or none) can be restored with "
                  "--trust-unsigned-backup" if unsigned else None)
     info = verification.info
+    if newest is not None and info.sha256 != newest.sha256:
+        raise MigrationSafetyError(
+            f"refusing {archive.name} as latest: it holds other bytes (SHA-256 {info.sha256[:16]}…, a backup of "
+            f"{info.database} taken {info.created_at}) than the newest backup the database recorded under that name "
+            f"(SHA-256 {newest.sha256[:16]}…, taken {newest.created_at.isoformat(timespec='seconds')}); "
+            "the database was not touched",
+            hint="put the newest backup back, or name the backup you mean with --backup FILE")
+    lost = [] if newest is not None else _backups_made_after(records, info)
+    if lost:
+        events.warn(f"{archive.name} is older than the newest backup of {settings.database}: restoring it loses "
+                    f"what changed after it, held by {len(lost)} later backup(s): "
+                    f"{', '.join(later.describe() for later in lost)}")
     destination = target_db or settings.database
     if target_db is None and info.database != settings.database:
         raise ConfigurationError(f"{archive.name} is a backup of {info.database!r}, not {settings.database!r}; "
@@ -531,6 +551,8 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
               "origin": origin, "pre_restore_backup": None}
     if outside:
         result["note"] = f"{archive} is outside the backup directory (accepted: a regular file, verified)"
+    if lost:
+        result["backups_made_after"] = [later.file_name for later in lost]
     if foreign:
         result["other_server"] = f"--allow-other-server: the backup {foreign}"
     if target_db:
@@ -564,10 +586,9 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
     import getpass
     import socket
 
-    from .backup.catalog import describe_origin, verify_backup
-    from .base.errors import MigrationSafetyError
+    from .backup.catalog import describe_origin
     from .base.events import Events
-    from .postgres.tools import server_info
+    from .postgres.tools import server_identity, server_info
     from .run import journal as run_journal
     from .run.lock import migration_lock
     from .run.pipeline import drop_database, restore_under_lock
@@ -600,20 +621,17 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
         if not first.backup_file:
             raise ConfigurationError(f"{first.describe()}: there is no backup to go back to",
                                      hint="check the database and run `recover --accept`")
-        archive = Path(first.backup_file)
         server = server_info(lock.connection)
         tools = _tools(["pg_dump", "pg_restore", "psql"], server.major)
-        verification = verify_backup(archive, tools["pg_restore"])
-        if not verification.ok:
-            raise MigrationSafetyError(f"cannot recover from {archive.name}: {verification.reason}; nothing was "
-                                       "changed", hint="restore another backup, or `recover --accept`")
-        info = verification.info
+        identity = server_identity(lock.connection)
+        archive, info = _the_runs_own_backup(project, first, identity, tools)
         if confirm is not None and not confirm(settings.database,
                                                describe_backup(archive, info, describe_origin(info.server))
                                                + f"\n  taken before run {first.run_id[:8]}"):
             raise ConfigurationError("recover not confirmed; nothing was changed")
         restored, safety_copy = restore_under_lock(project, lock, archive, info, server=server, tools=tools,
-                                                   events=events, reason=f"recovery of run {first.run_id[:8]}")
+                                                   events=events, reason=f"recovery of run {first.run_id[:8]}",
+                                                   server_identity=identity)
         if restored.schema_verified:
             for entry in entries:
                 run_journal.close_entry(lock.connection, entry.run_id, run_journal.RECOVERED,
@@ -625,6 +643,62 @@ def recover(project, *, accept: bool = False, confirm=None, events: Optional[Eve
             "message": (f"restored {archive.name}, the state before run {first.run_id[:8]}; now at "
                         f"{', '.join(now) or 'base'}") if restored.schema_verified else
                        f"restored {archive.name} but the schema differs: {restored.schema_difference}"}
+
+
+def _the_runs_own_backup(project, entry, identity: dict, tools: dict) -> tuple:
+    """(archive, its verified sidecar) of the backup the journal ``entry``'s run took, after the
+    checks ``restore`` makes — a backup directory others cannot write (unless shared knowingly),
+    a signed sidecar matching the file, this database on this server — and the journal's own
+    record: exactly the bytes the run took (SHA-256 and size; the sidecar's MAC does not cover the
+    file's name, so a renamed backup would pass everything else), taken at the revision the run
+    started from. Any mismatch is a refusal saying what was found; nothing is changed."""
+    import os
+
+    from .backup.catalog import describe_origin, origin_mismatch, resolve_backup, verify_backup
+    from .backup.directory import check_backup_directory
+    from .base.errors import MigrationSafetyError, PreflightError
+
+    settings, directory = project.database, project.safety.backup_dir
+    run = f"run {entry.run_id[:8]}"
+    if not entry.backup_sha256:
+        raise MigrationSafetyError(
+            f"cannot recover: the journal entry of {run} (written by an older version) records no SHA-256 of its "
+            f"backup {Path(entry.backup_file).name}, so nothing proves a file by that name is the one it took; "
+            "nothing was changed",
+            hint="check the backup (`backups verify FILE`), restore it by name (`restore --backup FILE`), "
+                 "then `recover --accept`")
+    if os.path.lexists(directory):
+        check_backup_directory(directory, allow_shared=project.safety.backup_dir_shared)
+    try:
+        archive = resolve_backup(directory, entry.backup_file)
+    except PreflightError as exc:
+        raise MigrationSafetyError(f"cannot recover {run}: {exc}; nothing was changed",
+                                   hint="put the run's backup back, or `recover --accept`") from None
+    verification = verify_backup(archive, tools["pg_restore"])
+    if not verification.ok:
+        raise MigrationSafetyError(f"cannot recover from {archive.name}: {verification.reason}; nothing was "
+                                   "changed", hint="restore another backup, or `recover --accept`")
+    info = verification.info
+    expected_revision = sorted(entry.revision_before)
+    problems = []
+    if info.sha256 != entry.backup_sha256 or info.size_bytes != entry.backup_size:
+        problems.append(f"holds other bytes (SHA-256 {info.sha256[:16]}…, {info.size_bytes} bytes) than the backup "
+                        f"{run} took (SHA-256 {entry.backup_sha256[:16]}…, {entry.backup_size} bytes)")
+    if info.database != settings.database:
+        problems.append(f"is a backup of database {info.database!r}, not {settings.database!r}")
+    foreign = origin_mismatch(info.server, identity)
+    if foreign:
+        problems.append(foreign)
+    if sorted(info.revision) != expected_revision:
+        problems.append(f"was taken at revision {', '.join(info.revision) or 'base'}, {run} started from "
+                        f"{', '.join(expected_revision) or 'base'}")
+    if problems:
+        raise MigrationSafetyError(
+            f"refusing to recover from {archive.name}: it {'; it '.join(problems)} (found: a backup of "
+            f"{info.database} taken {info.created_at}, {describe_origin(info.server)}); nothing was changed",
+            hint="put the run's own backup back under its name, restore a backup you choose with "
+                 "`restore --backup FILE`, or keep the database as it is with `recover --accept`")
+    return archive, info
 
 
 def _run_state(project, connection) -> dict:
@@ -651,23 +725,40 @@ def describe_backup(archive: Path, info, origin: str) -> str:
         ("revision", ", ".join(info.revision or []) or "base"), ("size", human_bytes(info.size_bytes))))
 
 
-def _trusted_backup_path(project, backup: str, events) -> tuple:
-    """The archive to restore and whether it lies outside the backup directory, after refusing a
+def _backups_made_after(records: list, info) -> list:
+    """The recorded backups of this database made after the backup ``info`` describes: what
+    restoring it loses. A backup the database has no record of is placed by its creation time."""
+    from .backup import registry as backup_registry
+
+    entry = backup_registry.find(records, info.sha256)
+    if entry is not None:
+        return backup_registry.made_after(records, entry)
+    created = _dt.datetime.fromisoformat(info.created_at)
+    return [later for later in records if later.created_at > created]
+
+
+def _trusted_backup_path(project, backup: str, events, records: list) -> tuple:
+    """The archive to restore, whether it lies outside the backup directory, and for ``latest``
+    the database's record of it (registry; None when nothing is recorded), after refusing a
     backup directory others could write (before anything is read from it)."""
     import os
 
-    from .backup.catalog import resolve_backup
+    from .backup.catalog import latest_backup, resolve_backup
     from .backup.directory import check_backup_directory, is_inside
 
     directory = project.safety.backup_dir
     if os.path.lexists(directory):
         check_backup_directory(directory, allow_shared=project.safety.backup_dir_shared)
-    archive = resolve_backup(directory, backup)
+    newest = None
+    if backup == "latest":
+        archive, newest = latest_backup(directory, project.database.database, records)
+    else:
+        archive = resolve_backup(directory, backup)
     outside = not is_inside(directory, archive)
     if outside:
         events.warn(f"{archive} is outside the backup directory {directory}: accepted because it is a regular "
                     "file; its sidecar must still verify")
-    return archive, outside
+    return archive, outside, newest
 
 
 # -- monitoring -----------------------------------------------------------------------------------

@@ -35,11 +35,11 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from ..base.errors import BackupError, PreflightError, ToolError
+from ..base.errors import BackupError, ConfigurationError, PreflightError, ToolError
 from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
 from .directory import create_private_directory, create_private_file, is_inside, owned_regular_file
 from .formats import ZSTD_SUFFIX, DumpPlan, plan_dump, run_on_decompressed, start_integrity_check
-from .integrity import MacCheck, load_key, sign_sidecar, verify_sidecar_mac
+from .integrity import KEY_VARIABLE, MacCheck, key_file_path, load_key, sign_sidecar, verify_sidecar_mac
 from .plain_dump import PlainDumpInvalid, archive_format, read_outline
 
 ARCHIVE_SUFFIX = ".dump"
@@ -51,6 +51,8 @@ PARTIAL_SUFFIX = ".partial"
 CHUNK = 1 << 20
 # A sidecar is a few hundred bytes; anything past this is not one of ours (and is not read).
 MAX_SIDECAR_BYTES = 1 << 20
+# Clocks of machines sharing a directory differ a little; a sidecar dated further ahead is no candidate for latest.
+FUTURE_TOLERANCE = _dt.timedelta(minutes=5)
 
 ProgressCallback = Callable[[int, Optional[int]], None]
 
@@ -231,6 +233,25 @@ class BackgroundBackup:
                 path.unlink(missing_ok=True)
 
 
+def signing_key(directory: Path) -> bytes:
+    """The key new backups in ``directory`` are signed with, made on first use — but not when
+    backups signed with a key are there already: a new key would leave them unverifiable without a
+    word, so its absence is said instead, with what it means and how to go on."""
+    key = load_key(create=False, backup_dir=directory)
+    if key is not None:
+        return key
+    signed = [entry for entry in list_backups(directory) if entry.info is not None and entry.info.mac]
+    if signed:
+        path = key_file_path()
+        raise ConfigurationError(
+            f"the backup key is missing ({KEY_VARIABLE} unset, no {path}), yet {len(signed)} backup(s) in {directory} "
+            "are signed with one: without it they cannot be verified, and restore refuses them unless "
+            f"--trust-unsigned-backup; put the key back ({path} or {KEY_VARIABLE}), or to start a new key "
+            "knowingly make one yourself: (umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' "
+            f"> {path})")
+    return load_key(create=True, backup_dir=directory)
+
+
 def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool, server_version: str,
                   revision: Iterable[str], database_size: int, reason: str, compression: int = 1,
                   lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None,
@@ -251,7 +272,7 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     partial: Optional[Path] = None
     try:
         create_private_directory(directory)
-        key = load_key(create=True)           # before the dump: a key problem costs no dump
+        key = signing_key(directory)          # before the dump: a key problem costs no dump
         identity = server_identity or _ask_server_identity(settings)
         descriptor, partial = create_private_file(directory, PARTIAL_PREFIX, PARTIAL_SUFFIX)
         # Held until the archive has its final name: tells other runs this file is not a leftover.
@@ -621,7 +642,7 @@ def verify_backup(archive: Path, pg_restore: Tool, *, trust_unsigned: bool = Fal
         checks.append(("metadata", False, problem))
     else:
         checks.append(("metadata", True, sidecar_path(archive).name))
-        signature = verify_sidecar_mac(info)
+        signature = verify_sidecar_mac(info, backup_dir=archive.parent)
         if signature.ok or not trust_unsigned:
             checks.append(("signature", signature.ok, signature.detail))
         else:
@@ -676,15 +697,45 @@ def catalog_integrity(entry: CatalogEntry, key: Optional[bytes]) -> tuple[bool, 
     return intact, signature
 
 
+class NewestBackupMissing(BackupError):
+    """The newest backup the database recorded is not in the directory as it was made: ``latest``
+    refuses rather than fall back to an older one (that would roll back further than asked)."""
+
+
+def latest_backup(directory: Path, database: str, records: list) -> tuple:
+    """``latest`` for ``database``: (the archive, its registry.RecordedBackup). With backups recorded
+    in the database (registry), the newest recorded one, found under its name (the caller checks,
+    once its sidecar is verified, that it holds the recorded bytes); NewestBackupMissing when it is
+    not there. With none recorded (backups made before the record existed), the newest sidecar of this
+    database in the directory, never one dated in the future; its record is then None."""
+    if records:
+        newest = records[-1]
+        path = directory / newest.file_name
+        if os.sep in newest.file_name or not owned_regular_file(path):
+            raise NewestBackupMissing(
+                f"the newest backup of {database}, {newest.describe()}, is not there (in {directory}); refusing "
+                "to restore an older one as latest (moved, deleted or replaced?); the database was not touched",
+                hint="put it back, or name an older backup with --backup FILE to go back to it knowingly")
+        return path, newest
+    now = _dt.datetime.now(_dt.timezone.utc)
+    entries = []
+    for entry in list_backups(directory):
+        if entry.info is None or entry.info.database != database:
+            continue                  # a shared directory: only this database's backups are candidates
+        if entry.created > now + FUTURE_TOLERANCE:
+            warn_once(f"ignoring {entry.archive} for latest: its sidecar is dated {entry.info.created_at}, "
+                      "in the future; name it with --backup to restore it")
+            continue
+        entries.append(entry)
+    if not entries:
+        raise PreflightError(f"no backups of {database} with valid metadata in {directory}")
+    return entries[0].archive, None
+
+
 def resolve_backup(directory: Path, name: str) -> Path:
-    """``latest`` (the newest backup with a valid sidecar), a file name inside the backup
-    directory, or a path. Inside the directory only regular files of this user are accepted;
+    """A backup named by a file name inside the backup directory or by a path (``latest`` is
+    latest_backup's). Inside the directory only regular files of this user are accepted;
     outside it only regular files (not links)."""
-    if name == "latest":
-        entries = [entry for entry in list_backups(directory) if entry.info is not None]
-        if not entries:
-            raise PreflightError(f"no backups with valid metadata in {directory}")
-        return entries[0].archive
     in_directory = directory / name
     candidate = in_directory if os.sep not in name and os.path.lexists(in_directory) else Path(name).expanduser()
     try:

@@ -5,7 +5,11 @@ canonical content covers the archive too. Someone who can only write the backup 
 recompute a SHA-256, not the MAC: the key lives outside that directory, in
 ``MIGRATION_BACKUP_KEY`` (a secret) or in a key file created on first use with mode 0600
 (``MIGRATION_BACKUP_KEY_FILE``, default ``$XDG_CONFIG_HOME/migration_safety/backup.key``).
-Moving backups to another machine means sharing that key (README "Security").
+Moving backups to another machine means sharing that key (docs/security.md).
+
+The key is handled as a key: at least 32 bytes; its file a regular file of this user readable by
+no one else, in a directory of this user (or root) no one else can write, and never inside the
+directory of the backups it signs (whoever can write there could read or replace it).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..base.errors import ConfigurationError
+from .directory import create_private_directory, is_inside
 
 KEY_VARIABLE = "MIGRATION_BACKUP_KEY"
 KEY_FILE_VARIABLE = "MIGRATION_BACKUP_KEY_FILE"
@@ -28,6 +33,8 @@ MAC_FIELD = "mac"
 # directory (read_sidecar puts in where the archive is now).
 UNSIGNED_FIELDS = (MAC_FIELD, "file")
 MAC_PREFIX = "hmac-sha256:"
+# HMAC-SHA-256's own block of security: a shorter key is guessable sooner than the MAC is forged.
+MINIMUM_KEY_BYTES = 32
 
 
 def key_file_path() -> Path:
@@ -38,13 +45,19 @@ def key_file_path() -> Path:
     return Path(base) / "migration_safety" / "backup.key"
 
 
-def load_key(*, create: bool) -> Optional[bytes]:
-    """The backup key; with ``create`` a new key file is made when there is none. None when there
-    is no key and none may be created (nothing signed with it can then be verified)."""
+def load_key(*, create: bool, backup_dir: Optional[Path] = None) -> Optional[bytes]:
+    """The backup key; with ``create`` a new key file is made when there is none (callers that may
+    create one first make sure no signed backup needs the old one: catalog.signing_key). None when
+    there is no key and none may be created (nothing signed with it can then be verified).
+    ``backup_dir``: the directory of the backups it signs or verifies, which must not hold it."""
     secret = os.environ.get(KEY_VARIABLE)
     if secret:
-        return secret.encode()
+        return _long_enough(secret.encode(), KEY_VARIABLE)
     path = key_file_path()
+    if backup_dir is not None and is_inside(backup_dir, path):
+        raise ConfigurationError(
+            f"backup key file {path} is inside the backup directory {backup_dir}: whoever can write there could "
+            f"read or replace it and forge backups; move it elsewhere and point {KEY_FILE_VARIABLE} at it")
     try:
         return _read_key_file(path)
     except FileNotFoundError:
@@ -53,26 +66,58 @@ def load_key(*, create: bool) -> Optional[bytes]:
     return _create_key_file(path)
 
 
+def _long_enough(key: bytes, where) -> bytes:
+    if len(key) < MINIMUM_KEY_BYTES:
+        raise ConfigurationError(
+            f"the backup key in {where} is {len(key)} bytes; a key needs at least {MINIMUM_KEY_BYTES} (make one "
+            "with: python3 -c 'import secrets; print(secrets.token_hex(32))')")
+    return key
+
+
 def _read_key_file(path: Path) -> bytes:
+    _check_key_directory(path.parent)
     descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
             raise ConfigurationError(
                 f"backup key file {path} must be a regular file of your own, readable only by you "
-                f"(chmod 600 {path}); anyone who can read or replace it can forge backups")
+                f"(owner {_user_name(info.st_uid)}, mode {stat.S_IMODE(info.st_mode):03o}; chmod 600 {path}); "
+                "anyone who can read or replace it can forge backups")
         key = os.read(descriptor, 4096).strip()
     finally:
         os.close(descriptor)
-    if len(key) < 16:
-        raise ConfigurationError(f"backup key file {path} holds no usable key (at least 16 characters)")
-    return key
+    return _long_enough(key, path)
+
+
+def _check_key_directory(directory: Path) -> None:
+    """Whoever can write the key's directory can replace the key file with one of their own.
+    Root may own it: root can replace any file anyway, so that exposes nothing more."""
+    info = os.stat(directory)          # FileNotFoundError: no key yet
+    if info.st_uid not in (os.geteuid(), 0):
+        raise ConfigurationError(
+            f"backup key directory {directory} is owned by {_user_name(info.st_uid)}, who could replace the key "
+            f"and forge backups; keep the key in a directory of your own (chown {_user_name(os.geteuid())} "
+            f"{directory}; chmod 700 {directory})")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigurationError(
+            f"backup key directory {directory} is writable by others (mode {stat.S_IMODE(info.st_mode):03o}), who "
+            f"could replace the key and forge backups; fix it with: chmod 700 {directory}")
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_hex(32).encode()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        create_private_directory(path.parent)
+        _check_key_directory(path.parent)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return _read_key_file(path)          # another run created it first: use theirs
@@ -111,13 +156,14 @@ class MacCheck:
         return self.status == "valid"
 
 
-def verify_sidecar_mac(info, key: Optional[bytes] = None) -> MacCheck:
-    """Check a BackupInfo's MAC against the backup key (loaded when not given)."""
+def verify_sidecar_mac(info, key: Optional[bytes] = None, *, backup_dir: Optional[Path] = None) -> MacCheck:
+    """Check a BackupInfo's MAC against the backup key (loaded when not given; ``backup_dir`` as
+    for load_key)."""
     fields = asdict(info)
     recorded = fields.get(MAC_FIELD) or ""
     if not recorded:
         return MacCheck("missing", "the sidecar carries no MAC (unsigned, or written by an older version)")
-    key = key if key is not None else load_key(create=False)
+    key = key if key is not None else load_key(create=False, backup_dir=backup_dir)
     if key is None:
         return MacCheck("no-key", f"no backup key here ({KEY_VARIABLE} unset, no {key_file_path()}): "
                                   "cannot prove who wrote it")

@@ -3,8 +3,9 @@
 A process can die at any instant (SIGKILL, the OOM killer, a reboot, a server crash, its lock
 session terminated). Whatever it knew dies with it, so before Alembic runs, one committed row in
 the wrapper's own schema says which run this is, which revisions it starts from and goes to,
-and which backup was taken before it. The row is closed when the run ends in a state the wrapper
-reported. A row still open when the next run holds the migration lock is an interrupted run: the
+and which backup was taken before it — its file name, SHA-256 and size, so that ``recover``
+restores exactly those bytes and nothing renamed into their place. The row is closed when the
+run ends in a state the wrapper reported. A row still open when the next run holds the migration lock is an interrupted run: the
 database may be partially migrated, and migrations stop until a person chooses (``recover``
 restores the backup taken before it, ``recover --accept`` keeps the database as it is) — as
 Flyway's failed schema-history entry blocks migrations until ``repair``.
@@ -47,6 +48,8 @@ class JournalEntry:
     pid: int
     state: str
     detail: Optional[str]
+    backup_sha256: Optional[str] = None     # None: written by a version that did not record it
+    backup_size: Optional[int] = None
 
     def describe(self) -> str:
         started = self.started_at.isoformat(timespec="seconds") if hasattr(self.started_at, "isoformat") \
@@ -61,11 +64,12 @@ class JournalEntry:
         return {"run_id": self.run_id, "command": self.command, "target": self.target,
                 "revision_before": list(self.revision_before), "backup": self.backup_file,
                 "started_at": str(self.started_at), "by": f"{self.os_user}@{self.hostname}", "pid": self.pid,
-                "state": self.state, "detail": self.detail}
+                "state": self.state, "detail": self.detail, "backup_sha256": self.backup_sha256,
+                "backup_size": self.backup_size}
 
 
 _COLUMNS = ("run_id", "command", "target", "revision_before", "backup_file", "started_at", "os_user", "hostname",
-            "pid", "state", "detail")
+            "pid", "state", "detail", "backup_sha256", "backup_size")
 
 
 def ensure_table(connection) -> None:
@@ -86,6 +90,9 @@ def ensure_table(connection) -> None:
                 detail text,
                 closed_at timestamptz
             )""")
+        # tables made before the backup's bytes were recorded get the columns in place
+        cursor.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS backup_sha256 text")
+        cursor.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS backup_size bigint")
 
 
 def _os_user() -> str:
@@ -95,16 +102,19 @@ def _os_user() -> str:
         return str(os.getuid())
 
 
-def open_entry(connection, *, command: str, target: str, revision_before, backup_file: Optional[str]) -> str:
-    """Record, committed, that a run is about to change the database; returns its id. The
-    connection must be in autocommit mode (the lock session is)."""
+def open_entry(connection, *, command: str, target: str, revision_before, backup=None) -> str:
+    """Record, committed, that a run is about to change the database; returns its id. ``backup``
+    (a catalog.BackupInfo, None without one) is the backup taken before it. The connection must
+    be in autocommit mode (the lock session is)."""
     ensure_table(connection)
     run_id = str(uuid.uuid4())
     query_one(connection,
-              f"INSERT INTO {TABLE} (run_id, command, target, revision_before, backup_file, os_user, hostname, pid,"
-              " state) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING run_id",
-              (run_id, command, target, list(revision_before), backup_file, _os_user(), socket.gethostname(),
-               os.getpid(), RUNNING))
+              f"INSERT INTO {TABLE} (run_id, command, target, revision_before, backup_file, backup_sha256,"
+              " backup_size, os_user, hostname, pid, state) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+              " RETURNING run_id",
+              (run_id, command, target, list(revision_before), backup.file if backup else None,
+               backup.sha256 if backup else None, backup.size_bytes if backup else None, _os_user(),
+               socket.gethostname(), os.getpid(), RUNNING))
     return run_id
 
 
@@ -119,6 +129,11 @@ def unfinished(connection) -> list[JournalEntry]:
     exists = query_one(connection, "SELECT to_regclass(%s) IS NOT NULL", (TABLE,))[0]
     if not exists:
         return []
-    rows = query_all(connection, f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} WHERE state = ANY(%s)"
+    present = {row[0] for row in query_all(
+        connection, "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+                    " AND NOT attisdropped", (TABLE,))}
+    # read without altering: a table of an older version lacks the backup's SHA-256 and size
+    columns = [name if name in present else f"NULL AS {name}" for name in _COLUMNS]
+    rows = query_all(connection, f"SELECT {', '.join(columns)} FROM {TABLE} WHERE state = ANY(%s)"
                                  " ORDER BY started_at", (list(UNFINISHED),))
     return [JournalEntry(str(row[0]), *row[1:]) for row in rows]

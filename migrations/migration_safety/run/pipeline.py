@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from ..backup.catalog import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
-                              remove_partial_backups)
+                              remove_partial_backups, signing_key)
+from ..backup import registry as backup_registry
 from ..backup.directory import ensure_directory_writable
 from ..backup.restore import OpenedArchive, restore_in_place
 from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
@@ -189,6 +190,7 @@ def _preflight(run: RunContext) -> None:
     safety = run.safety
     run.tools = find_tools(("pg_dump", "pg_restore", "psql"), run.server.major)
     ensure_directory_writable(safety.backup_dir, allow_shared=safety.backup_dir_shared)
+    signing_key(safety.backup_dir)        # a key problem is found before the lock, not after the dump
     for leftover in remove_partial_backups(safety.backup_dir):
         run.notes.append(f"removed {leftover.name}, an incomplete backup left by an interrupted run")
     check_free_space(safety.backup_dir,
@@ -230,6 +232,7 @@ def _backup_while_planning(run: RunContext) -> None:
             return
         run.backup = job.wait()
     if run.backup is not None:
+        backup_registry.record(run.connection, run.backup)
         run.result.backup, run.result.backup_seconds = run.backup.file, run.backup.duration_seconds
         run.events.step(f"Backup verified: {Path(run.backup.file).name}")
 
@@ -249,8 +252,7 @@ def _before_the_change(run: RunContext) -> None:
     run.sequences_before = sequence_positions(run.connection, WRAPPER_SCHEMAS)
     run.changes_before = committed_row_changes(run.connection, WRAPPER_SCHEMAS)
     run.result.run_id = run_journal.open_entry(run.connection, command=run.direction, target=run.target,
-                                               revision_before=run.current,
-                                               backup_file=run.backup.file if run.backup else None)
+                                               revision_before=run.current, backup=run.backup)
 
 
 def _run_alembic(run: RunContext) -> None:
@@ -542,8 +544,9 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
             reason=f"before {reason}", compression=safety.backup_compression, backup_format=safety.backup_format,
             progress=progress,
             server_identity=server_identity)
+    backup_registry.record(lock.connection, safety_copy)
     run_id = run_journal.open_entry(lock.connection, command="restore", target=archive.name,
-                                    revision_before=current, backup_file=safety_copy.file)
+                                    revision_before=current, backup=safety_copy)
     events.step(f"Restoring {archive.name} in one transaction")
     try:
         with Interruption.deferred(lambda name: events.warn(f"{name} received: the restore continues")), \
