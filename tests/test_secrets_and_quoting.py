@@ -308,3 +308,49 @@ def test_control_characters_never_reach_the_terminal(database, tmp_path):
     assert "\x1b" not in as_json.stdout
     [entry] = json.loads(as_json.stdout)["revisions"]
     assert "\x1b]0;pwned\x07" in entry["message"]
+
+
+# -- issue 21.5: children get only what they need -------------------------------------------------
+
+BACKUP_KEY = "k3y-" + "b" * 40
+READ_TOKEN = "read-token-" + "r" * 30
+ADMIN_TOKEN = "admin-token-" + "a" * 30
+UNRELATED = "unrelated-cloud-secret-" + "u" * 20
+
+
+def test_every_child_process_gets_an_allow_listed_environment(database, tmp_path):
+    import shutil
+
+    ini = make_project(tmp_path / "project", {"a1_base.py": BASE}, transaction_per_migration=True)
+    dumps = tmp_path / "environments"
+    bin_dir = spying_tools(tmp_path / "bin", dumps)
+    zstd = bin_dir / "zstd"       # the compressor, its -V probe and the decompressor, spied the same way
+    zstd.write_text(f"#!/bin/sh\ntr '\\0' '\\n' < /proc/$$/environ > '{dumps}/zstd.'$$\nexec '{shutil.which('zstd')}' \"$@\"\n")
+    zstd.chmod(0o755)
+    env = database.env()
+    env.update(MIGRATION_BACKUP_DIR=str(tmp_path / "backups"), MIGRATION_PG_BIN_DIR=str(bin_dir),
+               MIGRATION_BACKUP_FORMAT="custom-zstd", MIGRATION_BACKUP_KEY=BACKUP_KEY,
+               MIGRATION_API_TOKEN=READ_TOKEN, MIGRATION_API_ADMIN_TOKEN=ADMIN_TOKEN,
+               AWS_SECRET_ACCESS_KEY=UNRELATED, PGPASSWORD=APP_PASSWORD, LC_ALL="C.UTF-8", TZ="UTC")
+
+    upgraded = run_cli("--config", str(ini), "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    restored = run_cli("--config", str(ini), "restore", "--backup", "latest", "--yes", env=env)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+
+    environments = {path.name: dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+                    for path in dumps.iterdir()}
+    assert {name.split(".")[0] for name in environments} == {"pg_dump", "pg_restore", "psql", "zstd"}
+    for name, variables in environments.items():
+        values = "\n".join(variables.values())
+        for secret in (BACKUP_KEY, READ_TOKEN, ADMIN_TOKEN, UNRELATED):
+            assert secret not in values, (name, variables)
+        assert not {"MIGRATION_BACKUP_KEY", "MIGRATION_API_TOKEN", "MIGRATION_API_ADMIN_TOKEN",
+                    "AWS_SECRET_ACCESS_KEY", "POSTGRES_PASSWORD"} & set(variables), (name, variables)
+        assert variables.get("LC_ALL") == "C.UTF-8" and variables.get("TZ") == "UTC", (name, variables)
+        if name.startswith("zstd"):
+            assert "PGPASSWORD" not in variables, variables
+    # the spy saw a connecting tool's password, so it would have seen the others too
+    assert any(variables.get("PGPASSWORD") == APP_PASSWORD for name, variables in environments.items()
+               if name.startswith("pg_dump"))
+    assert len([name for name in environments if name.startswith("zstd")]) >= 3   # -V, compress, decompress

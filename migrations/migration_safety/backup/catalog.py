@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from ..base.errors import BackupError, PreflightError, ToolError
+from ..config.settings import tool_environment
 from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
 from .directory import create_private_directory, create_private_file, is_inside, owned_regular_file
 from .formats import ZSTD_SUFFIX, DumpPlan, plan_dump, run_on_decompressed, start_integrity_check
@@ -332,7 +333,7 @@ def _start_dump(argv: list, plan: DumpPlan, env: dict) -> tuple:
     finally:
         os.close(write_end)
     try:
-        compressor = start_tool(plan.compressor, os.environ.copy(), stdin=read_end, stdout=subprocess.PIPE)
+        compressor = start_tool(plan.compressor, tool_environment(), stdin=read_end, stdout=subprocess.PIPE)
     except BaseException:
         stop_tool(dump)
         raise
@@ -399,7 +400,7 @@ def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
             raise ToolError(f"the plain SQL dump {exc}") from None
         finally:
             os.close(descriptor)
-    result = run_tool([pg_restore.path, "--list", str(archive)], os.environ.copy(), what="pg_restore --list")
+    result = run_tool([pg_restore.path, "--list", str(archive)], tool_environment(), what="pg_restore --list")
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 
 
@@ -408,7 +409,7 @@ def _zstd_archive_readable(archive: Path, pg_restore: Tool) -> int:
     whole file through ``zstd -t`` (the frame's checksum) at the same time, on the other core."""
     whole = start_integrity_check(str(archive))
     try:
-        result = run_on_decompressed([pg_restore.path, "--list"], str(archive), os.environ.copy(),
+        result = run_on_decompressed([pg_restore.path, "--list"], str(archive), tool_environment(),
                                      what="pg_restore --list")
         stderr = whole.communicate()[1]
     except BaseException:
@@ -652,9 +653,9 @@ def _every_data_block_readable(archive: Path, pg_restore: Tool) -> tuple:
     try:
         argv = [pg_restore.path, "--file=/dev/null"]
         if file_format(archive) == "custom-zstd":
-            run_on_decompressed(argv, str(archive), os.environ.copy(), what="pg_restore of every data block")
+            run_on_decompressed(argv, str(archive), tool_environment(), what="pg_restore of every data block")
         else:
-            run_tool([*argv, str(archive)], os.environ.copy(), what="pg_restore of every data block")
+            run_tool([*argv, str(archive)], tool_environment(), what="pg_restore of every data block")
         return ("data", True, "every data block read")
     except ToolError as exc:
         return ("data", False, str(exc))
