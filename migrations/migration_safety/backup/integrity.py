@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..base.cache_files import make_private_directories
 from ..base.errors import ConfigurationError
 
 KEY_VARIABLE = "MIGRATION_BACKUP_KEY"
@@ -72,7 +73,7 @@ def _read_key_file(path: Path) -> bytes:
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_hex(32).encode()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_directories(path.parent)          # 0700 each, whatever the umask
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
         return _read_key_file(path)          # another run created it first: use theirs
