@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..base import redaction
 from ..base.cache_files import make_private_directories
 from ..base.errors import ConfigurationError
 
@@ -47,11 +48,27 @@ def load_key(*, create: bool) -> Optional[bytes]:
         return secret.encode()
     path = key_file_path()
     try:
-        return _read_key_file(path)
+        return _registered(_read_key_file(path))
     except FileNotFoundError:
         if not create:
             return None
-    return _create_key_file(path)
+    return _registered(_create_key_file(path))
+
+
+def register_existing_key() -> None:
+    """Mask the key from the start of a command, whether or not it reads the key: an earlier run's
+    record or a revision may quote it. Best effort: a key that cannot be read is the business of
+    the command that needs it."""
+    try:
+        load_key(create=False)
+    except (ConfigurationError, OSError):
+        pass
+
+
+def _registered(key: bytes) -> bytes:
+    """``key``, masked from now on wherever text leaves the wrapper (like the password)."""
+    redaction.register(key.decode("utf-8", "replace"))
+    return key
 
 
 def _read_key_file(path: Path) -> bytes:

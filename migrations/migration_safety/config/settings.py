@@ -109,11 +109,6 @@ class DatabaseSettings:
         return replace(self, database=database)
 
 
-# Variables holding the wrapper's own copy of the password, the service's API tokens and the backup
-# key: what redaction masks and what the service never shows.
-SECRET_VARIABLES = ("POSTGRES_PASSWORD", "DATABASE_URL", "MIGRATION_API_TOKEN", "MIGRATION_API_ADMIN_TOKEN",
-                    "MIGRATION_BACKUP_KEY")
-
 # What a child process (pg_dump, pg_restore, psql, zstd, their --version probes) may inherit: the
 # locale, the time zone, where to find programs and the home folder (libpq's ~/.pgpass and
 # ~/.postgresql/ certificates), and libpq's settings for TLS and the session. Anything else — the
@@ -363,3 +358,23 @@ def _is_postgres_duration(text: str) -> bool:
     number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
     unit = text[len(number):].strip() if number else ""
     return number.isdigit() and unit in ("", "ms", "s", "min", "h", "d", "us")
+
+
+TRUSTED_PROXIES_VARIABLE = "MIGRATION_SERVICE_TRUSTED_PROXIES"
+
+
+def service_trusted_proxies(environ: Optional[Mapping[str, str]] = None) -> tuple:
+    """The proxies whose ``X-Forwarded-For`` the service believes (``MIGRATION_SERVICE_TRUSTED_PROXIES``:
+    comma-separated addresses or networks, e.g. ``127.0.0.1,10.0.0.0/8``); none by default."""
+    import ipaddress
+
+    environ = os.environ if environ is None else environ
+    networks = []
+    for entry in (environ.get(TRUSTED_PROXIES_VARIABLE) or "").split(","):
+        if entry.strip():
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                raise SettingsError(f"{TRUSTED_PROXIES_VARIABLE} has an invalid address {entry.strip()!r} "
+                                    "(expected IP addresses or networks, comma-separated)") from None
+    return tuple(networks)
