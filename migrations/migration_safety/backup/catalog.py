@@ -480,7 +480,7 @@ def load_sidecar(archive: Path) -> BackupInfo:
         os.close(descriptor)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:     # RecursionError: nested too deep
         raise SidecarInvalid(f"is not JSON ({' '.join(str(exc).split())[:80]})") from None
     info = BackupInfo(**_checked_fields(data))
     info.file = str(archive)       # the directory may have moved since it was written
@@ -549,6 +549,9 @@ def list_backups(directory: Path) -> list[CatalogEntry]:
     entries = []
     paths = [path for suffix in FORMAT_SUFFIXES.values() for path in directory.glob(f"backup_*{suffix}")]
     for path in paths:
+        if not path.name.isprintable():     # not a name this tool writes; printed, it could forge a line
+            warn_once(f"ignoring {path.name.encode('unicode_escape').decode()}: not a backup name this tool writes")
+            continue
         if not owned_regular_file(path):
             warn_once(f"ignoring {path}: not a regular file of this user (a link, or someone else's file)")
             continue
