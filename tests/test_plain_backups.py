@@ -135,3 +135,56 @@ def test_plain_restore_cut_short_on_the_psql_side_changes_nothing(database, env,
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert database.sql("SELECT count(*) FROM items WHERE label LIKE 'relabelled%'")[0][0] == 0
     assert not database.sql("SELECT 1 FROM pg_tables WHERE tablename IN ('scratch', 'created_by_b2')")
+
+
+# -- issue 21.3: a plain backup runs no command on the tool's machine ----------------------------
+
+PLANTED = [   # where an attacker who can write the file (or the key holder) could put a command
+    ("before pg_dump's own \\restrict", lambda text, mark: text.replace(
+        b"--\n-- PostgreSQL database dump\n--\n", b"--\n-- PostgreSQL database dump\n--\n\\! touch " + mark + b"\n", 1)),
+    ("after a statement, mid-line", lambda text, mark: text.replace(
+        b"SET lock_timeout = 0;", b"SET lock_timeout = 0; \\! touch " + mark, 1)),
+    ("\\o into a pipe", lambda text, mark: text.replace(
+        b"SET lock_timeout = 0;", b"SET lock_timeout = 0;\n\\o |touch " + mark + b"\nSELECT 1;", 1)),
+    ("\\copy from a program", lambda text, mark: text.replace(
+        b"SET lock_timeout = 0;", b"SET lock_timeout = 0;\n\\copy (SELECT 1) TO PROGRAM 'touch " + mark + b"'", 1)),
+    ("after pg_dump's own \\unrestrict", lambda text, mark: text + b"\\! touch " + mark
+     + b"\n--\n-- PostgreSQL database dump complete\n--\n"),
+    ("\\unrestrict with the dump's key", lambda text, mark: text.replace(
+        b"SET lock_timeout = 0;", b"SET lock_timeout = 0;\n\\unrestrict " + text.split(b"\\restrict ")[1].split(b"\n")[0]
+        + b"\n\\! touch " + mark, 1)),
+]
+
+
+@pytest.mark.parametrize("where,plant", PLANTED, ids=[where for where, _ in PLANTED])
+def test_a_command_planted_in_a_plain_backup_is_never_run(database, env, ini, tmp_path, where, plant):
+    import hashlib
+    import uuid
+
+    from test_backup_security import resign
+
+    cli(ini, env, "upgrade", "--revision", "a1")
+    cli(ini, env, "upgrade", "--revision", "b2")          # its plain backup holds the database at a1
+    database.sql("INSERT INTO items VALUES (5000, 'after the backup')")
+    changed = fingerprint(database)
+    mark = Path(f"/tmp/pwned-{uuid.uuid4().hex}")
+    archive = sorted(Path(env["MIGRATION_BACKUP_DIR"]).glob("backup_*.sql"))[1]
+    planted = plant(archive.read_bytes(), str(mark).encode())
+    assert str(mark).encode() in planted
+    archive.write_bytes(planted)
+    # signed again as the key holder would: the signature proves who made a file, not that it is harmless
+    resign(archive.with_suffix(".json"), sha256=hashlib.sha256(planted).hexdigest(), size_bytes=len(planted))
+
+    result = run_cli("--config", str(ini), "restore", "--backup", archive.name, "--yes", env=env)
+    assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+    assert "backslash command" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not mark.exists()
+    assert fingerprint(database) == changed
+
+    # whatever --trust-unsigned-backup says, with no sidecar at all
+    archive.with_suffix(".json").unlink()
+    result = run_cli("--config", str(ini), "restore", "--backup", archive.name, "--yes", "--trust-unsigned-backup",
+                     env=env)
+    assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+    assert not mark.exists()
+    assert fingerprint(database) == changed

@@ -18,6 +18,7 @@ import pytest
 import local_postgres
 from alembic_projects import make_project, revision
 from harness import APP_PASSWORD, run_cli
+from test_service import start_service  # noqa: F401  (a fixture)
 from migration_safety.commands import revision_message
 from migration_safety.base.redaction import mask, register
 
@@ -308,3 +309,147 @@ def test_control_characters_never_reach_the_terminal(database, tmp_path):
     assert "\x1b" not in as_json.stdout
     [entry] = json.loads(as_json.stdout)["revisions"]
     assert "\x1b]0;pwned\x07" in entry["message"]
+
+
+# -- issue 21.5: children get only what they need -------------------------------------------------
+
+BACKUP_KEY = "k3y-" + "b" * 40
+READ_TOKEN = "read-token-" + "r" * 30
+ADMIN_TOKEN = "admin-token-" + "a" * 30
+UNRELATED = "unrelated-cloud-secret-" + "u" * 20
+
+
+def test_every_child_process_gets_an_allow_listed_environment(database, tmp_path):
+    import shutil
+
+    ini = make_project(tmp_path / "project", {"a1_base.py": BASE}, transaction_per_migration=True)
+    dumps = tmp_path / "environments"
+    bin_dir = spying_tools(tmp_path / "bin", dumps)
+    zstd = bin_dir / "zstd"       # the compressor, its -V probe and the decompressor, spied the same way
+    zstd.write_text(f"#!/bin/sh\ntr '\\0' '\\n' < /proc/$$/environ > '{dumps}/zstd.'$$\nexec '{shutil.which('zstd')}' \"$@\"\n")
+    zstd.chmod(0o755)
+    env = database.env()
+    env.update(MIGRATION_BACKUP_DIR=str(tmp_path / "backups"), MIGRATION_PG_BIN_DIR=str(bin_dir),
+               MIGRATION_BACKUP_FORMAT="custom-zstd", MIGRATION_BACKUP_KEY=BACKUP_KEY,
+               MIGRATION_API_TOKEN=READ_TOKEN, MIGRATION_API_ADMIN_TOKEN=ADMIN_TOKEN,
+               AWS_SECRET_ACCESS_KEY=UNRELATED, PGPASSWORD=APP_PASSWORD, LC_ALL="C.UTF-8", TZ="UTC")
+
+    upgraded = run_cli("--config", str(ini), "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    restored = run_cli("--config", str(ini), "restore", "--backup", "latest", "--yes", env=env)
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+
+    environments = {path.name: dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+                    for path in dumps.iterdir()}
+    assert {name.split(".")[0] for name in environments} == {"pg_dump", "pg_restore", "psql", "zstd"}
+    for name, variables in environments.items():
+        values = "\n".join(variables.values())
+        for secret in (BACKUP_KEY, READ_TOKEN, ADMIN_TOKEN, UNRELATED):
+            assert secret not in values, (name, variables)
+        assert not {"MIGRATION_BACKUP_KEY", "MIGRATION_API_TOKEN", "MIGRATION_API_ADMIN_TOKEN",
+                    "AWS_SECRET_ACCESS_KEY", "POSTGRES_PASSWORD"} & set(variables), (name, variables)
+        assert variables.get("LC_ALL") == "C.UTF-8" and variables.get("TZ") == "UTC", (name, variables)
+        if name.startswith("zstd"):
+            assert "PGPASSWORD" not in variables, variables
+    # the spy saw a connecting tool's password, so it would have seen the others too
+    assert any(variables.get("PGPASSWORD") == APP_PASSWORD for name, variables in environments.items()
+               if name.startswith("pg_dump"))
+    assert len([name for name in environments if name.startswith("zstd")]) >= 3   # -V, compress, decompress
+
+
+# -- issue 21.4: every secret is masked, not only the password -----------------------------------
+
+LEAKY_SECRETS = '''"""leaks every secret it can find"""
+import base64, os
+from pathlib import Path
+from urllib.parse import quote
+from alembic import op
+
+revision = "b2"
+down_revision = "a1"
+branch_labels = None
+depends_on = None
+
+
+def encodings(secret):
+    raw = secret.encode()
+    return [secret, quote(secret, safe=""), quote(quote(secret, safe=""), safe=""), base64.b64encode(raw).decode(),
+            "Basic " + base64.b64encode(b"deploy:" + raw).decode(), "Basic " + base64.b64encode(b"ci:" + raw).decode(),
+            raw.hex()]
+
+
+def upgrade():
+    key = os.environ.get("MIGRATION_BACKUP_KEY") or Path(os.environ["MIGRATION_BACKUP_KEY_FILE"]).read_text().strip()
+    leaked = [form for secret in (key, os.environ["MIGRATION_API_TOKEN"], os.environ["MIGRATION_API_ADMIN_TOKEN"])
+              for form in encodings(secret)]
+    print("printed:", *leaked)
+    op.execute("CREATE TABLE leaked (id int)")
+    raise RuntimeError("raised: " + " ".join(leaked))
+
+
+def downgrade():
+    pass
+'''
+
+
+def secret_forms(secret: str) -> set:
+    import base64
+
+    raw = secret.encode()
+    forms = {secret, quote(secret, safe=""), quote(quote(secret, safe=""), safe=""), raw.hex()}
+    for prefix in (b"", b"deploy:", b"ci:"):   # the base64 text that carries the secret's bits
+        encoded = base64.b64encode(prefix + raw).decode()
+        forms.add(encoded[-(-8 * len(prefix) // 6):(8 * (len(prefix) + len(raw))) // 6])
+    return forms
+
+
+def assert_no_secret(texts: dict, secrets: list) -> None:
+    for where, text in texts.items():
+        for secret in secrets:
+            for form in secret_forms(secret):
+                assert form not in text, f"{form!r} (a form of a secret) reached {where}: {text[:300]}"
+
+
+@pytest.mark.parametrize("key_source", ["MIGRATION_BACKUP_KEY", "key file"])
+def test_the_backup_key_and_tokens_are_masked_everywhere(database, tmp_path, start_service, key_source):
+    ini = make_project(tmp_path / "project", {"a1_base.py": BASE, "b2_leaky.py": LEAKY_SECRETS},
+                       transaction_per_migration=True)      # a1 commits, so the failure restores
+    log_file = tmp_path / "runs.jsonl"
+    env = database.env()
+    env.update(MIGRATION_BACKUP_DIR=str(tmp_path / "backups"), MIGRATION_API_TOKEN=READ_TOKEN,
+               MIGRATION_API_ADMIN_TOKEN=ADMIN_TOKEN, MIGRATION_LOG_FILE=str(log_file))
+    if key_source == "MIGRATION_BACKUP_KEY":
+        env["MIGRATION_BACKUP_KEY"] = BACKUP_KEY
+    else:
+        key_file = tmp_path / "backup.key"
+        key_file.write_text(BACKUP_KEY + "\n")
+        key_file.chmod(0o600)
+        env["MIGRATION_BACKUP_KEY_FILE"] = str(key_file)
+    secrets = [BACKUP_KEY, READ_TOKEN, ADMIN_TOKEN]
+
+    as_text = run_cli("--config", str(ini), "upgrade", env=env)
+    as_json = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    for result in (as_text, as_json):
+        assert result.returncode == 1, result.stdout + result.stderr
+    assert json.loads(as_json.stdout)["status"] == "failed-restored"
+    assert "raised: ***" in as_json.stdout and "printed: ***" in as_text.stdout + as_text.stderr  # leaked, masked
+    errors = [error for error in history_errors(database) if error]
+    assert errors and all("raised: ***" in error for error in errors)
+    assert_no_secret({"text stdout": as_text.stdout, "text stderr": as_text.stderr, "json stdout": as_json.stdout,
+                      "json stderr": as_json.stderr, "the log file": log_file.read_text(),
+                      "migration_history.error": "\n".join(errors)}, secrets)
+
+    service = start_service(env, ini, secrets)
+    runs = service.call("POST", "/api/v1/migrations/migrate", ADMIN_TOKEN, {"target_version": "head"})
+    assert runs.status == 202, runs.text
+    finished = service.wait_for_run(runs.body["url"], READ_TOKEN)
+    assert finished["state"] != "running"
+    answers = {}
+    for path in ["/api/v1/migrations/status", "/api/v1/migrations/history", "/api/v1/migrations/health",
+                 "/api/v1/migrations/validate", "/api/v1/backups", "/api/v1/runs", "/api/v1/whoami", "/metrics",
+                 runs.body["url"]]:
+        answer = service.call("GET", path, READ_TOKEN)
+        assert answer.status in (200, 503), (path, answer.text)
+        answers[path] = answer.text + str(answer.headers)
+    assert "raised: ***" in answers[runs.body["url"]] and "raised: ***" in answers["/api/v1/migrations/history"]
+    assert_no_secret(answers, secrets)

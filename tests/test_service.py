@@ -493,3 +493,66 @@ def test_dashboard_in_a_headless_browser(database, env, tmp_path, start_service)
 def without_free_space(document: dict) -> dict:
     """``document`` with health's "N GB free" figures blanked."""
     return json.loads(re.sub(r"[0-9.]+ GB free", "N GB free", json.dumps(document)))
+
+
+# -- issue 21.9: the service's audit cannot be forged ---------------------------------------------
+
+def audited_addresses(database) -> list:
+    return [row[0] for row in database.sql("SELECT client_address FROM migration_safety.migration_history"
+                                           " WHERE api_token_name IS NOT NULL ORDER BY id")]
+
+
+@pytest.mark.parametrize("trusted", [None, "127.0.0.1"])
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(database, env, tmp_path, start_service, trusted):
+    ini = project_at_a1(tmp_path, env, {"b2_second.py": SECOND})
+    environment, read, write = tokens_env(env, tmp_path)
+    if trusted:
+        environment["MIGRATION_SERVICE_TRUSTED_PROXIES"] = f"{trusted},10.0.0.0/8"
+    service = start_service(environment, ini, [read, write])
+    clients = []
+    for forwarded in ("203.0.113.9", "198.51.100.7, 10.1.2.3", "not-an-address"):
+        answer = service.call("POST", "/api/v1/migrations/migrate", write, {"target_version": "head", "dry_run": True},
+                              headers={"X-Forwarded-For": forwarded})
+        assert answer.status == 202, answer.text
+        clients.append(service.wait_for_run(answer.body["url"], read)["requested_by"]["client"])
+    if trusted:   # the proxy's word, the nearest address that is not a trusted proxy, a malformed chain ignored
+        assert clients == ["203.0.113.9", "198.51.100.7", "127.0.0.1"]
+    else:         # nobody's word: the connection's own address
+        assert clients == ["127.0.0.1"] * 3
+    # the audit rows (written just after a run ends) hold the same addresses, never a forged one
+    assert set(audited_addresses(database)) <= set(clients) and audited_addresses(database)
+
+
+def test_a_token_in_the_query_string_is_refused_and_never_logged(database, env, tmp_path, start_service):
+    ini = project_at_a1(tmp_path, env, {})
+    environment, read, write = tokens_env(env, tmp_path)
+    service = start_service(environment, ini, [read, write])   # the fixture: no token in any answer nor the log
+    for path, token in (("/api/v1/migrations/status?token=" + read, None), ("/metrics?access_token=" + write, None),
+                        ("/api/v1/migrations/status?api_key=" + write, read), ("/api/v1/whoami?x=1", read)):
+        answer = service.call("GET", path, token)
+        assert answer.status == 400 and "Authorization: Bearer" in answer.body["error"], (path, answer.text)
+    answer = service.call("POST", "/api/v1/migrations/migrate?token=" + write, None, {"dry_run": True})
+    assert answer.status == 400
+    assert database.sql("SELECT count(*) FROM migration_safety.migration_history WHERE api_token_name IS NOT NULL"
+                        ) == [(0,)]
+    assert '"GET /api/v1/migrations/status" 400' in service.log.read_text()    # logged, without its query
+
+
+def test_every_form_of_target_goes_through_the_same_check(database, env, tmp_path, start_service):
+    ini = project_at_a1(tmp_path, env, {"b2_second.py": SECOND})
+    environment, read, write = tokens_env(env, tmp_path)
+    service = start_service(environment, ini, [read, write])
+    for target in ("nobranch@head", "a1@nowhere", "nowhere@+1", "zz9x+1", "heads@head; DROP", "a1@head\nforged",
+                   "x" * 300, "../../etc", ""):
+        answer = service.call("POST", "/api/v1/migrations/migrate", write, {"target_version": target, "dry_run": True})
+        assert answer.status == 422, (target, answer.text)
+        rolled = service.call("POST", "/api/v1/migrations/rollback/" + urllib.request.quote(target, safe=""), write,
+                              {"dry_run": True})
+        assert rolled.status in (404, 405, 422), (target, rolled.text)
+    assert database.sql("SELECT count(*) FROM migration_safety.migration_history WHERE api_token_name IS NOT NULL"
+                        ) == [(0,)]
+    for target in ("heads", "a1@head", "a1@+1", "b2", "a1+1"):
+        answer = service.call("POST", "/api/v1/migrations/migrate", write, {"target_version": target, "dry_run": True})
+        assert answer.status == 202, (target, answer.text)
+        assert service.wait_for_run(answer.body["url"], read)["state"] != "running"
+    assert database.sql("SELECT version_num FROM alembic_version") == [("a1",)]

@@ -35,9 +35,11 @@ from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from ..base.cache_files import make_private_directories
 from ..base.errors import BackupError, ConfigurationError, PreflightError, ToolError
+from ..config.settings import tool_environment
 from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
-from .directory import create_private_directory, create_private_file, is_inside, owned_regular_file
+from .directory import create_private_file, is_inside, owned_regular_file
 from .formats import ZSTD_SUFFIX, DumpPlan, plan_dump, run_on_decompressed, start_integrity_check
 from .integrity import KEY_VARIABLE, MacCheck, key_file_path, load_key, sign_sidecar, verify_sidecar_mac
 from .plain_dump import PlainDumpInvalid, archive_format, read_outline
@@ -271,7 +273,7 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     written = 0
     partial: Optional[Path] = None
     try:
-        create_private_directory(directory)
+        make_private_directories(directory)
         key = signing_key(directory)          # before the dump: a key problem costs no dump
         identity = server_identity or _ask_server_identity(settings)
         descriptor, partial = create_private_file(directory, PARTIAL_PREFIX, PARTIAL_SUFFIX)
@@ -353,7 +355,7 @@ def _start_dump(argv: list, plan: DumpPlan, env: dict) -> tuple:
     finally:
         os.close(write_end)
     try:
-        compressor = start_tool(plan.compressor, os.environ.copy(), stdin=read_end, stdout=subprocess.PIPE)
+        compressor = start_tool(plan.compressor, tool_environment(), stdin=read_end, stdout=subprocess.PIPE)
     except BaseException:
         stop_tool(dump)
         raise
@@ -420,7 +422,7 @@ def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
             raise ToolError(f"the plain SQL dump {exc}") from None
         finally:
             os.close(descriptor)
-    result = run_tool([pg_restore.path, "--list", str(archive)], os.environ.copy(), what="pg_restore --list")
+    result = run_tool([pg_restore.path, "--list", str(archive)], tool_environment(), what="pg_restore --list")
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 
 
@@ -429,7 +431,7 @@ def _zstd_archive_readable(archive: Path, pg_restore: Tool) -> int:
     whole file through ``zstd -t`` (the frame's checksum) at the same time, on the other core."""
     whole = start_integrity_check(str(archive))
     try:
-        result = run_on_decompressed([pg_restore.path, "--list"], str(archive), os.environ.copy(),
+        result = run_on_decompressed([pg_restore.path, "--list"], str(archive), tool_environment(),
                                      what="pg_restore --list")
         stderr = whole.communicate()[1]
     except BaseException:
@@ -500,7 +502,7 @@ def load_sidecar(archive: Path) -> BackupInfo:
         os.close(descriptor)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:     # RecursionError: nested too deep
         raise SidecarInvalid(f"is not JSON ({' '.join(str(exc).split())[:80]})") from None
     info = BackupInfo(**_checked_fields(data))
     info.file = str(archive)       # the directory may have moved since it was written
@@ -569,6 +571,9 @@ def list_backups(directory: Path) -> list[CatalogEntry]:
     entries = []
     paths = [path for suffix in FORMAT_SUFFIXES.values() for path in directory.glob(f"backup_*{suffix}")]
     for path in paths:
+        if not path.name.isprintable():     # not a name this tool writes; printed, it could forge a line
+            warn_once(f"ignoring {path.name.encode('unicode_escape').decode()}: not a backup name this tool writes")
+            continue
         if not owned_regular_file(path):
             warn_once(f"ignoring {path}: not a regular file of this user (a link, or someone else's file)")
             continue
@@ -673,9 +678,9 @@ def _every_data_block_readable(archive: Path, pg_restore: Tool) -> tuple:
     try:
         argv = [pg_restore.path, "--file=/dev/null"]
         if file_format(archive) == "custom-zstd":
-            run_on_decompressed(argv, str(archive), os.environ.copy(), what="pg_restore of every data block")
+            run_on_decompressed(argv, str(archive), tool_environment(), what="pg_restore of every data block")
         else:
-            run_tool([*argv, str(archive)], os.environ.copy(), what="pg_restore of every data block")
+            run_tool([*argv, str(archive)], tool_environment(), what="pg_restore of every data block")
         return ("data", True, "every data block read")
     except ToolError as exc:
         return ("data", False, str(exc))

@@ -16,6 +16,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from ..base.cache_files import make_private_directories
 from ..base.errors import ConfigurationError, PreflightError
 
 SHARED_SETTING = "MIGRATION_BACKUP_DIR_SHARED=on (or backup_dir_shared = on in [migration_safety])"
@@ -29,23 +30,8 @@ class UntrustedBackupDirectory(ConfigurationError):
 def prepare_backup_directory(path: Path, *, allow_shared: bool = False) -> None:
     """Create the directory if needed (mode 0700), then refuse it unless it is private (see
     ``check_backup_directory``)."""
-    create_private_directory(path)
+    make_private_directories(path)
     check_backup_directory(path, allow_shared=allow_shared)
-
-
-def create_private_directory(path: Path) -> None:
-    """Create ``path`` and its missing parents with mode 0700 whatever the umask."""
-    missing = []
-    for candidate in (path, *path.parents):
-        if os.path.lexists(candidate):
-            break
-        missing.append(candidate)
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            continue                      # created meanwhile: the trust check judges it
-        os.chmod(directory, 0o700)        # mkdir's mode is masked by the umask; chmod's is not
 
 
 def check_backup_directory(path: Path, *, allow_shared: bool = False) -> None:

@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 
 from ..base.cache_files import read_cache, write_cache
 from ..base.errors import PreflightError, ToolError
+from ..config.settings import tool_environment
 from ..postgres.tools import TOOL_DIR_VARIABLE, Tool, _binary_identity, first_error_line, start_tool, stop_tool
 
 ZSTD_SUFFIX = ".dump.zst"
@@ -76,7 +77,7 @@ def pg_dump_has_zstd(pg_dump: Tool) -> bool:
         probe = subprocess.run(
             [pg_dump.path, "--format=custom", "--compress=zstd:1", "--file=/dev/null", "--no-password",
              "--dbname=host=/nonexistent/migration_safety_probe port=1 connect_timeout=1"],
-            capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"}, timeout=30)
+            capture_output=True, text=True, env={**tool_environment(), "LC_ALL": "C"}, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return False                    # not remembered: the next run asks again
     native = "connection to server" in probe.stderr and "compression" not in probe.stderr
@@ -120,7 +121,8 @@ def describe_plan(plan: DumpPlan, requested: str) -> str:
 
 def zstd_version(path: str) -> str:
     try:
-        output = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=20).stdout
+        output = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=20,
+                                env=tool_environment()).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     words = [word.lstrip("v") for word in output.split() if word.startswith("v") and word[1:2].isdigit()]
@@ -139,10 +141,10 @@ def _on_stdin(argv: list, source, *, stdout=None) -> subprocess.Popen:
     """Start ``argv`` reading ``source`` as its stdin: a descriptor as it is (a pipe), a path
     opened here — ``/dev/fd/N`` opens the same file again with an offset of its own."""
     if isinstance(source, int):
-        return start_tool(argv, os.environ.copy(), stdin=source, stdout=stdout)
+        return start_tool(argv, tool_environment(), stdin=source, stdout=stdout)
     descriptor = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        return start_tool(argv, os.environ.copy(), stdin=descriptor, stdout=stdout)
+        return start_tool(argv, tool_environment(), stdin=descriptor, stdout=stdout)
     finally:
         os.close(descriptor)
 

@@ -23,8 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..base import redaction
+from ..base.cache_files import make_private_directories
 from ..base.errors import ConfigurationError
-from .directory import create_private_directory, is_inside
+from .directory import is_inside
 
 KEY_VARIABLE = "MIGRATION_BACKUP_KEY"
 KEY_FILE_VARIABLE = "MIGRATION_BACKUP_KEY_FILE"
@@ -59,11 +61,27 @@ def load_key(*, create: bool, backup_dir: Optional[Path] = None) -> Optional[byt
             f"backup key file {path} is inside the backup directory {backup_dir}: whoever can write there could "
             f"read or replace it and forge backups; move it elsewhere and point {KEY_FILE_VARIABLE} at it")
     try:
-        return _read_key_file(path)
+        return _registered(_read_key_file(path))
     except FileNotFoundError:
         if not create:
             return None
-    return _create_key_file(path)
+    return _registered(_create_key_file(path))
+
+
+def register_existing_key() -> None:
+    """Mask the key from the start of a command, whether or not it reads the key: an earlier run's
+    record or a revision may quote it. Best effort: a key that cannot be read is the business of
+    the command that needs it."""
+    try:
+        load_key(create=False)
+    except (ConfigurationError, OSError):
+        pass
+
+
+def _registered(key: bytes) -> bytes:
+    """``key``, masked from now on wherever text leaves the wrapper (like the password)."""
+    redaction.register(key.decode("utf-8", "replace"))
+    return key
 
 
 def _long_enough(key: bytes, where) -> bytes:
@@ -116,7 +134,7 @@ def _user_name(uid: int) -> str:
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_hex(32).encode()
     try:
-        create_private_directory(path.parent)
+        make_private_directories(path.parent)          # 0700 each, whatever the umask
         _check_key_directory(path.parent)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:

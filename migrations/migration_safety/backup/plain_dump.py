@@ -8,6 +8,11 @@ streamed line by line through the caller's descriptor: pg_dump heads every entry
 is a ``COPY ... FROM stdin;`` block ended by ``\\.``, and only a dump that ran to its end carries
 ``-- PostgreSQL database dump complete``. This is a syntax-level read: it proves the file is a
 whole pg_dump script, not that every statement will succeed (the restore's transaction does).
+
+The only psql meta-commands pg_dump (15.14+, 16.10+, 17.6+) writes into a single database's plain
+dump are ``\\restrict KEY`` in its header and ``\\unrestrict KEY`` after its closing line; the
+outline records where they are (``own_meta_commands``), so that the restore can blank them out and
+run the rest in psql's restricted mode under a key of its own (restore.apply_in_one_transaction).
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ _READ_SIZE = 1 << 20
 # Session settings pg_dump emits ahead of the entry that needs them (so they belong to the next
 # entry, not to the one they follow in the file).
 _ENTRY_CONTEXT = (b"SET default_tablespace ", b"SET default_table_access_method ")
+_RESTRICT = re.compile(rb"^\\restrict [A-Za-z0-9]+$")
+_UNRESTRICT = re.compile(rb"^\\unrestrict [A-Za-z0-9]+$")
 
 
 class PlainDumpInvalid(ValueError):
@@ -62,6 +69,7 @@ class PlainEntry:
 class PlainOutline:
     preamble: list          # the SET lines before the first entry
     entries: list           # PlainEntry, in file order
+    own_meta_commands: list = field(default_factory=list)   # (offset, length) of its \\restrict, \\unrestrict
 
     def extensions(self) -> set:
         return {entry.name for entry in self.entries if entry.kind == "EXTENSION"}
@@ -90,12 +98,17 @@ def read_outline(descriptor: int) -> PlainOutline:
     in_copy = False
     complete = False
     context: list = []                  # _ENTRY_CONTEXT lines waiting for their entry
-    for line in _lines(descriptor):
+    own_meta_commands: list = []
+    for offset, line in _lines(descriptor):
         if in_copy:
             in_copy = line != b"\\."
             continue
         if line.startswith(b"COPY ") and line.endswith(b" FROM stdin;"):
             in_copy = True
+            continue
+        if (_RESTRICT.match(line) and not entries and not own_meta_commands) or \
+                (_UNRESTRICT.match(line) and complete):
+            own_meta_commands.append((offset, len(line)))
             continue
         header = _ENTRY_HEADER.match(line)
         if header:
@@ -110,7 +123,7 @@ def read_outline(descriptor: int) -> PlainOutline:
         if line == _COMPLETE:
             complete = True
             continue
-        if complete and line.strip() and line != b"--" and not line.startswith(b"\\unrestrict"):
+        if complete and line.strip() and line != b"--":
             complete = False            # something after the end mark: not pg_dump's own ending
         text = line.decode("utf-8", "replace")
         if not entries:
@@ -121,19 +134,33 @@ def read_outline(descriptor: int) -> PlainOutline:
         raise PlainDumpInvalid("ends inside the data of a table (cut short)")
     if not complete:
         raise PlainDumpInvalid("lacks pg_dump's closing line (cut short, or not a pg_dump script)")
-    return PlainOutline(preamble, entries)
+    return PlainOutline(preamble, entries, own_meta_commands)
 
 
-def _lines(descriptor: int) -> Iterator[bytes]:
-    """The file's lines without their newline, read in 1 MiB blocks."""
-    offset, pending = 0, b""
+def blank_out(chunk: bytes, chunk_offset: int, spans: Iterable[tuple]) -> bytes:
+    """``chunk`` (the file's bytes from ``chunk_offset``) with every (offset, length) span that
+    overlaps it overwritten with ``-``: a SQL comment of the same length."""
+    data = None
+    for offset, length in spans:
+        start, end = max(offset, chunk_offset), min(offset + length, chunk_offset + len(chunk))
+        if start < end:
+            data = data if data is not None else bytearray(chunk)
+            data[start - chunk_offset:end - chunk_offset] = b"-" * (end - start)
+    return chunk if data is None else bytes(data)
+
+
+def _lines(descriptor: int) -> Iterator[tuple]:
+    """(offset, line) for the file's lines without their newline, read in 1 MiB blocks."""
+    offset, read, pending = 0, 0, b""
     while True:
-        block = os.pread(descriptor, _READ_SIZE, offset)
+        block = os.pread(descriptor, _READ_SIZE, read)
         if not block:
             break
-        offset += len(block)
+        read += len(block)
         pending += block
         *complete, pending = pending.split(b"\n")
-        yield from complete
+        for line in complete:
+            yield offset, line
+            offset += len(line) + 1
     if pending:
-        yield pending
+        yield offset, pending

@@ -35,7 +35,7 @@ from ..postgres.tools import (Tool, connect, descriptor_path, first_error_line, 
                               start_tool, stop_tool)
 from .catalog import CHUNK, ProgressCallback
 from .formats import decompressor_failed, run_on_decompressed, start_decompressor
-from .plain_dump import PlainDumpInvalid, PlainOutline, archive_format, read_outline
+from .plain_dump import PlainDumpInvalid, PlainOutline, archive_format, blank_out, read_outline
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -317,9 +317,26 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
         raise ValueError("entries are selected from a custom archive only, and always")
     env = settings.child_environment()
     token = f"migration_safety:applied:{secrets.token_hex(8)}"
+    restricted, unrestricted, blanked, end_mark = "", "", [], None
+    closing = f"{epilogue}\n\\echo {token}\n"
+    if plain:
+        # Whoever can write the file could add \! or \o |cmd to it: psql runs the file in
+        # restricted mode (no backslash command at all) under a key only this process knows, and
+        # pg_dump's own \restrict/\unrestrict lines are blanked out on the way in.
+        require_restricted_mode(psql)
+        key = secrets.token_hex(16)
+        restricted, unrestricted = f"\n\\restrict {key}\n", f"\\unrestrict {key}\n"
+        blanked = archive.plain_outline().own_meta_commands
+        # psql executed the file to its end only if it ran the statement the feed adds after it
+        # (a value nobody else knows); otherwise it answers that it was not, and nothing commits.
+        fed = secrets.token_hex(8)
+        end_mark = f"\n;\nSELECT set_config('migration_safety.fed', '{fed}', false);\n".encode()
+        closing = (f"SELECT coalesce(current_setting('migration_safety.fed', true) = '{fed}', false)"
+                   f" AS migration_safety_fed \\gset\n\\if :migration_safety_fed\n{epilogue}\n\\echo {token}\n"
+                   f"\\else\n\\echo {token}{_NOT_READ_TO_END}\n\\endif\n")
     list_file = memory_file("toc.list", "" if plain else "\n".join(toc_lines) + "\n")
-    prelude_file = memory_file("prelude.sql", "BEGIN;\n" + prelude)
-    closing_file = memory_file("closing.sql", f"{epilogue}\n\\echo {token}\n")
+    prelude_file = memory_file("prelude.sql", "BEGIN;\n" + prelude + restricted)
+    closing_file = memory_file("closing.sql", unrestricted + closing)
     commit_read, commit_write = os.pipe()
     feed_read, feed_write = os.pipe()
     sql_read, sql_write = os.pipe()
@@ -350,26 +367,35 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
             if descriptor is not None:
                 os.close(descriptor)
     errors: dict[str, bytes] = {}
-    applied = threading.Event()
+    applied, answered = threading.Event(), threading.Event()
     helpers = [threading.Thread(target=lambda p=p, k=k: errors.__setitem__(k, p.stderr.read()), daemon=True)
                for k, p in (("pg_restore", reader), ("psql", writer), ("zstd", decompressor)) if p is not None]
-    helpers.append(threading.Thread(target=_watch_for_token, args=(writer.stdout, token, applied), daemon=True))
-    feed = _ArchiveFeed(archive, feed_write, progress)
+    helpers.append(threading.Thread(target=_watch_for_token, args=(writer.stdout, token, applied, answered),
+                                    daemon=True))
+    feed = _ArchiveFeed(archive, feed_write, progress, blanked, end_mark)
     for thread in (*helpers, feed):
         thread.start()
     committed, problem = False, None
     try:
-        _wait(lambda: reader.poll() is not None if reader else not feed.is_alive())
-        feed.join()
+        if reader is not None:
+            _wait(lambda: reader.poll() is not None)
+        else:   # psql may stop reading a plain dump without ending (its answer says so)
+            _wait(lambda: not feed.is_alive() or answered.is_set() or writer.poll() is not None)
+        if reader is not None or not feed.is_alive():
+            feed.join()
         if decompressor is not None:
             _wait(lambda: decompressor.poll() is not None)
         produced = (reader.returncode == 0 if reader else True) and not (decompressor and
                                                                           decompressor_failed(decompressor))
-        problem = feed.problem(delivered_all=plain) if produced else None
-        if produced and problem is None:
-            _wait(lambda: applied.is_set() or writer.poll() is not None)
+        if produced:
+            _wait(lambda: answered.is_set() or writer.poll() is not None)
             if applied.is_set():
-                committed = _send(commit_write, "COMMIT;\n")
+                feed.join()             # psql read its input to the end: the feed has closed it
+                problem = feed.problem(delivered_all=plain)
+                if problem is None:
+                    committed = _send(commit_write, "COMMIT;\n")
+            elif answered.is_set():
+                problem = "was not read to its end by psql"
     except BaseException:
         for process in (decompressor, reader):
             if process is not None:
@@ -383,7 +409,14 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
     for thread in helpers:
         thread.join(timeout=10)
     if writer.returncode != 0:
-        reason = first_error_line(errors.get("psql", b"").decode("utf-8", "replace"))
+        psql_errors = errors.get("psql", b"").decode("utf-8", "replace")
+        refused = _RESTRICTED_COMMAND.search(psql_errors)
+        if refused:
+            raise RestoreError(
+                f"refusing to restore {archive.path.name}: line {refused.group(1)} of this plain SQL backup holds a psql "
+                "backslash command, which pg_dump does not write and which could run programs on this machine; "
+                "nothing of it was run and the restore was rolled back, the database is as it was before the restore")
+        reason = first_error_line(psql_errors)
         raise RestoreError(f"restore from {archive.path.name} failed and was rolled back, the database is as it "
                            f"was before the restore: {reason}")
     if reader is not None and reader.returncode != 0:
@@ -401,16 +434,38 @@ def apply_in_one_transaction(settings, archive: OpenedArchive, toc_lines: Option
         progress(archive.size, archive.size)
 
 
+# psql's restricted mode (\restrict) came with these minor releases; 18 and later have it.
+_RESTRICTED_MODE_SINCE = {13: 22, 14: 19, 15: 14, 16: 10, 17: 6}
+_RESTRICTED_COMMAND = re.compile(r":(\d+): error: (?:backslash commands are restricted|\\unrestrict: wrong key)")
+
+
+def require_restricted_mode(psql: Tool) -> None:
+    """RestoreError unless ``psql`` can run a file in restricted mode (needed for a plain dump)."""
+    minor = int(psql.version.split(".")[1]) if "." in psql.version else 0
+    if psql.major >= 18 or minor >= _RESTRICTED_MODE_SINCE.get(psql.major, 10 ** 6):
+        return
+    raise RestoreError(f"psql {psql.version} at {psql.path} cannot run a plain SQL backup in restricted mode "
+                       "(psql 13.22, 14.19, 15.14, 16.10, 17.6 or later can); without it the file's backslash "
+                       "commands could run programs on this machine. Install a current PostgreSQL client or set "
+                       "MIGRATION_PG_BIN_DIR; nothing was changed")
+
+
 def _wait(condition, interval: float = 0.05) -> None:
     """Poll in short steps, so signals still reach the main thread."""
     while not condition():
         time.sleep(interval)
 
 
-def _watch_for_token(stream, token: str, seen: threading.Event) -> None:
+_NOT_READ_TO_END = ":not-read-to-end"
+
+
+def _watch_for_token(stream, token: str, applied: threading.Event, answered: threading.Event) -> None:
     for line in stream:
         if line.strip() == token.encode():
-            seen.set()
+            applied.set()
+            answered.set()
+        elif line.strip() == (token + _NOT_READ_TO_END).encode():
+            answered.set()
 
 
 def _send(descriptor: int, text: str) -> bool:
@@ -428,9 +483,12 @@ class _ArchiveFeed(threading.Thread):
     stops reading once it has every entry it was asked for (a selective restore); the rest is
     still read and hashed, so the whole file is compared with what was recorded."""
 
-    def __init__(self, archive: OpenedArchive, sink: int, progress: Optional[ProgressCallback]) -> None:
+    def __init__(self, archive: OpenedArchive, sink: int, progress: Optional[ProgressCallback],
+                 blanked: Iterable[tuple] = (), end_mark: Optional[bytes] = None) -> None:
         super().__init__(name="archive-feed", daemon=True)
         self.archive, self.sink, self.progress = archive, sink, progress
+        self.blanked = list(blanked)        # (offset, length) spans sent as '-', hashed as they are
+        self.end_mark = end_mark            # sent after the archive, not part of it
         self.digest = hashlib.sha256()
         self.read = 0
         self.complete = False
@@ -444,12 +502,14 @@ class _ArchiveFeed(threading.Thread):
                 if not chunk:
                     break
                 if sink_open:
-                    sink_open = self._send(chunk)
+                    sink_open = self._send(blank_out(chunk, self.read, self.blanked))
                 self.digest.update(chunk)
                 self.read += len(chunk)
                 if self.progress:
                     self.progress(self.read, self.archive.size)
             self.complete = True
+            if sink_open and self.end_mark:
+                sink_open = self._send(self.end_mark)
             self.delivered = sink_open
         except OSError:
             pass

@@ -1,19 +1,23 @@
-"""Keeping the database password out of everything the wrapper shows or stores.
+"""Keeping every secret the wrapper knows out of everything it shows or stores.
 
-A password reaches text in more forms than the one the user typed: URL-quoted inside a
-SQLAlchemy URL (``s3cr%40t``), with every ``%`` doubled for ConfigParser (``s3cr%%40t``, what
-alembic.ini and Alembic's Config hold), quoted the way ``DATABASE_URL`` spelled it, escaped
-inside a ``repr`` or a JSON string. An env.py or a revision that puts the URL into an exception
-message hands any of these forms to us. ``mask`` replaces every form of every known password
-with ``***``; it is applied where text leaves the wrapper: the CLI's output (render.Output), the
-error of a run result and the run record.
+The secrets are the database password, the backup key and the service's API tokens. A secret
+reaches text in more forms than the one the user typed: URL-quoted inside a SQLAlchemy URL
+(``s3cr%40t``), quoted twice (a URL inside a URL parameter), with every ``%`` doubled for
+ConfigParser (``s3cr%%40t``, what alembic.ini and Alembic's Config hold), escaped inside a
+``repr`` or a JSON string, base64-encoded (alone, or inside an ``Authorization: Basic`` value
+with a user name before it, at any of base64's three alignments) or hex-encoded. An env.py or a
+revision that puts any of these into an exception message or prints it hands it to us. ``mask``
+replaces every form of every known secret with ``***``; it is applied where text leaves the
+wrapper: the CLI's output (render.Output), the JSON documents, the log file, the error of a run
+result and the run record, and every response of the service.
 
-The passwords are the one the settings resolved (``register``) and, so that an error raised
-before the settings are read is masked too, those in ``POSTGRES_PASSWORD``, ``PGPASSWORD`` and
-``DATABASE_URL``; ``MIGRATION_API_TOKEN`` is masked the same way.
+The secrets are those registered (``register``: the password the settings resolved, a backup key
+read from its file, the service's tokens) and, so that an error raised before the settings are
+read is masked too, the values of SECRET_VARIABLES and the password inside ``DATABASE_URL``.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -22,9 +26,12 @@ from typing import Optional
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
-# Variables whose value is a secret to mask wherever it appears: the passwords, and the API token a
-# deployment may hand the wrapper's environment (so a revision or env.py that quotes it leaks nothing).
-SECRET_VARIABLES = ("POSTGRES_PASSWORD", "PGPASSWORD", "MIGRATION_API_TOKEN")
+# Variables whose value is a secret to mask wherever it appears (and that no child process gets:
+# config.settings.tool_environment).
+SECRET_VARIABLES = ("POSTGRES_PASSWORD", "PGPASSWORD", "MIGRATION_API_TOKEN", "MIGRATION_API_ADMIN_TOKEN",
+                    "MIGRATION_BACKUP_KEY")
+# Encoded forms (base64 fragments, hex) of a secret shorter than this would match ordinary text.
+_MIN_ENCODED_LENGTH = 8
 
 _registered: set = set()
 
@@ -67,9 +74,27 @@ def _forms(password: str) -> set:
     """Every spelling of ``password`` that may appear in a message, URL, config value or repr."""
     spellings = {password, quote(password, safe=""), quote(password), quote_plus(password),
                  password.encode("unicode_escape").decode("ascii"), json.dumps(password)[1:-1]}
+    spellings |= {quote(s, safe="") for s in list(spellings)} | {quote_plus(s) for s in list(spellings)}  # twice
     spellings |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), s) for s in spellings}   # %2f as well as %2F
     spellings |= {s.replace("%", "%%") for s in spellings}                                         # ConfigParser-escaped
+    if len(password) >= _MIN_ENCODED_LENGTH:
+        raw = password.encode("utf-8")
+        spellings |= {raw.hex(), raw.hex().upper(), *_base64_fragments(raw)}
     return {s for s in spellings if s}
+
+
+def _base64_fragments(raw: bytes) -> set:
+    """The base64 characters that depend on ``raw`` alone, for each of the three offsets (mod 3)
+    it may start at inside a longer value (``user:secret`` in Basic auth), standard and URL-safe
+    alphabets: whatever surrounds the secret, one of them is in the encoding."""
+    fragments = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode("ascii")
+        first = -(-8 * offset // 6)                     # the first character made of ``raw``'s bits only
+        last = (8 * (offset + len(raw))) // 6           # one past the last such character
+        fragment = encoded[first:last]
+        fragments |= {fragment, fragment.translate(str.maketrans("+/", "-_"))}
+    return fragments
 
 
 @lru_cache(maxsize=8)
@@ -107,7 +132,40 @@ _ESCAPE_SEQUENCE = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def one_line(text) -> str:
+    """``displayable`` for what must stay one line of output (a file name, a finding): a newline
+    inside it is shown as ``\\n``, so a file named to look like more output cannot forge a line."""
+    return displayable(text).replace("\n", "\\n")
+
+
 def displayable(text) -> str:
     """``text`` as it may be printed: control characters removed, then the password masked in every
     form (in that order, so a control sequence cannot split a password to slip it through)."""
     return mask(_CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text))))
+
+
+class MaskingStream:
+    """A text stream that masks every known secret in what is written to it before passing it on
+    (the process' stdout and stderr: what a revision or env.py prints goes there unfiltered).
+    Text is held back to the end of a line, so a secret written in pieces is masked whole."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        cut = max(self._pending.rfind("\n"), self._pending.rfind("\r")) + 1
+        if cut:
+            complete, self._pending = self._pending[:cut], self._pending[cut:]
+            self._inner.write(mask(complete))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self._inner.write(mask(pending))
+        self._inner.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)

@@ -97,11 +97,9 @@ class DatabaseSettings:
         return " ".join(f"{k}={_conninfo_quote(v)}" for k, v in keywords.items())
 
     def child_environment(self, base: Optional[Mapping[str, str]] = None) -> dict:
-        """Environment for pg_dump/pg_restore/psql connecting to the database: the password travels
-        here as ``PGPASSWORD``, never in argv, and the wrapper's own secret variables stay behind."""
-        env = without_secrets(os.environ if base is None else base)
-        for variable in ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGOPTIONS"):
-            env.pop(variable, None)
+        """Environment for pg_dump/pg_restore/psql connecting to the database: ``tool_environment``
+        and the password as ``PGPASSWORD`` (never in argv)."""
+        env = tool_environment(base)
         if self.password is not None:
             env["PGPASSWORD"] = self.password
         env.setdefault("PGCONNECT_TIMEOUT", "10")
@@ -111,14 +109,27 @@ class DatabaseSettings:
         return replace(self, database=database)
 
 
-# Variables holding the wrapper's own copy of the password, and the service's API tokens; no child
-# process needs them (a tool that connects gets PGPASSWORD from child_environment).
-SECRET_VARIABLES = ("POSTGRES_PASSWORD", "DATABASE_URL", "MIGRATION_API_TOKEN", "MIGRATION_API_ADMIN_TOKEN")
+# What a child process (pg_dump, pg_restore, psql, zstd, their --version probes) may inherit: the
+# locale, the time zone, where to find programs and the home folder (libpq's ~/.pgpass and
+# ~/.postgresql/ certificates), and libpq's settings for TLS and the session. Anything else — the
+# backup key, API tokens, a cloud credential, an unrelated secret — stays behind.
+CHILD_VARIABLES = frozenset((
+    "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+    "PGCONNECT_TIMEOUT", "PGSSLMODE", "PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT", "PGSSLCRL", "PGSSLCRLDIR",
+    "PGSSLSNI", "PGSSLCERTMODE", "PGSSLMINPROTOCOLVERSION", "PGSSLMAXPROTOCOLVERSION", "PGREQUIRESSL",
+    "PGGSSENCMODE", "PGGSSDELEGATION", "PGKRBSRVNAME", "PGGSSLIB", "PGREQUIREPEER", "PGREQUIREAUTH",
+    "PGCHANNELBINDING", "PGTARGETSESSIONATTRS", "PGLOADBALANCEHOSTS", "PGCLIENTENCODING", "PGTZ",
+    "PGSYSCONFDIR", "PGLOCALEDIR"))
+# Only the tools that connect get the password, and only from DatabaseSettings.child_environment.
+CONNECTING_VARIABLES = frozenset(("PGPASSWORD",))
 
 
-def without_secrets(environ: Mapping[str, str]) -> dict:
-    """A copy of ``environ`` for a child process: without SECRET_VARIABLES."""
-    return {name: value for name, value in environ.items() if name not in SECRET_VARIABLES}
+def tool_environment(environ: Optional[Mapping[str, str]] = None, *, connecting: bool = False) -> dict:
+    """The allow-listed part of ``environ`` (default: ours) for a child process; ``connecting``
+    also keeps PGPASSWORD when the caller put it there."""
+    environ = os.environ if environ is None else environ
+    allowed = CHILD_VARIABLES | CONNECTING_VARIABLES if connecting else CHILD_VARIABLES
+    return {name: value for name, value in environ.items() if name in allowed or name.startswith("LC_")}
 
 
 def _conninfo_quote(value: str) -> str:
@@ -349,3 +360,23 @@ def _is_postgres_duration(text: str) -> bool:
     number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
     unit = text[len(number):].strip() if number else ""
     return number.isdigit() and unit in ("", "ms", "s", "min", "h", "d", "us")
+
+
+TRUSTED_PROXIES_VARIABLE = "MIGRATION_SERVICE_TRUSTED_PROXIES"
+
+
+def service_trusted_proxies(environ: Optional[Mapping[str, str]] = None) -> tuple:
+    """The proxies whose ``X-Forwarded-For`` the service believes (``MIGRATION_SERVICE_TRUSTED_PROXIES``:
+    comma-separated addresses or networks, e.g. ``127.0.0.1,10.0.0.0/8``); none by default."""
+    import ipaddress
+
+    environ = os.environ if environ is None else environ
+    networks = []
+    for entry in (environ.get(TRUSTED_PROXIES_VARIABLE) or "").split(","):
+        if entry.strip():
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                raise SettingsError(f"{TRUSTED_PROXIES_VARIABLE} has an invalid address {entry.strip()!r} "
+                                    "(expected IP addresses or networks, comma-separated)") from None
+    return tuple(networks)

@@ -189,8 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from ..base.redaction import MaskingStream
     from .render import Output
 
+    if not isinstance(sys.stdout, MaskingStream):     # whatever writes there: a revision's print too
+        sys.stdout, sys.stderr = MaskingStream(sys.stdout), MaskingStream(sys.stderr)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:

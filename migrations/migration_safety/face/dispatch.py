@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import commands
+from ..backup.integrity import register_existing_key
 from ..base.errors import EXIT_FAILED, EXIT_OK, command_name
 from ..base.redaction import displayable
 from ..sources.project import Project
@@ -16,6 +17,7 @@ def dispatch(args, output: Output) -> int:
         return _validate_info(args, output)
     if args.command == "serve" and args.hash_token:
         return _hash_token(output)
+    register_existing_key()
     project = Project.load(args.config, getattr(args, "sql_dir", None), x_arguments=tuple(args.x_arguments or ()))
     output.announce(project.describe(), on_stderr=log_levels.shows_information(stderr_level))
     handler = _fleet if (getattr(args, "targets", None) or getattr(args, "tenant_schemas", None)) \

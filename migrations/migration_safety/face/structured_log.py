@@ -9,7 +9,8 @@ Every line carries ``time`` (UTC, ISO 8601), ``run_id`` (one per command run), `
 
 Secrets never reach the file: each line is masked (redaction.mask: every form of the database
 password and of ``MIGRATION_API_TOKEN``) before and after JSON encoding. The file is created with
-mode 0600 and opened for appending; each line is one ``write``, so concurrent runs interleave whole
+mode 0600 and opened for appending, never through a symbolic link, and only when it is a regular
+file of the user running the tool; each line is one ``write``, so concurrent runs interleave whole
 lines. A write that fails (disk full) is reported once on stderr and never fails the migration.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -35,10 +37,18 @@ class RunLog:
 
     def __init__(self, path: Path, *, command: str, database: str):
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # never through a link: a link planted at the path would aim our lines at any file we can write
+            descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise ConfigurationError(f"cannot open the log file {path}: {exc.strerror}",
+            reason = "it is a symbolic link" if os.path.islink(path) else exc.strerror
+            raise ConfigurationError(f"cannot open the log file {path}: {reason}",
                                      hint=f"{VARIABLE} or [migration_safety] log_file") from None
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(descriptor)
+            raise ConfigurationError(f"refusing the log file {path}: it is not a regular file of your own (another "
+                                     "user could read or rewrite what the runs log)",
+                                     hint=f"{VARIABLE} or [migration_safety] log_file")
         self.path = path
         self.descriptor = descriptor
         self.fields = {"run_id": uuid.uuid4().hex, "command": command, "database": database, "pid": os.getpid()}

@@ -2,6 +2,8 @@
 and for CI annotations (``path:line: severity rule message``)."""
 from __future__ import annotations
 
+from ..base.redaction import one_line
+
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -16,7 +18,7 @@ def render_report(report, fmt: str, console) -> None:
     """Text or annotations; the JSON document is printed by the CLI's Output (report_document)."""
     if fmt == "annotations":
         for f in report.findings:
-            console.file.write(f"{f.file}:{f.line}: {f.severity} {f.rule} {f.message}\n")
+            console.file.write(one_line(f"{f.file}:{f.line}: {f.severity} {f.rule} {f.message}") + "\n")
         return
     rich = console.is_terminal
     current = None
@@ -38,9 +40,10 @@ def render_report(report, fmt: str, console) -> None:
 
 
 def _write(console, rich: bool, text: str, style) -> None:
-    from ..base.redaction import displayable
-
-    text = displayable(text)        # revision files are not ours: no terminal escapes reach the screen
+    """One line (after any leading blank lines): revision files are not ours, so no terminal escape
+    and no newline of theirs (in a file name, a message, a source line) reaches the screen."""
+    blank = text[:len(text) - len(text.lstrip("\n"))]
+    text = blank + one_line(text[len(blank):])
     if rich:
         console.print(text, style=style, markup=False, highlight=False)
     else:

@@ -130,6 +130,7 @@ def run_fleet(targets: list, child_arguments, *, command: str, target: Optional[
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} \
         if threading.current_thread() is threading.main_thread() else {}
     order = [t.name for t in waiting]
+    secrets = frozenset(t.password_env for t in targets if t.password_env)
     try:
         while waiting or running:
             if interrupted.is_set() and stopped is None:
@@ -138,7 +139,8 @@ def run_fleet(targets: list, child_arguments, *, command: str, target: Optional[
                    and (launched < canary or _canaries_passed(results, order, canary))):
                 next_target = waiting.pop(0)
                 launched += 1
-                running[next_target.name] = _start(next_target, child_arguments, environ, finished, events)
+                running[next_target.name] = _start(next_target, child_arguments, environ, secrets, finished,
+                                                   events)
             if not running:
                 break
             try:
@@ -187,9 +189,10 @@ def child_command(arguments: list) -> list:
     return [sys.executable, "-c", "from migration_safety.face.cli import run; run()", *arguments]
 
 
-def _start(target, child_arguments, environ: dict, finished: queue.Queue, events) -> threading.Thread:
+def _start(target, child_arguments, environ: dict, secrets: frozenset, finished: queue.Queue,
+           events) -> threading.Thread:
     def run() -> None:
-        finished.put(_run_one(target, child_arguments, environ))
+        finished.put(_run_one(target, child_arguments, environ, secrets))
 
     if events is not None:
         events.step(f"{target.name}: started")
@@ -198,12 +201,12 @@ def _start(target, child_arguments, environ: dict, finished: queue.Queue, events
     return thread
 
 
-def _run_one(target, child_arguments, environ: dict) -> TargetResult:
+def _run_one(target, child_arguments, environ: dict, secrets: frozenset) -> TargetResult:
     from ..base.errors import MigrationSafetyError
 
     started = time.monotonic()
     try:
-        environment = target.child_environment(environ)
+        environment = target.child_environment(environ, secrets - {target.password_env})
     except MigrationSafetyError as exc:
         return TargetResult(target.name, "error", EXIT_USAGE, error=str(exc))
     package_parent = str(Path(__file__).resolve().parents[2])

@@ -26,12 +26,14 @@ class Target:
     password_env: Optional[str] = None        # the variable holding its password, read when it runs
     x_arguments: tuple = ()                   # -x tenant=NAME for a tenant schema
 
-    def child_environment(self, environ: Mapping[str, str]) -> dict:
+    def child_environment(self, environ: Mapping[str, str], other_secrets=()) -> dict:
         """The environment of this target's run: the fleet's own, with this target's connection
-        settings in place of any the fleet was started with."""
-        environment = dict(environ)
+        settings in place of any the fleet was started with, and without the variables that hold
+        the other targets' passwords (``other_secrets``): a revision run for one tenant never
+        sees another's."""
+        environment = {key: value for key, value in environ.items() if key not in other_secrets}
         if "POSTGRES_DB" in self.settings:     # another database: none of the fleet's own settings
-            environment = {key: value for key, value in environ.items()
+            environment = {key: value for key, value in environment.items()
                            if not key.startswith("POSTGRES_") and key != "DATABASE_URL"}
         environment.update(self.settings)
         if self.password_env:

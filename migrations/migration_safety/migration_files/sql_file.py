@@ -104,6 +104,8 @@ def read_folder(directory: Path) -> SqlFolder:
     folder = SqlFolder(directory.resolve())
     found: dict[int, SqlMigration] = {}
     for path in sorted(directory.glob("*.sql")):
+        if _outside(folder, path):
+            continue
         _add_file(folder, found, path)
     for migration in found.values():
         if migration.up is None:
@@ -123,6 +125,16 @@ def read_folder(directory: Path) -> SqlFolder:
                                            f"version {migrations[after].label} follows {migrations[before].label}: "
                                            f"{after - before - 1} version number(s) missing"))
     return folder
+
+
+def _outside(folder: SqlFolder, path: Path) -> bool:
+    """A link that leads out of the folder is not read: the folder is what was reviewed, and a
+    link to /etc/... or another project's files would run or show what nobody meant to."""
+    if not path.is_symlink() or path.resolve().is_relative_to(folder.directory):
+        return False
+    folder.problems.append(Problem("sql-migration-folder", path,
+                                   f"{path.name} is a link to a file outside the folder; it is not read"))
+    return True
 
 
 def _add_file(folder: SqlFolder, found: dict, path: Path) -> None:
@@ -156,6 +168,8 @@ def _apply_config(folder: SqlFolder, migrations: dict) -> None:
     path = folder.directory / CONFIG_FILE
     if not path.is_file():
         return
+    if path.is_symlink() and not path.resolve().is_relative_to(folder.directory):
+        raise ConfigurationError(f"{path} is a link to a file outside the folder; it is not read")
     data = load_yaml(path)
     entries = data.get("migrations") or []
     if not isinstance(entries, list):
@@ -201,12 +215,29 @@ def _optional_int(value) -> Optional[int]:
     return number
 
 
+# A migration_config.yaml lists files and settings: a few kilobytes. The bounds stop a file that
+# would exhaust memory or time: too large, or a few lines whose aliases expand to billions of nodes.
+MAX_YAML_BYTES = 1 << 20
+MAX_YAML_NODES = 100_000
+
+
 def load_yaml(path: Path) -> dict:
     """The yaml file as a mapping; malformed yaml is a configuration error naming the line."""
     import yaml
 
+    loader = None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            raise ConfigurationError(f"{path} is larger than {MAX_YAML_BYTES // 1024} KiB; a migration config "
+                                     "is a list of files and settings")
+        loader = yaml.SafeLoader(raw.decode("utf-8"))
+        node = loader.get_single_node()
+        if node is not None and _expanded_size(node) > MAX_YAML_NODES:
+            raise ConfigurationError(f"{path}: its aliases expand to more than {MAX_YAML_NODES} values; "
+                                     "write the entries out instead of repeating anchors")
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -214,11 +245,41 @@ def load_yaml(path: Path) -> dict:
         raise ConfigurationError(f"{path}{where}: malformed yaml: {problem}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigurationError(f"{path}:1: expected a mapping with 'migrations' and 'settings'")
     return data
+
+
+def _expanded_size(root) -> int:
+    """How many values the document holds once every alias is expanded, counted without
+    expanding (each node's size once); a node that contains itself counts as unbounded."""
+    import yaml
+
+    sizes: dict = {}
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes and sizes[id(node)] is not None:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = [item for pair in node.value for item in pair] if isinstance(node, yaml.MappingNode) \
+            else list(node.value)
+        if children_done:
+            sizes[id(node)] = min(1 + sum(sizes[id(child)] for child in children), MAX_YAML_NODES + 1)
+            continue
+        if id(node) in sizes:           # met again while its children are still being counted
+            return MAX_YAML_NODES + 1
+        sizes[id(node)] = None
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if sizes.get(id(child)) is None)
+    return sizes[id(root)]
 
 
 def _ordered(folder: SqlFolder, migrations: dict) -> list:

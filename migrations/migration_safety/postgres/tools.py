@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 
 from ..base.cache_files import read_cache, write_cache
 from ..base.errors import PreflightError, ToolError
+from ..config.settings import tool_environment
 
 TOOL_DIR_VARIABLE = "MIGRATION_PG_BIN_DIR"
 _VERSION_CACHE = "tool_versions.json"
@@ -102,7 +103,7 @@ def _ask_versions(paths: list[str]) -> dict:
             try:
                 running[path] = subprocess.Popen([path, "--version"], stdout=subprocess.PIPE,
                                                  stderr=subprocess.DEVNULL, text=True,
-                                                 env=_without_secrets(os.environ))
+                                                 env=tool_environment())
             except OSError:
                 continue
     versions = {}
@@ -162,18 +163,13 @@ def run_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None, timeout
     return completed
 
 
-def _without_secrets(env) -> dict:
-    from ..config.settings import without_secrets  # the settings module knows which variables hold secrets
-
-    return without_secrets(env)
-
-
 def start_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None,
                pass_fds: Sequence[int] = ()) -> subprocess.Popen:
-    """Every client tool starts here; whatever environment a caller built, the wrapper's own
-    secret variables (POSTGRES_PASSWORD, DATABASE_URL) stay behind."""
+    """Every child process starts here; whatever environment a caller built, only its allow-listed
+    variables reach the child (settings.tool_environment), PGPASSWORD only when the caller put it
+    there (a tool that connects: DatabaseSettings.child_environment)."""
     return subprocess.Popen(
-        list(argv), env=_without_secrets(env), stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        list(argv), env=tool_environment(env, connecting=True), stdin=stdin if stdin is not None else subprocess.DEVNULL,
         stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
         text=stdout is None, start_new_session=True, pass_fds=tuple(pass_fds))
 

@@ -7,8 +7,10 @@ import ipaddress
 import os
 import sys
 
+from ..backup.integrity import register_existing_key
 from ..base import redaction
 from ..base.errors import ConfigurationError
+from ..config.settings import service_trusted_proxies
 from .auth import TOKEN_VARIABLES, TokenStore, token_hash
 
 __all__ = ["serve", "token_hash"]
@@ -37,15 +39,19 @@ def serve(project, host: str = "127.0.0.1", port: int = 8080, *, err=None) -> in
     tokens = TokenStore.from_environment()
     for variable in TOKEN_VARIABLES:          # masked wherever text leaves us, like the password
         redaction.register(os.environ.get(variable, "").strip() or None)
+    register_existing_key()
     project.database, project.safety         # settings errors now (exit 2), not at the first request
+    trusted_proxies = service_trusted_proxies()
     if not is_loopback(host):
         err.write(f"warning: serving on {host}, not a loopback address: bearer tokens and results travel in "
                   "clear text; terminate TLS in front of this service (a reverse proxy) and restrict who can "
                   "reach it\n")
         err.flush()
     _keep_service_logs()
-    uvicorn.run(create_app(project, tokens), host=host, port=port, log_level="info", server_header=False,
-                timeout_graceful_shutdown=5)
+    # uvicorn's proxy headers and access log are off: the app decides whom to believe about the
+    # caller's address (app.client_address) and logs requests without their query string
+    uvicorn.run(create_app(project, tokens, trusted_proxies), host=host, port=port, log_level="info",
+                server_header=False, timeout_graceful_shutdown=5, proxy_headers=False, access_log=False)
     return 0
 
 

@@ -42,6 +42,12 @@ SECURITY_HEADERS = {
 }
 # Targets Alembic resolves without a revision file: head(s), base, relative steps.
 _SYMBOLIC_TARGET = re.compile(r"^(heads?|base|[+-]\d+)$")
+# What any revision target is made of (ids, branch labels, @, relative steps); nothing else gets as
+# far as the run, its audit record or Alembic.
+_TARGET_CHARACTERS = re.compile(r"^[A-Za-z0-9_.@+-]{1,200}$")
+_RELATIVE_SUFFIX = re.compile(r"^(.+?)([+-]\d+)$")
+# Credentials put in a URL end up in access logs, proxies' logs and browser histories.
+_QUERY_REFUSED = "a query string is not accepted here: send a token only as 'Authorization: Bearer <token>', never in a URL"
 # Outcomes whose run record the pipeline writes itself; the service records the others.
 _RECORDED_BY_THE_PIPELINE = {"applied", "failed-rolled-back", "failed-restored", "failed-not-restored",
                              "failed-restore-failed", "backed-up"}
@@ -85,6 +91,20 @@ def _error(status: int, message: str, headers: Optional[dict] = None, **extra) -
     return JSONResponse({"error": mask(message), **extra}, status_code=status, headers=headers)
 
 
+_MASKED_TYPES = ("application/json", "text/plain", "text/html")
+
+
+async def _masked(response: Response) -> Response:
+    """``response`` with every known secret masked in its body: the documents are masked when
+    they are made, this holds for every route, present and future, whatever it returns."""
+    if not response.headers.get("content-type", "").startswith(_MASKED_TYPES):
+        return response
+    body = b"".join([chunk async for chunk in response.body_iterator])
+    masked = mask(body.decode("utf-8", "replace")).encode("utf-8")
+    headers = {name: value for name, value in response.headers.items() if name.lower() != "content-length"}
+    return Response(masked, status_code=response.status_code, headers=headers)
+
+
 class BodyLimit:
     """Refuses bodies over ``limit`` bytes with 413 before the application sees them: by
     Content-Length when given, else (a chunked body) by counting while reading it. The API's
@@ -126,7 +146,38 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(project, tokens: TokenStore) -> FastAPI:
+def client_address(request: Request, trusted_proxies: tuple = ()) -> Optional[str]:
+    """Who is calling: the connection's peer, or — only when that peer is one of the proxies named
+    in MIGRATION_SERVICE_TRUSTED_PROXIES — the address it says it forwards for (the nearest one in
+    ``X-Forwarded-For`` that is not itself a trusted proxy). A header from anyone else is ignored:
+    it would let a caller write any address into the audit trail."""
+    import ipaddress
+
+    peer = request.client.host if request.client else None
+    if not peer or not _is_trusted(peer, trusted_proxies):
+        return peer
+    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for") for hop in header.split(",")]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer                 # a malformed chain: keep what we know for certain
+        if not _is_trusted(hop, trusted_proxies):
+            return hop
+    return peer
+
+
+def _is_trusted(address: str, trusted_proxies: tuple) -> bool:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted_proxies)
+
+
+def create_app(project, tokens: TokenStore, trusted_proxies: tuple = ()) -> FastAPI:
     runs = RunRegistry()
 
     @contextlib.asynccontextmanager
@@ -172,7 +223,13 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):
-        response = await call_next(request)
+        if request.url.query:
+            response = _error(400, _QUERY_REFUSED)
+        else:
+            response = await _masked(await call_next(request))
+        # the access log (uvicorn's own is off): who asked for which path, never a query string
+        log.info('%s "%s %s" %d', client_address(request, trusted_proxies), request.method, request.url.path,
+                 response.status_code)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
@@ -193,7 +250,7 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
 
     def actor(request: Request, caller: Caller) -> Actor:
         agent = displayable(request.headers.get("user-agent", ""))[:200] or None
-        return Actor(caller.name, request.client.host if request.client else None, agent)
+        return Actor(caller.name, client_address(request, trusted_proxies), agent)
 
     # -- liveness and the dashboard (no data without a token) ------------------------------------
     @app.get("/healthz", include_in_schema=False)
@@ -285,16 +342,26 @@ def create_app(project, tokens: TokenStore) -> FastAPI:
                        outcome=run.outcome, steps=[], error=(run.error or {}).get("message"), actor=run.actor)
 
     def check_target(target: str) -> None:
-        """An unknown revision is the caller's mistake: 422 now, not a failed run later."""
-        if _SYMBOLIC_TARGET.match(target) or "@" in target or "+" in target:
+        """Every form of target (an id, a prefix, ``heads``, ``branch@head``, ``id@+1``, ``id+2``):
+        each part that names a revision or branch must exist, the rest be a step or head/base;
+        otherwise it is the caller's mistake: 422 now, not a failed run later."""
+        if not _TARGET_CHARACTERS.match(target):
+            raise ApiError(422, "a revision target is made of letters, digits and _ . @ + - (at most 200)")
+        if _SYMBOLIC_TARGET.match(target):
             return
         from ..sources.alembic_runner import load_script_directory
 
         script = load_script_directory(project.alembic_config())
-        try:
-            script.get_revisions(target)
-        except Exception as exc:
-            raise ApiError(422, f"unknown revision {target!r}: {' '.join(str(exc).split())[:200]}") from None
+        named, at, step = target.partition("@")
+        relative = _RELATIVE_SUFFIX.match(named) if not at else None
+        if relative:
+            named = relative.group(1)
+        names = [named] + ([step] if at and not _SYMBOLIC_TARGET.match(step) else [])
+        for name in names:
+            try:
+                script.get_revisions(name)
+            except Exception as exc:
+                raise ApiError(422, f"unknown revision {target!r}: {' '.join(str(exc).split())[:200]}") from None
 
     def run_result(result) -> tuple:
         durations = {"total": result.duration_seconds, "backup": result.backup_seconds,
