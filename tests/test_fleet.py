@@ -288,3 +288,15 @@ def test_the_service_runs_a_fleet_like_a_single_run(fleet, env, tmp_path, start_
     assert any("db02: applied" in step["text"] for step in run["steps"]), run["steps"]
     refused = service.call("POST", "/api/v1/fleet/migrate", write, {"tenant_schemas": ["x; DROP TABLE orders"]})
     assert refused.status == 422, refused.text
+
+
+def test_a_targets_run_sees_its_own_password_and_no_other_targets():
+    from migration_safety.fleet.targets import Target
+
+    target = Target("acme", {"POSTGRES_DB": "acme", "POSTGRES_HOST": "db"}, "ACME_PASSWORD")
+    environment = target.child_environment(
+        {"ACME_PASSWORD": "a" * 12, "GLOBEX_PASSWORD": "g" * 12, "POSTGRES_DB": "fleet", "DATABASE_URL": "x",
+         "PATH": "/bin"}, other_secrets={"GLOBEX_PASSWORD"})
+    assert environment["POSTGRES_PASSWORD"] == "a" * 12 and environment["POSTGRES_DB"] == "acme"
+    assert "GLOBEX_PASSWORD" not in environment and "DATABASE_URL" not in environment
+    assert environment["PATH"] == "/bin"
