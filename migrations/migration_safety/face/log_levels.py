@@ -11,8 +11,9 @@ runs, which replaces every handler and resets the levels of the loggers alembic.
 set beforehand does not survive. A log record factory, installed once, sees every record as it is
 created (after env.py configured logging) and re-applies the level first: the terminal handlers
 (stream handlers on stderr/stdout) get the chosen level, and at INFO or DEBUG the ``alembic`` logger
-is lowered to it. The levels of the loggers themselves are never raised, so the wrapper's own
-watchers of Alembic's records (orchestration's "Running upgrade ..." filter) still see them.
+is lowered to it. The levels of the loggers themselves are never raised: records a project's own
+handlers expect keep reaching them. (Which revision runs is learnt from Alembic's step loop,
+sources/revision_steps.py, not from these records.)
 """
 from __future__ import annotations
 

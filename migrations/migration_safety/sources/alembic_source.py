@@ -1,45 +1,12 @@
 """An Alembic project as a source of migrations (the interface is in ``sources/__init__``): plan
-from the revision files, run through Alembic's command API, watch which revision runs."""
+from the revision files, run through Alembic's command API, watch which revision runs (revision_steps)."""
 from __future__ import annotations
 
-import contextlib
 import io
-import logging
 from pathlib import Path
-from typing import Iterator, Optional
 
 from ..base.errors import ConfigurationError
-from .steps import StepTimes
-
-
-class _RunningRevision(logging.Filter, StepTimes):
-    """Alembic logs 'Running upgrade a -> b, message' before each step (a downgrade 'b -> a').
-    A logger filter, not a handler, because env.py's fileConfig() drops existing handlers."""
-
-    def __init__(self) -> None:
-        logging.Filter.__init__(self)
-        StepTimes.__init__(self)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if text.startswith("Running "):
-            label = text[len("Running "):].strip()
-            self.started(_own_revision(label), label)
-        return True
-
-
-def _own_revision(label: str) -> Optional[str]:
-    """The revision a step applies or undoes: right of the arrow going up, left of it going down
-    (the other side lists the down revisions, several at a merge)."""
-    direction, _, arrow = label.partition(" ")
-    before, found, after = arrow.partition(" -> ")
-    if not found:
-        return None
-    if direction == "upgrade":
-        return after.split(",", 1)[0].strip() or None
-    if direction == "downgrade":
-        return before.strip() or None
-    return None
+from .revision_steps import watching_revisions
 
 
 class AlembicSource:
@@ -114,15 +81,9 @@ class AlembicSource:
         config.postgres_major = postgres_major
         return validate_paths([Path(step.path) for step in plan.steps], config)
 
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[_RunningRevision]:
-        logger = logging.getLogger("alembic.runtime.migration")
-        watcher = _RunningRevision()
-        logger.addFilter(watcher)
-        try:
-            yield watcher
-        finally:
-            logger.removeFilter(watcher)
+    def watching(self):
+        """Alembic's own step loop, not its log: env.py decides what the log says."""
+        return watching_revisions()
 
     def run(self, plan, tracker, events, notes) -> None:
         """Alembic's command; tried again (``retry_attempts``) only after a transient failure when

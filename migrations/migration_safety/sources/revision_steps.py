@@ -1,0 +1,116 @@
+"""Which revision Alembic is running, seen through Alembic's own step loop rather than its log.
+
+``MigrationContext.run_migrations`` asks its migrations function (the one ``alembic.command``
+passes as ``fn``) for the steps, then runs each one: the moment a step is handed out is the
+moment it starts, whatever env.py did with logging (an env.py that never configures the
+``alembic`` logger, or sets it to WARNING, silences the "Running upgrade ..." line). Steps that
+finish are also heard through ``on_version_apply``, the hook Alembic calls after each step, which
+is added to whatever callbacks env.py passed to ``context.configure``.
+
+The patch of ``MigrationContext.run_migrations`` is installed once and does nothing unless a
+``RevisionSteps`` is watching. Runs of the service in other threads each watch their own (a
+context variable); an env.py that runs the migrations in a thread of its own (a fresh context)
+is still watched when one run is being watched in the process.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import threading
+from typing import Iterator, Optional
+
+from .steps import StepTimes
+
+_watching: contextvars.ContextVar = contextvars.ContextVar("migration_safety_revision_steps", default=None)
+_active: list = []
+_active_lock = threading.Lock()
+_installed = False
+
+
+class RevisionSteps(StepTimes):
+    """StepTimes fed by Alembic's step loop; ``applied`` lists the revisions whose step finished
+    (on_version_apply), in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.applied: list = []
+
+    def step_handed_out(self, step) -> None:
+        # str(step) is Alembic's own label, "upgrade a -> b, message", as its log line says it
+        self.started(_own_revision(step, bool(getattr(step, "is_upgrade", True))), str(step))
+
+    def version_applied(self, *, step, **_) -> None:
+        if step.is_stamp:
+            return
+        if step.is_upgrade:
+            self.applied.append(step.up_revision_id)
+        else:
+            self.applied.extend(step.up_revision_ids[:1])
+
+
+def _own_revision(step, is_upgrade: bool) -> Optional[str]:
+    """The revision a step applies (going up) or removes (going down): both are the step's
+    ``revision``; a merge's down revisions are the other side."""
+    revision = getattr(step, "revision", None)
+    own = getattr(revision, "revision", None)
+    if own is not None:
+        return own
+    ids = getattr(step, "to_revisions" if is_upgrade else "from_revisions", ()) or ()
+    return ids[0] if ids else None
+
+
+def _current() -> Optional[RevisionSteps]:
+    watcher = _watching.get()
+    if watcher is not None:
+        return watcher
+    with _active_lock:
+        return _active[0] if len(_active) == 1 else None
+
+
+def _install() -> None:
+    global _installed
+    if _installed:
+        return
+    from alembic.runtime.migration import MigrationContext
+
+    original = MigrationContext.run_migrations
+
+    @functools.wraps(original)
+    def run_migrations(self, **kw):
+        watcher = _current()
+        if watcher is None or self.as_sql:
+            return original(self, **kw)
+        steps_of = self._migrations_fn
+
+        def handing_out(heads, context):
+            for step in steps_of(heads, context):
+                watcher.step_handed_out(step)
+                yield step
+
+        self._migrations_fn = handing_out
+        callbacks = tuple(self.on_version_apply_callbacks)
+        self.on_version_apply_callbacks = callbacks + (watcher.version_applied,)
+        try:
+            return original(self, **kw)
+        finally:
+            self._migrations_fn = steps_of
+            self.on_version_apply_callbacks = callbacks
+
+    MigrationContext.run_migrations = run_migrations
+    _installed = True
+
+
+@contextlib.contextmanager
+def watching_revisions() -> Iterator[RevisionSteps]:
+    _install()
+    watcher = RevisionSteps()
+    token = _watching.set(watcher)
+    with _active_lock:
+        _active.append(watcher)
+    try:
+        yield watcher
+    finally:
+        with _active_lock:
+            _active.remove(watcher)
+        _watching.reset(token)
