@@ -120,8 +120,8 @@ class RunContext:
 def _finding_dicts(report) -> list:
     if report is None:
         return []
-    return [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message}
-            for f in report.findings]
+    return [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message,
+             "revision": f.revision, "phase": f.phase} for f in report.findings]
 
 
 def _accepted_dicts(report) -> list:

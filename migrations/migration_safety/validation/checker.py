@@ -95,7 +95,7 @@ class _Reporter:
         if operation is not None:
             finding.table, finding.column = operation.table, operation.get("column")
             finding.details = {"kind": operation.kind, "new_type_key": operation.get("new_type_key"),
-                               "created_here": operation.table_created_here}
+                               "created_here": operation.table_created_here, "index": operation.get("index")}
         key = (rule_id, finding.file, line, message)
         if key in self._seen:           # a helper called twice reports its operations once
             return

@@ -400,8 +400,11 @@ class OperationCollector:
             for column in args["*rest"]:
                 if isinstance(column, ast.Call) and call_name(column) == "Column":
                     self._column(column, table, call, autocommit, env)
-        elif name in ("drop_table", "rename_table"):
+        elif name == "drop_table":
             self._add(name, table, call, autocommit)
+        elif name == "rename_table":
+            self._add(name, table, call, autocommit,
+                      new_table=normalize_table(self._string(args.get("new_table_name"), env)))
         elif name == "drop_column":
             column = args.get("column_name")
             if isinstance(column, ast.Call) and call_name(column) == "Column" and column.args:
@@ -414,7 +417,7 @@ class OperationCollector:
             if isinstance(column, ast.Call) and call_name(column) == "Column":
                 self._add_column(column, table, call, autocommit, env)
         elif name in ("create_index", "drop_index"):
-            self._add(name, table, call, autocommit,
+            self._add(name, table, call, autocommit, index=normalize_table(self._string(args.get("index_name"), env)),
                       concurrently=_truthy(args.get("postgresql_concurrently")), unique=_truthy(args.get("unique")))
         elif name in CONSTRAINT_TYPES:
             self._add("add_constraint", table, call, autocommit, constraint_type=CONSTRAINT_TYPES[name],

@@ -120,13 +120,16 @@ def classify(statement: str, line: int) -> Iterator[Operation]:
     if match:
         yield op("timeout_override", None, setting=match.group(1).lower())
         return
-    match = re.match(rf"CREATE (UNIQUE )?INDEX (CONCURRENTLY )?(?:IF NOT EXISTS )?(?:{IDENT} )?ON (?:ONLY )?({IDENT})",
+    match = re.match(rf"CREATE (UNIQUE )?INDEX (CONCURRENTLY )?(?:IF NOT EXISTS )?(?:({IDENT}) )?ON (?:ONLY )?({IDENT})",
                      text, _FLAGS)
     if match:
-        yield op("create_index", match.group(3), concurrently=bool(match.group(2)), unique=bool(match.group(1)))
+        yield op("create_index", match.group(4), concurrently=bool(match.group(2)), unique=bool(match.group(1)),
+                 index=normalize_table(match.group(3)))
         return
     if upper.startswith("DROP INDEX"):
-        yield op("drop_index", None, concurrently="CONCURRENTLY" in upper)
+        match = re.match(rf"DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?({IDENT})", text, _FLAGS)
+        yield op("drop_index", None, concurrently="CONCURRENTLY" in upper,
+                 index=normalize_table(match.group(1)) if match else None)
         return
     match = re.match(rf"CREATE (?:UNLOGGED |TEMP |TEMPORARY )?TABLE (?:IF NOT EXISTS )?({IDENT})\s*\((.*)\)", text, _FLAGS)
     if match:
@@ -159,10 +162,11 @@ def _alter_table(op, table: str, actions: str):
     for action in _split_top_level(actions):
         upper = action.upper()
         if upper.startswith("RENAME TO"):
-            yield op("rename_table", table)
+            yield op("rename_table", table, new_table=normalize_table(action.split(None, 2)[2]))
         elif upper.startswith("RENAME "):
             if not upper.startswith("RENAME CONSTRAINT"):
-                yield op("rename_column", table)
+                column = re.match(rf"RENAME (?:COLUMN )?({IDENT})", action, _FLAGS)
+                yield op("rename_column", table, column=normalize_table(column.group(1)) if column else None)
         elif upper.startswith("DROP COLUMN") or (upper.startswith("DROP ") and not re.match(
                 r"DROP (CONSTRAINT|DEFAULT|NOT NULL|IDENTITY|EXPRESSION)", upper)):
             yield op("drop_column", table)
