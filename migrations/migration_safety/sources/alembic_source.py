@@ -3,10 +3,25 @@ from the revision files, run through Alembic's command API, watch which revision
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from ..base.errors import ConfigurationError
 from .revision_steps import watching_revisions
+
+
+def _refuse_ambiguous_step_down(current: tuple, direction: str, target: str) -> None:
+    """``-1`` from several heads: Alembic only warns ("this usage will be disallowed") and removes
+    whichever head its walk meets first, which need not be the one the plan showed. The user names
+    the head instead."""
+    if direction != "downgrade" or len(current) < 2 or not re.fullmatch(r"-\d+", target.strip()):
+        return
+    heads = sorted(current)
+    raise ConfigurationError(
+        f"downgrade {target} is ambiguous: the database is at {len(heads)} heads ({', '.join(heads)}); "
+        "nothing was changed",
+        hint="name the head to step down from: " + " or ".join(f"--revision {head}@{target}" for head in heads)
+             + ", or name the revision to go back to")
 
 
 class AlembicSource:
@@ -57,6 +72,7 @@ class AlembicSource:
         its command runs, while env.py runs, as it does itself (alembic_runner.load_script_directory)."""
         from .alembic_runner import load_script_directory, make_plan
 
+        _refuse_ambiguous_step_down(current, direction, target)
         return make_plan(load_script_directory(self.config), current, direction, target)
 
     def check_runnable(self, plan) -> None:

@@ -38,7 +38,8 @@ class RevisionSteps(StepTimes):
 
     def step_handed_out(self, step) -> None:
         # str(step) is Alembic's own label, "upgrade a -> b, message", as its log line says it
-        self.started(_own_revision(step, bool(getattr(step, "is_upgrade", True))), str(step))
+        self.started(_own_revision(step, bool(getattr(step, "is_upgrade", True))), str(step),
+                     getattr(getattr(step, "revision", None), "path", None))
 
     def version_applied(self, *, step, **_) -> None:
         if step.is_stamp:
