@@ -220,7 +220,8 @@ def _one_target(args, parser) -> None:
                          parser.format_usage())
     args.revision = args.revision or args.target or ("head" if args.command == "upgrade" else None)
     if args.revision is None:
-        raise UsageError("downgrade needs a target: an id, -1, label@-1 or base (e.g. `downgrade -1`)",
+        raise UsageError("downgrade needs a target: --revision REV (an id, -1, label@-1 or base), "
+                         "or as Alembic takes it, `downgrade -1`",
                          parser.format_usage())
 
 
