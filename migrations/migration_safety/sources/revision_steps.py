@@ -4,8 +4,8 @@
 passes as ``fn``) for the steps, then runs each one: the moment a step is handed out is the
 moment it starts, whatever env.py did with logging (an env.py that never configures the
 ``alembic`` logger, or sets it to WARNING, silences the "Running upgrade ..." line). Steps that
-finish are also heard through ``on_version_apply``, the hook Alembic calls after each step, which
-is added to whatever callbacks env.py passed to ``context.configure``.
+finish are heard through ``on_version_apply``, the hook Alembic calls after each step, added to
+whatever callbacks env.py passed to ``context.configure``.
 
 The patch of ``MigrationContext.run_migrations`` is installed once and does nothing unless a
 ``RevisionSteps`` is watching. Runs of the service in other threads each watch their own (a
@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import functools
 import threading
+import time
 from typing import Iterator, Optional
 
 from .steps import StepTimes
@@ -29,12 +30,13 @@ _installed = False
 
 
 class RevisionSteps(StepTimes):
-    """StepTimes fed by Alembic's step loop; ``applied`` lists the revisions whose step finished
-    (on_version_apply), in order."""
+    """StepTimes fed by Alembic's step loop. A step that finished ends when Alembic reports it
+    applied (on_version_apply, after its version row is written), so its duration leaves out
+    whatever ran between steps or after the last one (a per-migration commit, env.py's exit)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.applied: list = []
+        self._finished: dict = {}       # revision -> time.monotonic() Alembic reported it applied
 
     def step_handed_out(self, step) -> None:
         # str(step) is Alembic's own label, "upgrade a -> b, message", as its log line says it
@@ -42,12 +44,17 @@ class RevisionSteps(StepTimes):
                      getattr(getattr(step, "revision", None), "path", None))
 
     def version_applied(self, *, step, **_) -> None:
-        if step.is_stamp:
-            return
-        if step.is_upgrade:
-            self.applied.append(step.up_revision_id)
-        else:
-            self.applied.extend(step.up_revision_ids[:1])
+        if not step.is_stamp and step.up_revision_ids:
+            # the step's own revision: up going up, and the one removed going down (also "up")
+            self._finished[step.up_revision_id] = time.monotonic()
+
+    def durations_ms(self, end: float) -> dict:
+        durations = super().durations_ms(end)
+        for revision, started in self.starts():
+            finished = self._finished.get(revision)
+            if finished is not None and finished >= started:
+                durations[revision] = round((finished - started) * 1000)
+        return durations
 
 
 def _own_revision(step, is_upgrade: bool) -> Optional[str]:
@@ -71,12 +78,15 @@ def _current() -> Optional[RevisionSteps]:
 
 def _install() -> None:
     global _installed
-    if _installed:
-        return
-    from alembic.runtime.migration import MigrationContext
+    with _active_lock:      # two service threads starting at once must not wrap it twice
+        if not _installed:
+            from alembic.runtime.migration import MigrationContext
 
-    original = MigrationContext.run_migrations
+            MigrationContext.run_migrations = _watched(MigrationContext.run_migrations)
+            _installed = True
 
+
+def _watched(original):
     @functools.wraps(original)
     def run_migrations(self, **kw):
         watcher = _current()
@@ -98,8 +108,7 @@ def _install() -> None:
             self._migrations_fn = steps_of
             self.on_version_apply_callbacks = callbacks
 
-    MigrationContext.run_migrations = run_migrations
-    _installed = True
+    return run_migrations
 
 
 @contextlib.contextmanager
