@@ -104,7 +104,7 @@ def _status(project, args, output: Output) -> int:
     if data["problem"]:
         rows.append(("problem", data["problem"]))
     output.key_values("Status", rows)
-    if data["pending"]:
+    if data["pending"] and "versions" not in data:      # a SQL folder's table above shows them
         output.table("Pending", ("#", "revision", "message"),
                      [(i + 1, *_step_and_message(label)) for i, label in enumerate(data["pending"])])
     if data["needs_attention"]:
