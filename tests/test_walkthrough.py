@@ -16,7 +16,8 @@ from harness import REPO_ROOT
 EXAMPLE_TESTS = ["tests/test_projects.py::test_cli_without_a_named_project_runs_on_a_copy_of_the_example",
                  "tests/test_recovery.py::test_restore_latest_gives_back_the_backup_state_and_can_be_undone",
                  "tests/test_recovery.py::test_restore_asks_for_the_database_name_on_a_terminal",
-                 "tests/test_safe_upgrade.py::test_downgrade_of_the_example_project"]
+                 "tests/test_safe_upgrade.py::test_downgrade_of_the_example_project",
+                 "tests/test_backup_security.py::test_a_second_run_leaves_a_backup_in_progress_alone"]
 NEW_FIELD = "    notes: Mapped[Optional[str]] = mapped_column(Text)\n"
 
 
