@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import APP_PASSWORD, APP_USER, Database, backup_files, fingerprint, new_database, run_cli, sidecar_of
+from harness import APP_PASSWORD, APP_USER, Database, backup_files, example_project, fingerprint, new_database, run_cli, sidecar_of
 
 import local_postgres
 
@@ -417,7 +417,8 @@ def _slow_tools(root: Path, go: Path) -> Path:
 def test_a_second_run_leaves_a_backup_in_progress_alone(database, env, pg_cluster, tmp_path):
     backups = tmp_path / "backups"
     go = tmp_path / "go"
-    first_env = dict(env, MIGRATION_PG_BIN_DIR=str(_slow_tools(tmp_path, go)))
+    # the example's copy, as run_cli uses: the checkout's migrations/versions may hold a user's revisions
+    first_env = dict(env, MIGRATION_PG_BIN_DIR=str(_slow_tools(tmp_path, go)), ALEMBIC_CONFIG=str(example_project()))
     first = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve().parent.parent / "migrations" / "migration_utils.py"),
          "--format", "json", "upgrade"], env=first_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -180,3 +180,44 @@ def test_a_sequence_whose_column_holds_a_newer_value_stays_advanced(database, en
     assert after["tables"] == before["tables"]
     assert {name: position for name, position in after["sequences"].items() if name != "public.free_seq"} \
         == {name: position for name, position in before["sequences"].items() if name != "public.free_seq"}
+
+
+def recorded_revisions(database) -> list:
+    """The newest run record's revisions, in the order they ran."""
+    return [row[0] for row in database.sql(
+        "SELECT revision FROM migration_safety.migration_history WHERE run_id = (SELECT run_id FROM"
+        " migration_safety.migration_history ORDER BY id DESC LIMIT 1) ORDER BY id")]
+
+
+def test_one_step_down_from_several_heads_is_refused_as_ambiguous(database, env, tmp_path):
+    ini = make_project(tmp_path / "project", {"r0.py": ROOT, "f1.py": FIELDS_1, "f2.py": FIELDS_2, "c1.py": CROPS_1})
+    cli(ini, env, "upgrade", "--revision", "heads")
+    assert versions(database) == {"f2", "c1"}
+    before = fingerprint(database)
+    # Alembic itself only warns here and removes whichever head its walk meets first
+    for args in (("downgrade", "-1"), ("downgrade", "--revision", "-1"), ("downgrade", "-1", "--dry-run"),
+                 ("downgrade", "--revision=-2")):
+        refused = run_cli("--config", str(ini), *args, env=env)
+        assert refused.returncode == 2, (args, refused.stdout + refused.stderr)
+        assert "ambiguous" in refused.stderr and "c1, f2" in refused.stderr, refused.stderr
+        assert "--revision c1@-" in refused.stderr and "--revision f2@-" in refused.stderr
+        assert "UserWarning" not in refused.stderr
+        assert fingerprint(database) == before
+    as_json = json.loads(run_cli("--config", str(ini), "--format", "json", "downgrade", "-1", env=env).stdout)
+    assert as_json["error"]["exit_code"] == 2 and "f2@-1" in as_json["error"]["hint"]
+
+    # Named, each head steps down by itself, and the run record names the revision removed.
+    cli(ini, env, "downgrade", "--revision", "c1@-1")
+    assert versions(database) == {"f2"} and tables(database) == {"farms", "fields"}
+    assert recorded_revisions(database) == ["c1"]
+    cli(ini, env, "downgrade", "f2@-1")
+    assert versions(database) == {"f1"}
+    assert recorded_revisions(database) == ["f2"]
+    # With one head left, -1 is plain again
+    cli(ini, env, "downgrade", "-1")
+    assert versions(database) == {"r0"} and recorded_revisions(database) == ["f1"]
+    # One target only
+    both = run_cli("--config", str(ini), "downgrade", "--revision", "base", "r0", env=env)
+    assert both.returncode == 2 and "two targets" in both.stderr
+    missing = run_cli("--config", str(ini), "downgrade", env=env)
+    assert missing.returncode == 2 and "needs a target" in missing.stderr

@@ -4,7 +4,6 @@ skipped as malformed instead of stopping every upgrade, and a newline in a file 
 a line of output. Each test performs the attack against the real CLI and database."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

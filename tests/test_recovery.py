@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -214,17 +213,36 @@ def test_info_masks_the_password(database, env):
     assert "alembic" in result.stdout and "pg_dump" in result.stdout
 
 
+MODELS = """
+from sqlalchemy import Column, Integer, MetaData, Table, Text
+
+metadata = MetaData()
+farms = Table("farms", metadata, Column("id", Integer, primary_key=True), Column("name", Text))
+"""
+
+
 def test_autogenerate_with_and_without_model_changes(database, env, tmp_path):
-    repo = Path(__file__).resolve().parent.parent
-    project = tmp_path / "migrations"
-    shutil.copytree(repo / "migrations", project, ignore=shutil.ignore_patterns("backups", "__pycache__"))
-    (tmp_path / "infrastructure").symlink_to(repo / "infrastructure")   # env.py imports the models
-    ini = project / "alembic.ini"
+    """On a project of the test's own (its models and revision written here), so that changing the
+    example application's models, as the README's walk-through does, cannot change this test."""
+    ini = make_project(tmp_path / "project", {"a1.py": revision(
+        "a1", None, 'op.create_table("farms", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.Text))',
+        'op.drop_table("farms")')})
+    script_directory = ini.parent / "alembic"
+    (script_directory / "app_models.py").write_text(MODELS)
+    env_py = script_directory / "env.py"
+    assert "target_metadata = None\n" in env_py.read_text(), "alembic's env.py template changed"
+    env_py.write_text(env_py.read_text().replace("target_metadata = None\n",
+                                                 "from app_models import metadata as target_metadata\n"))
+    text = ini.read_text()
+    assert "\nprepend_sys_path = .\n" in text, "alembic's ini template changed"
+    ini.write_text(text.replace("\nprepend_sys_path = .\n", "\nprepend_sys_path = %(here)s/alembic\n"))
+    versions = script_directory / "versions"
+
     cli_json("--config", str(ini), "upgrade", env=env)
-    before = sorted(p.name for p in (project / "versions").glob("*.py"))
+    before = sorted(p.name for p in versions.glob("*.py"))
     nothing = cli_json("--config", str(ini), "create", "--message", "no change", "--autogenerate", env=env)
     assert nothing["created"] is None and "no changes detected" in nothing["message"]
-    assert sorted(p.name for p in (project / "versions").glob("*.py")) == before
+    assert sorted(p.name for p in versions.glob("*.py")) == before
     # the database has a column the models lack: autogenerate writes a revision dropping it,
     # and validation flags that drop right away
     database.sql("ALTER TABLE farms ADD COLUMN legacy_code text")
@@ -260,9 +278,10 @@ def _restore_on_a_terminal(env, answer: str):
     import subprocess
     import sys
 
-    from harness import REPO_ROOT
+    from harness import REPO_ROOT, example_project
 
     master, slave = pty.openpty()
+    env = {**env, "ALEMBIC_CONFIG": str(example_project())}      # the copy run_cli uses, not the checkout's
     process = subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"), "restore"],
                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT,
                                text=True)

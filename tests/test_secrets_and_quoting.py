@@ -411,7 +411,7 @@ def assert_no_secret(texts: dict, secrets: list) -> None:
 
 
 @pytest.mark.parametrize("key_source", ["MIGRATION_BACKUP_KEY", "key file"])
-def test_the_backup_key_and_tokens_are_masked_everywhere(database, tmp_path, start_service, key_source):
+def test_the_backup_key_and_tokens_are_masked_everywhere(database, tmp_path, start_service, key_source):  # noqa: F811
     ini = make_project(tmp_path / "project", {"a1_base.py": BASE, "b2_leaky.py": LEAKY_SECRETS},
                        transaction_per_migration=True)      # a1 commits, so the failure restores
     log_file = tmp_path / "runs.jsonl"

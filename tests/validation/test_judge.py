@@ -68,3 +68,50 @@ def test_the_threshold_counts_small_tables_as_empty(tmp_path):
     judged = _by_line(judge(_findings(tmp_path), live, max_harmless_rows=100))
     assert judged[8].severity == "info" and "drafts has 40 rows" in judged[8].message
     assert judged[11].severity == "warning" and "never analyzed" in judged[11].message
+
+
+PLAN_REVISION = '''revision = "k2"
+down_revision = "k1"
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    op.rename_table("plants", "crops")
+    op.drop_column("farms", "nickname")
+    op.drop_column("farms", "region")
+    op.drop_index("ix_farms_nickname", table_name="farms")
+    op.execute("DROP INDEX ix_farms_region")
+    op.execute("ALTER TABLE farms RENAME COLUMN nickname TO alias")
+
+
+def downgrade():
+    op.execute("SELECT 1")
+'''
+
+
+def test_renames_and_drops_of_what_earlier_revisions_of_the_plan_create_are_harmless(tmp_path):
+    from migration_safety.validation.judge import PlanCreated
+    from migration_safety.validation.sql import read_sql as classify
+
+    path = tmp_path / "k2.py"
+    path.write_text(PLAN_REVISION)
+    findings = validate_paths([path], ValidationConfig()).findings
+    earlier = [op for statement in ("CREATE TABLE plants (id int)", "ALTER TABLE farms ADD COLUMN nickname text",
+                                    "CREATE INDEX ix_farms_nickname ON farms (nickname)")
+               for op in classify(statement, 1)]
+    created = PlanCreated().after(earlier)
+    assert created.tables == {"plants"} and created.columns == {("farms", "nickname")}
+    assert created.indexes == {"ix_farms_nickname"}
+    live = {"farms": LiveTable(10_000, 8 * 1024 ** 2, {}), "plants": LiveTable(10_000, 8 * 1024 ** 2, {})}
+    judged = _by_line(judge(findings, live, created_by_plan=created))
+    assert judged[8].rule == "rename-table" and judged[8].severity == "info"
+    assert "plants created by this plan" in judged[8].message
+    assert judged[9].severity == "info" and "farms.nickname created by this plan" in judged[9].message
+    assert judged[10].rule == "drop-column" and judged[10].severity == "error"           # region: the table's own
+    assert judged[11].severity == "info" and "index ix_farms_nickname" in judged[11].message
+    assert judged[12].severity != "info"                                                  # ix_farms_region: not the plan's
+    assert judged[13].rule == "rename-column" and judged[13].severity == "info"      # in SQL too
+    # a table the plan renamed keeps counting as the plan's own under its new name
+    renamed = created.after([op for op in classify("ALTER TABLE plants RENAME TO crops", 1)])
+    assert "crops" in renamed.tables

@@ -322,6 +322,9 @@ def test_upgrade_runs_without_allow_unsafe_once_the_finding_is_accepted(database
     env = database.env()
     env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
     ini = _third_party_project(tmp_path)
+    # from base, the same plan creates t: dropping its column is no hazard. Once t exists, it is.
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    database.sql("INSERT INTO t VALUES (1, 'kept')")
     refused = run_cli("--config", str(ini), "upgrade", env=env)
     assert refused.returncode == 3
     with ini.open("a") as handle:

@@ -143,7 +143,7 @@ def parse_database_url(url: str, source: str = "DATABASE_URL") -> DatabaseSettin
     try:
         parts = urlsplit(url.strip())
         port = parts.port or DEFAULT_PORT
-    except ValueError as exc:
+    except ValueError:
         # Not urlsplit's message: it may quote part of an unquoted password (as the "port").
         raise SettingsError(f"{source} is not a valid URL (URL-quote the password's special characters: "
                             "@ %40, : %3A, / %2F, % %25)") from None

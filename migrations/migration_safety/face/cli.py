@@ -96,9 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("upgrade", "upgrade the database behind a verified backup"),
                             ("downgrade", "downgrade the database behind a verified backup")):
         sub = command(name, help_text)
-        sub.add_argument("-r", "--revision", default="head" if name == "upgrade" else None,
-                         required=name == "downgrade",
-                         help="target revision (upgrade: default head; downgrade: an id, prefix, -1 or base)")
+        sub.add_argument("-r", "--revision",
+                         help="target revision (upgrade: default head; downgrade: an id, prefix, -1, "
+                              "label@-1 or base)")
+        sub.add_argument("target", nargs="?", metavar="REVISION",
+                         help="the target revision, as Alembic's own CLI takes it (`downgrade -1`); "
+                              "the same as --revision")
+        sub.add_argument("-v", "--verbose", action="store_true",
+                         help="list every revision the run applied or removed (the summary is the default)")
         sub.add_argument("--dry-run", action="store_true",
                          help="print the plan, validation and SQL; change nothing, write no backup")
         sub.add_argument("--no-backup", action="store_true",
@@ -204,6 +209,13 @@ def main(argv=None) -> int:
         output.err_stream.write(exc.usage)
         output.failure(str(exc), hint="see --help", exit_code=EXIT_USAGE, kind="usage")
         return EXIT_USAGE
+    try:
+        _one_target(args, parser)
+    except UsageError as exc:
+        output = Output("json" if args.format == "json" else "text")
+        output.err_stream.write(exc.usage)
+        output.failure(str(exc), hint="see --help", exit_code=EXIT_USAGE, kind="usage")
+        return EXIT_USAGE
     from .dispatch import dispatch
 
     output = Output(args.format)
@@ -234,6 +246,21 @@ def main(argv=None) -> int:
         output.failure(f"internal error: {type(exc).__name__}: {' '.join(mask(str(exc)).split())[:300]}",
                        hint="set MIGRATION_DEBUG=1 for the traceback", exit_code=EXIT_FAILED, kind="internal")
         return EXIT_FAILED
+
+
+def _one_target(args, parser) -> None:
+    """upgrade/downgrade name their target once: ``--revision``, or in Alembic's own way as a
+    positional (``downgrade -1``); upgrade defaults to head, downgrade has no default."""
+    if args.command not in ("upgrade", "downgrade"):
+        return
+    if args.target is not None and args.revision is not None and args.target != args.revision:
+        raise UsageError(f"two targets given: {args.revision} (--revision) and {args.target}; give one",
+                         parser.format_usage())
+    args.revision = args.revision or args.target or ("head" if args.command == "upgrade" else None)
+    if args.revision is None:
+        raise UsageError("downgrade needs a target: --revision REV (an id, -1, label@-1 or base), "
+                         "or as Alembic takes it, `downgrade -1`",
+                         parser.format_usage())
 
 
 def exit_now(code: int) -> None:

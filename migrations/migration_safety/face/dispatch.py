@@ -13,6 +13,8 @@ from .render import Output, render_run_result
 def dispatch(args, output: Output) -> int:
     stderr_level = log_levels.level_from_environment()          # MIGRATION_LOG_LEVEL; exit 2 when invalid
     log_levels.apply_to_logging(stderr_level)
+    if args.command in ("upgrade", "downgrade") and not args.verbose and stderr_level is None:
+        log_levels.quiet_alembic_steps()
     if args.command == "validate" and (args.explain or args.list_rules):
         return _validate_info(args, output)
     if args.command == "serve" and args.hash_token:
@@ -42,7 +44,7 @@ def _run(project, args, output: Output) -> int:
     else:
         result = commands.downgrade(project, args.revision, **options)
     args.run_result = result            # the run log's outcome line
-    render_run_result(output, result)
+    render_run_result(output, result, verbose=args.verbose)
     return result.exit_code
 
 
@@ -150,7 +152,7 @@ def _status(project, args, output: Output) -> int:
             ("heads", (", ".join(data["heads"]) or "none")
              + (" (several: pending counts towards all; upgrade with --revision heads or merge them)"
                 if data["several_heads"] else "")),
-            ("pending", str(len(data["pending"])) + (": " + "; ".join(data["pending"]) if data["pending"] else "")),
+            ("pending", str(len(data["pending"]))),
             ("last backup", f"{backup['file']} ({backup['age_hours']:.1f} h ago)" if backup else "none")]
     rows += [("DRIFT", f"{d['revision']}: {d['detail']}") for d in data["drift"]]
     rows += [("INTERRUPTED RUN", _describe_run(run)) for run in data["unfinished_runs"]]
@@ -159,12 +161,21 @@ def _status(project, args, output: Output) -> int:
     if data["problem"]:
         rows.append(("problem", data["problem"]))
     output.key_values("Status", rows)
+    if data["pending"] and "versions" not in data:      # a SQL folder's table above shows them
+        output.table("Pending", ("#", "revision", "message"),
+                     [(i + 1, *_step_and_message(label)) for i, label in enumerate(data["pending"])])
     if data["needs_attention"]:
         output.line("NEEDS ATTENTION: the database may be partially migrated; `recover` restores the backup taken "
                     "before that run, `recover --accept` keeps it as it is", style="bold red")
     output.line("up to date" if data["up_to_date"] else f"{len(data['pending'])} revision(s) pending",
                 style="green" if data["up_to_date"] else "yellow")
     return EXIT_OK
+
+
+def _step_and_message(label: str) -> tuple:
+    """("a -> b", "its message's first line") from a plan step's label."""
+    step, _, message = label.partition(": ")
+    return step, next(iter(message.strip().splitlines()), "")
 
 
 def _describe_run(run: dict) -> str:

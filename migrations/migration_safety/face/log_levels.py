@@ -1,6 +1,7 @@
 """How much the wrapper and Alembic say on stderr: ``MIGRATION_LOG_LEVEL`` = ERROR, WARNING, INFO
-or DEBUG. Unset, nothing changes (the wrapper's steps and warnings, Alembic's INFO lines as the
-project's alembic.ini configures them).
+or DEBUG. Unset, the wrapper's steps and warnings and Alembic's lines as the project's alembic.ini
+configures them, except that upgrade and downgrade keep Alembic's per-revision INFO lines off the
+terminal unless ``--verbose`` (or INFO/DEBUG) asks for them.
 
 The wrapper's own lines pass through ``LevelEvents``: steps and progress are INFO, warnings are
 WARNING; at DEBUG each step also says how long the run has been going, and every SQL statement a
@@ -11,8 +12,9 @@ runs, which replaces every handler and resets the levels of the loggers alembic.
 set beforehand does not survive. A log record factory, installed once, sees every record as it is
 created (after env.py configured logging) and re-applies the level first: the terminal handlers
 (stream handlers on stderr/stdout) get the chosen level, and at INFO or DEBUG the ``alembic`` logger
-is lowered to it. The levels of the loggers themselves are never raised, so the wrapper's own
-watchers of Alembic's records (orchestration's "Running upgrade ..." filter) still see them.
+is lowered to it. The levels of the loggers themselves are never raised: records a project's own
+handlers expect keep reaching them. (Which revision runs is learnt from Alembic's step loop,
+sources/revision_steps.py, not from these records.)
 """
 from __future__ import annotations
 
@@ -58,18 +60,47 @@ def apply_to_logging(level: Optional[int]) -> None:
         _print_sql_statements()
 
 
+class _AlembicStepLines(logging.Filter):
+    """Alembic's INFO lines ("Context impl ...", "Running upgrade a -> b, ...": one per revision)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "alembic.runtime.migration" and record.levelno == logging.INFO)
+
+
+_STEP_LINES = _AlembicStepLines()
+
+
+def quiet_alembic_steps() -> None:
+    """Keep Alembic's per-revision INFO lines off the terminal (a run of 120 revisions printed one
+    line each): the run's summary says what ran, ``--verbose`` and ``history`` list each revision.
+    Only terminal handlers are filtered, so a project's log file keeps them; attached as records are
+    made, because env.py's fileConfig() replaces the handlers each time it runs."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        for handler in _terminal_handlers():
+            if _STEP_LINES not in handler.filters:
+                handler.addFilter(_STEP_LINES)
+        return previous(*args, **kwargs)
+
+    logging.setLogRecordFactory(factory)
+
+
+def _terminal_handlers() -> list:
+    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
+                                       if isinstance(logger, logging.Logger)]
+    return [handler for logger in loggers for handler in logger.handlers if _writes_to_terminal(handler)]
+
+
 def _writes_to_terminal(handler: logging.Handler) -> bool:
     return (isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
             and getattr(handler, "stream", None) in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__))
 
 
 def _apply_levels(level: int) -> None:
-    loggers = [logging.getLogger()] + [logger for logger in list(logging.Logger.manager.loggerDict.values())
-                                       if isinstance(logger, logging.Logger)]
-    for logger in loggers:
-        for handler in logger.handlers:
-            if handler.level != level and _writes_to_terminal(handler):
-                handler.setLevel(level)
+    for handler in _terminal_handlers():
+        if handler.level != level:
+            handler.setLevel(level)
     alembic_logger = logging.getLogger("alembic")
     if level <= logging.INFO and alembic_logger.getEffectiveLevel() > level:
         alembic_logger.setLevel(level)

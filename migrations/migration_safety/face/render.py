@@ -186,16 +186,25 @@ _SQL_HEADINGS = {"alembic": "-- SQL Alembic would run (offline mode):",
                         "no-transaction, with its schema_migrations row):"}
 
 
-def render_run_result(output: Output, result) -> None:
+# Up to this many revisions or findings are listed one per row; more are summed up (--verbose lists all)
+LISTED_AT_MOST = 10
+
+
+def render_run_result(output: Output, result, *, verbose: bool = False) -> None:
+    """The result for people: a summary a long run does not drown (the revisions and the info
+    findings counted, the findings that can block listed); ``verbose`` lists everything, as the
+    JSON document always does."""
     if output.format == "json":
         output.json(result)
         return
     if result.steps:
         title = "Plan" if result.status in ("dry-run", "up-to-date") else f"{result.command.capitalize()} steps"
-        output.table(title, ("#", "revision"), [(i + 1, label) for i, label in enumerate(result.steps)])
-    if result.findings:
-        output.table("Validation", ("severity", "rule", "where", "message"),
-                     [(f["severity"], f["rule"], f"{f['file']}:{f['line']}", f["message"]) for f in result.findings])
+        if verbose or len(result.steps) <= LISTED_AT_MOST:
+            output.table(title, ("#", "revision"), [(i + 1, label) for i, label in enumerate(result.steps)])
+        else:
+            output.line(f"{title}: {len(result.steps)} revisions, from {result.steps[0]} to {result.steps[-1]} "
+                        "(--verbose lists each; `history` shows each one's time)")
+    _render_findings(output, result.findings, verbose)
     if result.accepted:
         output.table("Accepted in config (not blocking)", ("rule", "where", "reason"),
                      [(f["rule"], f"{f['file']}:{f['line']}", f["reason"]) for f in result.accepted])
@@ -217,11 +226,31 @@ def render_run_result(output: Output, result) -> None:
         rows.append(("backup", result.backup))
     if result.error:
         rows.append(("error", result.error))
+    if result.steps:
+        done = "applied" if result.status == "applied" and result.command == "upgrade" else \
+            "removed" if result.status == "applied" else "planned"
+        rows.append(("revisions", f"{len(result.steps)} {done}"))
     timings = [f"{name} {value:.2f}s" for name, value in (("backup", result.backup_seconds),
                ("migrate", result.migrate_seconds), ("restore", result.restore_seconds)) if value is not None]
     rows.append(("time", f"{result.duration_seconds:.2f}s total" + (f" ({', '.join(timings)})" if timings else "")))
     output.key_values("Result", rows)
     output.line(result.message, style=STATUS_STYLES.get(result.status))
+
+
+def _render_findings(output: Output, findings: list, verbose: bool) -> None:
+    shown = findings if verbose else [f for f in findings if f["severity"] != "info"]
+    hidden = len(findings) - len(shown)
+    if not verbose and len(shown) > LISTED_AT_MOST:
+        hidden += len(shown) - LISTED_AT_MOST
+        shown = sorted(shown, key=lambda f: f["severity"] != "error")[:LISTED_AT_MOST]
+    if shown:
+        output.table("Validation", ("severity", "rule", "where", "message"),
+                     [(f["severity"], f["rule"], f"{f['file']}:{f['line']}", f["message"]) for f in shown])
+    if hidden:
+        counts = {severity: sum(1 for f in findings if f["severity"] == severity)
+                  for severity in ("error", "warning", "info")}
+        output.line(f"validation: {', '.join(f'{n} {severity}' for severity, n in counts.items() if n)}; "
+                    f"{hidden} not shown (--verbose, --format json or `validate` list them)")
 
 
 def _render_rehearsal(output: Output, rehearsal: dict) -> None:

@@ -82,6 +82,7 @@ class RunContext:
     running_revision: Optional[str] = None
     step_durations_ms: dict = field(default_factory=dict)   # revision -> its own duration (history)
     step_attempts: dict = field(default_factory=dict)       # revision -> times it started (retries)
+    steps_ran: list = field(default_factory=list)           # (revision, file) as the source really ran them
     notes: list = field(default_factory=list)
     result: Optional[RunResult] = None
     actor: object = None                   # run_history.Actor of a run asked for through the service
@@ -121,8 +122,8 @@ class RunContext:
 def _finding_dicts(report) -> list:
     if report is None:
         return []
-    return [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message}
-            for f in report.findings]
+    return [{"rule": f.rule, "severity": f.severity, "file": f.file, "line": f.line, "message": f.message,
+             "revision": f.revision, "phase": f.phase} for f in report.findings]
 
 
 def _accepted_dicts(report) -> list:
@@ -268,6 +269,7 @@ def _run_alembic(run: RunContext) -> None:
     run.running_revision = running.last
     run.step_durations_ms = running.durations_ms(time.monotonic())
     run.step_attempts = running.attempts()
+    run.steps_ran = [(revision, running.paths.get(revision)) for revision in running.ran()]
     run.result.migrate_seconds = round(time.monotonic() - started, 3)
 
 
@@ -412,12 +414,26 @@ def _record(run: RunContext) -> None:
         record_run(run.connection, run.safety.history_table, direction=result.command, started_at=run.started_at,
                    duration_ms=int(result.duration_seconds * 1000), backup_file=result.backup,
                    outcome=result.status.value, error=result.error,
-                   steps=[StepRecord(step.revision, file_checksum(step.path), run.step_durations_ms.get(step.revision),
-                                     run.step_attempts.get(step.revision, 0))
-                          for step in run.plan.steps],
+                   steps=[StepRecord(revision, file_checksum(path) if path else None,
+                                     run.step_durations_ms.get(revision), run.step_attempts.get(revision, 0))
+                          for revision, path in _recorded_steps(run)],
                    actor=run.actor)
     except Exception as exc:  # the migration outcome matters more than its record
         result.notes.append(f"could not write the run record: {' '.join(str(exc).split())[:200]}")
+
+
+def _recorded_steps(run: RunContext) -> list:
+    """(revision, file) for the run record: the steps that really ran, which is what Alembic did
+    whatever the plan said; after a failure also the planned steps that never started."""
+    planned = [(step.revision, step.path) for step in run.plan.steps]
+    if not run.steps_ran:
+        return planned
+    files = dict(planned)
+    ran = [(revision, path or files.get(revision)) for revision, path in run.steps_ran]
+    if run.failure is None:
+        return ran
+    started = {revision for revision, _ in ran}
+    return ran + [(revision, path) for revision, path in planned if revision not in started]
 
 
 def _committed_anything(run: RunContext, after: tuple) -> bool:

@@ -35,7 +35,9 @@ class PlannedStep:
     def label(self) -> str:
         arrow = f"{self.down_revision or 'base'} -> {self.revision}" if self.is_upgrade \
             else f"{self.revision} -> {self.down_revision or 'base'}"
-        return f"{arrow}: {self.message}"
+        # the first line only: a docstring without a blank line after it has "Revision ID: ..." in its doc
+        first_line = next(iter(self.message.strip().splitlines()), "")
+        return f"{arrow}: {first_line}"
 
 
 @dataclass

@@ -1,46 +1,28 @@
 """An Alembic project as a source of migrations (the interface is in ``sources/__init__``): plan
-from the revision files, run through Alembic's command API, watch which revision runs."""
+from the revision files, run through Alembic's command API, watch which revision runs (revision_steps)."""
 from __future__ import annotations
 
-import contextlib
 import io
-import logging
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Optional
 
 from ..base.errors import ConfigurationError
-from .steps import StepTimes
+from .revision_steps import watching_revisions
 
 
-class _RunningRevision(logging.Filter, StepTimes):
-    """Alembic logs 'Running upgrade a -> b, message' before each step (a downgrade 'b -> a').
-    A logger filter, not a handler, because env.py's fileConfig() drops existing handlers."""
-
-    def __init__(self) -> None:
-        logging.Filter.__init__(self)
-        StepTimes.__init__(self)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if text.startswith("Running "):
-            label = text[len("Running "):].strip()
-            self.started(_own_revision(label), label)
-        return True
-
-
-def _own_revision(label: str) -> Optional[str]:
-    """The revision a step applies or undoes: right of the arrow going up, left of it going down
-    (the other side lists the down revisions, several at a merge)."""
-    direction, _, arrow = label.partition(" ")
-    before, found, after = arrow.partition(" -> ")
-    if not found:
-        return None
-    if direction == "upgrade":
-        return after.split(",", 1)[0].strip() or None
-    if direction == "downgrade":
-        return before.strip() or None
-    return None
+def _refuse_ambiguous_step_down(current: tuple, direction: str, target: str) -> None:
+    """``-1`` from several heads: Alembic only warns ("this usage will be disallowed") and removes
+    whichever head its walk meets first, which need not be the one the plan showed. The user names
+    the head instead."""
+    if direction != "downgrade" or len(current) < 2 or not re.fullmatch(r"-\d+", target.strip()):
+        return
+    heads = sorted(current)
+    raise ConfigurationError(
+        f"downgrade {target} is ambiguous: the database is at {len(heads)} heads ({', '.join(heads)}); "
+        "nothing was changed",
+        hint="name the head to step down from: " + " or ".join(f"--revision {head}@{target}" for head in heads)
+             + ", or name the revision to go back to")
 
 
 class AlembicSource:
@@ -164,6 +146,7 @@ class AlembicSource:
         its command runs, while env.py runs, as it does itself (alembic_runner.load_script_directory)."""
         from .alembic_runner import make_plan
 
+        _refuse_ambiguous_step_down(current, direction, target)
         return make_plan(self.planning_script(), current, direction, target)
 
     def check_runnable(self, plan) -> None:
@@ -190,15 +173,9 @@ class AlembicSource:
         config.transaction_mode = self.transaction_mode
         return validate_paths([Path(step.path) for step in plan.steps], config)
 
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[_RunningRevision]:
-        logger = logging.getLogger("alembic.runtime.migration")
-        watcher = _RunningRevision()
-        logger.addFilter(watcher)
-        try:
-            yield watcher
-        finally:
-            logger.removeFilter(watcher)
+    def watching(self):
+        """Alembic's own step loop, not its log: env.py decides what the log says."""
+        return watching_revisions()
 
     def run(self, plan, tracker, events, notes) -> None:
         """Alembic's command; tried again (``retry_attempts``) only after a transient failure when

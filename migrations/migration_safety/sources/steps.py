@@ -13,10 +13,13 @@ class StepTimes:
     def __init__(self) -> None:
         self.last: Optional[str] = None
         self._starts: list = []        # (revision, time.monotonic()) in the order they started
+        self.paths: dict = {}          # revision -> its file, when the source knows it
 
-    def started(self, revision: Optional[str], label: str) -> None:
+    def started(self, revision: Optional[str], label: str, path: Optional[str] = None) -> None:
         self.last = label
         self._starts.append((revision, time.monotonic()))
+        if revision is not None and path is not None:
+            self.paths[revision] = path
 
     def attempts(self) -> dict:
         """How many times each step started: more than once when it was tried again (retries)."""
@@ -25,6 +28,11 @@ class StepTimes:
             if revision is not None:
                 counted[revision] = counted.get(revision, 0) + 1
         return counted
+
+    def ran(self) -> list:
+        """The steps that started, each once, in the order they first started: what really ran,
+        which for Alembic need not be the plan read beforehand."""
+        return list(dict.fromkeys(revision for revision, _ in self._starts if revision is not None))
 
     def starts(self) -> list:
         """(revision, time.monotonic() it started), in the order the steps started."""

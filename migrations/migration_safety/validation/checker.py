@@ -78,7 +78,7 @@ def _about(operation) -> dict:
     """What a finding is about, for judging it against the database (plain data: it is cached)."""
     return {"table": operation.table, "column": operation.get("column"),
             "details": {"kind": operation.kind, "new_type_key": operation.get("new_type_key"),
-                        "created_here": operation.table_created_here}}
+                        "created_here": operation.table_created_here, "index": operation.get("index")}}
 
 
 class _Recorder:

@@ -5,8 +5,10 @@ A hazard whose harm depends on rows (a rewrite, a scan, a NOT NULL column withou
 delete or update of every row) does not block on a table that is empty or that the same plan
 creates: it stays in the report as info, with the reason. On a table with rows it keeps its
 severity and the message gains the table's size and an estimate of how long the lock is held.
-Hazards to the running code (renames, dropped columns and tables) do not depend on rows and are
-left as they are. A type change the file could not judge is decided from the live column type."""
+Hazards to the running code (renames, dropped columns and tables) do not depend on rows: they stay
+unless what they rename or drop was created by an earlier revision of the same plan, which nothing
+outside the run can read or hold data in yet. A type change the file could not judge is decided
+from the live column type."""
 from __future__ import annotations
 
 import dataclasses
@@ -26,6 +28,9 @@ ROW_DEPENDENT = frozenset({
 # as one created in the same revision (info there, see rules/_types.style_severity)
 STYLE = frozenset({"prefer-bigint-primary-key", "prefer-identity", "prefer-jsonb", "prefer-text-over-varchar",
                    "prefer-timestamptz"})
+# Hazards to what the deployed code reads or the data a table holds, whatever its rows
+OBJECT_DEPENDENT = frozenset({"rename-table", "drop-table", "rename-column", "drop-column",
+                              "drop-index-without-concurrently"})
 # A rewrite or scan reads the whole table; this rate turns its size into a lock estimate. It is
 # deliberately modest (a busy server, indexes rebuilt too); callers with a measured rate pass it.
 DEFAULT_BYTES_PER_SECOND = 50 * 1024 * 1024
@@ -38,25 +43,67 @@ class LiveTable:
     column_types: dict = field(default_factory=dict)    # column -> format_type() text
 
 
-def judge(findings: list, live_tables: dict, *, created_by_plan=frozenset(), max_harmless_rows: int = 0,
+@dataclass(frozen=True)
+class PlanCreated:
+    """What earlier revisions of a plan create: tables (under their latest name), columns added to
+    other tables as (table, column), and index names."""
+    tables: frozenset = frozenset()
+    columns: frozenset = frozenset()
+    indexes: frozenset = frozenset()
+
+    def after(self, operations) -> "PlanCreated":
+        """This, plus what ``operations`` (one revision's upgrade, in order) create."""
+        tables, columns, indexes = set(self.tables), set(self.columns), set(self.indexes)
+        for operation in operations:
+            table = operation.table
+            if operation.kind == "create_table" and table:
+                tables.add(table)
+            elif operation.kind == "rename_table" and table in tables and operation.get("new_table"):
+                tables.add(operation.get("new_table"))
+            elif operation.kind == "add_column" and table and operation.get("column"):
+                columns.add((table, operation.get("column")))
+            elif operation.kind == "create_index" and operation.get("index"):
+                indexes.add(operation.get("index"))
+        return PlanCreated(frozenset(tables), frozenset(columns), frozenset(indexes))
+
+    def made(self, finding) -> str | None:
+        """What of ``finding``'s subject the plan created, for the message; None when nothing."""
+        if finding.table and finding.table in self.tables:
+            return finding.table
+        if finding.rule in ("rename-column", "drop-column") and (finding.table, finding.column) in self.columns:
+            return f"{finding.table}.{finding.column}"
+        index = finding.details.get("index")
+        if finding.rule == "drop-index-without-concurrently" and index and index in self.indexes:
+            return f"index {index}"
+        return None
+
+
+def judge(findings: list, live_tables: dict, *, created_by_plan=PlanCreated(), max_harmless_rows: int = 0,
           bytes_per_second: float = DEFAULT_BYTES_PER_SECOND) -> list:
     """New findings (the input is not changed). ``live_tables`` maps table name -> LiveTable for the
-    tables that exist; ``created_by_plan`` names tables created by earlier revisions of the plan;
-    a table with at most ``max_harmless_rows`` rows counts as empty (the documented threshold)."""
-    return [_judge_one(finding, live_tables, set(created_by_plan), max_harmless_rows, bytes_per_second)
+    tables that exist; ``created_by_plan`` (PlanCreated, or the names of tables) is what earlier
+    revisions of the plan create; a table with at most ``max_harmless_rows`` rows counts as empty
+    (the documented threshold)."""
+    if not isinstance(created_by_plan, PlanCreated):
+        created_by_plan = PlanCreated(tables=frozenset(created_by_plan))
+    return [_judge_one(finding, live_tables, created_by_plan, max_harmless_rows, bytes_per_second)
             for finding in findings]
 
 
-def _judge_one(finding, live_tables, created_by_plan, max_harmless_rows, bytes_per_second):
+def _judge_one(finding, live_tables, created_by_plan: PlanCreated, max_harmless_rows, bytes_per_second):
     if finding.rule in STYLE and finding.table and finding.severity != "info" and (
-            finding.table in created_by_plan or finding.table not in live_tables):
+            finding.table in created_by_plan.tables or finding.table not in live_tables):
         return dataclasses.replace(finding, severity="info")
-    if finding.rule not in ROW_DEPENDENT or not finding.table or finding.severity == "info":
+    if finding.severity == "info" or finding.rule not in ROW_DEPENDENT | OBJECT_DEPENDENT:
         return finding
+    made = created_by_plan.made(finding)
+    if made is not None:
+        return _demoted(finding, f"{made} created by this plan")
     table = finding.table
-    if table in created_by_plan or table not in live_tables:
-        reason = "created by this plan" if table in created_by_plan else "does not exist yet"
-        return _demoted(finding, f"{table} {reason}")
+    if finding.rule not in ROW_DEPENDENT or not table:
+        return finding
+    if table not in live_tables:
+        return _demoted(finding, f"{table} does not exist yet")
     live = live_tables[table]
     if finding.rule == "change-column-type-unverified" and finding.column in live.column_types:
         decided = _decide_type(finding, live.column_types[finding.column])

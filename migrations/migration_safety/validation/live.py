@@ -1,16 +1,16 @@
 """The static report judged against the database an upgrade is about to change: the catalog facts
-``judge`` needs (rows, size, column types of the tables the findings name) and the tables earlier
-revisions of the plan create. The run pipeline, ``upgrade --dry-run`` and ``validate --database``
-each call ``judge_against_database`` once, with a reader of the catalog: this module never connects."""
+``judge`` needs (rows, size, column types of the tables the findings name) and the tables, columns
+and indexes earlier revisions of the plan create. The run pipeline, ``upgrade --dry-run`` and
+``validate --database`` each call ``judge_against_database`` once, with a reader of the catalog:
+this module never connects."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from .judge import LiveTable, judge
+from .judge import LiveTable, PlanCreated, judge
 
-# A table the same plan creates has no rows when a later revision changes it.
-_CREATING_KINDS = ("create_table",)
+
 def judge_against_database(report, plan, safety, read_tables: Callable[[set], dict]):
     """``report`` (a ValidationReport, or None) with the findings of the plan's revisions judged
     against the live catalog. The facts come in as data: ``read_tables(names)`` answers table name
@@ -36,23 +36,24 @@ def judge_against_database(report, plan, safety, read_tables: Callable[[set], di
 
 
 def _created_before_each_step(steps) -> dict:
-    """File of each planned step -> the tables earlier steps create (a step's own creations are
-    judged by the rules already: ``table_created_here``)."""
-    created, before = set(), {}
+    """File of each planned step -> the tables, columns and indexes earlier steps create (a step's
+    own creations are judged by the rules already: ``table_created_here``). Nothing outside the
+    run can hold data in them or read them yet, so renaming, dropping or rebuilding them is no
+    hazard. A table the plan created keeps counting under the name a later step renames it to."""
+    created, before = PlanCreated(), {}
     for step in steps:
         path = Path(step.path).resolve()
-        before[path] = frozenset(created)
-        created |= _tables_created_by(path)
+        before[path] = created
+        created = created.after(_upgrade_operations(path))
     return before
 
 
-def _tables_created_by(path: Path) -> set:
+def _upgrade_operations(path: Path) -> list:
     from .checker import read_file
     from .sql_files import read_sql_file
 
     try:
         revision_file = read_sql_file(path) if path.suffix == ".sql" else read_file(path)
     except Exception:  # an unreadable file has findings of its own; it creates nothing we know of
-        return set()
-    return {operation.table for operation in revision_file.operations.get("upgrade", [])
-            if operation.kind in _CREATING_KINDS and operation.table}
+        return []
+    return revision_file.operations.get("upgrade", [])

@@ -441,8 +441,11 @@ class OperationCollector:
             for column in args["*rest"]:
                 if isinstance(column, ast.Call) and call_name(column) == "Column":
                     self._column(column, table, call, autocommit, env)
-        elif name in ("drop_table", "rename_table"):
+        elif name == "drop_table":
             self._add(name, table, call, autocommit)
+        elif name == "rename_table":
+            self._add(name, table, call, autocommit,
+                      new_table=normalize_table(self._string(args.get("new_table_name"), env)))
         elif name == "drop_column":
             column = args.get("column_name")
             if isinstance(column, ast.Call) and call_name(column) == "Column" and column.args:
@@ -457,6 +460,7 @@ class OperationCollector:
         elif name in ("create_index", "drop_index"):
             columns = self._value(args.get("columns"), env) if args.get("columns") is not None else None
             self._add(name, table, call, autocommit, name=self._string(args.get("index_name"), env),
+                      index=normalize_table(self._string(args.get("index_name"), env)),
                       columns=columns if isinstance(columns, tuple) else (),
                       concurrently=_truthy(args.get("postgresql_concurrently")), unique=_truthy(args.get("unique")))
         elif name in CONSTRAINT_TYPES:

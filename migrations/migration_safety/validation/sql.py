@@ -243,7 +243,8 @@ class _Statement:
             for name in node.objects:
                 yield self.op("drop_table", _names(name)[-1])
         elif node.removeType == ObjectType.OBJECT_INDEX:
-            yield self.op("drop_index", None, concurrently=bool(node.concurrent))
+            named = [normalize_table(_names(name)[-1]) for name in node.objects or ()]
+            yield self.op("drop_index", None, concurrently=bool(node.concurrent), index=named[0] if named else None)
 
     def _TruncateStmt(self, node):
         for relation in node.relations:
@@ -305,7 +306,7 @@ class _Statement:
     def _RenameStmt(self, node):
         kind = node.renameType
         if kind == ObjectType.OBJECT_TABLE:
-            yield self.op("rename_table", _relation(node.relation))
+            yield self.op("rename_table", _relation(node.relation), new_table=normalize_table(node.newname))
         elif kind == ObjectType.OBJECT_COLUMN and node.relationType == ObjectType.OBJECT_TABLE:
             yield self.op("rename_column", _relation(node.relation), column=node.subname)
         elif kind == ObjectType.OBJECT_SCHEMA:
@@ -315,6 +316,7 @@ class _Statement:
     def _IndexStmt(self, node):
         yield self.op("create_index", _relation(node.relation), concurrently=bool(node.concurrent),
                       unique=bool(node.unique), name=node.idxname,
+                      index=normalize_table(node.idxname) if node.idxname else None,
                       columns=tuple(e.name for e in node.indexParams or () if e.name))
 
     def _CreateStmt(self, node):
