@@ -602,7 +602,7 @@ def restore_into_new_database(project, lock: LockSession, archive: Path, info: B
             raise ConfigurationError(f"database {target_db!r} already exists; name a new one")
     current = project.source.current(lock.connection)
     run_id = run_journal.open_entry(lock.connection, command=run_journal.RESTORE_INTO, target=target_db,
-                                    revision_before=current, backup_file=None)
+                                    revision_before=current, backup=None)
     try:
         try:
             with lock.connection.cursor() as cursor:
