@@ -235,17 +235,22 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                   revision: Iterable[str], database_size: int, reason: str, compression: int = 1,
                   lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None,
                   still_wanted: Optional[Callable[[subprocess.Popen], bool]] = None,
-                  server_identity: Optional[dict] = None, backup_format: str = "custom") -> BackupInfo:
+                  server_identity: Optional[dict] = None, backup_format: str = "custom",
+                  snapshot: Optional[str] = None) -> BackupInfo:
     """Dump the database to a new, verified, owner-only archive with its signed sidecar.
     ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled.
     ``server_identity`` (pgtools.server_identity) is asked of the server when not given.
     ``backup_format`` is MIGRATION_BACKUP_FORMAT (backup_formats.plan_dump says what each means;
-    ``plain`` writes an uncompressed SQL script, ``compression`` does not apply)."""
+    ``plain`` writes an uncompressed SQL script, ``compression`` does not apply). ``snapshot``: an
+    exported snapshot (``pg_export_snapshot()``) the dump reads, so the caller knows exactly which
+    transactions the backup holds."""
     started = time.monotonic()
     moment = _dt.datetime.now(_dt.timezone.utc)
     plan = plan_dump(backup_format, compression, pg_dump)
     argv = [pg_dump.path, *plan.dump_options, f"--lock-wait-timeout={lock_wait_timeout}", "--no-password",
             f"--dbname={settings.conninfo()}"]
+    if snapshot is not None:
+        argv.insert(-1, f"--snapshot={snapshot}")
     digest = hashlib.sha256()
     written = 0
     partial: Optional[Path] = None

@@ -28,6 +28,8 @@ from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttent
 from ..base.events import Events
 from ..postgres.catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
                                       tables_with_committed_changes)
+from ..postgres.foreign_writes import (PRESERVED_TABLE, BackupSnapshot, Preservation, export_snapshot,
+                                       other_sessions, preserved_counts, user_tables)
 from ..postgres.identity import TargetGuard, WrongDatabase, identify
 from ..postgres.live_tables import live_table_reader
 from ..postgres.tools import ServerInfo, connect, find_tools, server_identity, server_info
@@ -71,6 +73,9 @@ class RunContext:
     plan: Optional[Plan] = None
     report: object = None
     backup: Optional[BackupInfo] = None
+    archive: Optional[OpenedArchive] = None   # the verified backup, held open until the run ends
+    backup_snapshot: Optional[BackupSnapshot] = None   # exactly what the backup holds
+    sessions_before: list = field(default_factory=list)  # other sessions on the database before the backup
     photo_before: object = None
     signature_before: Optional[str] = None
     sequences_before: Optional[dict] = None
@@ -148,7 +153,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
         return run.finish()
     _preflight(run)
     wait = run.safety.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
-    with migration_lock(run.settings, wait_seconds=wait) as lock:
+    with migration_lock(run.settings, wait_seconds=wait) as lock, _closing_archive(run):
         run.lock = lock
         _refuse_after_an_unfinished_run(run)
         with run.interruption.catching():
@@ -163,6 +168,15 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
         _run_alembic(run)
         _conclude(run)
     return run.finish()
+
+
+@contextlib.contextmanager
+def _closing_archive(run: RunContext) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if run.archive is not None:
+            run.archive.close()
 
 
 def _inspect(run: RunContext) -> None:
@@ -230,12 +244,18 @@ def _backup_while_planning(run: RunContext) -> None:
         run.backup = job.wait()
     if run.backup is not None:
         run.result.backup, run.result.backup_seconds = run.backup.file, run.backup.duration_seconds
+        # Opened now, while it is known good: the restore reads this descriptor, so a backup file
+        # deleted, replaced or made unreadable in the directory meanwhile does not matter.
+        run.archive = OpenedArchive(Path(run.backup.file), expected_sha256=run.backup.sha256,
+                                    expected_size=run.backup.size_bytes)
         run.events.step(f"Backup verified: {Path(run.backup.file).name}")
 
 
 def _probe(run: RunContext):
     try:
-        return run.source.probe(run.guard, run.connection)
+        with alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout,
+                                            alembic_runner.PROBE_APPLICATION_NAME):
+            return run.source.probe(run.guard, run.connection)
     except WrongDatabase as exc:
         raise ConfigurationError(f"{exc}; nothing was changed",
                                  hint="make env.py and the wrapper's settings (POSTGRES_*/DATABASE_URL, "
@@ -308,7 +328,8 @@ def _lost_track(run: RunContext, why: str) -> None:
 
 def _close_journal(run: RunContext) -> None:
     result = run.result
-    attention = result.status.needs_attention
+    # rows copied aside need a person, but the database itself is as before the run: not unfinished
+    attention = result.status.needs_attention and result.status is not Outcome.RESTORED_ROWS_ASIDE
     try:
         run_journal.close_entry(run.connection, result.run_id,
                                 run_journal.ATTENTION if attention else run_journal.FINISHED,
@@ -363,14 +384,20 @@ def _backing_up(run: RunContext) -> Iterator:
         return
     settings, safety, server = run.settings, run.safety, run.server
     run.events.step(f"Backing up {settings.database} to {safety.backup_dir}")
-    with run.events.progress(*backup_progress(safety.backup_dir, settings.database, server.database_size)) as progress:
+    run.sessions_before = other_sessions(run.connection, (), alembic_runner.RUN_APPLICATION_NAME)
+    # The backup reads a snapshot this connection exports and holds until the dump is done: then
+    # which row versions the backup holds is known exactly (foreign_writes).
+    snapshot_holder = connect(settings, autocommit=False)
+    with contextlib.closing(snapshot_holder), \
+            run.events.progress(*backup_progress(safety.backup_dir, settings.database, server.database_size)) as progress:
+        exported, run.backup_snapshot = export_snapshot(snapshot_holder)
         job = BackgroundBackup(
             settings=settings, directory=safety.backup_dir, pg_dump=run.tools["pg_dump"],
             pg_restore=run.tools["pg_restore"], server_version=server.version, revision=run.current,
             database_size=server.database_size, reason=f"before {run.direction} to {run.target}",
             compression=safety.backup_compression, backup_format=safety.backup_format,
             lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress,
-            server_identity=run.server_identity).start()
+            server_identity=run.server_identity, snapshot=exported).start()
         try:
             yield job
         except BaseException:
@@ -450,9 +477,20 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     where = f" in {run.running_revision}" if run.running_revision else ""
     failed = f"{result.command} failed{where}: {result.error}."
     if not committed:
-        rewound = rewind_sequences(run.connection, run.sequences_before, WRAPPER_SCHEMAS)
-        if rewound:
-            result.notes.append(f"rewound {len(rewound)} sequence(s) the failed run had advanced: {', '.join(rewound)}")
+        others = _sessions_that_may_have_drawn(run)
+        if others:
+            advanced = [name for name, now in sequence_positions(run.connection, WRAPPER_SCHEMAS).items()
+                        if name in run.sequences_before and now.position != run.sequences_before[name].position]
+            if advanced:
+                result.notes.append(
+                    f"left {len(advanced)} sequence(s) advanced ({', '.join(advanced)}): other sessions were "
+                    f"connected ({', '.join(others[:3])}) and may hold values drawn from them; a gap in the "
+                    "numbers is harmless, a value handed out twice is not")
+        else:
+            rewound = rewind_sequences(run.connection, run.sequences_before, WRAPPER_SCHEMAS)
+            if rewound:
+                result.notes.append(f"rewound {len(rewound)} sequence(s) the failed run had advanced: "
+                                    f"{', '.join(rewound)}")
         result.status = Outcome.ROLLED_BACK
         result.message = (f"{failed} Rolled back by the transaction, no restore needed: the database is "
                           f"unchanged at {', '.join(run.current) or 'base'}")
@@ -465,6 +503,7 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     run.events.warn(f"{result.command} failed{where}: {result.error}")
     run.events.step(f"Part of the run was committed; restoring {Path(run.backup.file).name}")
     restore_started = time.monotonic()
+    sequences_before_restore = sequence_positions(run.connection, WRAPPER_SCHEMAS)
     try:
         with Interruption.deferred(lambda name: run.events.warn(
                 f"{name} received: the restore continues; stopping now would leave the database half-migrated")):
@@ -486,25 +525,88 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     what = f" (only what the run touched: {restored.restored_objects})" if restored.mode == "selective" else ""
     result.message = (f"{failed} Restored from {Path(run.backup.file).name}{what} in "
                       f"{restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
+    _keep_sequences_others_drew_from(run, sequences_before_restore)
+    kept = preserved_counts(run.connection, result.run_id)
+    if kept:
+        result.preserved_rows = kept
+        if result.status is Outcome.RESTORED:
+            result.status = Outcome.RESTORED_ROWS_ASIDE
+        rows = ", ".join(f"{table}: {count}" for table, count in kept.items())
+        result.message += (
+            f". Other sessions wrote rows to tables the restore reloaded while the run was in progress; "
+            f"they are not in those tables now but were copied to {PRESERVED_TABLE} (run_id "
+            f"'{result.run_id}'; {rows}). Re-insert the ones still wanted, e.g. INSERT INTO <table> SELECT "
+            f"(jsonb_populate_record(NULL::<table>, row_data)).* FROM {PRESERVED_TABLE} WHERE run_id = "
+            f"'{result.run_id}' AND table_name = '<table>'")
 
 
 def _restore_touched_or_all(run: RunContext):
-    """The selective restore when what the run touched is known for certain, else the full one."""
-    tools, backup = run.tools, run.backup
-    with OpenedArchive(Path(backup.file), expected_sha256=backup.sha256, expected_size=backup.size_bytes) as archive, \
-            run.events.progress("Restore", archive.size) as progress:
+    """The selective restore when what the run touched is known for certain, else the full one.
+    Either reads the backup through the descriptor opened when it was verified, and first copies
+    aside the rows other sessions wrote to the tables it reloads (foreign_writes)."""
+    tools, archive = run.tools, run.archive
+    preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id) \
+        if run.backup_snapshot is not None else None
+    with run.events.progress("Restore", archive.size) as progress:
         if run.safety.selective_restore:
             run.tracker.close_connections()
             restored, why_not = try_selective_restore(
                 run.settings, archive, run.photo_before, connection=run.connection, pids=run.tracker.all_pids,
                 application_name=alembic_runner.RUN_APPLICATION_NAME, server_major=run.server.major, tools=tools,
-                lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
+                lock_timeout=RESTORE_LOCK_WAIT, progress=progress, not_the_runs=_tables_not_the_runs(run),
+                preservation=preservation)
             if restored is not None:
                 return restored
             run.notes.append(f"full restore: {why_not}")
         return restore_in_place(run.settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
                                 pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
-                                lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
+                                lock_timeout=RESTORE_LOCK_WAIT, progress=progress, preservation=preservation)
+
+
+def _tables_not_the_runs(run: RunContext) -> frozenset:
+    """Tables the run certainly did not write: every commit of the run was seen and none changed
+    them. Empty when some commit escaped the tracker (then any table may be the run's)."""
+    unattributed = run.tracker.unattributed
+    if unattributed:
+        run.notes.append(f"the run's own writes cannot all be told from other sessions' ({'; '.join(unattributed)}):"
+                         " every table that changed is restored, other sessions' rows copied aside first")
+        return frozenset()
+    return frozenset(user_tables(run.connection, WRAPPER_SCHEMAS)) - frozenset(run.tracker.own_tables)
+
+
+def _sessions_that_may_have_drawn(run: RunContext) -> list:
+    """Other sessions seen on the database before the backup or now: any of them may hold a value
+    drawn from a sequence since the backup (nextval() is never rolled back, and an application may
+    draw ids ahead of inserting them)."""
+    now = other_sessions(run.connection, run.tracker.all_pids, alembic_runner.RUN_APPLICATION_NAME)
+    return sorted(set(run.sessions_before) | set(now))
+
+
+def _keep_sequences_others_drew_from(run: RunContext, before_restore: dict) -> None:
+    """The restore puts every sequence it reloads back to the backup's position. When other
+    sessions may have drawn from one meanwhile, move it forward again to where it stood before
+    the restore: a gap, never a value handed out twice."""
+    others = _sessions_that_may_have_drawn(run)
+    if not others:
+        return
+    from psycopg2 import sql
+
+    moved = []
+    for name, now in sequence_positions(run.connection, WRAPPER_SCHEMAS).items():
+        old = before_restore.get(name)
+        if old is None or now.position == old.position:
+            continue
+        ascending = old.increment > 0
+        if (now.last_value < old.last_value) if ascending else (now.last_value > old.last_value):
+            with run.connection.cursor() as cursor:
+                cursor.execute(sql.SQL("SELECT setval({}, %s, %s)").format(sql.Literal(name)),
+                               (old.last_value, old.is_called))
+            moved.append(name)
+    if moved:
+        run.result.notes.append(
+            f"kept {len(moved)} sequence(s) where they stood before the restore ({', '.join(moved)}), not at the "
+            f"backup's position: other sessions were connected ({', '.join(others[:3])}) and may hold values "
+            "drawn from them; a gap in the numbers is harmless")
 
 
 def _is_superuser(connection) -> bool:
