@@ -614,7 +614,7 @@ def restore_touched(settings, archive: OpenedArchive, plan: SelectivePlan, befor
     started = time.monotonic()
     drops = []
     if preservation is not None:
-        drops += preservation.statements(sorted(r.qualified for r in plan.dropped_now if r.kind == "r"))
+        drops += preservation.statements((r.schema, r.name) for r in plan.dropped_now if r.kind == "r")
     drops += [f"DROP INDEX IF EXISTS {name} CASCADE;" for name in plan.indexes_dropped]
     drops += [f"DROP {_RELATION_KINDS[r.kind]} IF EXISTS {r.qualified} CASCADE;" for r in plan.dropped_now]
     prelude = prelude_sql(lock_timeout, drops)
@@ -624,7 +624,7 @@ def restore_touched(settings, archive: OpenedArchive, plan: SelectivePlan, befor
         "DO $selective_check$ BEGIN\n"
         f"  IF ({_database_signature_sql(before.excluded_schemas)}) <> '{before.database_signature}' THEN\n"
         "    RAISE EXCEPTION 'selective restore check: the rebuilt relations differ from the backup';\n"
-        "  END IF;\nEND $selective_check$;\n")
+        "  END IF;\nEND $selective_check$;\n") + (preservation.epilogue() if preservation is not None else "")
     apply_in_one_transaction(settings, archive, plan.toc_lines, prelude, epilogue=epilogue, pg_restore=pg_restore,
                              psql=psql, progress=progress)
     difference = schema_difference(settings, archive, plan.all_entries, pg_restore=pg_restore, pg_dump=pg_dump,

@@ -15,7 +15,7 @@ id — those count as another session's, which errs on the side of keeping them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Optional
 
 from .tools import query_all
 
@@ -74,22 +74,12 @@ def user_tables(connection, excluded_schemas: Iterable[str]) -> list[tuple[str, 
     return [(schema, table) for schema, table in rows]
 
 
-def rows_others_wrote(connection, tables: Iterable[str], snapshot: BackupSnapshot, own_xids: Iterable[int]) -> dict:
-    """table -> rows in it now written after the backup by other sessions (only tables with any)."""
-    found = {}
-    own = set(own_xids)
-    for table in tables:
-        count = query_all(connection, f"SELECT count(*) FROM ONLY {table} t WHERE "
-                                      f"{snapshot.foreign_condition('t', own)}")[0][0]
-        if count:
-            found[table] = count
-    return found
-
-
-def preserving_sql(tables: Iterable[str], snapshot: BackupSnapshot, own_xids: Iterable[int], run_id: str) -> list[str]:
-    """Statements for the start of the restore's transaction: lock ``tables`` against writers (a
-    commit between the copy and the DROP would be lost) and copy other sessions' rows aside."""
-    tables = list(tables)
+def preserving_sql(tables: Iterable[tuple[str, str]], snapshot: BackupSnapshot, own_xids: Iterable[int],
+                   run_id: str) -> list[str]:
+    """Statements for the start of the restore's transaction: lock ``tables`` ((schema, table))
+    against writers (a commit between the copy and the DROP would be lost) and copy other
+    sessions' rows aside."""
+    tables = sorted(set(tables))
     if not tables:
         return []
     own = set(own_xids)
@@ -97,14 +87,14 @@ def preserving_sql(tables: Iterable[str], snapshot: BackupSnapshot, own_xids: It
         "CREATE SCHEMA IF NOT EXISTS migration_safety;",
         f"CREATE TABLE IF NOT EXISTS {PRESERVED_TABLE} (run_id text NOT NULL, table_name text NOT NULL,"
         " row_data jsonb NOT NULL, row_xmin bigint NOT NULL, preserved_at timestamptz NOT NULL DEFAULT now());",
-        f"LOCK TABLE {', '.join(tables)} IN SHARE MODE;",
+        f"LOCK TABLE {', '.join(qualified(*table) for table in tables)} IN SHARE MODE;",
     ]
-    for table in tables:
-        literal = table.replace("'", "''")
+    for schema, table in tables:
+        literal = f"{schema}.{table}".replace("'", "''")
         statements.append(
             f"INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin) "
             f"SELECT '{run_id}', '{literal}', pg_catalog.to_jsonb(t), {_XMIN_64.format(alias='t')} "
-            f"FROM ONLY {table} t WHERE {snapshot.foreign_condition('t', own)};")
+            f"FROM ONLY {qualified(schema, table)} t WHERE {snapshot.foreign_condition('t', own)};")
     return statements
 
 
@@ -119,13 +109,36 @@ def preserved_counts(connection, run_id: str) -> dict:
 
 @dataclass(frozen=True)
 class Preservation:
-    """What a restore needs to copy other sessions' rows aside before it reloads their tables."""
-    snapshot: BackupSnapshot
+    """What a restore needs to copy other sessions' rows aside before it reloads their tables and,
+    when other sessions may have drawn from sequences (``sequences``: (schema, name) of each),
+    to leave those sequences no further back than they stood when the restore began."""
+    snapshot: Optional[BackupSnapshot]
     own_xids: frozenset
     run_id: str
+    sequences: tuple = ()
 
-    def statements(self, tables: Iterable[str]) -> list[str]:
-        return preserving_sql(tables, self.snapshot, self.own_xids, self.run_id)
+    def statements(self, tables: Iterable[tuple[str, str]]) -> list[str]:
+        statements = preserving_sql(tables, self.snapshot, self.own_xids, self.run_id) if self.snapshot else []
+        if self.sequences:
+            # after the tables are locked: an insert drawing from them waits from here on
+            reads = " UNION ALL ".join(
+                f"SELECT '{schema.replace(chr(39), chr(39) * 2)}'::text, '{name.replace(chr(39), chr(39) * 2)}'::text,"
+                f" last_value, is_called FROM {qualified(schema, name)}" for schema, name in self.sequences)
+            statements.append(f"CREATE TEMPORARY TABLE migration_safety_sequences_before (schema_name, sequence_name,"
+                              f" last_value, is_called) ON COMMIT DROP AS {reads};")
+        return statements
+
+    def epilogue(self) -> str:
+        """After the archive's SQL, in the same transaction: a sequence the backup put back behind
+        where it stood goes forward again (a gap; never a value handed out twice)."""
+        if not self.sequences:
+            return ""
+        return ("SELECT pg_catalog.setval(pg_catalog.quote_ident(b.schema_name) || '.' || "
+                "pg_catalog.quote_ident(b.sequence_name), b.last_value, true)"
+                " FROM migration_safety_sequences_before b JOIN pg_catalog.pg_sequences s"
+                " ON s.schemaname = b.schema_name AND s.sequencename = b.sequence_name WHERE b.is_called AND"
+                " (s.last_value IS NULL OR (s.increment_by > 0 AND s.last_value < b.last_value)"
+                " OR (s.increment_by < 0 AND s.last_value > b.last_value));\n")
 
 
 def other_sessions(connection, own_pids: Iterable[int], run_application_name: str) -> list[str]:

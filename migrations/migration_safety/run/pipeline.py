@@ -503,7 +503,6 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     run.events.warn(f"{result.command} failed{where}: {result.error}")
     run.events.step(f"Part of the run was committed; restoring {Path(run.backup.file).name}")
     restore_started = time.monotonic()
-    sequences_before_restore = sequence_positions(run.connection, WRAPPER_SCHEMAS)
     try:
         with Interruption.deferred(lambda name: run.events.warn(
                 f"{name} received: the restore continues; stopping now would leave the database half-migrated")):
@@ -525,7 +524,6 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     what = f" (only what the run touched: {restored.restored_objects})" if restored.mode == "selective" else ""
     result.message = (f"{failed} Restored from {Path(run.backup.file).name}{what} in "
                       f"{restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
-    _keep_sequences_others_drew_from(run, sequences_before_restore)
     kept = preserved_counts(run.connection, result.run_id)
     if kept:
         result.preserved_rows = kept
@@ -545,8 +543,8 @@ def _restore_touched_or_all(run: RunContext):
     Either reads the backup through the descriptor opened when it was verified, and first copies
     aside the rows other sessions wrote to the tables it reloads (foreign_writes)."""
     tools, archive = run.tools, run.archive
-    preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id) \
-        if run.backup_snapshot is not None else None
+    preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id,
+                                _sequences_others_may_hold(run))
     with run.events.progress("Restore", archive.size) as progress:
         if run.safety.selective_restore:
             run.tracker.close_connections()
@@ -582,31 +580,16 @@ def _sessions_that_may_have_drawn(run: RunContext) -> list:
     return sorted(set(run.sessions_before) | set(now))
 
 
-def _keep_sequences_others_drew_from(run: RunContext, before_restore: dict) -> None:
-    """The restore puts every sequence it reloads back to the backup's position. When other
-    sessions may have drawn from one meanwhile, move it forward again to where it stood before
-    the restore: a gap, never a value handed out twice."""
+def _sequences_others_may_hold(run: RunContext) -> tuple:
+    """(schema, name) of every sequence the restore must not move back: all of them when other
+    sessions are or were connected (any may hold a value drawn since the backup), else none."""
     others = _sessions_that_may_have_drawn(run)
     if not others:
-        return
-    from psycopg2 import sql
-
-    moved = []
-    for name, now in sequence_positions(run.connection, WRAPPER_SCHEMAS).items():
-        old = before_restore.get(name)
-        if old is None or now.position == old.position:
-            continue
-        ascending = old.increment > 0
-        if (now.last_value < old.last_value) if ascending else (now.last_value > old.last_value):
-            with run.connection.cursor() as cursor:
-                cursor.execute(sql.SQL("SELECT setval({}, %s, %s)").format(sql.Literal(name)),
-                               (old.last_value, old.is_called))
-            moved.append(name)
-    if moved:
-        run.result.notes.append(
-            f"kept {len(moved)} sequence(s) where they stood before the restore ({', '.join(moved)}), not at the "
-            f"backup's position: other sessions were connected ({', '.join(others[:3])}) and may hold values "
-            "drawn from them; a gap in the numbers is harmless")
+        return ()
+    run.notes.append(f"sequences are left no further back than before the restore (a gap, harmless): other "
+                     f"sessions were connected ({', '.join(others[:3])}) and may hold values drawn from them")
+    return tuple(sorted((position.schema, position.sequence)
+                        for position in sequence_positions(run.connection, WRAPPER_SCHEMAS).values()))
 
 
 def _is_superuser(connection) -> bool:

@@ -323,7 +323,7 @@ _TRANSACTION_CONTROL = re.compile(
     re.IGNORECASE)
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 # $$ bodies (DO blocks, functions) hold BEGIN ... END of PL/pgSQL, not transaction control.
-_DOLLAR_QUOTED = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$.*?\$\1\$", re.DOTALL)
+_DOLLAR_QUOTED = re.compile(r"\$(\w*)\$.*?\$\1\$", re.DOTALL)
 
 
 def controls_transactions(statement: str) -> bool:
