@@ -453,7 +453,8 @@ def test_an_archive_naming_roles_this_server_lacks_is_restored_without_ownership
                                                                                         pg_cluster):
     """Least privilege: the owners and GRANTs of an archive from elsewhere (here: a role that no
     longer exists) are not replayed; everything belongs to the restoring role."""
-    pg_cluster.execute("CREATE ROLE ghost_owner", dbname=database.name)
+    # app_user is a member of ghost_owner: a run refuses objects its restore could not replace
+    pg_cluster.execute("CREATE ROLE ghost_owner; GRANT ghost_owner TO app_user", dbname=database.name)
     pg_cluster.execute("CREATE TABLE public.ghost_table (id int); ALTER TABLE public.ghost_table OWNER TO ghost_owner;"
                        " GRANT SELECT ON public.ghost_table TO app_user; INSERT INTO public.ghost_table VALUES (7)",
                        dbname=database.name)

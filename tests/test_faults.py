@@ -198,3 +198,65 @@ def test_bytes_that_differ_from_the_recorded_hash_are_never_committed(database, 
             restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
                              pg_dump=tools["pg_dump"], preserved_schemas=("migration_safety",))
     assert fingerprint(database) == changed
+
+
+# -- the backup file disappears between the backup and the restore -------------------------------
+
+_REMOVE_BACKUP_FILES = ("for name in os.listdir(directory):\n"
+                        "        if name.startswith('backup_'):\n"
+                        "            os.remove(os.path.join(directory, name))")
+
+
+@pytest.mark.parametrize("removal, selective", [(_REMOVE_BACKUP_FILES, "on"), ("shutil.rmtree(directory)", "off")],
+                         ids=["file-deleted-selective", "directory-removed-full"])
+def test_the_automatic_restore_reads_the_backup_held_open_when_its_file_is_gone(database, env, tmp_path, removal,
+                                                                                 selective):
+    """b2 deletes the backup (its files, or the whole directory) and commits; c3 fails. The restore
+    reads the archive through the descriptor opened when the backup was verified: the database ends
+    exactly as before the run."""
+    vanishing = revision("b2", "a1", f"""
+    import os, shutil
+    op.execute("UPDATE items SET label = 'relabelled ' || id")
+    op.execute("INSERT INTO notes VALUES (1, 'written by b2')")
+    directory = os.environ["MIGRATION_BACKUP_DIR"]
+    {removal}
+""")
+    ini = make_project(tmp_path / "project", {"a1.py": ITEMS, "b2.py": vanishing, "c3.py": FAILS},
+                       transaction_per_migration=True)
+    upgrade(ini, env, "--revision", "a1")
+    before = fingerprint(database)
+    env["MIGRATION_SELECTIVE_RESTORE"] = selective
+    payload = upgrade(ini, env, "--allow-unsafe", expect=EXIT_FAILED)
+    assert payload["status"] == "failed-restored", payload
+    assert not Path(payload["backup"]).exists()                # really gone: read through the descriptor
+    assert fingerprint(database) == before
+
+
+# -- objects owned by a role the tool's role is not a member of ----------------------------------
+
+def test_an_object_a_restore_could_not_replace_is_refused_before_the_run(database, env, tmp_path, pg_cluster):
+    """A table owned by another role: a full restore could not drop it, so the run is refused
+    before anything changes, naming the table and the privilege; with that privilege granted, a
+    failed run is restored exactly (the full restore, selective off)."""
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    owner = f"owner_{database.name}"
+    pg_cluster.execute(f"CREATE ROLE {owner}; CREATE TABLE public.ledger (id int PRIMARY KEY);"
+                       f" INSERT INTO public.ledger VALUES (1), (2); ALTER TABLE public.ledger OWNER TO {owner};"
+                       " GRANT ALL ON public.ledger TO app_user", dbname=database.name)
+    try:
+        before = fingerprint(database)
+        backups_before = backup_files(tmp_path / "backups")
+        refused = run_cli("--config", str(ini), "upgrade", env={**env, "MIGRATION_SELECTIVE_RESTORE": "off"})
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "public.ledger" in refused.stderr and f"GRANT {owner} TO app_user" in refused.stderr
+        assert fingerprint(database) == before and backup_files(tmp_path / "backups") == backups_before
+
+        pg_cluster.execute(f"GRANT {owner} TO app_user", dbname=database.name)
+        payload = upgrade(ini, {**env, "MIGRATION_SELECTIVE_RESTORE": "off"}, "--allow-unsafe", expect=EXIT_FAILED)
+        assert payload["status"] == "failed-restored" and payload["restore_mode"] == "full", payload
+        assert fingerprint(database) == before
+        assert database.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'ledger'") == [(owner,)]
+    finally:
+        pg_cluster.execute(f"DROP TABLE IF EXISTS public.ledger; DROP OWNED BY {owner}; DROP ROLE {owner}",
+                           dbname=database.name)

@@ -228,3 +228,46 @@ def tables_with_committed_changes(before: dict, after: dict) -> list[str]:
         elif changes > old_changes:
             changed.append(table)
     return sorted(changed)
+
+
+# Objects in the schemas a restore manages whose owner this role is not a member of: a restore
+# cannot drop and recreate them (DROP needs ownership, i.e. membership of the owning role).
+_NOT_DROPPABLE_SQL = """
+WITH managed AS (
+    SELECT oid FROM pg_namespace
+    WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg\\_%%'
+      AND nspname <> ALL(%(excluded)s)
+), objects AS (
+    SELECT 'schema' AS kind, quote_ident(n.nspname) AS name, n.nspowner AS owner
+    FROM pg_namespace n JOIN managed m ON m.oid = n.oid WHERE n.nspname <> 'public'
+    UNION ALL
+    SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence'
+                          WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+           c.oid::regclass::text, c.relowner
+    FROM pg_class c JOIN managed m ON m.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.deptype = 'e')
+    UNION ALL
+    SELECT 'function', p.oid::regprocedure::text, p.proowner
+    FROM pg_proc p JOIN managed m ON m.oid = p.pronamespace
+    WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                      AND d.deptype = 'e')
+    UNION ALL
+    SELECT 'type', t.oid::regtype::text, t.typowner
+    FROM pg_type t JOIN managed m ON m.oid = t.typnamespace
+    WHERE t.typtype IN ('e', 'd', 'r', 'c')
+      AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                      AND d.deptype = 'e')
+)
+SELECT kind, name, pg_get_userbyid(owner) FROM objects
+WHERE NOT pg_has_role(current_user, owner, 'MEMBER')
+ORDER BY kind, name
+"""
+
+
+def objects_a_restore_cannot_replace(connection, excluded_schemas=()) -> list[tuple[str, str, str]]:
+    """(kind, name, owner) of every object a restore would have to drop and recreate but this
+    role may not (it is neither the owner nor a member of the owning role)."""
+    return [tuple(row) for row in query_all(connection, _NOT_DROPPABLE_SQL, {"excluded": list(excluded_schemas)})]

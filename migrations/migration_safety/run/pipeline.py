@@ -23,11 +23,11 @@ from ..backup.directory import ensure_directory_writable
 from ..backup.restore import OpenedArchive, restore_in_place
 from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
                                         wait_for_backends_to_exit)
-from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttention, RestoreError, ValidationFailed,
-                           command_name)
+from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttention, PreflightError, RestoreError,
+                           ValidationFailed, command_name)
 from ..base.events import Events
-from ..postgres.catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
-                                      tables_with_committed_changes)
+from ..postgres.catalog_state import (catalog_signature, committed_row_changes, objects_a_restore_cannot_replace,
+                                      rewind_sequences, sequence_positions, tables_with_committed_changes)
 from ..postgres.foreign_writes import (PRESERVED_TABLE, BackupSnapshot, Preservation, export_snapshot,
                                        other_sessions, preserved_counts, user_tables)
 from ..postgres.identity import TargetGuard, WrongDatabase, identify
@@ -43,6 +43,9 @@ from .interruption import Interruption
 from .lock import LockSession, migration_lock
 from .outcome import Outcome, RunResult, describe_failure
 
+# Findings that say a revision can commit where the tracker cannot see it (its own COMMIT, a
+# connection of its own): a run forced past them that fails may have committed anything.
+MAY_COMMIT_UNSEEN_RULES = ("transaction-control-in-revision", "side-connection-in-revision")
 # Schemas the wrapper owns (the audit trail and the journal): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
 # How long the backup (and the photograph before it) and the restore wait for a table another
@@ -226,6 +229,7 @@ def _backup_while_planning(run: RunContext) -> None:
     run that turns out to have nothing to do, a configuration error or a validation error
     cancels the backup."""
     run.current = run.source.current(run.connection)
+    _refuse_what_a_restore_could_not_replace(run)
     # Before the backup, so every change the backup may not hold counts as touched.
     run.photo_before = _photograph_for_selective_restore(run)
     with _backing_up(run) as job:
@@ -249,6 +253,25 @@ def _backup_while_planning(run: RunContext) -> None:
         run.archive = OpenedArchive(Path(run.backup.file), expected_sha256=run.backup.sha256,
                                     expected_size=run.backup.size_bytes)
         run.events.step(f"Backup verified: {Path(run.backup.file).name}")
+
+
+def _refuse_what_a_restore_could_not_replace(run: RunContext) -> None:
+    """A restore drops and recreates what it restores; an object owned by a role this one is not
+    a member of cannot be dropped, so a failed run could not be undone. Said before anything
+    changes, naming the object and the privilege needed."""
+    if not run.take_backup:
+        return
+    blocked = objects_a_restore_cannot_replace(run.connection, WRAPPER_SCHEMAS)
+    if not blocked:
+        return
+    kind, name, owner = blocked[0]
+    others = f" (and {len(blocked) - 1} more object(s))" if len(blocked) > 1 else ""
+    user = run.settings.user
+    raise PreflightError(
+        f"{kind} {name} is owned by role {owner}, which {user} is not a member of{others}: a restore after a "
+        f"failed run could not drop and recreate it; nothing was changed",
+        hint=f"GRANT {owner} TO {user} (membership of the owning role is the privilege a restore needs), "
+             f"run as {owner} or a superuser, or take the risk with --no-backup")
 
 
 def _probe(run: RunContext):
@@ -421,12 +444,14 @@ def _apply_retention(safety, result: RunResult) -> None:
     """After a successful run, the configured retention (never the newest backup of a database)."""
     if safety.retention_days is None and safety.retention_count is None:
         return
-    from ..backup.catalog import delete_backup, list_backups, prune_selection
+    from ..backup.catalog import delete_backup, list_backups, pinned_among, prune_selection
 
-    for entry in prune_selection(list_backups(safety.backup_dir), keep_days=safety.retention_days,
-                                 keep_last=safety.retention_count):
+    entries = list_backups(safety.backup_dir)
+    for entry in prune_selection(entries, keep_days=safety.retention_days, keep_last=safety.retention_count):
         delete_backup(entry)
         result.notes.append(f"retention removed {entry.archive.name}")
+    for entry, run_id in pinned_among(entries, keep_days=safety.retention_days, keep_last=safety.retention_count):
+        result.notes.append(f"retention kept {entry.archive.name}: `recover` of interrupted run {run_id[:8]} needs it")
 
 
 def _record(run: RunContext) -> None:
@@ -450,6 +475,11 @@ def _committed_anything(run: RunContext, after: tuple) -> bool:
     opened connections of its own, the committed-row counters of every table, read once the
     run's connections have ended and flushed their statistics."""
     if run.tracker.committed_anything or after != tuple(run.current):
+        return True
+    unseen = _may_commit_unseen(run)
+    if unseen:
+        run.notes.append(f"counted as committed: {unseen} (validation), so only a restore proves the database "
+                         "unchanged")
         return True
     if catalog_signature(run.connection, WRAPPER_SCHEMAS) != run.signature_before:
         return True
@@ -561,10 +591,18 @@ def _restore_touched_or_all(run: RunContext):
                                 lock_timeout=RESTORE_LOCK_WAIT, progress=progress, preservation=preservation)
 
 
+def _may_commit_unseen(run: RunContext) -> str:
+    """Where the plan can commit out of the tracker's sight, as validation found it ('' if nowhere)."""
+    report = run.report
+    found = [f for f in [*(report.findings if report else ()), *(report.accepted if report else ())]
+             if f.rule in MAY_COMMIT_UNSEEN_RULES]
+    return "; ".join(sorted({f"{f.rule} at {Path(f.file).name}:{f.line}" for f in found}))
+
+
 def _tables_not_the_runs(run: RunContext) -> frozenset:
     """Tables the run certainly did not write: every commit of the run was seen and none changed
     them. Empty when some commit escaped the tracker (then any table may be the run's)."""
-    unattributed = run.tracker.unattributed
+    unattributed = run.tracker.unattributed + ([_may_commit_unseen(run)] if _may_commit_unseen(run) else [])
     if unattributed:
         run.notes.append(f"the run's own writes cannot all be told from other sessions' ({'; '.join(unattributed)}):"
                          " every table that changed is restored, other sessions' rows copied aside first")

@@ -370,6 +370,7 @@ class CommitTracker:
     own_xids: set = field(default_factory=set)         # ids of the run's committed transactions
     own_tables: set = field(default_factory=set)       # (schema, table) those transactions changed rows of
     unattributed_reasons: list = field(default_factory=list)
+    announced: set = field(default_factory=set)        # id() of DBAPI connections about to commit through us
 
     @property
     def committed_anything(self) -> bool:
@@ -389,26 +390,43 @@ class CommitTracker:
             reasons.append("statements ran in autocommit mode")
         return reasons
 
-    def record_own_commit(self, dbapi_connection) -> None:
-        """Just before ``dbapi_connection`` (psycopg2) commits: what its transaction wrote."""
+    def record_own_commit(self, dbapi_connection) -> bool:
+        """Just before ``dbapi_connection`` (psycopg2) commits: what its transaction wrote. False
+        when it provably wrote nothing (no transaction id was assigned)."""
         try:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(OWN_CHANGES_SQL)
                 xid, tables = cursor.fetchone()
         except Exception as exc:  # an aborted transaction cannot commit anyway; anything else: unknown
             self.unattributed_reasons.append(f"could not read what a commit wrote ({type(exc).__name__})")
-            return
+            return True
         if xid is not None:
             self.own_xids.add(int(xid))
         self.own_tables.update((schema, table) for schema, table in tables)
+        return xid is not None
 
     def transaction_control_seen(self, statement: str) -> None:
         self.commits += 1
         self.unattributed_reasons.append(f"a statement controls transactions itself: {' '.join(statement.split())[:80]}")
 
+    def announce_commit(self, dbapi_connection) -> None:
+        """The wrapper (SQLAlchemy's Transaction, the SQL folder runner) is about to commit it."""
+        self.announced.add(id(dbapi_connection))
+
+    def dbapi_commit(self, dbapi_connection) -> None:
+        """A psycopg2 connection opened during the run commits: nobody announced it, so a revision
+        called commit() on a DBAPI connection itself (``op.get_bind().connection.commit()``)."""
+        if id(dbapi_connection) in self.announced:
+            self.announced.discard(id(dbapi_connection))
+            return
+        if self.record_own_commit(dbapi_connection):
+            self.commits += 1
+            self.unattributed_reasons.append("a revision called commit() on a DBAPI connection")
+
     def _on_commit(self, connection) -> None:
         self.commits += 1
         dbapi_connection = connection.connection.dbapi_connection
+        self.announce_commit(dbapi_connection)
         if hasattr(dbapi_connection, "get_backend_pid"):      # psycopg2; asyncpg's adapter cannot be asked
             self.record_own_commit(dbapi_connection)
         else:
@@ -496,7 +514,7 @@ def _tracked_connection_class(tracker: CommitTracker):
     class TrackedConnection(psycopg2.extensions.connection):
         def commit(self):
             if not self.autocommit and not self.closed:
-                tracker.record_own_commit(self)
+                tracker.dbapi_commit(self)
             return super().commit()
 
     return TrackedConnection

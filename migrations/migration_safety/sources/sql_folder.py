@@ -233,6 +233,7 @@ class SqlFolderSource:
                     raise SqlStatementFailed(where, exc, connection_lost=bool(connection.closed)) from exc
             self._commit_sent = True                # from here on it may have committed: never retried
             tracker.record_own_commit(connection)
+            tracker.announce_commit(connection)
             connection.commit()
             tracker.commits += 1
         except BaseException:
