@@ -253,6 +253,11 @@ def test_an_object_a_restore_could_not_replace_is_refused_before_the_run(databas
         assert fingerprint(database) == before and backup_files(tmp_path / "backups") == backups_before
 
         pg_cluster.execute(f"GRANT {owner} TO app_user", dbname=database.name)
+        refused = run_cli("--config", str(ini), "upgrade", env=env)    # pg_restore's OWNER TO needs CREATE
+        assert refused.returncode == 2 and f"GRANT CREATE ON SCHEMA public TO {owner}" in refused.stderr, \
+            refused.stdout + refused.stderr
+        pg_cluster.execute(f"GRANT CREATE ON SCHEMA public TO {owner}", dbname=database.name)
+        before = fingerprint(database)
         payload = upgrade(ini, {**env, "MIGRATION_SELECTIVE_RESTORE": "off"}, "--allow-unsafe", expect=EXIT_FAILED)
         assert payload["status"] == "failed-restored" and payload["restore_mode"] == "full", payload
         assert fingerprint(database) == before

@@ -264,14 +264,12 @@ def _refuse_what_a_restore_could_not_replace(run: RunContext) -> None:
     blocked = objects_a_restore_cannot_replace(run.connection, WRAPPER_SCHEMAS)
     if not blocked:
         return
-    kind, name, owner = blocked[0]
+    kind, name, owner, grant = blocked[0]
     others = f" (and {len(blocked) - 1} more object(s))" if len(blocked) > 1 else ""
-    user = run.settings.user
     raise PreflightError(
-        f"{kind} {name} is owned by role {owner}, which {user} is not a member of{others}: a restore after a "
-        f"failed run could not drop and recreate it; nothing was changed",
-        hint=f"GRANT {owner} TO {user} (membership of the owning role is the privilege a restore needs), "
-             f"run as {owner} or a superuser, or take the risk with --no-backup")
+        f"{kind} {name} is owned by role {owner}{others}: a restore after a failed run could not drop and "
+        f"recreate it as it is ({grant} would let it); nothing was changed",
+        hint=f"{grant}, run as {owner} or a superuser, or take the risk with --no-backup")
 
 
 def _probe(run: RunContext):
