@@ -256,9 +256,10 @@ def _backup_while_planning(run: RunContext) -> None:
 
 
 def _refuse_what_a_restore_could_not_replace(run: RunContext) -> None:
-    """A restore drops and recreates what it restores; an object owned by a role this one is not
-    a member of cannot be dropped, so a failed run could not be undone. Said before anything
-    changes, naming the object and the privilege needed."""
+    """A restore drops and recreates what it restores, then gives it back to its owner. An object
+    owned by a role this one is not a member of cannot be dropped, and one whose owner lacks CREATE
+    on its schema cannot be given back: a failed run could not be undone exactly. Said before
+    anything changes, naming the object and the privilege needed."""
     if not run.take_backup:
         return
     blocked = objects_a_restore_cannot_replace(run.connection, WRAPPER_SCHEMAS)
@@ -600,7 +601,8 @@ def _may_commit_unseen(run: RunContext) -> str:
 def _tables_not_the_runs(run: RunContext) -> frozenset:
     """Tables the run certainly did not write: every commit of the run was seen and none changed
     them. Empty when some commit escaped the tracker (then any table may be the run's)."""
-    unattributed = run.tracker.unattributed + ([_may_commit_unseen(run)] if _may_commit_unseen(run) else [])
+    unseen = _may_commit_unseen(run)
+    unattributed = run.tracker.unattributed + ([unseen] if unseen else [])
     if unattributed:
         run.notes.append(f"the run's own writes cannot all be told from other sessions' ({'; '.join(unattributed)}):"
                          " every table that changed is restored, other sessions' rows copied aside first")
