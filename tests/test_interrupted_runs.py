@@ -265,10 +265,21 @@ SIDE_CONNECTION_THEN_ANALYZE = revision("c3", "b2", """
 """)
 
 
+PSQL_SUBPROCESS = revision("c3", "b2", """
+    import os, subprocess
+    url = op.get_bind().engine.url
+    subprocess.run(["psql", "-X", "-q", "-h", url.host, "-p", str(url.port), "-U", url.username, "-d", url.database,
+                    "-c", "DELETE FROM items WHERE id <= 1000"], env={**os.environ, "PGPASSWORD": url.password},
+                   check=True)
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
 @pytest.mark.parametrize("third", [COMMIT_STATEMENT, SIDE_CONNECTION, COMMIT_AFTER_A_COMMENT,
-                                   OWN_TRANSACTION_IN_ONE_STRING, DBAPI_COMMIT, SIDE_CONNECTION_THEN_ANALYZE],
+                                   OWN_TRANSACTION_IN_ONE_STRING, DBAPI_COMMIT, SIDE_CONNECTION_THEN_ANALYZE,
+                                   PSQL_SUBPROCESS],
                          ids=["commit-statement", "side-connection", "commit-after-comment", "begin-commit-in-a-string",
-                              "dbapi-commit", "side-connection-then-analyze"])
+                              "dbapi-commit", "side-connection-then-analyze", "psql-subprocess"])
 def test_commits_behind_sqlalchemys_back_are_seen_and_restored(database, env, tmp_path, third):
     ini = project(tmp_path, env, third, per_migration=False)
     cli_json(ini, "upgrade", "--revision", "b2", env=env)

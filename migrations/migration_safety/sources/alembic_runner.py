@@ -489,6 +489,27 @@ class CommitTracker:
             psycopg2.connect = original
 
     @contextlib.contextmanager
+    def _programs(self) -> Iterator[None]:
+        """A program a revision starts (``psql -c ...``, a script) may connect and commit where
+        nothing here can see it: counted as a commit the run cannot attribute."""
+        import subprocess
+
+        original = subprocess.Popen
+
+        class WatchedPopen(original):
+            def __init__(popen, args, *rest, **kwargs):
+                program = args if isinstance(args, (str, bytes)) else (list(args)[:1] or [""])[0]
+                self.commits += 1
+                self.unattributed_reasons.append(f"a revision started a program ({os.path.basename(str(program))[:40]})")
+                super().__init__(args, *rest, **kwargs)
+
+        subprocess.Popen = WatchedPopen
+        try:
+            yield
+        finally:
+            subprocess.Popen = original
+
+    @contextlib.contextmanager
     def listening(self, guard=None) -> Iterator["CommitTracker"]:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
@@ -499,7 +520,8 @@ class CommitTracker:
         for target, name, function in listeners:
             event.listen(target, name, function)
         try:
-            with self._psycopg2_connections(guard), (guard.watching() if guard else contextlib.nullcontext()):
+            with self._psycopg2_connections(guard), self._programs(), \
+                    (guard.watching() if guard else contextlib.nullcontext()):
                 yield self
         finally:
             for target, name, function in listeners:
