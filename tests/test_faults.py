@@ -279,3 +279,70 @@ def test_a_killed_restore_into_a_new_database_is_journaled_and_recover_drops_it(
     status = json.loads(run_cli("--config", str(ini), "--format", "json", "status", env=env).stdout)
     assert status["unfinished_runs"] == []
     assert fingerprint(database) == before
+
+
+# -- the backup file disappears between the backup and the restore -------------------------------
+
+_REMOVE_BACKUP_FILES = ("for name in os.listdir(directory):\n"
+                        "        if name.startswith('backup_'):\n"
+                        "            os.remove(os.path.join(directory, name))")
+
+
+@pytest.mark.parametrize("removal, selective", [(_REMOVE_BACKUP_FILES, "on"), ("shutil.rmtree(directory)", "off")],
+                         ids=["file-deleted-selective", "directory-removed-full"])
+def test_the_automatic_restore_reads_the_backup_held_open_when_its_file_is_gone(database, env, tmp_path, removal,
+                                                                                 selective):
+    """b2 deletes the backup (its files, or the whole directory) and commits; c3 fails. The restore
+    reads the archive through the descriptor opened when the backup was verified: the database ends
+    exactly as before the run."""
+    vanishing = revision("b2", "a1", f"""
+    import os, shutil
+    op.execute("UPDATE items SET label = 'relabelled ' || id")
+    op.execute("INSERT INTO notes VALUES (1, 'written by b2')")
+    directory = os.environ["MIGRATION_BACKUP_DIR"]
+    {removal}
+""")
+    ini = make_project(tmp_path / "project", {"a1.py": ITEMS, "b2.py": vanishing, "c3.py": FAILS},
+                       transaction_per_migration=True)
+    upgrade(ini, env, "--revision", "a1")
+    before = fingerprint(database)
+    env["MIGRATION_SELECTIVE_RESTORE"] = selective
+    payload = upgrade(ini, env, "--allow-unsafe", expect=EXIT_FAILED)
+    assert payload["status"] == "failed-restored", payload
+    assert not Path(payload["backup"]).exists()                # really gone: read through the descriptor
+    assert fingerprint(database) == before
+
+
+# -- objects owned by a role the tool's role is not a member of ----------------------------------
+
+def test_an_object_a_restore_could_not_replace_is_refused_before_the_run(database, env, tmp_path, pg_cluster):
+    """A table owned by another role: a full restore could not drop it, so the run is refused
+    before anything changes, naming the table and the privilege; with that privilege granted, a
+    failed run is restored exactly (the full restore, selective off)."""
+    ini = items_project(tmp_path)
+    upgrade(ini, env, "--revision", "a1")
+    owner = f"owner_{database.name}"
+    pg_cluster.execute(f"CREATE ROLE {owner}; CREATE TABLE public.ledger (id int PRIMARY KEY);"
+                       f" INSERT INTO public.ledger VALUES (1), (2); ALTER TABLE public.ledger OWNER TO {owner};"
+                       " GRANT ALL ON public.ledger TO app_user", dbname=database.name)
+    try:
+        before = fingerprint(database)
+        backups_before = backup_files(tmp_path / "backups")
+        refused = run_cli("--config", str(ini), "upgrade", env={**env, "MIGRATION_SELECTIVE_RESTORE": "off"})
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "public.ledger" in refused.stderr and f"GRANT {owner} TO app_user" in refused.stderr
+        assert fingerprint(database) == before and backup_files(tmp_path / "backups") == backups_before
+
+        pg_cluster.execute(f"GRANT {owner} TO app_user", dbname=database.name)
+        refused = run_cli("--config", str(ini), "upgrade", env=env)    # pg_restore's OWNER TO needs CREATE
+        assert refused.returncode == 2 and f"GRANT CREATE ON SCHEMA public TO {owner}" in refused.stderr, \
+            refused.stdout + refused.stderr
+        pg_cluster.execute(f"GRANT CREATE ON SCHEMA public TO {owner}", dbname=database.name)
+        before = fingerprint(database)
+        payload = upgrade(ini, {**env, "MIGRATION_SELECTIVE_RESTORE": "off"}, "--allow-unsafe", expect=EXIT_FAILED)
+        assert payload["status"] == "failed-restored" and payload["restore_mode"] == "full", payload
+        assert fingerprint(database) == before
+        assert database.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'ledger'") == [(owner,)]
+    finally:
+        pg_cluster.execute(f"DROP TABLE IF EXISTS public.ledger; DROP OWNED BY {owner}; DROP ROLE {owner}",
+                           dbname=database.name)

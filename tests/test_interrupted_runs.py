@@ -235,7 +235,51 @@ SIDE_CONNECTION = revision("c3", "b2", """
 """)
 
 
-@pytest.mark.parametrize("third", [COMMIT_STATEMENT, SIDE_CONNECTION], ids=["commit-statement", "side-connection"])
+COMMIT_AFTER_A_COMMENT = revision("c3", "b2", """
+    op.execute("DELETE FROM items WHERE id <= 1000")
+    op.execute("-- keep what was deleted\\nCOMMIT")
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+OWN_TRANSACTION_IN_ONE_STRING = revision("c3", "b2", """
+    op.execute("/* its own transaction */ BEGIN; DELETE FROM items WHERE id <= 1000; COMMIT;")
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+DBAPI_COMMIT = revision("c3", "b2", """
+    op.execute("DELETE FROM items WHERE id <= 1000")
+    op.get_bind().connection.dbapi_connection.commit()
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+SIDE_CONNECTION_THEN_ANALYZE = revision("c3", "b2", """
+    import psycopg2
+    url = op.get_bind().engine.url
+    keywords = dict(host=url.host, port=url.port, dbname=url.database, user=url.username, password=url.password)
+    side = psycopg2.connect(**keywords)
+    with side, side.cursor() as cursor:
+        cursor.execute("DELETE FROM items WHERE id <= 1000")
+    side.close()
+    other = psycopg2.connect(**keywords)
+    other.autocommit = True
+    other.cursor().execute("ANALYZE items")     # resets the committed-change counters
+    other.close()
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
+PSQL_SUBPROCESS = revision("c3", "b2", """
+    import os, subprocess
+    url = op.get_bind().engine.url
+    subprocess.run(["psql", "-X", "-q", "-h", url.host, "-p", str(url.port), "-U", url.username, "-d", url.database,
+                    "-c", "DELETE FROM items WHERE id <= 1000"], env={**os.environ, "PGPASSWORD": url.password},
+                   check=True)
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
+@pytest.mark.parametrize("third", [COMMIT_STATEMENT, SIDE_CONNECTION, COMMIT_AFTER_A_COMMENT,
+                                   OWN_TRANSACTION_IN_ONE_STRING, DBAPI_COMMIT, SIDE_CONNECTION_THEN_ANALYZE,
+                                   PSQL_SUBPROCESS],
+                         ids=["commit-statement", "side-connection", "commit-after-comment", "begin-commit-in-a-string",
+                              "dbapi-commit", "side-connection-then-analyze", "psql-subprocess"])
 def test_commits_behind_sqlalchemys_back_are_seen_and_restored(database, env, tmp_path, third):
     ini = project(tmp_path, env, third, per_migration=False)
     cli_json(ini, "upgrade", "--revision", "b2", env=env)
@@ -250,9 +294,10 @@ def test_commits_behind_sqlalchemys_back_are_seen_and_restored(database, env, tm
 
 def test_an_archive_swapped_during_the_run_is_never_restored(database, env, tmp_path, pg_cluster):
     """Someone replaces the run's backup (same name, another archive) while the migration runs:
-    the automatic restore hashes what it feeds pg_restore against what the run wrote, and rolls
-    back instead of restoring the forged archive."""
+    the automatic restore reads the archive through the descriptor opened when the backup was
+    verified, so it restores the genuine backup, never the forged file now under its name."""
     ini = project(tmp_path, env)
+    before = fingerprint(database)
     forged_source = new_database(pg_cluster)
     try:
         forged_source.sql("CREATE TABLE planted_backdoor (id int)")
@@ -275,8 +320,30 @@ def test_an_archive_swapped_during_the_run_is_never_restored(database, env, tmp_
         holder.close()
     out, err = wrapper.communicate(timeout=180)
     payload = json.loads(out)
-    assert wrapper.returncode == EXIT_ATTENTION, out + err
-    assert payload["status"] == "failed-restore-failed", payload     # refused: size or SHA-256 differ
-    assert "its metadata says" in payload["message"] or "SHA-256" in payload["message"], payload["message"]
+    assert wrapper.returncode == 1, out + err
+    assert payload["status"] == "failed-restored", payload
     assert not database.sql("SELECT to_regclass('planted_backdoor')")[0][0]
-    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]   # where the failed run left it
+    assert fingerprint(database) == before
+
+
+def test_the_backup_an_interrupted_runs_recover_needs_survives_prune(database, env, tmp_path):
+    """After a killed run, a newer backup of the same database and a prune keeping one per database:
+    the killed run's backup is kept (and prune says why) until `recover` has used it."""
+    ini = project(tmp_path, env)
+    before = fingerprint(database)
+    kill_mid_run(database, ini, env)
+    [run] = cli_json(ini, "status", env=env)["unfinished_runs"]
+    needed = Path(run["backup"])
+    cli_json(ini, "backups", "create", env=env)
+    assert len(backup_files(needed.parent)) == 3           # before a1, before the killed run, the newest
+    pruned = cli_json(ini, "backups", "prune", "--keep-last", "1", env=env)
+    assert needed.exists()
+    assert [row["file"] for row in pruned["kept_for_recover"]] == [needed.name]
+    assert needed.name not in [row["file"] for row in pruned["removed"]] and len(pruned["removed"]) == 1
+    assert "recover` needs this backup" in run_cli("--config", str(ini), "backups", "prune", "--keep-last", "1",
+                                                   env=env).stdout
+    assert cli_json(ini, "recover", "--yes", env=env)["action"] == "restored"
+    assert fingerprint(database) == before
+    # recovered: the entry is closed, so the backup is like any other again
+    pruned = cli_json(ini, "backups", "prune", "--keep-last", "1", env=env)
+    assert needed.name in [row["file"] for row in pruned["removed"]] and not pruned["kept_for_recover"]

@@ -448,24 +448,22 @@ def test_disk_full_during_the_backup_changes_nothing(database, env, small_disk, 
     assert sorted(p.name for p in small_disk.iterdir()) == sorted(kept)      # no partial file left
 
 
-def test_a_restore_that_cannot_complete_changes_nothing_and_says_how_to_recover(database, env, tmp_path, pg_cluster):
+def test_a_run_whose_restore_could_not_complete_is_refused_before_it_changes_anything(database, env, tmp_path,
+                                                                                      pg_cluster):
     ini = project_at_base(tmp_path, env, per_migration=True)
-    # an object the migrating role cannot drop, over a table the failed run touches: the selective
-    # restore (which must drop crops, CASCADE reaching the view) and then the full one both fail
+    # an object the migrating role cannot drop, over a table the failed run touches: a restore
+    # (selective: DROP crops CASCADE reaches the view; full: it drops everything) could not
+    # complete, so the run is refused up front — formerly it failed, then its restore failed too
     pg_cluster.execute("CREATE VIEW public.owned_by_admin AS SELECT * FROM public.crops;"
                        " GRANT SELECT ON public.owned_by_admin TO app_user", dbname=database.name)
+    before, backups_before = fingerprint(database), backup_files(tmp_path / "backups")
     result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
-    assert result.returncode == 4, result.stdout + result.stderr          # needs attention
-    payload = json.loads(result.stdout)
-    assert payload["status"] == "failed-restore-failed"
-    assert "was rolled back" in payload["message"] and "recover" in payload["message"]
-    assert any("full restore: the selective restore did not complete" in note for note in payload["notes"])
-    # the database is exactly where the failed run left it: b2 committed, c3 rolled back, no half restore
-    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]
-    tables = {row[0] for row in database.sql("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
-    assert {"crops", "yields", "owned_by_admin"} <= tables and "doomed" not in tables
-    assert database.sql("SELECT name FROM crops ORDER BY id") == [("maize",), ("cassava",), ("rice",)]
-    assert Path(payload["backup"]).exists()
+    assert result.returncode == 2, result.stdout + result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert "view public.owned_by_admin is owned by role postgres" in error["message"], error
+    assert "GRANT postgres TO app_user" in error["hint"]
+    assert fingerprint(database) == before
+    assert backup_files(tmp_path / "backups") == backups_before
 
 
 def test_upgrade_over_a_unix_socket(database, env, pg_cluster):

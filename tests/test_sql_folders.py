@@ -646,3 +646,23 @@ def test_day_two_commands_on_a_sql_folder(fluxion, env, folder):
     oldest = sorted(backups_in(env))[0]
     assert run_cli("--sql-dir", str(folder), "restore", "--backup", str(oldest), "--yes", env=env).returncode == 0
     assert fingerprint(fluxion) == before
+
+
+@pytest.mark.parametrize("body", [
+    # a ROLLBACK mid-file ends the wrapper's transaction: what follows commits statement by statement
+    "INSERT INTO products (sku) VALUES ('ROLLED-BACK');\nROLLBACK;\nDELETE FROM products WHERE sku = 'RICE-10KG';\n"
+    "INSERT INTO products (sku) VALUES (NULL);\n",
+    # a file's own BEGIN with options is not the plain BEGIN the wrapper leaves out
+    "BEGIN ISOLATION LEVEL SERIALIZABLE;\nDELETE FROM products WHERE sku = 'RICE-10KG';\nCOMMIT AND NO CHAIN;\n"
+    "INSERT INTO products (sku) VALUES (NULL);\n",
+], ids=["rollback-mid-file", "begin-isolation-level"])
+def test_a_file_with_its_own_transaction_control_is_restored_when_it_fails(fluxion, env, folder, body):
+    """Transaction control the wrapper does not own: a failure after it may have left part of the
+    file committed, so it is handled as committed — restored from the backup and verified."""
+    (folder / "002_reorder_points_UP.sql").write_text(body)
+    assert run_cli("--sql-dir", str(folder), "upgrade", "--revision", "001", env=env).returncode == 0
+    before = fingerprint(fluxion)
+    result, data = cli_json(folder, "upgrade", "--allow-unsafe", env=env)
+    assert result.returncode == 1 and data["status"] == "failed-restored", result.stdout + result.stderr
+    assert data["committed_before_failure"] is True
+    assert fingerprint(fluxion) == before

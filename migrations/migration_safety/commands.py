@@ -465,24 +465,29 @@ def backups_verify(project, backup: str = "latest"):
 
 
 def backups_prune(project, *, keep_days: Optional[int] = None, keep_last: Optional[int] = None,
-                  dry_run: bool = False) -> list[dict]:
+                  dry_run: bool = False) -> dict:
     """Remove backups beyond retention (settings when no option is given); the newest backup of
-    each database is always kept. Returns what was (or, with ``dry_run``, would be) removed."""
-    from .backup.catalog import delete_backup, list_backups, prune_selection
+    each database is always kept, and so is one an interrupted run's ``recover`` needs. Returns
+    ``removed``: what was (or, with ``dry_run``, would be) removed, and ``kept``: the backups
+    beyond retention kept for ``recover``."""
+    from .backup.catalog import delete_backup, list_backups, pinned_among, prune_selection
 
     if keep_days is None and keep_last is None:
         keep_days, keep_last = project.safety.retention_days, project.safety.retention_count
     if keep_days is None and keep_last is None:
         raise ConfigurationError("no retention given: pass --keep-days and/or --keep-last, or set "
                                  "MIGRATION_BACKUP_KEEP_DAYS / MIGRATION_BACKUP_KEEP_LAST")
-    doomed = prune_selection(list_backups(project.safety.backup_dir), keep_days=keep_days, keep_last=keep_last)
+    entries = list_backups(project.safety.backup_dir)
     removed = []
-    for entry in doomed:
+    for entry in prune_selection(entries, keep_days=keep_days, keep_last=keep_last):
         if not dry_run:
             delete_backup(entry)
         removed.append({"file": entry.archive.name, "created": entry.created.isoformat(timespec="seconds"),
                         "database": entry.info.database if entry.info else None})
-    return removed
+    kept = [{"file": entry.archive.name, "created": entry.created.isoformat(timespec="seconds"),
+             "database": entry.info.database if entry.info else None, "run_id": run_id}
+            for entry, run_id in pinned_among(entries, keep_days=keep_days, keep_last=keep_last)]
+    return {"removed": removed, "kept": kept}
 
 
 def restore(project, backup: str = "latest", *, target_db: Optional[str] = None, confirm=None,

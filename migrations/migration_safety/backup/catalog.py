@@ -258,17 +258,22 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                   revision: Iterable[str], database_size: int, reason: str, compression: int = 1,
                   lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None,
                   still_wanted: Optional[Callable[[subprocess.Popen], bool]] = None,
-                  server_identity: Optional[dict] = None, backup_format: str = "custom") -> BackupInfo:
+                  server_identity: Optional[dict] = None, backup_format: str = "custom",
+                  snapshot: Optional[str] = None) -> BackupInfo:
     """Dump the database to a new, verified, owner-only archive with its signed sidecar.
     ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled.
     ``server_identity`` (pgtools.server_identity) is asked of the server when not given.
     ``backup_format`` is MIGRATION_BACKUP_FORMAT (backup_formats.plan_dump says what each means;
-    ``plain`` writes an uncompressed SQL script, ``compression`` does not apply)."""
+    ``plain`` writes an uncompressed SQL script, ``compression`` does not apply). ``snapshot``: an
+    exported snapshot (``pg_export_snapshot()``) the dump reads, so the caller knows exactly which
+    transactions the backup holds."""
     started = time.monotonic()
     moment = _dt.datetime.now(_dt.timezone.utc)
     plan = plan_dump(backup_format, compression, pg_dump)
     argv = [pg_dump.path, *plan.dump_options, f"--lock-wait-timeout={lock_wait_timeout}", "--no-password",
             f"--dbname={settings.conninfo()}"]
+    if snapshot is not None:
+        argv.insert(-1, f"--snapshot={snapshot}")
     digest = hashlib.sha256()
     written = 0
     partial: Optional[Path] = None
@@ -759,7 +764,21 @@ def resolve_backup(directory: Path, name: str) -> Path:
 def prune_selection(entries: list[CatalogEntry], *, keep_days: Optional[int], keep_last: Optional[int],
                     now: Optional[_dt.datetime] = None) -> list[CatalogEntry]:
     """The backups retention removes: older than ``keep_days`` and beyond the newest ``keep_last``
-    per database. The newest backup of each database is always kept."""
+    per database. The newest backup of each database is always kept, and so is a backup an open
+    journal entry names (``needed_by_recover``; ``pinned_among`` lists those for the user)."""
+    return [entry for entry in _beyond_retention(entries, keep_days, keep_last, now)
+            if needed_by_recover(entry) is None]
+
+
+def pinned_among(entries: list[CatalogEntry], *, keep_days: Optional[int], keep_last: Optional[int],
+                 now: Optional[_dt.datetime] = None) -> list[tuple[CatalogEntry, str]]:
+    """(entry, run id) of the backups retention would remove but an open journal entry needs."""
+    return [(entry, run_id) for entry in _beyond_retention(entries, keep_days, keep_last, now)
+            if (run_id := needed_by_recover(entry)) is not None]
+
+
+def _beyond_retention(entries: list[CatalogEntry], keep_days: Optional[int], keep_last: Optional[int],
+                      now: Optional[_dt.datetime]) -> list[CatalogEntry]:
     if keep_days is None and keep_last is None:
         return []
     now = now or _dt.datetime.now(_dt.timezone.utc)
@@ -781,6 +800,40 @@ def prune_selection(entries: list[CatalogEntry], *, keep_days: Optional[int], ke
             if remove:
                 doomed.append(entry)
     return doomed
+
+
+PIN_SUFFIX = ".needed-by-recover"
+
+
+def pin_path(archive: Path) -> Path:
+    return Path(str(archive) + PIN_SUFFIX)
+
+
+def pin_for_recover(archive: Path, run_id: str, database: str) -> None:
+    """Mark ``archive`` as the backup an open journal entry names: a run that dies from here on
+    leaves ``recover`` depending on it, so no prune or retention — of this database's runs or of
+    another's sharing the directory — may delete it until the entry is closed (``unpin``)."""
+    try:
+        descriptor = os.open(pin_path(archive), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "w") as pin:
+            json.dump({"run_id": run_id, "database": database}, pin)
+    except OSError as exc:
+        warn_once(f"could not mark {Path(archive).name} as needed by recover: {exc.strerror or exc}")
+
+
+def unpin(archive: Path) -> None:
+    pin_path(archive).unlink(missing_ok=True)
+
+
+def needed_by_recover(entry: CatalogEntry) -> Optional[str]:
+    """The run (id) whose open journal entry names this backup, or None."""
+    path = pin_path(entry.archive)
+    if not path.exists():
+        return None
+    try:
+        return str(json.loads(path.read_text()).get("run_id") or "unknown")
+    except (OSError, ValueError):
+        return "unknown"
 
 
 def delete_backup(entry: CatalogEntry) -> None:

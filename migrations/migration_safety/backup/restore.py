@@ -33,6 +33,7 @@ from typing import Iterable, Optional
 from ..base.errors import RestoreError
 from ..postgres.tools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool,
                               start_tool, stop_tool)
+from ..postgres.foreign_writes import user_tables
 from .catalog import CHUNK, ProgressCallback
 from .formats import decompressor_failed, run_on_decompressed, start_decompressor
 from .plain_dump import PlainDumpInvalid, PlainOutline, archive_format, blank_out, read_outline
@@ -173,8 +174,10 @@ def prelude_sql(lock_timeout: str, drops: Iterable[str]) -> str:
 
 def restore_in_place(settings, archive: "OpenedArchive", *, pg_restore: Tool, psql: Tool, pg_dump: Tool,
                      preserved_schemas: Iterable[str] = (), lock_timeout: str = "60s",
-                     progress: Optional[ProgressCallback] = None) -> RestoreResult:
-    """Replace the database's content with the archive's, atomically, and verify the schema."""
+                     progress: Optional[ProgressCallback] = None, preservation=None) -> RestoreResult:
+    """Replace the database's content with the archive's, atomically, and verify the schema.
+    ``preservation`` (foreign_writes.Preservation): first copy aside, in the same transaction, the
+    rows other sessions wrote since the backup."""
     started = time.monotonic()
     preserved = list(preserved_schemas)
     if archive.format == "plain":
@@ -186,6 +189,8 @@ def restore_in_place(settings, archive: "OpenedArchive", *, pg_restore: Tool, ps
     connection = connect(settings)
     try:
         drops = clearing_statements(connection, preserved_schemas=preserved, keep_extensions=extensions)
+        if preservation is not None:
+            drops = preservation.statements(user_tables(connection, preserved)) + drops
         if archive.format == "plain":
             set_aside, put_back = preserved_aside(connection, preserved)
             options, note = [], None        # a plain dump's OWNER and GRANT lines are its SQL: no option strips them
@@ -193,8 +198,9 @@ def restore_in_place(settings, archive: "OpenedArchive", *, pg_restore: Tool, ps
             options, note = ownership_options(connection, selected_toc)
     finally:
         connection.close()
+    epilogue = "\n".join(put_back) + ("\n" + preservation.epilogue() if preservation is not None else "")
     apply_in_one_transaction(settings, archive, selected_toc, prelude_sql(lock_timeout, drops + set_aside),
-                             epilogue="\n".join(put_back), pg_restore=pg_restore, psql=psql, progress=progress,
+                             epilogue=epilogue, pg_restore=pg_restore, psql=psql, progress=progress,
                              restore_options=options)
     difference = schema_difference(settings, archive, selected_toc, pg_restore=pg_restore, pg_dump=pg_dump,
                                    excluded_schemas=preserved, options=options)

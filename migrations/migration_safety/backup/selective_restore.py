@@ -299,6 +299,7 @@ class SelectivePlan:
     owned_restored: set = field(default_factory=set)       # (catalog, OID in the archive) of indexes and
                                                            # foreign keys rebuilt without their table
     toc_lines: list = field(default_factory=list)          # the archive entries to restore
+    left_alone: list = field(default_factory=list)         # tables only other sessions wrote: not reloaded
     all_entries: list = field(default_factory=list)        # all of them (for the schema comparison)
 
     def describe(self) -> str:
@@ -399,9 +400,11 @@ def _only_indexes_changed(before: Relation, after: Relation) -> bool:
             and not _rows_changed(before, after) and before.indexes != after.indexes)
 
 
-def plan_selective_restore(connection, before: Photograph, after: Photograph, toc: list) -> SelectivePlan:
+def plan_selective_restore(connection, before: Photograph, after: Photograph, toc: list,
+                           not_the_runs: frozenset = frozenset()) -> SelectivePlan:
     """What to drop and what to take from the archive; raises NotCertain with the reason when the
-    full restore is the only safe answer."""
+    full restore is the only safe answer. ``not_the_runs``: tables the run is known not to have
+    written (other sessions did): left alone when only their rows changed."""
     if after.stats_reset != before.stats_reset:
         raise NotCertain("the database's statistics were reset during the run")
     if before.has_large_objects or after.has_large_objects:
@@ -411,6 +414,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
     touched: dict = {}            # before oid -> Relation
     reindexed: dict = {}          # before oid -> (Relation before, Relation after)
     sequences_reset = []
+    left_alone = []
     for oid, old in before.relations.items():
         new = after.relations.get(oid)
         if new is None:
@@ -421,7 +425,10 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
         elif _only_indexes_changed(old, new):
             reindexed[oid] = (old, new)
         elif _changed(old, new):
-            touched[oid] = old
+            if (old.schema, old.name) in not_the_runs and old.signature == new.signature and old.filenode == new.filenode:
+                left_alone.append(f"{old.schema}.{old.name}")
+            else:
+                touched[oid] = old
         if new is not None and old.row_changes and new.row_changes and _went_backwards(old, new):
             raise NotCertain(f"the statistics of {old.qualified} went backwards (reset during the run)")
     new_relations = {oid: rel for oid, rel in after.relations.items() if oid not in before.relations}
@@ -432,7 +439,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
             raise NotCertain(f"{relation.qualified} takes part in partitioning or inheritance")
         if relation.kind == "m":
             raise NotCertain(f"materialized view {relation.qualified} would need refreshing")
-    if not touched and not sequences_reset and not reindexed:
+    if not touched and not sequences_reset and not reindexed and not left_alone:
         raise NotCertain("no changed relation was found although the run committed something")
 
     plan = SelectivePlan(sorted(touched.values(), key=lambda r: (r.schema, r.name)),
@@ -446,6 +453,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
         _plan_foreign_key(plan, before, before.relations[owner], name)
     plan.toc_lines = select_toc_entries(toc, before, touched, sequences_reset, plan.owned_restored)
     plan.all_entries = toc
+    plan.left_alone = sorted(left_alone)
     return plan
 
 
@@ -599,11 +607,15 @@ def _tag_prefixes(before: Photograph, relation_oids: set) -> list:
 
 def restore_touched(settings, archive: OpenedArchive, plan: SelectivePlan, before: Photograph, *, pg_restore: Tool,
                     psql: Tool, pg_dump: Tool, lock_timeout: str = "60s",
-                    progress: Optional[ProgressCallback] = None) -> RestoreResult:
+                    progress: Optional[ProgressCallback] = None, preservation=None) -> RestoreResult:
     """Run the plan in one transaction that checks its own result before committing; then compare
-    the schema with the archive's as the full restore does."""
+    the schema with the archive's as the full restore does. ``preservation``: copy other sessions'
+    rows of the tables it reloads aside first (foreign_writes.Preservation)."""
     started = time.monotonic()
-    drops = [f"DROP INDEX IF EXISTS {name} CASCADE;" for name in plan.indexes_dropped]
+    drops = []
+    if preservation is not None:
+        drops += preservation.statements((r.schema, r.name) for r in plan.dropped_now if r.kind == "r")
+    drops += [f"DROP INDEX IF EXISTS {name} CASCADE;" for name in plan.indexes_dropped]
     drops += [f"DROP {_RELATION_KINDS[r.kind]} IF EXISTS {r.qualified} CASCADE;" for r in plan.dropped_now]
     prelude = prelude_sql(lock_timeout, drops)
     search_path = before.search_path.replace("'", "''")
@@ -612,18 +624,22 @@ def restore_touched(settings, archive: OpenedArchive, plan: SelectivePlan, befor
         "DO $selective_check$ BEGIN\n"
         f"  IF ({_database_signature_sql(before.excluded_schemas)}) <> '{before.database_signature}' THEN\n"
         "    RAISE EXCEPTION 'selective restore check: the rebuilt relations differ from the backup';\n"
-        "  END IF;\nEND $selective_check$;\n")
+        "  END IF;\nEND $selective_check$;\n") + (preservation.epilogue() if preservation is not None else "")
     apply_in_one_transaction(settings, archive, plan.toc_lines, prelude, epilogue=epilogue, pg_restore=pg_restore,
                              psql=psql, progress=progress)
     difference = schema_difference(settings, archive, plan.all_entries, pg_restore=pg_restore, pg_dump=pg_dump,
                                    excluded_schemas=before.excluded_schemas)
+    restored = plan.describe()
+    if plan.left_alone:
+        restored += f"; left alone, written only by other sessions: {', '.join(plan.left_alone)}"
     return RestoreResult(archive.path, round(time.monotonic() - started, 3), difference is None, difference,
-                         mode="selective", restored_objects=plan.describe())
+                         mode="selective", restored_objects=restored)
 
 
 def try_selective_restore(settings, archive: OpenedArchive, before: Optional[Photograph], *, connection, pids,
                           application_name: str, server_major: int, tools: dict, lock_timeout: str = "60s",
-                          progress: Optional[ProgressCallback] = None) -> tuple:
+                          progress: Optional[ProgressCallback] = None, not_the_runs: frozenset = frozenset(),
+                          preservation=None) -> tuple:
     """(RestoreResult, None) when the selective restore ran and verified; (None, reason) when the
     caller must do the full restore (nothing was committed by us in that case, or what was
     committed is overwritten by the full restore)."""
@@ -640,14 +656,15 @@ def try_selective_restore(settings, archive: OpenedArchive, before: Optional[Pho
             return None, reason
         after = photograph(connection, before.excluded_schemas)
         toc = toc_without_schemas(archive_toc(archive, tools["pg_restore"]), before.excluded_schemas)
-        plan = plan_selective_restore(connection, before, after, toc)
+        plan = plan_selective_restore(connection, before, after, toc, not_the_runs)
     except NotCertain as exc:
         return None, str(exc)
     except psycopg2.Error as exc:
         return None, f"could not read the catalog after the run ({' '.join(str(exc).split())[:200]})"
     try:
         result = restore_touched(settings, archive, plan, before, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                                 pg_dump=tools["pg_dump"], lock_timeout=lock_timeout, progress=progress)
+                                 pg_dump=tools["pg_dump"], lock_timeout=lock_timeout, progress=progress,
+                                 preservation=preservation)
     except RestoreError as exc:
         return None, f"the selective restore did not complete ({exc})"
     if not result.schema_verified:

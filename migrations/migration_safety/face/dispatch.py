@@ -308,14 +308,18 @@ def _backups(project, args, output: Output) -> int:
             output.line("verified" if verification.ok else f"NOT usable: {verification.reason}",
                         style="green" if verification.ok else "red")
         return EXIT_OK if verification.ok else EXIT_FAILED
-    removed = commands.backups_prune(project, keep_days=args.keep_days, keep_last=args.keep_last,
-                                     dry_run=args.dry_run)
+    pruned = commands.backups_prune(project, keep_days=args.keep_days, keep_last=args.keep_last,
+                                    dry_run=args.dry_run)
+    removed, kept = pruned["removed"], pruned["kept"]
     if output.format == "json":
-        output.json({"dry_run": args.dry_run, "removed": removed})
+        output.json({"dry_run": args.dry_run, "removed": removed, "kept_for_recover": kept})
     else:
         verb = "would remove" if args.dry_run else "removed"
         for row in removed:
             output.line(f"{verb} {row['file']} ({row['database']}, {row['created']})")
+        for row in kept:
+            output.line(f"kept {row['file']} ({row['database']}, {row['created']}): run {row['run_id'][:8]} was "
+                        "interrupted and `recover` needs this backup", style="yellow")
         output.line(f"{len(removed)} backup(s) {'would be removed' if args.dry_run else 'removed'}")
     return EXIT_OK
 

@@ -228,3 +228,56 @@ def tables_with_committed_changes(before: dict, after: dict) -> list[str]:
         elif changes > old_changes:
             changed.append(table)
     return sorted(changed)
+
+
+# Objects in the schemas a restore manages that it could not replace as they were: dropping one
+# needs membership of its owning role, and giving the recreated object back to that role
+# (ALTER ... OWNER TO, as pg_restore does) needs the role to have CREATE on the object's schema.
+_NOT_REPLACEABLE_SQL = """
+WITH managed AS (
+    SELECT oid, nspname FROM pg_namespace
+    WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg\\_%%'
+      AND nspname <> ALL(%(excluded)s)
+), objects AS (
+    SELECT 'schema' AS kind, quote_ident(m.nspname) AS name, n.nspowner AS owner, NULL::oid AS namespace
+    FROM pg_namespace n JOIN managed m ON m.oid = n.oid WHERE n.nspname <> 'public'
+    UNION ALL
+    SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence'
+                          WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+           quote_ident(m.nspname) || '.' || quote_ident(c.relname), c.relowner, m.oid
+    FROM pg_class c JOIN managed m ON m.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.deptype = 'e')
+    UNION ALL
+    SELECT 'function', quote_ident(m.nspname) || '.' || quote_ident(p.proname)
+                       || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.proowner, m.oid
+    FROM pg_proc p JOIN managed m ON m.oid = p.pronamespace
+    WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                      AND d.deptype = 'e')
+    UNION ALL
+    SELECT 'type', quote_ident(m.nspname) || '.' || quote_ident(t.typname), t.typowner, m.oid
+    FROM pg_type t JOIN managed m ON m.oid = t.typnamespace
+    WHERE t.typtype IN ('e', 'd', 'r', 'c')
+      AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                      AND d.deptype = 'e')
+)
+SELECT o.kind, o.name, pg_get_userbyid(o.owner),
+       CASE WHEN NOT pg_has_role(current_user, o.owner, 'MEMBER')
+            THEN 'GRANT ' || quote_ident(pg_get_userbyid(o.owner)) || ' TO ' || quote_ident(current_user)
+            ELSE 'GRANT CREATE ON SCHEMA ' || quote_ident(n.nspname) || ' TO '
+                 || quote_ident(pg_get_userbyid(o.owner)) END
+FROM objects o LEFT JOIN pg_namespace n ON n.oid = o.namespace
+WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+  AND o.owner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+  AND (NOT pg_has_role(current_user, o.owner, 'MEMBER')
+       OR (o.namespace IS NOT NULL AND NOT has_schema_privilege(o.owner, o.namespace, 'CREATE')))
+ORDER BY o.kind, o.name
+"""
+
+
+def objects_a_restore_cannot_replace(connection, excluded_schemas=()) -> list[tuple[str, str, str, str]]:
+    """(kind, name, owner, the GRANT that would let it) of every object a restore would have to drop
+    and recreate with its owner but this role could not."""
+    return [tuple(row) for row in query_all(connection, _NOT_REPLACEABLE_SQL, {"excluded": list(excluded_schemas)})]

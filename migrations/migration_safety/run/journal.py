@@ -17,8 +17,10 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
+from ..backup.catalog import pin_for_recover, unpin
 from ..postgres.tools import query_all, query_one
 
 SCHEMA = "migration_safety"
@@ -115,12 +117,18 @@ def open_entry(connection, *, command: str, target: str, revision_before, backup
               (run_id, command, target, list(revision_before), backup.file if backup else None,
                backup.sha256 if backup else None, backup.size_bytes if backup else None, _os_user(),
                socket.gethostname(), os.getpid(), RUNNING))
+    if backup is not None:
+        pin_for_recover(Path(backup.file), run_id, query_one(connection, "SELECT current_database()")[0])
     return run_id
 
 
 def close_entry(connection, run_id: str, state: str, detail: Optional[str] = None) -> None:
-    query_one(connection, f"UPDATE {TABLE} SET state = %s, detail = %s, closed_at = now() WHERE run_id = %s"
-                          " RETURNING run_id", (state, detail, run_id))
+    """Close (or mark needing attention) the entry; once closed, its backup is no longer needed
+    by ``recover`` and retention may remove it like any other."""
+    backup_file = query_one(connection, f"UPDATE {TABLE} SET state = %s, detail = %s, closed_at = now()"
+                                        " WHERE run_id = %s RETURNING backup_file", (state, detail, run_id))[0]
+    if backup_file and state not in UNFINISHED:
+        unpin(Path(backup_file))
 
 
 def unfinished(connection) -> list[JournalEntry]:

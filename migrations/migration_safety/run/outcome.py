@@ -19,6 +19,7 @@ class Outcome(str, enum.Enum):
     DRY_RUN = "dry-run"
     ROLLED_BACK = "failed-rolled-back"              # nothing was committed: the database is unchanged
     RESTORED = "failed-restored"                    # something was committed: restored and verified
+    RESTORED_ROWS_ASIDE = "failed-restored-rows-aside"  # restored and verified; other sessions' rows copied aside
     NOT_RESTORED = "failed-not-restored"            # something was committed and --no-backup: half-migrated
     RESTORE_FAILED = "failed-restore-failed"        # the restore did not complete: half-migrated
     INTERRUPTED = "interrupted-unknown"             # the server or the lock was lost: state unknown
@@ -31,7 +32,7 @@ class Outcome(str, enum.Enum):
     def exit_code(self) -> int:
         if self in (Outcome.APPLIED, Outcome.UP_TO_DATE, Outcome.DRY_RUN):
             return EXIT_OK
-        if self in (Outcome.NOT_RESTORED, Outcome.RESTORE_FAILED, Outcome.INTERRUPTED):
+        if self in (Outcome.NOT_RESTORED, Outcome.RESTORE_FAILED, Outcome.INTERRUPTED, Outcome.RESTORED_ROWS_ASIDE):
             return EXIT_ATTENTION
         return EXIT_FAILED
 
@@ -67,6 +68,7 @@ class RunResult:
     notes: list = field(default_factory=list)
     source: str = "alembic"                 # what ran: an Alembic project, or a SQL folder ("sql")
     rehearsal: Optional[dict] = None        # rehearsal.RehearsalReport, when the run rehearsed
+    preserved_rows: dict = field(default_factory=dict)   # table -> other sessions' rows a restore copied aside
 
     @property
     def exit_code(self) -> int:

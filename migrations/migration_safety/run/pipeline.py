@@ -27,8 +27,10 @@ from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_se
 from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttention, PreflightError, RestoreError,
                            ValidationFailed, command_name)
 from ..base.events import Events
-from ..postgres.catalog_state import (catalog_signature, committed_row_changes, rewind_sequences, sequence_positions,
-                                      tables_with_committed_changes)
+from ..postgres.catalog_state import (catalog_signature, committed_row_changes, objects_a_restore_cannot_replace,
+                                      rewind_sequences, sequence_positions, tables_with_committed_changes)
+from ..postgres.foreign_writes import (PRESERVED_TABLE, BackupSnapshot, Preservation, export_snapshot,
+                                       other_sessions, preserved_counts, user_tables)
 from ..postgres.identity import TargetGuard, WrongDatabase, identify
 from ..postgres.live_tables import live_table_reader
 from ..postgres.tools import ServerInfo, connect, find_tools, server_identity, server_info
@@ -42,6 +44,9 @@ from .interruption import Interruption
 from .lock import LockSession, migration_lock
 from .outcome import Outcome, RunResult, describe_failure
 
+# Findings that say a revision can commit where the tracker cannot see it (its own COMMIT, a
+# connection of its own): a run forced past them that fails may have committed anything.
+MAY_COMMIT_UNSEEN_RULES = ("transaction-control-in-revision", "side-connection-in-revision")
 # Schemas the wrapper owns (the audit trail and the journal): never dropped by a restore.
 WRAPPER_SCHEMAS = ("migration_safety",)
 # How long the backup (and the photograph before it) and the restore wait for a table another
@@ -72,6 +77,9 @@ class RunContext:
     plan: Optional[Plan] = None
     report: object = None
     backup: Optional[BackupInfo] = None
+    archive: Optional[OpenedArchive] = None   # the verified backup, held open until the run ends
+    backup_snapshot: Optional[BackupSnapshot] = None   # exactly what the backup holds
+    sessions_before: list = field(default_factory=list)  # other sessions on the database before the backup
     photo_before: object = None
     signature_before: Optional[str] = None
     sequences_before: Optional[dict] = None
@@ -150,7 +158,7 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
         return run.finish()
     _preflight(run)
     wait = run.safety.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
-    with migration_lock(run.settings, wait_seconds=wait) as lock:
+    with migration_lock(run.settings, wait_seconds=wait) as lock, _closing_archive(run):
         run.lock = lock
         _refuse_after_an_unfinished_run(run)
         with run.interruption.catching():
@@ -165,6 +173,15 @@ def safe_migrate(project, direction: str, target: str, *, dry_run: bool = False,
         _run_alembic(run)
         _conclude(run)
     return run.finish()
+
+
+@contextlib.contextmanager
+def _closing_archive(run: RunContext) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if run.archive is not None:
+            run.archive.close()
 
 
 def _inspect(run: RunContext) -> None:
@@ -216,6 +233,7 @@ def _backup_while_planning(run: RunContext) -> None:
     run that turns out to have nothing to do, a configuration error or a validation error
     cancels the backup."""
     run.current = run.source.current(run.connection)
+    _refuse_what_a_restore_could_not_replace(run)
     # Before the backup, so every change the backup may not hold counts as touched.
     run.photo_before = _photograph_for_selective_restore(run)
     with _backing_up(run) as job:
@@ -235,12 +253,36 @@ def _backup_while_planning(run: RunContext) -> None:
     if run.backup is not None:
         backup_registry.record(run.connection, run.backup)
         run.result.backup, run.result.backup_seconds = run.backup.file, run.backup.duration_seconds
+        # Opened now, while it is known good: the restore reads this descriptor, so a backup file
+        # deleted, replaced or made unreadable in the directory meanwhile does not matter.
+        run.archive = OpenedArchive(Path(run.backup.file), expected_sha256=run.backup.sha256,
+                                    expected_size=run.backup.size_bytes)
         run.events.step(f"Backup verified: {Path(run.backup.file).name}")
+
+
+def _refuse_what_a_restore_could_not_replace(run: RunContext) -> None:
+    """A restore drops and recreates what it restores, then gives it back to its owner. An object
+    owned by a role this one is not a member of cannot be dropped, and one whose owner lacks CREATE
+    on its schema cannot be given back: a failed run could not be undone exactly. Said before
+    anything changes, naming the object and the privilege needed."""
+    if not run.take_backup:
+        return
+    blocked = objects_a_restore_cannot_replace(run.connection, WRAPPER_SCHEMAS)
+    if not blocked:
+        return
+    kind, name, owner, grant = blocked[0]
+    others = f" (and {len(blocked) - 1} more object(s))" if len(blocked) > 1 else ""
+    raise PreflightError(
+        f"{kind} {name} is owned by role {owner}{others}: a restore after a failed run could not drop and "
+        f"recreate it as it is ({grant} would let it); nothing was changed",
+        hint=f"{grant}, run as {owner} or a superuser, or take the risk with --no-backup")
 
 
 def _probe(run: RunContext):
     try:
-        return run.source.probe(run.guard, run.connection)
+        with alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout,
+                                            alembic_runner.PROBE_APPLICATION_NAME):
+            return run.source.probe(run.guard, run.connection)
     except WrongDatabase as exc:
         raise ConfigurationError(f"{exc}; nothing was changed",
                                  hint="make env.py and the wrapper's settings (POSTGRES_*/DATABASE_URL, "
@@ -313,7 +355,8 @@ def _lost_track(run: RunContext, why: str) -> None:
 
 def _close_journal(run: RunContext) -> None:
     result = run.result
-    attention = result.status.needs_attention
+    # rows copied aside need a person, but the database itself is as before the run: not unfinished
+    attention = result.status.needs_attention and result.status is not Outcome.RESTORED_ROWS_ASIDE
     try:
         run_journal.close_entry(run.connection, result.run_id,
                                 run_journal.ATTENTION if attention else run_journal.FINISHED,
@@ -368,14 +411,20 @@ def _backing_up(run: RunContext) -> Iterator:
         return
     settings, safety, server = run.settings, run.safety, run.server
     run.events.step(f"Backing up {settings.database} to {safety.backup_dir}")
-    with run.events.progress(*backup_progress(safety.backup_dir, settings.database, server.database_size)) as progress:
+    run.sessions_before = other_sessions(run.connection, (), alembic_runner.RUN_APPLICATION_NAME)
+    # The backup reads a snapshot this connection exports and holds until the dump is done: then
+    # which row versions the backup holds is known exactly (foreign_writes).
+    snapshot_holder = connect(settings, autocommit=False)
+    with contextlib.closing(snapshot_holder), \
+            run.events.progress(*backup_progress(safety.backup_dir, settings.database, server.database_size)) as progress:
+        exported, run.backup_snapshot = export_snapshot(snapshot_holder)
         job = BackgroundBackup(
             settings=settings, directory=safety.backup_dir, pg_dump=run.tools["pg_dump"],
             pg_restore=run.tools["pg_restore"], server_version=server.version, revision=run.current,
             database_size=server.database_size, reason=f"before {run.direction} to {run.target}",
             compression=safety.backup_compression, backup_format=safety.backup_format,
             lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress,
-            server_identity=run.server_identity).start()
+            server_identity=run.server_identity, snapshot=exported).start()
         try:
             yield job
         except BaseException:
@@ -399,12 +448,14 @@ def _apply_retention(safety, result: RunResult) -> None:
     """After a successful run, the configured retention (never the newest backup of a database)."""
     if safety.retention_days is None and safety.retention_count is None:
         return
-    from ..backup.catalog import delete_backup, list_backups, prune_selection
+    from ..backup.catalog import delete_backup, list_backups, pinned_among, prune_selection
 
-    for entry in prune_selection(list_backups(safety.backup_dir), keep_days=safety.retention_days,
-                                 keep_last=safety.retention_count):
+    entries = list_backups(safety.backup_dir)
+    for entry in prune_selection(entries, keep_days=safety.retention_days, keep_last=safety.retention_count):
         delete_backup(entry)
         result.notes.append(f"retention removed {entry.archive.name}")
+    for entry, run_id in pinned_among(entries, keep_days=safety.retention_days, keep_last=safety.retention_count):
+        result.notes.append(f"retention kept {entry.archive.name}: `recover` of interrupted run {run_id[:8]} needs it")
 
 
 def _record(run: RunContext) -> None:
@@ -447,6 +498,11 @@ def _committed_anything(run: RunContext, after: tuple) -> bool:
         # every statement env.py's connection ran committed on its own, whatever a driver's events showed
         run.notes.append("env.py runs the migrations in autocommit: every statement that ran is committed")
         return True
+    unseen = _may_commit_unseen(run)
+    if unseen:
+        run.notes.append(f"counted as committed: {unseen} (validation), so only a restore proves the database "
+                         "unchanged")
+        return True
     if catalog_signature(run.connection, WRAPPER_SCHEMAS) != run.signature_before:
         return True
     if not run.tracker.side_pids:
@@ -473,9 +529,20 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     where = f" in {run.running_revision}" if run.running_revision else ""
     failed = f"{result.command} failed{where}: {result.error}."
     if not committed:
-        rewound = rewind_sequences(run.connection, run.sequences_before, WRAPPER_SCHEMAS)
-        if rewound:
-            result.notes.append(f"rewound {len(rewound)} sequence(s) the failed run had advanced: {', '.join(rewound)}")
+        others = _sessions_that_may_have_drawn(run)
+        if others:
+            advanced = [name for name, now in sequence_positions(run.connection, WRAPPER_SCHEMAS).items()
+                        if name in run.sequences_before and now.position != run.sequences_before[name].position]
+            if advanced:
+                result.notes.append(
+                    f"left {len(advanced)} sequence(s) advanced ({', '.join(advanced)}): other sessions were "
+                    f"connected ({', '.join(others[:3])}) and may hold values drawn from them; a gap in the "
+                    "numbers is harmless, a value handed out twice is not")
+        else:
+            rewound = rewind_sequences(run.connection, run.sequences_before, WRAPPER_SCHEMAS)
+            if rewound:
+                result.notes.append(f"rewound {len(rewound)} sequence(s) the failed run had advanced: "
+                                    f"{', '.join(rewound)}")
         result.status = Outcome.ROLLED_BACK
         result.message = (f"{failed} Rolled back by the transaction, no restore needed: the database is "
                           f"unchanged at {', '.join(run.current) or 'base'}")
@@ -509,25 +576,81 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     what = f" (only what the run touched: {restored.restored_objects})" if restored.mode == "selective" else ""
     result.message = (f"{failed} Restored from {Path(run.backup.file).name}{what} in "
                       f"{restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
+    kept = preserved_counts(run.connection, result.run_id)
+    if kept:
+        result.preserved_rows = kept
+        if result.status is Outcome.RESTORED:
+            result.status = Outcome.RESTORED_ROWS_ASIDE
+        rows = ", ".join(f"{table}: {count}" for table, count in kept.items())
+        result.message += (
+            f". Other sessions wrote rows to tables the restore reloaded while the run was in progress; "
+            f"they are not in those tables now but were copied to {PRESERVED_TABLE} (run_id "
+            f"'{result.run_id}'; {rows}). Re-insert the ones still wanted, e.g. INSERT INTO <table> SELECT "
+            f"(jsonb_populate_record(NULL::<table>, row_data)).* FROM {PRESERVED_TABLE} WHERE run_id = "
+            f"'{result.run_id}' AND table_name = '<table>'")
 
 
 def _restore_touched_or_all(run: RunContext):
-    """The selective restore when what the run touched is known for certain, else the full one."""
-    tools, backup = run.tools, run.backup
-    with OpenedArchive(Path(backup.file), expected_sha256=backup.sha256, expected_size=backup.size_bytes) as archive, \
-            run.events.progress("Restore", archive.size) as progress:
+    """The selective restore when what the run touched is known for certain, else the full one.
+    Either reads the backup through the descriptor opened when it was verified, and first copies
+    aside the rows other sessions wrote to the tables it reloads (foreign_writes)."""
+    tools, archive = run.tools, run.archive
+    preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id,
+                                _sequences_others_may_hold(run))
+    with run.events.progress("Restore", archive.size) as progress:
         if run.safety.selective_restore:
             run.tracker.close_connections()
             restored, why_not = try_selective_restore(
                 run.settings, archive, run.photo_before, connection=run.connection, pids=run.tracker.all_pids,
                 application_name=alembic_runner.RUN_APPLICATION_NAME, server_major=run.server.major, tools=tools,
-                lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
+                lock_timeout=RESTORE_LOCK_WAIT, progress=progress, not_the_runs=_tables_not_the_runs(run),
+                preservation=preservation)
             if restored is not None:
                 return restored
             run.notes.append(f"full restore: {why_not}")
         return restore_in_place(run.settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
                                 pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
-                                lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
+                                lock_timeout=RESTORE_LOCK_WAIT, progress=progress, preservation=preservation)
+
+
+def _may_commit_unseen(run: RunContext) -> str:
+    """Where the plan can commit out of the tracker's sight, as validation found it ('' if nowhere)."""
+    report = run.report
+    found = [f for f in [*(report.findings if report else ()), *(report.accepted if report else ())]
+             if f.rule in MAY_COMMIT_UNSEEN_RULES]
+    return "; ".join(sorted({f"{f.rule} at {Path(f.file).name}:{f.line}" for f in found}))
+
+
+def _tables_not_the_runs(run: RunContext) -> frozenset:
+    """Tables the run certainly did not write: every commit of the run was seen and none changed
+    them. Empty when some commit escaped the tracker (then any table may be the run's)."""
+    unseen = _may_commit_unseen(run)
+    unattributed = run.tracker.unattributed + ([unseen] if unseen else [])
+    if unattributed:
+        run.notes.append(f"the run's own writes cannot all be told from other sessions' ({'; '.join(unattributed)}):"
+                         " every table that changed is restored, other sessions' rows copied aside first")
+        return frozenset()
+    return frozenset(user_tables(run.connection, WRAPPER_SCHEMAS)) - frozenset(run.tracker.own_tables)
+
+
+def _sessions_that_may_have_drawn(run: RunContext) -> list:
+    """Other sessions seen on the database before the backup or now: any of them may hold a value
+    drawn from a sequence since the backup (nextval() is never rolled back, and an application may
+    draw ids ahead of inserting them)."""
+    now = other_sessions(run.connection, run.tracker.all_pids, alembic_runner.RUN_APPLICATION_NAME)
+    return sorted(set(run.sessions_before) | set(now))
+
+
+def _sequences_others_may_hold(run: RunContext) -> tuple:
+    """(schema, name) of every sequence the restore must not move back: all of them when other
+    sessions are or were connected (any may hold a value drawn since the backup), else none."""
+    others = _sessions_that_may_have_drawn(run)
+    if not others:
+        return ()
+    run.notes.append(f"sequences are left no further back than before the restore (a gap, harmless): other "
+                     f"sessions were connected ({', '.join(others[:3])}) and may hold values drawn from them")
+    return tuple(sorted((position.schema, position.sequence)
+                        for position in sequence_positions(run.connection, WRAPPER_SCHEMAS).values()))
 
 
 def _is_superuser(connection) -> bool:

@@ -13,6 +13,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -376,8 +377,31 @@ def read_current_heads(connection, version_table: VersionTable = VersionTable())
     return tuple(row[0] for row in rows)
 
 
-# Statements that end the migration's transaction behind SQLAlchemy's back (op.execute("COMMIT")).
-_TRANSACTION_END = ("COMMIT", "END", "PREPARE TRANSACTION")
+# Statements that end or start a transaction behind the wrapper's back (op.execute("COMMIT"),
+# a script's own BEGIN ... COMMIT, also after a comment or in the middle of a multi-statement string).
+_TRANSACTION_CONTROL = re.compile(
+    r"^\s*(COMMIT|END|ROLLBACK|ABORT|BEGIN|START\s+TRANSACTION|PREPARE\s+TRANSACTION)\b(?!\s*\.)",
+    re.IGNORECASE)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+# $$ bodies (DO blocks, functions) hold BEGIN ... END of PL/pgSQL, not transaction control.
+_DOLLAR_QUOTED = re.compile(r"\$(\w*)\$.*?\$\1\$", re.DOTALL)
+
+
+def controls_transactions(statement: str) -> bool:
+    """Does ``statement`` (possibly several, separated by semicolons) start, end or roll back a
+    transaction itself? Judged without a parser, erring towards yes: a false alarm costs a restore,
+    a miss would call a half-committed run unchanged."""
+    text = _DOLLAR_QUOTED.sub(" ", _COMMENTS.sub(" ", statement))
+    return any(_TRANSACTION_CONTROL.match(part) for part in text.split(";"))
+
+
+# What one of the run's transactions wrote, read on its own connection just before it commits:
+# its transaction id (the xmin of every row it wrote) and the tables it changed rows of.
+OWN_CHANGES_SQL = """
+SELECT pg_catalog.txid_current_if_assigned(),
+       coalesce(array_agg(ARRAY[schemaname::text, relname::text]), '{}')
+FROM pg_catalog.pg_stat_xact_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0
+"""
 
 
 def learn_version_table(config) -> VersionTable:
@@ -392,12 +416,22 @@ class CommitTracker:
     """The facts that say whether a failed run left anything behind, gathered while Alembic
     runs: commits and statements in autocommit mode (``autocommit_block``) seen through
     SQLAlchemy's events, ``COMMIT`` statements run through it, and connections a revision opened
-    on the side with psycopg2 (whose commits SQLAlchemy never sees)."""
+    on the side with psycopg2 (whose commits SQLAlchemy never sees).
+
+    It also tells the run's own writes from other sessions': each commit it sees records the
+    committing transaction's id and the tables it changed (``own_xids``, ``own_tables``). Where a
+    commit happens out of its sight (a side connection, autocommit, a script's own COMMIT) the
+    attribution is incomplete and ``unattributed`` says why; the restore then treats every row it
+    cannot prove the run's as another session's."""
     commits: int = 0
     autocommit_statements: int = 0
     backend_pids: set = field(default_factory=set)     # server processes SQLAlchemy connected to
     side_pids: set = field(default_factory=set)        # psycopg2 connections SQLAlchemy did not make
     engines: list = field(default_factory=list)
+    own_xids: set = field(default_factory=set)         # ids of the run's committed transactions
+    own_tables: set = field(default_factory=set)       # (schema, table) those transactions changed rows of
+    unattributed_reasons: list = field(default_factory=list)
+    announced: set = field(default_factory=set)        # id() of DBAPI connections about to commit through us
 
     @property
     def committed_anything(self) -> bool:
@@ -407,8 +441,57 @@ class CommitTracker:
     def all_pids(self) -> set:
         return self.backend_pids | self.side_pids
 
+    @property
+    def unattributed(self) -> list:
+        """Why some of the run's commits cannot be told from other sessions' (empty: all can)."""
+        reasons = list(self.unattributed_reasons)
+        if self.side_pids:
+            reasons.append("a revision opened connections of its own")
+        if self.autocommit_statements:
+            reasons.append("statements ran in autocommit mode")
+        return reasons
+
+    def record_own_commit(self, dbapi_connection) -> bool:
+        """Just before ``dbapi_connection`` (psycopg2) commits: what its transaction wrote. False
+        when it provably wrote nothing (no transaction id was assigned)."""
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(OWN_CHANGES_SQL)
+                xid, tables = cursor.fetchone()
+        except Exception as exc:  # an aborted transaction cannot commit anyway; anything else: unknown
+            self.unattributed_reasons.append(f"could not read what a commit wrote ({type(exc).__name__})")
+            return True
+        if xid is not None:
+            self.own_xids.add(int(xid))
+        self.own_tables.update((schema, table) for schema, table in tables)
+        return xid is not None
+
+    def transaction_control_seen(self, statement: str) -> None:
+        self.commits += 1
+        self.unattributed_reasons.append(f"a statement controls transactions itself: {' '.join(statement.split())[:80]}")
+
+    def announce_commit(self, dbapi_connection) -> None:
+        """The wrapper (SQLAlchemy's Transaction, the SQL folder runner) is about to commit it."""
+        self.announced.add(id(dbapi_connection))
+
+    def dbapi_commit(self, dbapi_connection) -> None:
+        """A psycopg2 connection opened during the run commits: nobody announced it, so a revision
+        called commit() on a DBAPI connection itself (``op.get_bind().connection.commit()``)."""
+        if id(dbapi_connection) in self.announced:
+            self.announced.discard(id(dbapi_connection))
+            return
+        if self.record_own_commit(dbapi_connection):
+            self.commits += 1
+            self.unattributed_reasons.append("a revision called commit() on a DBAPI connection")
+
     def _on_commit(self, connection) -> None:
         self.commits += 1
+        dbapi_connection = connection.connection.dbapi_connection
+        self.announce_commit(dbapi_connection)
+        if hasattr(dbapi_connection, "get_backend_pid"):      # psycopg2; asyncpg's adapter cannot be asked
+            self.record_own_commit(dbapi_connection)
+        else:
+            self.unattributed_reasons.append("a commit through a driver other than psycopg2")
 
     def _on_pool_connect(self, dbapi_connection, connection_record) -> None:
         # psycopg2 asks libpq; SQLAlchemy's asyncpg adapter wraps the asyncpg connection
@@ -433,10 +516,13 @@ class CommitTracker:
 
     def _on_execute(self, connection, cursor, statement, parameters, context, executemany) -> None:
         # the DBAPI connection through SQLAlchemy's Connection: asyncpg's adapted cursor has none
-        if getattr(connection.connection.dbapi_connection, "autocommit", False):
+        dbapi_connection = connection.connection.dbapi_connection
+        if getattr(dbapi_connection, "autocommit", False):
             self.autocommit_statements += 1
-        elif statement.lstrip().upper().startswith(_TRANSACTION_END):
-            self.commits += 1
+        elif controls_transactions(statement):
+            if hasattr(dbapi_connection, "get_backend_pid"):   # what the transaction it may end wrote
+                self.record_own_commit(dbapi_connection)
+            self.transaction_control_seen(statement)
 
     @contextlib.contextmanager
     def _psycopg2_connections(self, guard) -> Iterator[None]:
@@ -446,7 +532,11 @@ class CommitTracker:
 
         original = psycopg2.connect
 
+        tracked_class = _tracked_connection_class(self)
+
         def connect(*args, **kwargs):
+            if len(args) <= 1 and kwargs.get("connection_factory") is None:
+                kwargs["connection_factory"] = tracked_class     # its commit() records what it wrote
             dbapi_connection = original(*args, **kwargs)
             self.side_pids.add(dbapi_connection.get_backend_pid())
             if guard is not None:
@@ -460,6 +550,27 @@ class CommitTracker:
             psycopg2.connect = original
 
     @contextlib.contextmanager
+    def _programs(self) -> Iterator[None]:
+        """A program a revision starts (``psql -c ...``, a script) may connect and commit where
+        nothing here can see it: counted as a commit the run cannot attribute."""
+        import subprocess
+
+        original = subprocess.Popen
+
+        class WatchedPopen(original):
+            def __init__(popen, args, *rest, **kwargs):
+                program = args if isinstance(args, (str, bytes)) else (list(args)[:1] or [""])[0]
+                self.commits += 1
+                self.unattributed_reasons.append(f"a revision started a program ({os.path.basename(str(program))[:40]})")
+                super().__init__(args, *rest, **kwargs)
+
+        subprocess.Popen = WatchedPopen
+        try:
+            yield
+        finally:
+            subprocess.Popen = original
+
+    @contextlib.contextmanager
     def listening(self, guard=None) -> Iterator["CommitTracker"]:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
@@ -470,20 +581,38 @@ class CommitTracker:
         for target, name, function in listeners:
             event.listen(target, name, function)
         try:
-            with self._psycopg2_connections(guard), (guard.watching() if guard else contextlib.nullcontext()):
+            with self._psycopg2_connections(guard), self._programs(), \
+                    (guard.watching() if guard else contextlib.nullcontext()):
                 yield self
         finally:
             for target, name, function in listeners:
                 event.remove(target, name, function)
 
 
+def _tracked_connection_class(tracker: CommitTracker):
+    """A psycopg2 connection class whose commit() first records, for ``tracker``, what the
+    transaction wrote (``with connection:`` commits through it too)."""
+    import psycopg2.extensions
+
+    class TrackedConnection(psycopg2.extensions.connection):
+        def commit(self):
+            if not self.autocommit and not self.closed:
+                tracker.dbapi_commit(self)
+            return super().commit()
+
+    return TrackedConnection
+
+
 # The name every connection opened while Alembic runs carries (through PGOPTIONS), so they can be
 # told apart from the wrapper's own and waited for.
 RUN_APPLICATION_NAME = "migration_safety_run"
+# The name of the connections env.py opens while it is probed (before the run): the tool's own too.
+PROBE_APPLICATION_NAME = "migration_safety_probe"
 
 
 @contextlib.contextmanager
-def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]:
+def session_options(lock_timeout: str, statement_timeout: str,
+                    application_name: str = RUN_APPLICATION_NAME) -> Iterator[None]:
     """Apply timeouts to every connection opened in this process meanwhile (env.py's): libpq
     drivers (psycopg2, psycopg) read ``PGOPTIONS``; asyncpg does not, so it gets the same
     settings as ``server_settings`` (sent in the startup packet, like ``PGOPTIONS``) through
@@ -492,7 +621,7 @@ def session_options(lock_timeout: str, statement_timeout: str) -> Iterator[None]
     from sqlalchemy.engine import Engine
 
     settings = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout,
-                "application_name": RUN_APPLICATION_NAME}
+                "application_name": application_name}
 
     def asyncpg_server_settings(dialect, connection_record, cargs, cparams) -> None:
         if dialect.driver == "asyncpg":

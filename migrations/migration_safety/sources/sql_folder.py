@@ -18,7 +18,7 @@ from typing import Iterator
 from ..base.errors import ConfigurationError
 from ..migration_files.sql_file import SqlFolder, read_folder, read_script, version_number
 from . import schema_migrations
-from .alembic_runner import Plan, PlannedStep
+from .alembic_runner import Plan, PlannedStep, controls_transactions
 from .retry import with_retries
 from .steps import StepTimes
 
@@ -220,6 +220,9 @@ class SqlFolderSource:
                         where = f"{script.path.name}:{statement.line}"
                         if script.no_transaction:
                             tracker.autocommit_statements += 1      # may have committed even if it fails
+                        elif controls_transactions(statement.text):  # commits and goes on, or ROLLBACK mid-file
+                            tracker.record_own_commit(connection)
+                            tracker.transaction_control_seen(statement.text)
                         cursor.execute(statement.text)
                     where = f"{script.path.name}: recording version {migration.label}"
                     if connection.autocommit:       # a no-transaction file: its row in a transaction of its own
@@ -229,6 +232,8 @@ class SqlFolderSource:
                 except Exception as exc:
                     raise SqlStatementFailed(where, exc, connection_lost=bool(connection.closed)) from exc
             self._commit_sent = True                # from here on it may have committed: never retried
+            tracker.record_own_commit(connection)
+            tracker.announce_commit(connection)
             connection.commit()
             tracker.commits += 1
         except BaseException:

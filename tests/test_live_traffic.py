@@ -1,0 +1,236 @@
+"""A failed run on a live database: an application keeps writing in another process (its own
+psycopg2 connection, a loop of short transactions) while the migration runs, fails and is
+restored. Each test proves the end state by the fingerprint of everything the application does
+not write, and by the application's own record of what it committed: no committed row may vanish
+silently, and no sequence may hand out a value twice."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from alembic_projects import make_project, revision
+from harness import fingerprint, run_cli, wait_for
+
+EXIT_FAILED, EXIT_ATTENTION = 1, 4
+
+BASE = revision("a1", None, """
+    op.execute("CREATE TABLE orders (id serial PRIMARY KEY, note text NOT NULL)")
+    op.execute("INSERT INTO orders (note) SELECT 'old ' || g FROM generate_series(1, 50) g")
+    op.execute("CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL)")
+    op.execute("INSERT INTO products VALUES (1, 'hoe'), (2, 'rake')")
+""")
+
+
+def _waiting_failure(marker: Path, threshold: int) -> str:
+    """The failing revision: it waits (inside its transaction) until the application has committed
+    ``threshold`` orders in all, so the application certainly wrote while the run was in progress,
+    then fails."""
+    return f"""
+    from pathlib import Path
+    Path({str(marker)!r}).write_text("running")
+    op.execute("DO $$ BEGIN WHILE (SELECT count(*) FROM orders) < {threshold} LOOP PERFORM pg_sleep(0.02); "
+               "END LOOP; END $$")
+    op.execute("INSERT INTO products VALUES (3, NULL)")
+"""
+
+
+WRITER = textwrap.dedent("""
+    import sys, time, psycopg2
+    from pathlib import Path
+    dsn, log, stop = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    connection = psycopg2.connect(dsn)
+    with open(log, "a") as out:
+        while not stop.exists():
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("INSERT INTO orders (note) VALUES ('live') RETURNING id")
+                    order_id = cursor.fetchone()[0]
+                connection.commit()
+            except psycopg2.Error:          # a lock timeout during the restore: try again
+                connection.rollback()
+                time.sleep(0.01)
+                continue
+            out.write(f"{order_id}\\n")      # only once committed
+            out.flush()
+""")
+
+
+class Application:
+    """The application: another process inserting orders, one per transaction, recording each id
+    once its transaction committed."""
+
+    def __init__(self, database, tmp_path: Path):
+        self.log, self.stop_file = tmp_path / "committed.txt", tmp_path / "stop"
+        self.log.write_text("")
+        dsn = (f"host={database.host} port={database.port} user={database.user} dbname={database.name} "
+               f"password={database.password}")
+        self.process = subprocess.Popen([sys.executable, "-c", WRITER, dsn, str(self.log), str(self.stop_file)])
+
+    def committed(self) -> list[int]:
+        return [int(line) for line in self.log.read_text().split()]
+
+    def stop(self) -> list[int]:
+        self.stop_file.write_text("stop")
+        assert self.process.wait(timeout=60) == 0
+        return self.committed()
+
+
+@pytest.fixture
+def application(database, tmp_path):
+    apps = []
+
+    def start() -> Application:
+        apps.append(Application(database, tmp_path))
+        wait_for(lambda: len(apps[-1].committed()) >= 5, "the application to commit orders")
+        return apps[-1]
+
+    yield start
+    for app in apps:
+        if app.process.poll() is None:
+            app.stop_file.write_text("stop")
+            app.process.wait(timeout=60)
+
+
+def _project(tmp_path, env, committed_body: str, threshold: int):
+    marker = tmp_path / "run-started"
+    ini = make_project(tmp_path / "project", {
+        "a1.py": BASE, "b2.py": revision("b2", "a1", committed_body),
+        "c3.py": revision("c3", "b2", _waiting_failure(marker, threshold))}, transaction_per_migration=True)
+    done = run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return ini
+
+
+def _without(print_: dict, table: str, sequence: str) -> dict:
+    """The fingerprint of everything but the application's table and its sequence."""
+    return {**print_, "tables": {k: v for k, v in print_["tables"].items() if k != table},
+            "sequences": {k: v for k, v in print_["sequences"].items() if k != sequence}}
+
+
+def _order_ids(database) -> set:
+    return {row[0] for row in database.sql("SELECT id FROM orders")}
+
+
+def _preserved_ids(database, run_id: str) -> list:
+    return [row[0] for row in database.sql(
+        "SELECT (row_data->>'id')::int FROM migration_safety.preserved_rows WHERE run_id = %s"
+        " AND table_name = 'public.orders'", (run_id,))]
+
+
+@pytest.mark.parametrize("committed_body", [
+    'op.execute("UPDATE products SET name = upper(name)")',
+    'op.execute("ALTER TABLE products ADD COLUMN price int")',
+], ids=["rows", "schema"])
+def test_a_table_only_the_application_wrote_is_not_reloaded(database, env, tmp_path, application, committed_body):
+    """The run committed b2 (products), failed in c3; the application inserted orders all along.
+    The restore gives products back and leaves orders alone: every committed order is there."""
+    ini = _project(tmp_path, env, committed_body, threshold=0)
+    before = fingerprint(database)
+    app = application()
+    threshold = len(_order_ids(database)) + 40
+    (tmp_path / "project" / "alembic" / "versions" / "c3.py").write_text(
+        revision("c3", "b2", _waiting_failure(tmp_path / "run-started", threshold)))
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
+    committed = app.stop()
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_FAILED, (payload["message"], payload["notes"])
+    assert payload["status"] == "failed-restored" and payload["restore_mode"] == "selective", payload
+    assert "left alone, written only by other sessions: public.orders" in payload["message"]
+    assert set(committed) <= _order_ids(database)                      # no committed order vanished
+    assert _without(fingerprint(database), "public.orders", "public.orders_id_seq") == \
+        _without(before, "public.orders", "public.orders_id_seq")
+
+
+@pytest.mark.parametrize("selective", ["1", "0"], ids=["selective", "full"])
+def test_rows_others_wrote_to_a_table_the_restore_reloads_are_kept_aside(database, env, tmp_path, application,
+                                                                          selective):
+    """The run itself wrote to orders (b2 committed) and so did the application: the restore must
+    reload orders, so the application's rows written meanwhile are copied to
+    migration_safety.preserved_rows first and the run ends needing attention, saying where. With the
+    selective restore off, the full restore reloads every table: the same must hold."""
+    ini = _project(tmp_path, env, 'op.execute("INSERT INTO orders (id, note) VALUES (-1, \'by the run\')")',
+                   threshold=0)
+    before = fingerprint(database)
+    app = application()
+    threshold = len(_order_ids(database)) + 40
+    (tmp_path / "project" / "alembic" / "versions" / "c3.py").write_text(
+        revision("c3", "b2", _waiting_failure(tmp_path / "run-started", threshold)))
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade",
+                     env={**env, "MIGRATION_SELECTIVE_RESTORE": selective})
+    committed = app.stop()
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_ATTENTION, payload
+    assert payload["status"] == "failed-restored-rows-aside", payload
+    assert "migration_safety.preserved_rows" in payload["message"]
+    in_table, aside = _order_ids(database), _preserved_ids(database, payload["run_id"])
+    assert len(aside) == len(set(aside)) == payload["preserved_rows"]["public.orders"]
+    assert set(committed) <= in_table | set(aside)                     # every committed order accounted for
+    assert not in_table & set(aside)
+    assert -1 not in in_table and -1 not in aside                      # the run's own row: undone, not kept
+    assert _without(fingerprint(database), "public.orders", "public.orders_id_seq") == \
+        _without(before, "public.orders", "public.orders_id_seq")
+    # the journal is closed: the database is as before the run, only the rows need a person
+    assert run_cli("--config", str(ini), "--format", "json", "upgrade", "--dry-run", env=env).returncode == 0
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time, psycopg2
+    from pathlib import Path
+    dsn, started, drew = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    connection = psycopg2.connect(dsn)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        while not started.exists():
+            time.sleep(0.02)
+        cursor.execute("SELECT nextval('orders_id_seq') FROM generate_series(1, 10)")
+        held = [row[0] for row in cursor.fetchall()]
+        drew.write_text(" ".join(map(str, held)))
+        sys.stdin.read()                           # until the test says: insert what you hold
+        for order_id in held:
+            cursor.execute("INSERT INTO orders (id, note) VALUES (%s, 'held')", (order_id,))
+        for _ in range(10):
+            cursor.execute("INSERT INTO orders (note) VALUES ('new')")
+""")
+
+
+def test_a_sequence_the_application_drew_from_is_not_rewound(database, env, tmp_path):
+    """The application draws ten ids with nextval() itself during the failed run (pooling them)
+    and inserts them afterwards, then ten more: all twenty inserts succeed — the failed run's
+    sequence is left advanced (a gap), not rewound under the held values."""
+    started, drew = tmp_path / "run-started", tmp_path / "drew"
+    failing = revision("b2", "a1", f"""
+    import time
+    from pathlib import Path
+    op.execute("INSERT INTO orders (note) SELECT 'by the run' FROM generate_series(1, 5)")
+    Path({str(started)!r}).write_text("running")
+    while not Path({str(drew)!r}).exists():
+        time.sleep(0.02)
+    op.execute("INSERT INTO products VALUES (3, NULL)")
+""")
+    ini = make_project(tmp_path / "project", {"a1.py": BASE, "b2.py": failing})
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    before = fingerprint(database)
+    dsn = (f"host={database.host} port={database.port} user={database.user} dbname={database.name} "
+           f"password={database.password}")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, dsn, str(started), str(drew)], stdin=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+        payload = json.loads(result.stdout)
+        assert result.returncode == EXIT_FAILED and payload["status"] == "failed-rolled-back", payload
+        assert any("left 1 sequence(s) advanced (orders_id_seq)" in note for note in payload["notes"]), \
+            payload["notes"]
+        _, errors = holder.communicate("go\n", timeout=60)
+        assert holder.returncode == 0, errors          # no duplicate key among the twenty inserts
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    after = fingerprint(database)
+    assert after["tables"]["public.orders"][0] == before["tables"]["public.orders"][0] + 20
+    assert _without(after, "public.orders", "public.orders_id_seq") == \
+        _without(before, "public.orders", "public.orders_id_seq")
