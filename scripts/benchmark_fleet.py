@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """A fleet rollout against a shell loop of single runs, measured in the same run.
 
-    .venv/bin/python scripts/benchmark_fleet.py [--databases 50] [--concurrency 1,2,4] [--json PATH]
+    .venv/bin/python scripts/benchmark_fleet.py [--databases 50] [--concurrency 1,2,4] [--rounds 2] [--json PATH]
 
 Starts a throwaway PostgreSQL cluster with N small databases (a table of 2,000 rows each), and
 upgrades all of them with the same two-revision project:
 - the loop: `for db in ...; do migration_utils.py upgrade; done`, as teams do today;
 - `upgrade --targets FILE --concurrency K` for each K.
 Every variant starts from databases at base (each is downgraded to base between variants, outside
-the timing). Prints the total time of each and its ratio to the loop."""
+the timing). The variants alternate round by round (the loop first in one round, last in the
+next), so a machine busy with something else weighs on all of them alike; the medians and their
+ratio to the loop are printed."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", type=int, default=50)
     parser.add_argument("--concurrency", default="1,2,4")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", default=str(ROOT / "benchmark_results" / "fleet.json"))
     args = parser.parse_args()
     levels = [int(k) for k in args.concurrency.split(",")]
@@ -85,30 +89,38 @@ def main() -> int:
                 run(CLI + ["--config", str(ini), "downgrade", "--revision", "base", "--no-backup"],
                     dict(base_env, POSTGRES_DB=name))
             shutil.rmtree(scratch / "backups", ignore_errors=True)
+            (scratch / "backups").mkdir(mode=0o700)
 
-        timings = {}
-        start = time.monotonic()
-        for name in names:            # the shell loop, one protected run after the other
-            run(CLI + ["--config", str(ini), "upgrade"], dict(base_env, POSTGRES_DB=name,
-                                                                 MIGRATION_BACKUP_DIR=str(scratch / "backups" / name)))
-        timings["shell loop"] = time.monotonic() - start
+        def shell_loop() -> None:     # one protected run after the other, as teams script it today
+            for name in names:
+                run(CLI + ["--config", str(ini), "upgrade"],
+                    dict(base_env, POSTGRES_DB=name, MIGRATION_BACKUP_DIR=str(scratch / "backups" / name)))
+
+        variants = {"shell loop": shell_loop}
         for level in levels:
-            reset()
-            start = time.monotonic()
-            run(CLI + ["--config", str(ini), "upgrade", "--targets", str(targets), "--concurrency", str(level)],
-                base_env)
-            timings[f"--concurrency {level}"] = time.monotonic() - start
+            variants[f"--concurrency {level}"] = (lambda level=level: run(
+                CLI + ["--config", str(ini), "upgrade", "--targets", str(targets), "--concurrency", str(level)],
+                base_env))
+        samples: dict = {name: [] for name in variants}
+        for number in range(args.rounds):
+            order = list(variants) if number % 2 == 0 else list(reversed(variants))
+            for name in order:
+                reset()
+                start = time.monotonic()
+                variants[name]()
+                samples[name].append(time.monotonic() - start)
+        timings = {name: statistics.median(values) for name, values in samples.items()}
     finally:
         cluster.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     loop = timings["shell loop"]
-    print(f"{args.databases} databases, {os.cpu_count()} cores")
+    print(f"{args.databases} databases, {os.cpu_count()} cores, median of {args.rounds} rounds")
     print(f"{'variant':<18} {'total s':>8} {'per db s':>9} {'vs loop':>8}")
     for variant, seconds in timings.items():
         print(f"{variant:<18} {seconds:8.1f} {seconds / args.databases:9.2f} {seconds / loop:7.2f}x")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"databases": args.databases, "cores": os.cpu_count(),
-                                           "seconds": timings}, indent=2))
+                                           "rounds": args.rounds, "seconds": timings, "samples": samples}, indent=2))
     return 0
 
 
