@@ -140,6 +140,26 @@ class Cluster:
                                             "-m", "fast", "-w"]), capture_output=True, text=True)
 
 
+def _start_server(cluster: Cluster, fast: bool) -> Optional[str]:
+    """Starts the server of ``cluster`` on its port; None when it runs, else why not (a bind error first)."""
+    options = [f"-p {cluster.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={cluster.socket_dir}"]
+    if fast:
+        # a throwaway cluster (the tests'): nothing needs to survive a crash of the machine
+        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+    log = cluster.data_dir.parent / "server.log"
+    log.touch()
+    _chown_to_server_user(log)
+    lines_before = len(log.read_text(errors="replace").splitlines())
+    result = subprocess.run(_as_server_user([str(cluster.bin_dir / "pg_ctl"), "start", "-D", str(cluster.data_dir),
+                                             "-w", "-t", "60", "-l", str(log), "-o", " ".join(options)]),
+                            capture_output=True, text=True)
+    if result.returncode == 0:
+        return None
+    new_lines = log.read_text(errors="replace").strip().splitlines()[lines_before:]
+    bind_errors = [line for line in new_lines if "could not bind" in line or "already in use" in line]
+    return (bind_errors or new_lines[-1:] or [result.stderr.strip()])[0]
+
+
 def start_cluster(data_dir: Path, port: Optional[int] = None, *, fast: bool = False,
                   bin_dir: Optional[Path] = None) -> Cluster:
     """Initialise (first time) and start a cluster in ``data_dir``; returns it running.
@@ -158,22 +178,22 @@ def start_cluster(data_dir: Path, port: Optional[int] = None, *, fast: bool = Fa
     if not (data_dir / "PG_VERSION").exists():
         result = subprocess.run(_as_server_user([
             str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth-local=trust",
-            "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"]), capture_output=True, text=True)
+            "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"]
+            + (["--no-sync"] if fast else [])), capture_output=True, text=True)
         if result.returncode != 0:
             raise ClusterError(f"initdb failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}")
-    options = [f"-p {cluster.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={cluster.socket_dir}"]
-    if fast:
-        options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
     if not cluster.is_running():
-        log = data_dir.parent / "server.log"
-        log.touch()
-        _chown_to_server_user(log)
-        result = subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "start", "-D", str(data_dir), "-w",
-                                                 "-t", "60", "-l", str(log), "-o", " ".join(options)]),
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-            raise ClusterError(f"PostgreSQL did not start: {(tail or [result.stderr.strip()])[0]}")
+        # A port picked here is free only until someone else binds it (another test worker starting
+        # its own cluster at the same moment): when the server cannot bind it, try another one.
+        for _ in range(1 if port else 5):
+            failure = _start_server(cluster, fast)
+            if failure is None:
+                break
+            if port or "could not bind" not in failure and "already in use" not in failure:
+                raise ClusterError(f"PostgreSQL did not start: {failure}")
+            cluster.port = free_port()
+        else:
+            raise ClusterError(f"PostgreSQL did not start: {failure}")
     return cluster
 
 

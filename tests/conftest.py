@@ -1,5 +1,5 @@
 """Fixtures: a real PostgreSQL cluster for the whole session (started here, in a temp dir,
-as the postgres user when we are root) and a fresh database per test."""
+as the postgres user when we are root; one per xdist worker) and a fresh database per test."""
 from __future__ import annotations
 
 import os
@@ -34,7 +34,11 @@ def private_backup_key_home():
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    root = Path(tempfile.mkdtemp(prefix="migration_safety_pg_"))
+    """Under pytest-xdist (scripts/run_tests.sh) a session is one worker's: each worker has a
+    cluster of its own (own folder, own free port), so tests that restart the server, change a
+    role or fill a database never meet another worker's tests."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    root = Path(tempfile.mkdtemp(prefix=f"migration_safety_pg_{worker}_"))
     os.chmod(root, 0o755)
     cluster = local_postgres.start_cluster(root / "data", fast=True)
     try:
@@ -60,3 +64,18 @@ def env(database, tmp_path):
     environment = database.env()
     environment["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
     return environment
+
+
+# Under pytest-xdist with --dist loadgroup (scripts/run_tests.sh) tests go one by one to whichever
+# worker is free, except those of one xdist_group, which all run on one worker. These modules build
+# something expensive once per module (a module-scoped fixture: an installed virtualenv, a
+# PostgreSQL 18 server); split over two workers they would build it twice.
+ONE_WORKER_MODULES = {"test_packaging.py": "packaging", "test_version_skew.py": "postgres18"}
+
+
+@pytest.hookimpl(tryfirst=True)          # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = ONE_WORKER_MODULES.get(item.path.name)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

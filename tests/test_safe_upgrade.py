@@ -222,6 +222,13 @@ def test_signal_while_the_backup_waits_stops_it_and_changes_nothing(database, en
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
+        # pg_dump is gone: no process holds its end of the connection. (Its server session stays
+        # until the lock is free: a backend waiting for a lock does not notice its client left.)
+        import psutil
+        with watcher.cursor() as cursor:
+            cursor.execute("SELECT client_port FROM pg_stat_activity WHERE application_name = 'pg_dump'")
+            ports = {port for (port,) in cursor.fetchall()}
+        assert not [c for c in psutil.net_connections("tcp") if c.pid and c.laddr and c.laddr.port in ports]
     finally:
         if process.poll() is None:
             process.kill()
@@ -230,13 +237,11 @@ def test_signal_while_the_backup_waits_stops_it_and_changes_nothing(database, en
     assert process.returncode == 1, stdout + stderr
     assert "interrupted by SIGINT during the backup; nothing was changed" in stderr
     assert "Traceback" not in stderr
+    wait_for(lambda: not sessions("application_name = 'pg_dump'"), "pg_dump's server session to end")
     assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == \
         sorted(p.name for p in backups_in(tmp_path / "backups")) + \
         sorted(sidecar_of(p).name for p in backups_in(tmp_path / "backups"))   # no partial file
     assert len(backups_in(tmp_path / "backups")) == 1                                  # the base upgrade's
-    # pg_dump is gone: its server session ends as soon as it finds its client gone, which it can only
-    # notice once the lock it waited for is free (the blocker let go above), so it is awaited
-    wait_for(lambda: not sessions("application_name = 'pg_dump'"), "pg_dump's session to end", timeout=30)
     watcher.close()
     assert fingerprint(database) == before
 

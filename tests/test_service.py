@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision
-from harness import REPO_ROOT, fingerprint, run_cli
+from harness import REPO_ROOT, fingerprint, run_cli, wait_for
 from migration_safety.service.auth import token_hash
 
 CLI = [sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py")]
@@ -380,8 +380,11 @@ def test_a_run_the_pipeline_refuses_is_audited_and_backups_create_from_the_cli(d
     run = service.wait_for_run(answer.body["url"], read)
     assert run["state"] == "failed" and run["exit_code"] == 3 and run["result"] is None, run
     assert "validation found 1 error(s)" in run["error"]["message"]
-    assert database.sql("SELECT direction, outcome, revision, api_token_name FROM migration_safety.migration_history"
-                        " WHERE api_token_name IS NOT NULL") == [("upgrade", "error", None, "deploy-bot")]
+    # The service writes this audit row just after it shows the run failed (a busy machine shows the gap)
+    audited = wait_for(lambda: database.sql("SELECT direction, outcome, revision, api_token_name FROM"
+                                            " migration_safety.migration_history WHERE api_token_name IS NOT NULL"),
+                       "the refused run's audit row")
+    assert audited == [("upgrade", "error", None, "deploy-bot")]
     assert database.sql("SELECT version_num FROM alembic_version") == [("a1",)]
 
     made = run_cli("--config", str(ini), "--format", "json", "backups", "create", env=env)

@@ -10,6 +10,7 @@ failed run naming the lock's holder. Stopping the service waits for a running ru
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import json
 import logging
@@ -165,20 +166,34 @@ class RunRegistry:
 
     @staticmethod
     def _execute(run: RunState, work: Work, after) -> None:
+        """The work, then ``after`` (the audit row), and only then the state a client polls: a run
+        shown as finished is already in the audit trail."""
+        ending = None
         try:
             document, outcome, exit_code, durations = work(RecordingEvents(run))
-            run.finish(json.loads(json_text(document)), outcome, exit_code, durations)
+            ending = ("finish", json.loads(json_text(document)), outcome, exit_code, durations)
         except MigrationSafetyError as exc:
-            run.fail(str(exc), exc.hint, exc.exit_code)
+            ending = ("fail", str(exc), exc.hint, exc.exit_code)
         except Exception as exc:     # a bug of ours: one line, the run still ends
             log.error("run %s: internal error: %s", run.id, mask(f"{type(exc).__name__}: {exc}")[:300])
-            run.fail(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", None, EXIT_FAILED)
-        log.info("run %s (%s) ended: %s", run.id, run.kind, run.outcome)
+            ending = ("fail", f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", None,
+                      EXIT_FAILED)
         if after is not None:
+            # the audit sees the run as it is about to be shown; clients still see it running
+            ended = copy.copy(run)
+            ended.outcome = ending[2] if ending[0] == "finish" else "error"
+            ended.error = {"message": mask(ending[1]), "hint": mask(ending[2]), "exit_code": ending[3]} \
+                if ending[0] == "fail" else None
+            ended.durations = ending[4] if ending[0] == "finish" else {"total": round(time.monotonic() - run.started, 3)}
             try:
-                after(run)
+                after(ended)
             except Exception as exc:
                 log.error("run %s: %s", run.id, mask(' '.join(str(exc).split()))[:300])
+        if ending[0] == "finish":
+            run.finish(*ending[1:])
+        else:
+            run.fail(*ending[1:])
+        log.info("run %s (%s) ended: %s", run.id, run.kind, run.outcome)
 
     def get(self, run_id: str) -> Optional[RunState]:
         with self._lock:
