@@ -116,8 +116,12 @@ class Preservation:
     own_xids: frozenset
     run_id: str
     sequences: tuple = ()
+    # the migration tool's own bookkeeping (Alembic's version table): nobody else writes it, so its
+    # rows are the run's even where a commit went unseen (autocommit) and are never set aside
+    bookkeeping: frozenset = frozenset()
 
     def statements(self, tables: Iterable[tuple[str, str]]) -> list[str]:
+        tables = [table for table in tables if table[1] not in self.bookkeeping]
         statements = preserving_sql(tables, self.snapshot, self.own_xids, self.run_id) if self.snapshot else []
         if self.sequences:
             # after the tables are locked: an insert drawing from them waits from here on

@@ -590,13 +590,22 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
             f"'{result.run_id}' AND table_name = '<table>'")
 
 
+def _bookkeeping_tables(run: RunContext) -> frozenset:
+    """The names of the tables the migration tool itself keeps (Alembic's version table, a SQL
+    folder's schema_migrations): written by the run only."""
+    from ..sources import schema_migrations
+
+    version_table = getattr(run.source, "version_table", None)
+    return frozenset(name for name in (getattr(version_table, "name", None), schema_migrations.TABLE) if name)
+
+
 def _restore_touched_or_all(run: RunContext):
     """The selective restore when what the run touched is known for certain, else the full one.
     Either reads the backup through the descriptor opened when it was verified, and first copies
     aside the rows other sessions wrote to the tables it reloads (foreign_writes)."""
     tools, archive = run.tools, run.archive
     preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id,
-                                _sequences_others_may_hold(run))
+                                _sequences_others_may_hold(run), _bookkeeping_tables(run))
     with run.events.progress("Restore", archive.size) as progress:
         if run.safety.selective_restore:
             run.tracker.close_connections()
