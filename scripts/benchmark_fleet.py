@@ -53,7 +53,10 @@ def make_project(root: Path) -> Path:
 
 
 def run(argv, env) -> None:
-    completed = subprocess.run(argv, env=env, capture_output=True, text=True)
+    # a session of its own, as the fleet gives each target's run: with the kernel's autogroup
+    # scheduling, CPU is shared between sessions, so on a busy machine a run in the benchmark's own
+    # session would get less than a fleet's child and the comparison would measure that instead
+    completed = subprocess.run(argv, env=env, capture_output=True, text=True, start_new_session=True)
     if completed.returncode != 0:
         raise SystemExit(f"{' '.join(argv[2:5])}...: exit {completed.returncode}\n{completed.stderr[-2000:]}")
 
