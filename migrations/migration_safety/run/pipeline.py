@@ -19,6 +19,7 @@ from typing import Iterator, Optional
 
 from ..backup.catalog import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
                               remove_partial_backups)
+from ..backup import scope as backup_scope
 from ..backup.directory import ensure_directory_writable
 from ..backup.restore import OpenedArchive, restore_in_place
 from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
@@ -71,6 +72,7 @@ class RunContext:
     plan: Optional[Plan] = None
     report: object = None
     backup: Optional[BackupInfo] = None
+    scope: Optional[backup_scope.BackupScope] = None   # what the backup holds (backup/scope.py)
     photo_before: object = None
     signature_before: Optional[str] = None
     sequences_before: Optional[dict] = None
@@ -211,27 +213,58 @@ def _backup_while_planning(run: RunContext) -> None:
     """The backup starts at once; env.py is probed and the revisions are loaded, planned and
     validated while pg_dump runs. Nothing touches the schema until the backup is verified; a
     run that turns out to have nothing to do, a configuration error or a validation error
-    cancels the backup."""
+    cancels the backup. With ``backup_scope = auto`` the plan comes first: it decides what the
+    backup holds (backup/scope.py)."""
     run.current = run.source.current(run.connection)
     # Before the backup, so every change the backup may not hold counts as touched.
     run.photo_before = _photograph_for_selective_restore(run)
-    with _backing_up(run) as job:
-        run.guard = TargetGuard(identify(run.connection))
-        run.current = _probe(run)
-        run.plan = run.source.plan(run.current, run.direction, run.target)
-        run.source.check_runnable(run.plan)
-        run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
-                                            _live_tables(run, connection=run.connection))
-        run.new_result(Outcome.UP_TO_DATE, "")
-        _refuse_unsafe(run.report, run.allow_unsafe, run.result)
-        if run.plan.is_empty:
-            job.cancel()
-            run.result.message = f"already at {run.target}; nothing to do"
+    if run.tools is not None and run.safety.backup_scope != "full":
+        if not _plan_and_validate(run, _NoBackup()):
             return
-        run.backup = job.wait()
+        run.scope = _decide_scope(run)
+        with _backing_up(run) as job:
+            run.backup = job.wait()
+        backup_scope.keep_photograph(run.backup, run.scope)
+    else:
+        run.scope = backup_scope.whole("backup_scope = full")
+        with _backing_up(run) as job:
+            if not _plan_and_validate(run, job):
+                return
+            run.backup = job.wait()
     if run.backup is not None:
         run.result.backup, run.result.backup_seconds = run.backup.file, run.backup.duration_seconds
-        run.events.step(f"Backup verified: {Path(run.backup.file).name}")
+        what = f" (data of {', '.join(run.scope.tables)} only)" if run.scope.is_scoped else ""
+        run.events.step(f"Backup verified: {Path(run.backup.file).name}{what}")
+        if not run.scope.is_scoped and run.scope.note.startswith("auto:"):
+            run.notes.append(f"full backup: {run.scope.note[len('auto: '):]}")
+
+
+def _plan_and_validate(run: RunContext, job) -> bool:
+    """False when there is nothing to do (the backup, if running, is cancelled)."""
+    run.guard = TargetGuard(identify(run.connection))
+    run.current = _probe(run)
+    run.plan = run.source.plan(run.current, run.direction, run.target)
+    run.source.check_runnable(run.plan)
+    run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
+                                        _live_tables(run, connection=run.connection))
+    run.new_result(Outcome.UP_TO_DATE, "")
+    _refuse_unsafe(run.report, run.allow_unsafe, run.result)
+    if run.plan.is_empty:
+        job.cancel()
+        run.result.message = f"already at {run.target}; nothing to do"
+        return False
+    return True
+
+
+def _decide_scope(run: RunContext) -> backup_scope.BackupScope:
+    version_table = getattr(run.source, "_version_table", None)
+    always = {"alembic_version", "schema_migrations", run.safety.history_table,
+              getattr(version_table, "name", None) or "alembic_version"}
+    decided = backup_scope.decide_scope(
+        run.connection, run.plan, run.source.kind, setting=run.safety.backup_scope,
+        photographed=run.photo_before is not None, backup_format=run.safety.backup_format,
+        excluded_schemas=WRAPPER_SCHEMAS, always=always)
+    return backup_scope.with_photograph(decided, run.photo_before)
 
 
 def _probe(run: RunContext):
@@ -281,6 +314,7 @@ def _conclude(run: RunContext) -> None:
     if run.failure is None:
         result.status = Outcome.APPLIED
         result.message = f"{run.direction} to {run.target} applied: now at {', '.join(after) or 'base'}"
+        _check_scope_held(run)
         _apply_retention(run.safety, result)
     else:
         _handle_failure(run, after)
@@ -293,6 +327,20 @@ def _conclude(run: RunContext) -> None:
     # A revision file Alembic could not import (its first act, before any step): the project's setup
     if isinstance(run.failure, ConfigurationError) and result.status is Outcome.ROLLED_BACK:
         raise ConfigurationError(f"{run.failure}; nothing was changed", hint=run.failure.hint)
+
+
+def _check_scope_held(run: RunContext) -> None:
+    """A scoped backup protected the run only if nothing outside its scope was committed: said,
+    never silent (exit 4, the tables named)."""
+    if run.backup is None or not run.backup.is_scoped:
+        return
+    run.tracker.close_connections()
+    unprotected = backup_scope.changes_outside_after_run(
+        run.connection, run.photo_before, run.backup.scope_tables, pids=run.tracker.all_pids,
+        application_name=alembic_runner.RUN_APPLICATION_NAME)
+    if unprotected:
+        run.result.status = Outcome.APPLIED_UNPROTECTED
+        run.result.message = f"{run.result.message}; NOT FULLY PROTECTED: {unprotected}"
 
 
 def _lost_track(run: RunContext, why: str) -> None:
@@ -309,7 +357,7 @@ def _lost_track(run: RunContext, why: str) -> None:
 
 def _close_journal(run: RunContext) -> None:
     result = run.result
-    attention = result.status.needs_attention
+    attention = result.status.database_in_doubt
     try:
         run_journal.close_entry(run.connection, result.run_id,
                                 run_journal.ATTENTION if attention else run_journal.FINISHED,
@@ -371,7 +419,7 @@ def _backing_up(run: RunContext) -> Iterator:
             database_size=server.database_size, reason=f"before {run.direction} to {run.target}",
             compression=safety.backup_compression, backup_format=safety.backup_format,
             lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress,
-            server_identity=run.server_identity).start()
+            server_identity=run.server_identity, scope=run.scope).start()
         try:
             yield job
         except BaseException:
@@ -502,6 +550,9 @@ def _restore_touched_or_all(run: RunContext):
                 lock_timeout=RESTORE_LOCK_WAIT, progress=progress)
             if restored is not None:
                 return restored
+            if backup.is_scoped:
+                raise RestoreError(f"the selective restore cannot be done ({why_not}), and "
+                                   f"{backup_scope.refusal(backup)}")
             run.notes.append(f"full restore: {why_not}")
         return restore_in_place(run.settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
                                 pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
@@ -540,15 +591,21 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
             server_identity=server_identity)
     run_id = run_journal.open_entry(lock.connection, command="restore", target=archive.name,
                                     revision_before=current, backup_file=safety_copy.file)
-    events.step(f"Restoring {archive.name} in one transaction")
+    events.step(f"Restoring {archive.name} in one transaction"
+                + (f" (only its scope: {', '.join(info.scope_tables)})" if info.is_scoped else ""))
     try:
         with Interruption.deferred(lambda name: events.warn(f"{name} received: the restore continues")), \
                 OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened, \
                 events.progress("Restore", opened.size) as progress:
-            restored = restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                                        pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
-                                        progress=progress)
-    except RestoreError:
+            if info.is_scoped:
+                restored = backup_scope.restore_scope(
+                    settings, opened, info, connection=lock.connection, server_major=server.major, tools=tools,
+                    application_name=alembic_runner.RUN_APPLICATION_NAME, progress=progress)
+            else:
+                restored = restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
+                                            progress=progress)
+    except (RestoreError, ConfigurationError):
         # atomic: the database is as it was before this restore began
         run_journal.close_entry(lock.connection, run_id, run_journal.FINISHED, "restore rolled back")
         raise

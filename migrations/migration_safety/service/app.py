@@ -43,7 +43,7 @@ SECURITY_HEADERS = {
 # Targets Alembic resolves without a revision file: head(s), base, relative steps.
 _SYMBOLIC_TARGET = re.compile(r"^(heads?|base|[+-]\d+)$")
 # Outcomes whose run record the pipeline writes itself; the service records the others.
-_RECORDED_BY_THE_PIPELINE = {"applied", "failed-rolled-back", "failed-restored", "failed-not-restored",
+_RECORDED_BY_THE_PIPELINE = {"applied", "applied-not-fully-protected", "failed-rolled-back", "failed-restored", "failed-not-restored",
                              "failed-restore-failed", "backed-up"}
 
 
