@@ -16,7 +16,7 @@ import pytest
 from alembic_projects import make_project, revision
 from harness import backup_files, fingerprint, run_cli, sidecar_of, wait_for
 from test_faults import dying_pg_restore  # noqa: F401  (a fixture)
-from test_interrupted_runs import RUN_APPLICATION, hold_notes, migration_waiting, start_upgrade
+from test_interrupted_runs import RUN_APPLICATION, migration_waiting, start_upgrade
 
 EXIT_FAILED, EXIT_USAGE, EXIT_ATTENTION = 1, 2, 4
 
@@ -43,7 +43,7 @@ FAILS = revision("c3", "b2", """
 """)
 WAITS_THEN_FAILS = revision("c3", "b2", """
     op.execute("INSERT INTO notes VALUES (2, 'then waits for the test')")
-    op.execute("SELECT pg_advisory_xact_lock(4242)")
+    op.execute("UPDATE items SET label = 'waits for the row the test holds' WHERE id = 1000")
     op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
 """)
 SCOPE = ["public.alembic_version", "public.items", "public.notes"]
@@ -152,7 +152,8 @@ def test_pg_restore_dying_leaves_no_half_restore_and_restore_then_brings_the_sco
 def test_a_killed_run_is_recovered_from_its_scoped_backup(database, env, tmp_path):
     ini = project(tmp_path, env, third=WAITS_THEN_FAILS)
     before, big = fingerprint(database), identity(database, "big")
-    holder = hold_notes(database)
+    holder = database.connect()                 # holds the row c3 waits for (a lock the reading can see)
+    holder.cursor().execute("BEGIN; SELECT 1 FROM items WHERE id = 1000 FOR UPDATE")
     wrapper = start_upgrade(ini, env)
     try:
         wait_for(lambda: migration_waiting(database), "the migration to wait for the lock")
@@ -190,6 +191,7 @@ def test_a_change_outside_the_scope_is_reported_with_exit_4(database, env, tmp_p
 def test_a_failed_run_that_changed_a_table_outside_the_scope_is_not_restored_whole(database, env, tmp_path):
     ini = project(tmp_path, env, second=revision("b2", "a1", """
         op.execute("INSERT INTO tickets (title) VALUES ('first')")
+        op.execute("INSERT INTO notes VALUES (1, 'written by b2')")
     """))
     payload = cli_json(ini, "upgrade", env=env, expect=EXIT_ATTENTION)
     assert payload["status"] == "failed-restore-failed", payload

@@ -449,7 +449,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
     for relation in plan.touched:       # a scoped backup (scope.py) holds only some tables' rows
         if relation.kind == "r" and not any(f" TABLE DATA {relation.schema} {relation.name} " in line
                                             for line in plan.toc_lines):
-            raise NotCertain(f"the backup holds no rows of {relation.qualified}, which the run changed")
+            raise NotCertain(f"the backup holds no rows of {relation.schema}.{relation.name}, which changed")
     return plan
 
 
