@@ -203,9 +203,10 @@ def test_a_failed_run_that_changed_a_table_outside_the_scope_is_not_restored_who
     ('op.execute(f"UPDATE items SET label = {1!r}")', "builds SQL at run time"),
     ('op.execute("SELECT next_ticket()")', "calls next_ticket()"),
     ('op.execute("DO $$ BEGIN UPDATE items SET label = label; END $$")', "runs DO"),
-    ('import sqlalchemy\n    sqlalchemy.create_engine("postgresql://")', "opens a connection of its own"),
-    ('op.execute("CREATE TRIGGER t BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION f()")',
-     "runs CREATE TRIGGER"),
+    ('sa.create_engine("postgresql://nobody@nowhere/none")', "opens a connection of its own"),
+    ('op.execute("CREATE TRIGGER t BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION keep()")',
+     "calls keep()"),
+    ('op.execute("CREATE TYPE mood AS ENUM (\'calm\')")', "runs CREATE TYPE"),
     ('op.execute("UPDATE audit SET what = what")', "public.audit has a trigger"),
 ])
 def test_what_the_reading_cannot_bound_gets_the_whole_database_with_the_reason(database, env, tmp_path, body,
@@ -213,9 +214,6 @@ def test_what_the_reading_cannot_bound_gets_the_whole_database_with_the_reason(d
     ini = project(tmp_path, env, second=revision("b2", "a1", body))
     database.sql("CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
                  "CREATE TRIGGER audit_keep BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION keep()")
-    result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--revision", "b2", "--dry-run", env=env)
-    assert result.returncode in (0, 3), result.stdout + result.stderr
-    env["MIGRATION_BACKUP_DIR"] = str(tmp_path / "backups")
     payload = json.loads(run_cli("--config", str(ini), "--format", "json", "upgrade", "--revision", "b2",
                                  "--allow-unsafe", env=env).stdout)
     recorded = sidecar(payload["backup"])

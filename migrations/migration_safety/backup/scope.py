@@ -72,7 +72,7 @@ _HARMLESS_CALLS = frozenset("""
     to_char to_date to_timestamp round floor ceil abs jsonb_build_object json_build_object jsonb_set to_jsonb
     to_json array_agg string_agg count sum max min avg md5 split_part left right position regexp_replace
     gen_random_uuid nextval btree gin gist hash brin numeric decimal varchar char character varying timestamp timestamptz time interval
-    bit float double precision primary key unique check references foreign generated identity default
+    bit float double precision primary key unique check references foreign generated identity default enum
 """.split())
 
 
