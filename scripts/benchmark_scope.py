@@ -107,11 +107,11 @@ def main() -> int:
               "rounds": args.rounds, "medians_seconds": medians}
     print(f"database {report['database_mb']} MB, the migration changes a {report['changed_table_mb']} MB table; "
           f"medians of {args.rounds} round(s)")
-    print(f"{'':28}{'scoped':>10}{'full':>10}{'ratio':>8}")
+    print(f"{'':32}{'scoped':>10}{'full':>10}{'ratio':>8}")
     for name, label in (("backup", "backup"), ("upgrade", "successful upgrade (whole run)"),
                         ("restore", "restore after a failure"), ("failed run", "failed run (whole run)")):
         scoped, full = medians["auto"][name], medians["full"][name]
-        print(f"{label:28}{scoped:>9.2f}s{full:>9.2f}s{scoped / full:>7.2f}x")
+        print(f"{label:32}{scoped:>9.2f}s{full:>9.2f}s{scoped / full:>7.2f}x")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0

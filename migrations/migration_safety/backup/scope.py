@@ -71,8 +71,8 @@ _HARMLESS_CALLS = frozenset("""
     ltrim rtrim length char_length substring substr replace concat concat_ws format now date_trunc extract
     to_char to_date to_timestamp round floor ceil abs jsonb_build_object json_build_object jsonb_set to_jsonb
     to_json array_agg string_agg count sum max min avg md5 split_part left right position regexp_replace
-    gen_random_uuid nextval btree gin gist hash brin numeric decimal varchar char character varying timestamp timestamptz time interval
-    bit float double precision primary key unique check references foreign generated identity default enum
+    gen_random_uuid nextval btree gin gist hash brin numeric decimal varchar char character varying timestamp
+    timestamptz time interval bit float double precision primary key unique check references foreign generated identity default enum
 """.split())
 
 
@@ -84,6 +84,7 @@ class BackupScope:
     note: str
     excluded: list = field(default_factory=list)      # (schema, table) whose data is left out
     photograph: bytes = b""                           # the photograph as kept beside the backup
+    uncertain: bool = False                           # whole because the plan could not be bounded
 
     @property
     def is_scoped(self) -> bool:
@@ -98,8 +99,8 @@ class BackupScope:
         info.scope_photograph_sha256 = hashlib.sha256(self.photograph).hexdigest() if self.photograph else ""
 
 
-def whole(reason: str) -> BackupScope:
-    return BackupScope(None, reason)
+def whole(reason: str, *, uncertain: bool = False) -> BackupScope:
+    return BackupScope(None, reason, uncertain=uncertain)
 
 
 def _pattern(schema: str, name: str) -> str:
@@ -268,7 +269,7 @@ def decide_scope(connection, plan, source_kind: str, *, setting: str, photograph
         return whole("auto: a plain SQL backup is restored whole")
     reading = read_plan(plan, source_kind)
     if reading.uncertain:
-        return whole(f"auto: {reading.uncertain}")
+        return whole(f"auto: {reading.uncertain}", uncertain=True)
     excluded_schemas = tuple(excluded_schemas)
     tables = [_Table(*row) for row in query_all(connection, _RELATIONS_SQL,
                                                 {"skipped": [*SYSTEM_SCHEMAS, *excluded_schemas]})]
@@ -287,16 +288,18 @@ def decide_scope(connection, plan, source_kind: str, *, setting: str, photograph
         if table is None:
             continue
         if table.kind in _KIND_WORDS:
-            return whole(f"auto: {table.qualified} is {_KIND_WORDS[table.kind]}; what it writes through is not followed")
+            return whole(f"auto: {table.qualified} is {_KIND_WORDS[table.kind]}; what it writes through is not "
+                         "followed", uncertain=True)
         if table.has_triggers:
-            return whole(f"auto: {table.qualified} has a trigger, which can write anywhere")
+            return whole(f"auto: {table.qualified} has a trigger, which can write anywhere", uncertain=True)
         if table.has_rules:
-            return whole(f"auto: {table.qualified} has a rule, which can write anywhere")
+            return whole(f"auto: {table.qualified} has a rule, which can write anywhere", uncertain=True)
         if table.inherits:
-            return whole(f"auto: {table.qualified} takes part in partitioning or inheritance")
+            return whole(f"auto: {table.qualified} takes part in partitioning or inheritance", uncertain=True)
     events = [row[0] for row in query_all(connection, _EVENT_TRIGGERS_SQL)]
     if events:
-        return whole(f"auto: event trigger {events[0]} runs on schema changes and can write anywhere")
+        return whole(f"auto: event trigger {events[0]} runs on schema changes and can write anywhere",
+                     uncertain=True)
     kept = sorted(by_oid[oid].qualified for oid in chosen if oid in by_oid)
     left_out = sorted((t.schema, t.name) for t in tables if t.kind == "r" and t.oid not in chosen)
     return BackupScope(kept, f"auto: the tables {plan.direction} can change", left_out)

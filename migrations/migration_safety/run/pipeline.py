@@ -235,7 +235,7 @@ def _backup_while_planning(run: RunContext) -> None:
         run.result.backup, run.result.backup_seconds = run.backup.file, run.backup.duration_seconds
         what = f" (data of {', '.join(run.scope.tables)} only)" if run.scope.is_scoped else ""
         run.events.step(f"Backup verified: {Path(run.backup.file).name}{what}")
-        if not run.scope.is_scoped and run.scope.note.startswith("auto:"):
+        if run.scope.uncertain:
             run.notes.append(f"full backup: {run.scope.note[len('auto: '):]}")
 
 
