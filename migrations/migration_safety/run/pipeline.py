@@ -257,6 +257,8 @@ def _plan_and_validate(run: RunContext, job) -> bool:
 
 
 def _decide_scope(run: RunContext) -> backup_scope.BackupScope:
+    if run.rehearse:        # the rehearsal may fill its copy from the backup: every table's rows are needed
+        return backup_scope.whole("auto: a rehearsed run restores the backup into its copy")
     version_table = getattr(run.source, "_version_table", None)
     always = {"alembic_version", "schema_migrations", run.safety.history_table,
               getattr(version_table, "name", None) or "alembic_version"}
