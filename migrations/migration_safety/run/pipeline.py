@@ -226,7 +226,7 @@ def _backup_while_planning(run: RunContext) -> None:
             run.backup = job.wait()
         backup_scope.keep_photograph(run.backup, run.scope)
     else:
-        run.scope = backup_scope.whole("backup_scope = full")
+        run.scope = backup_scope.whole(f"backup_scope = {run.safety.backup_scope}")
         with _backing_up(run) as job:
             if not _plan_and_validate(run, job):
                 return
