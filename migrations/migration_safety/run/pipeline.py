@@ -213,17 +213,31 @@ def _backup_while_planning(run: RunContext) -> None:
     """The backup starts at once; env.py is probed and the revisions are loaded, planned and
     validated while pg_dump runs. Nothing touches the schema until the backup is verified; a
     run that turns out to have nothing to do, a configuration error or a validation error
-    cancels the backup. With ``backup_scope = auto`` the plan comes first: it decides what the
-    backup holds (backup/scope.py)."""
+    cancels the backup. With ``backup_scope = auto`` the plan read from the revision files
+    decides what the backup holds (backup/scope.py) before pg_dump starts; when the plan made after
+    env.py ran decides otherwise, the backup starts again with that scope."""
     run.current = run.source.current(run.connection)
     # Before the backup, so every change the backup may not hold counts as touched.
     run.photo_before = _photograph_for_selective_restore(run)
     if run.tools is not None and run.safety.backup_scope != "full":
-        if not _plan_and_validate(run, _NoBackup()):
-            return
-        run.scope = _decide_scope(run)
-        with _backing_up(run) as job:
-            run.backup = job.wait()
+        run.scope = _scope_from_the_files(run)
+        if run.scope is None:           # the files alone do not give the plan: plan first, then back up
+            if not _plan_and_validate(run, _NoBackup()):
+                return
+            run.scope = _decide_scope(run)
+        else:
+            with _backing_up(run) as job:
+                if not _plan_and_validate(run, job):
+                    return
+                decided = _decide_scope(run)
+                if (decided.tables, decided.note) != (run.scope.tables, run.scope.note):
+                    job.cancel()
+                    run.scope = decided
+                else:
+                    run.backup = job.wait()
+        if run.backup is None:
+            with _backing_up(run) as job:
+                run.backup = job.wait()
         backup_scope.keep_photograph(run.backup, run.scope)
     else:
         run.scope = backup_scope.whole(f"backup_scope = {run.safety.backup_scope}")
@@ -254,6 +268,20 @@ def _plan_and_validate(run: RunContext, job) -> bool:
         run.result.message = f"already at {run.target}; nothing to do"
         return False
     return True
+
+
+def _scope_from_the_files(run: RunContext) -> Optional[backup_scope.BackupScope]:
+    """The scope of the plan made from the revision files and the version table as read, before
+    env.py runs (which may change both): None when that plan cannot be made or is empty."""
+    try:
+        run.plan = run.source.plan(run.current, run.direction, run.target)
+    except Exception:  # said again, in its place, by the plan made after env.py ran
+        run.plan = None
+        return None
+    if run.plan.is_empty:
+        run.plan = None
+        return None
+    return _decide_scope(run)
 
 
 def _decide_scope(run: RunContext) -> backup_scope.BackupScope:
