@@ -52,6 +52,7 @@ SCOPE = ["public.alembic_version", "public.items", "public.notes"]
 @pytest.fixture
 def env(env):
     env["MIGRATION_LOCK_TIMEOUT"] = "120s"
+    env["MIGRATION_BACKUP_SCOPE"] = "auto"
     return env
 
 

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..base.errors import ConfigurationError
+from ..base.errors import ConfigurationError, RestoreError
 from ..postgres.tools import query_all
 from .catalog import BackupInfo, ProgressCallback, photograph_path
 from .directory import create_private_file
@@ -72,7 +72,8 @@ _HARMLESS_CALLS = frozenset("""
     to_char to_date to_timestamp round floor ceil abs jsonb_build_object json_build_object jsonb_set to_jsonb
     to_json array_agg string_agg count sum max min avg md5 split_part left right position regexp_replace
     gen_random_uuid nextval btree gin gist hash brin numeric decimal varchar char character varying timestamp
-    timestamptz time interval bit float double precision primary key unique check references foreign generated identity default enum
+    timestamptz time interval bit float double precision primary key unique check references foreign generated
+    identity default enum
 """.split())
 
 
@@ -428,6 +429,8 @@ def restore_scope(settings, archive: OpenedArchive, info: BackupInfo, *, connect
     if restored is None and why_not.startswith("no changed relation"):
         return RestoreResult(archive.path, 0.0, True, mode="scope",
                              restored_objects="nothing: no relation changed since the backup")
+    if restored is None and why_not.startswith("the selective restore did not complete"):
+        raise RestoreError(why_not)         # a tool failed; the transaction rolled back
     if restored is None:
         raise ConfigurationError(f"{info.path.name} can restore only its scope ({', '.join(info.scope_tables)}) "
                                  f"and that is not enough here: {why_not}; the database was not touched",
