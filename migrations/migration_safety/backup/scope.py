@@ -91,6 +91,10 @@ class BackupScope:
     def is_scoped(self) -> bool:
         return self.tables is not None
 
+    def covers(self, other: "BackupScope") -> bool:
+        """Whether a backup of this scope protects everything ``other`` would."""
+        return not self.is_scoped or (other.is_scoped and set(other.tables) <= set(self.tables))
+
     def dump_options(self) -> list:
         return [f"--exclude-table-data={_pattern(schema, name)}" for schema, name in self.excluded]
 
@@ -126,25 +130,25 @@ class PlanReading:
     uncertain: Optional[str] = None
 
 
-def read_plan(plan, source_kind: str) -> PlanReading:
-    """The tables each pending revision can change, as the validator reads them."""
+def read_plan(paths: Iterable[str], direction: str, source_kind: str) -> PlanReading:
+    """The tables the pending revisions (their files) can change, as the validator reads them."""
     from ..validation.checker import read_file
     from ..validation.sql_files import read_sql_file
 
     reading = PlanReading()
-    for step in plan.steps:
-        label = Path(step.path).name
+    for path in paths:
+        label = Path(path).name
         if source_kind == "sql":
-            if plan.direction != "upgrade":
+            if direction != "upgrade":
                 reading.uncertain = f"{label}: a SQL folder's downgrade is not read"
                 return reading
-            operations = read_sql_file(Path(step.path)).operations.get("upgrade", [])
+            operations = read_sql_file(Path(path)).operations.get("upgrade", [])
         else:
-            revision_file = read_file(Path(step.path))
+            revision_file = read_file(Path(path))
             if revision_file.source is None:
                 reading.uncertain = f"{label} cannot be read ({revision_file.problem})"
                 return reading
-            operations = revision_file.operations.get(plan.direction, [])
+            operations = revision_file.operations.get(direction, [])
         for operation in operations:
             why = _operation_uncertainty(operation, reading)
             if why:
@@ -257,9 +261,11 @@ class _Table:
         return f"{self.schema}.{self.name}"
 
 
-def decide_scope(connection, plan, source_kind: str, *, setting: str, photographed: bool, backup_format: str,
-                 excluded_schemas: Iterable[str], always: Iterable[str] = ()) -> BackupScope:
-    """The backup's scope for this plan (see the module docstring). ``always``: table names kept
+def decide_scope(connection, paths: Iterable[str], direction: str, source_kind: str, *, setting: str,
+                 photographed: bool, backup_format: str, excluded_schemas: Iterable[str],
+                 always: Iterable[str] = ()) -> BackupScope:
+    """The backup's scope for the revision files ``paths`` run in ``direction`` (see the module
+    docstring). ``always``: table names kept
     whatever the plan (the version table). ``photographed``: the selective restore's photograph
     was taken before the backup (without it a scoped backup could not be restored)."""
     if setting == "full":
@@ -268,7 +274,7 @@ def decide_scope(connection, plan, source_kind: str, *, setting: str, photograph
         return whole("auto: the selective restore a scoped backup needs is unavailable")
     if backup_format == "plain":
         return whole("auto: a plain SQL backup is restored whole")
-    reading = read_plan(plan, source_kind)
+    reading = read_plan(paths, direction, source_kind)
     if reading.uncertain:
         return whole(f"auto: {reading.uncertain}", uncertain=True)
     excluded_schemas = tuple(excluded_schemas)
@@ -303,7 +309,7 @@ def decide_scope(connection, plan, source_kind: str, *, setting: str, photograph
                      uncertain=True)
     kept = sorted(by_oid[oid].qualified for oid in chosen if oid in by_oid)
     left_out = sorted((t.schema, t.name) for t in tables if t.kind == "r" and t.oid not in chosen)
-    return BackupScope(kept, f"auto: the tables {plan.direction} can change", left_out)
+    return BackupScope(kept, f"auto: the tables the {direction} can change", left_out)
 
 
 def _cascade_reach(foreign_keys: list, deleted: set, updated: set, truncated: set) -> set:

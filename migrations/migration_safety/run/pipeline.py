@@ -224,17 +224,17 @@ def _backup_while_planning(run: RunContext) -> None:
         if run.scope is None:           # the files alone do not give the plan: plan first, then back up
             if not _plan_and_validate(run, _NoBackup()):
                 return
-            run.scope = _decide_scope(run)
+            run.scope = _decide_scope(run, [step.path for step in run.plan.steps])
         else:
             with _backing_up(run) as job:
                 if not _plan_and_validate(run, job):
                     return
-                decided = _decide_scope(run)
-                if (decided.tables, decided.note) != (run.scope.tables, run.scope.note):
+                decided = _decide_scope(run, [step.path for step in run.plan.steps])
+                if run.scope.covers(decided):
+                    run.backup = job.wait()
+                else:
                     job.cancel()
                     run.scope = decided
-                else:
-                    run.backup = job.wait()
         if run.backup is None:
             with _backing_up(run) as job:
                 run.backup = job.wait()
@@ -271,27 +271,45 @@ def _plan_and_validate(run: RunContext, job) -> bool:
 
 
 def _scope_from_the_files(run: RunContext) -> Optional[backup_scope.BackupScope]:
-    """The scope of the plan made from the revision files and the version table as read, before
-    env.py runs (which may change both): None when that plan cannot be made or is empty."""
+    """The scope of the revisions the files say are pending, before env.py runs (which may
+    change the plan and the version table): None when the files alone do not say."""
+    paths = _files_the_plan_may_run(run)
+    return _decide_scope(run, paths) if paths else None
+
+
+def _files_the_plan_may_run(run: RunContext) -> Optional[list]:
+    """For an upgrade to head(s): every revision file that is not the current revision or below
+    it, read with ``ast`` (no Alembic import, so pg_dump starts at once); a superset of the plan.
+    Otherwise the plan itself (a SQL folder's costs nothing), or None when it cannot be made."""
+    if run.source.kind == "alembic" and run.direction == "upgrade" and run.target in ("head", "heads"):
+        files = run.project.revision_files()
+        applied, below = set(), list(run.current)
+        while below:
+            revision = below.pop()
+            if revision in applied:
+                continue
+            if revision not in files:       # a revision no file names: Alembic's plan will say
+                return None
+            applied.add(revision)
+            below.extend(files[revision][1].downs)
+        return [path for revision, (path, _) in sorted(files.items()) if revision not in applied]
+    if run.source.kind != "sql":
+        return None
     try:
-        run.plan = run.source.plan(run.current, run.direction, run.target)
-    except Exception:  # said again, in its place, by the plan made after env.py ran
-        run.plan = None
+        plan = run.source.plan(run.current, run.direction, run.target)
+    except Exception:  # said again, in its place, by the plan made after the probe
         return None
-    if run.plan.is_empty:
-        run.plan = None
-        return None
-    return _decide_scope(run)
+    return [step.path for step in plan.steps]
 
 
-def _decide_scope(run: RunContext) -> backup_scope.BackupScope:
+def _decide_scope(run: RunContext, paths: list) -> backup_scope.BackupScope:
     if run.rehearse:        # the rehearsal may fill its copy from the backup: every table's rows are needed
         return backup_scope.whole("auto: a rehearsed run restores the backup into its copy")
     version_table = getattr(run.source, "_version_table", None)
     always = {"alembic_version", "schema_migrations", run.safety.history_table,
               getattr(version_table, "name", None) or "alembic_version"}
     decided = backup_scope.decide_scope(
-        run.connection, run.plan, run.source.kind, setting=run.safety.backup_scope,
+        run.connection, paths, run.direction, run.source.kind, setting=run.safety.backup_scope,
         photographed=run.photo_before is not None, backup_format=run.safety.backup_format,
         excluded_schemas=WRAPPER_SCHEMAS, always=always)
     return backup_scope.with_photograph(decided, run.photo_before)
