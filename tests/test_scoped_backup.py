@@ -258,3 +258,25 @@ def test_restore_of_a_scoped_backup_restores_only_its_scope_and_refuses_a_whole_
     assert refused.returncode == EXIT_USAGE, refused.stdout + refused.stderr
     assert "public.big" in refused.stderr and "only its scope" in refused.stderr
     assert fingerprint(database) == changed
+
+
+def test_a_sql_folder_run_gets_a_scoped_backup_and_is_restored_from_it(database, env, tmp_path):
+    database.sql("CREATE TABLE big (id int PRIMARY KEY, payload text);"
+                 "INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 3000) g;"
+                 "CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL);"
+                 "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g")
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "001_relabel_UP.sql").write_text("UPDATE items SET label = 'relabelled' WHERE id <= 10;\n")
+    (folder / "001_relabel_DOWN.sql").write_text("UPDATE items SET label = 'item ' || id WHERE id <= 10;\n")
+    (folder / "002_fails_UP.sql").write_text("INSERT INTO items VALUES (1, 'duplicate key: fails');\n")
+    (folder / "002_fails_DOWN.sql").write_text("SELECT 1;\n")
+    before = fingerprint(database)
+    result = run_cli("--sql-dir", str(folder), "--format", "json", "upgrade", env=env)
+    assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "failed-restored", payload
+    # schema_migrations is created by this first run: the restore drops it, it needs no rows
+    assert sidecar(payload["backup"])["scope_tables"] == ["public.items"]
+    assert data_entries(payload["backup"], env) == {"public items"}
+    assert fingerprint(database) == before
