@@ -389,6 +389,7 @@ def backups_list(project) -> list[dict]:
     match it."""
     from .backup.catalog import catalog_integrity, describe_origin, list_backups
     from .backup.integrity import load_key
+    from .backup.scope import describe as describe_scope
 
     now = _dt.datetime.now(_dt.timezone.utc)
     key = load_key(create=False, backup_dir=project.safety.backup_dir)
@@ -407,6 +408,7 @@ def backups_list(project) -> list[dict]:
             "origin": describe_origin(info.server) if info else None,
             "age_hours": round((now - entry.created).total_seconds() / 3600, 2),
             "reason": info.reason if info else "no valid metadata: not verified",
+            "scope": describe_scope(info) if info else "unknown",
         })
     return rows
 
@@ -527,6 +529,11 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
             hint="a backup of known origin signed with another key (or none) can be restored with "
                  "--trust-unsigned-backup" if unsigned else None)
     info = verification.info
+    if target_db and info.is_scoped:
+        from .backup.scope import refusal
+        raise ConfigurationError(f"restore --target-db needs the whole database, and {refusal(info)}; "
+                                 "nothing was changed", hint="restore it in place (only its scope), or restore a "
+                                                             "full backup into the new database")
     if newest is not None and info.sha256 != newest.sha256:
         raise MigrationSafetyError(
             f"refusing {archive.name} as latest: it holds other bytes (SHA-256 {info.sha256[:16]}…, a backup of "
@@ -578,6 +585,9 @@ def restore(project, backup: str = "latest", *, target_db: Optional[str] = None,
                   schema_difference=restored.schema_difference)
     if restored.note:
         result["ownership"] = restored.note
+    if info.is_scoped:
+        result["restored_only"] = (f"the scope of {archive.name} ({', '.join(info.scope_tables)}): "
+                                   f"{restored.restored_objects}")
     return result
 
 

@@ -81,11 +81,21 @@ class BackupInfo:
     tools: dict = field(default_factory=dict)
     created_by: str = ""
     server: dict = field(default_factory=dict)   # pgtools.server_identity() of the origin
+    # backup/scope.py: the tables whose data the archive holds (every other table's data is left
+    # out), or None for a whole-database backup; ``scope_note`` says why it is whole, or what a
+    # scoped one is for; ``scope_photograph_sha256`` the digest of the photograph kept beside it.
+    scope_tables: Optional[list] = None
+    scope_note: str = ""
+    scope_photograph_sha256: str = ""
     mac: str = ""                                # backup_integrity: HMAC over the rest
 
     @property
     def path(self) -> Path:
         return Path(self.file)
+
+    @property
+    def is_scoped(self) -> bool:
+        return self.scope_tables is not None
 
 
 @dataclass
@@ -259,19 +269,20 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                   lock_wait_timeout: str = "60s", progress: Optional[ProgressCallback] = None,
                   still_wanted: Optional[Callable[[subprocess.Popen], bool]] = None,
                   server_identity: Optional[dict] = None, backup_format: str = "custom",
-                  snapshot: Optional[str] = None) -> BackupInfo:
+                  snapshot: Optional[str] = None, scope=None) -> BackupInfo:
     """Dump the database to a new, verified, owner-only archive with its signed sidecar.
     ``still_wanted`` is given the running pg_dump; when it answers False the backup is cancelled.
     ``server_identity`` (pgtools.server_identity) is asked of the server when not given.
     ``backup_format`` is MIGRATION_BACKUP_FORMAT (backup_formats.plan_dump says what each means;
     ``plain`` writes an uncompressed SQL script, ``compression`` does not apply). ``snapshot``: an
     exported snapshot (``pg_export_snapshot()``) the dump reads, so the caller knows exactly which
-    transactions the backup holds."""
+    transactions the backup holds. ``scope``
+    (scope.BackupScope) leaves out the data of every table outside it and is recorded in the sidecar."""
     started = time.monotonic()
     moment = _dt.datetime.now(_dt.timezone.utc)
     plan = plan_dump(backup_format, compression, pg_dump)
     argv = [pg_dump.path, *plan.dump_options, f"--lock-wait-timeout={lock_wait_timeout}", "--no-password",
-            f"--dbname={settings.conninfo()}"]
+            *(scope.dump_options() if scope is not None else ()), f"--dbname={settings.conninfo()}"]
     if snapshot is not None:
         argv.insert(-1, f"--snapshot={snapshot}")
     digest = hashlib.sha256()
@@ -327,6 +338,8 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                 reason=reason, format=plan.format, compression=plan.compression, toc_entries=toc_entries,
                 tools={"pg_dump": pg_dump.version, "pg_restore": pg_restore.version, **plan.tools},
                 created_by=f"{_os_user()}@{socket.gethostname()}", server=identity)
+            if scope is not None:
+                scope.record(info)
             try:
                 write_sidecar(info, key)
             except BaseException:
@@ -530,6 +543,12 @@ def _checked_fields(data) -> dict:
         raise SidecarInvalid("duration_seconds is not a number")
     if not isinstance(known["revision"], list) or not all(isinstance(r, str) for r in known["revision"]):
         raise SidecarInvalid("revision is not a list of revision ids")
+    tables = known.get("scope_tables")
+    if tables is not None and (not isinstance(tables, list) or not all(isinstance(t, str) for t in tables)):
+        raise SidecarInvalid("scope_tables is not a list of table names")
+    for name in ("scope_note", "scope_photograph_sha256"):
+        if not isinstance(known.get(name, ""), str):
+            raise SidecarInvalid(f"{name} is not a string")
     for name in ("tools", "server"):
         value = known.get(name, {})
         if not isinstance(value, dict) or not all(isinstance(v, (str, int, type(None))) and not isinstance(v, bool)
@@ -836,8 +855,13 @@ def needed_by_recover(entry: CatalogEntry) -> Optional[str]:
         return "unknown"
 
 
+def photograph_path(archive: Path) -> Path:
+    """``backup_X.photo.json``: the relations' photograph a scoped backup is restored with (scope.py)."""
+    return Path(f"{_without_format_suffix(archive)}.photo{SIDECAR_SUFFIX}")
+
+
 def delete_backup(entry: CatalogEntry) -> None:
-    for path in (entry.archive, sidecar_path(entry.archive)):
+    for path in (entry.archive, sidecar_path(entry.archive), photograph_path(entry.archive)):
         try:
             path.unlink()
         except FileNotFoundError:

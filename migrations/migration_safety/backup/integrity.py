@@ -150,8 +150,13 @@ def _create_key_file(path: Path) -> bytes:
     return key
 
 
+# Fields added after sidecars were first signed: left out while empty, so older sidecars still verify.
+LATER_FIELDS = ("scope_tables", "scope_note", "scope_photograph_sha256")
+
+
 def canonical_content(fields: dict) -> bytes:
-    content = {k: v for k, v in fields.items() if k not in UNSIGNED_FIELDS}
+    content = {k: v for k, v in fields.items() if k not in UNSIGNED_FIELDS
+               and not (k in LATER_FIELDS and v in (None, ""))}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 

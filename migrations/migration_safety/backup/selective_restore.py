@@ -453,6 +453,10 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
         _plan_foreign_key(plan, before, before.relations[owner], name)
     plan.toc_lines = select_toc_entries(toc, before, touched, sequences_reset, plan.owned_restored)
     plan.all_entries = toc
+    for relation in plan.touched:       # a scoped backup (scope.py) holds only some tables' rows
+        if relation.kind == "r" and not any(f" TABLE DATA {relation.schema} {relation.name} " in line
+                                            for line in plan.toc_lines):
+            raise NotCertain(f"the backup holds no rows of {relation.schema}.{relation.name}, which changed")
     plan.left_alone = sorted(left_alone)
     return plan
 

@@ -241,6 +241,10 @@ class SafetySettings:
     # auto (custom-zstd when zstd is available, else custom), custom-zstd, custom (pg_dump -Fc) or
     # plain (a .sql file); measured choice, see README "Performance and the backup format"
     backup_format: str = "auto"
+    # auto: back up the schema plus the data of the tables the plan can change when that set is
+    # certain, else the whole database (backup/scope.py); full: always the whole database. Not yet
+    # the default: a manual restore of a scoped backup restores only its scope.
+    backup_scope: str = "full"
     lock_timeout: str = "5s"              # applied to the migration connection
     statement_timeout: str = "0"          # 0 = none
     lock_wait_seconds: float = 0.0        # how long to wait for another run's migration lock
@@ -262,6 +266,7 @@ class SafetySettings:
 
 
 BACKUP_FORMATS = ("auto", "custom-zstd", "custom", "plain")
+BACKUP_SCOPES = ("auto", "full")
 REHEARSE_VALUES = ("always", "never")
 
 SAFETY_KEYS = {
@@ -269,6 +274,7 @@ SAFETY_KEYS = {
     "backup_dir": "MIGRATION_BACKUP_DIR",
     "backup_compression": "MIGRATION_BACKUP_COMPRESSION",
     "backup_format": "MIGRATION_BACKUP_FORMAT",
+    "backup_scope": "MIGRATION_BACKUP_SCOPE",
     "lock_timeout": "MIGRATION_LOCK_TIMEOUT",
     "statement_timeout": "MIGRATION_STATEMENT_TIMEOUT",
     "lock_wait_seconds": "MIGRATION_LOCK_WAIT",
@@ -343,8 +349,8 @@ def _convert(key: str, raw: str, where: str):
             if raw.lower() not in REHEARSE_VALUES:
                 raise ValueError
             return raw.lower() == "always"
-        if key == "backup_format":
-            if raw.lower() not in BACKUP_FORMATS:
+        if key in ("backup_format", "backup_scope"):
+            if raw.lower() not in (BACKUP_FORMATS if key == "backup_format" else BACKUP_SCOPES):
                 raise ValueError
             return raw.lower()
         if key == "history_table" and not raw.replace("_", "").isalnum():

@@ -284,10 +284,10 @@ def _backups(project, args, output: Output) -> int:
             output.json({"backups": rows})
         else:
             output.table(f"Backups in {project.safety.backup_dir}",
-                         ("file", "created", "database", "revision", "size", "verified", "age", "origin"),
+                         ("file", "created", "database", "revision", "size", "verified", "age", "scope", "origin"),
                          [(r["file"], r["created"], r["database"] or "?", ", ".join(r["revision"] or []) or "base",
                            human_bytes(r["size_bytes"]), "yes" if r["verified"] else _UNVERIFIED[r["signature"]],
-                           f"{r['age_hours']:.1f} h", r["origin"] or "?") for r in rows])
+                           f"{r['age_hours']:.1f} h", r["scope"], r["origin"] or "?") for r in rows])
         return EXIT_OK
     if args.action == "create":
         data = commands.backups_create(project, events=args.events)

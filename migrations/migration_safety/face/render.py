@@ -15,7 +15,7 @@ from ..base.redaction import displayable, mask, mask_data
 
 STATUS_STYLES = {"applied": "green", "up-to-date": "green", "dry-run": "cyan", "failed-rolled-back": "yellow",
                  "failed-restored": "yellow", "failed-restored-rows-aside": "red", "failed-not-restored": "red", "failed-restore-failed": "bold red",
-                 "failed-rehearsal": "yellow", "ok": "green", "fail": "red", "warn": "yellow", "error": "red",
+                 "failed-rehearsal": "yellow", "applied-not-fully-protected": "bold red", "ok": "green", "fail": "red", "warn": "yellow", "error": "red",
                  "warning": "yellow", "info": "cyan"}
 
 

@@ -15,6 +15,7 @@ from .interruption import Interruption
 class Outcome(str, enum.Enum):
     """How a run ended; each maps to one exit code (README, "Exit codes")."""
     APPLIED = "applied"
+    APPLIED_UNPROTECTED = "applied-not-fully-protected"   # applied, but it changed tables its scoped backup lacks
     UP_TO_DATE = "up-to-date"
     DRY_RUN = "dry-run"
     ROLLED_BACK = "failed-rolled-back"              # nothing was committed: the database is unchanged
@@ -32,13 +33,19 @@ class Outcome(str, enum.Enum):
     def exit_code(self) -> int:
         if self in (Outcome.APPLIED, Outcome.UP_TO_DATE, Outcome.DRY_RUN):
             return EXIT_OK
-        if self in (Outcome.NOT_RESTORED, Outcome.RESTORE_FAILED, Outcome.INTERRUPTED, Outcome.RESTORED_ROWS_ASIDE):
+        if self in (Outcome.NOT_RESTORED, Outcome.RESTORE_FAILED, Outcome.INTERRUPTED, Outcome.RESTORED_ROWS_ASIDE,
+                    Outcome.APPLIED_UNPROTECTED):
             return EXIT_ATTENTION
         return EXIT_FAILED
 
     @property
     def needs_attention(self) -> bool:
         return self.exit_code == EXIT_ATTENTION
+
+    @property
+    def database_in_doubt(self) -> bool:
+        """The database may be half-migrated: the journal keeps the run open until ``recover``."""
+        return self.needs_attention and self is not Outcome.APPLIED_UNPROTECTED
 
 
 @dataclass

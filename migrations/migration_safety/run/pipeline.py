@@ -20,6 +20,7 @@ from typing import Iterator, Optional
 from ..backup.catalog import (BackgroundBackup, BackupInfo, backup_progress, check_free_space, estimate_backup_size,
                               remove_partial_backups, signing_key)
 from ..backup import registry as backup_registry
+from ..backup import scope as backup_scope
 from ..backup.directory import ensure_directory_writable
 from ..backup.restore import OpenedArchive, restore_in_place
 from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
@@ -80,6 +81,7 @@ class RunContext:
     archive: Optional[OpenedArchive] = None   # the verified backup, held open until the run ends
     backup_snapshot: Optional[BackupSnapshot] = None   # exactly what the backup holds
     sessions_before: list = field(default_factory=list)  # other sessions on the database before the backup
+    scope: Optional[backup_scope.BackupScope] = None   # what the backup holds (backup/scope.py)
     photo_before: object = None
     signature_before: Optional[str] = None
     sequences_before: Optional[dict] = None
@@ -231,25 +233,39 @@ def _backup_while_planning(run: RunContext) -> None:
     """The backup starts at once; env.py is probed and the revisions are loaded, planned and
     validated while pg_dump runs. Nothing touches the schema until the backup is verified; a
     run that turns out to have nothing to do, a configuration error or a validation error
-    cancels the backup."""
+    cancels the backup. With ``backup_scope = auto`` the plan read from the revision files
+    decides what the backup holds (backup/scope.py) before pg_dump starts; when the plan made after
+    env.py ran decides otherwise, the backup starts again with that scope."""
     run.current = run.source.current(run.connection)
     _refuse_what_a_restore_could_not_replace(run)
     # Before the backup, so every change the backup may not hold counts as touched.
     run.photo_before = _photograph_for_selective_restore(run)
-    with _backing_up(run) as job:
-        run.guard = TargetGuard(identify(run.connection))
-        run.current = _probe(run)
-        run.plan = run.source.plan(run.current, run.direction, run.target)
-        run.source.check_runnable(run.plan)
-        run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
-                                            _live_tables(run, connection=run.connection))
-        run.new_result(Outcome.UP_TO_DATE, "")
-        _refuse_unsafe(run.report, run.allow_unsafe, run.result)
-        if run.plan.is_empty:
-            job.cancel()
-            run.result.message = f"already at {run.target}; nothing to do"
-            return
-        run.backup = job.wait()
+    if run.tools is not None and run.safety.backup_scope != "full":
+        run.scope = _scope_from_the_files(run)
+        if run.scope is None:           # the files alone do not give the plan: plan first, then back up
+            if not _plan_and_validate(run, _NoBackup()):
+                return
+            run.scope = _decide_scope(run, [step.path for step in run.plan.steps])
+        else:
+            with _backing_up(run) as job:
+                if not _plan_and_validate(run, job):
+                    return
+                decided = _decide_scope(run, [step.path for step in run.plan.steps])
+                if run.scope.covers(decided):
+                    run.backup = job.wait()
+                else:
+                    job.cancel()
+                    run.scope = decided
+        if run.backup is None:
+            with _backing_up(run) as job:
+                run.backup = job.wait()
+        backup_scope.keep_photograph(run.backup, run.scope)
+    else:
+        run.scope = backup_scope.whole(f"backup_scope = {run.safety.backup_scope}")
+        with _backing_up(run) as job:
+            if not _plan_and_validate(run, job):
+                return
+            run.backup = job.wait()
     if run.backup is not None:
         backup_registry.record(run.connection, run.backup)
         run.result.backup, run.result.backup_seconds = run.backup.file, run.backup.duration_seconds
@@ -257,7 +273,72 @@ def _backup_while_planning(run: RunContext) -> None:
         # deleted, replaced or made unreadable in the directory meanwhile does not matter.
         run.archive = OpenedArchive(Path(run.backup.file), expected_sha256=run.backup.sha256,
                                     expected_size=run.backup.size_bytes)
-        run.events.step(f"Backup verified: {Path(run.backup.file).name}")
+        what = f" (data of {', '.join(run.scope.tables)} only)" if run.scope.is_scoped else ""
+        run.events.step(f"Backup verified: {Path(run.backup.file).name}{what}")
+        if run.scope.uncertain:
+            run.notes.append(f"full backup: {run.scope.note[len('auto: '):]}")
+
+
+def _plan_and_validate(run: RunContext, job) -> bool:
+    """False when there is nothing to do (the backup, if running, is cancelled)."""
+    run.guard = TargetGuard(identify(run.connection))
+    run.current = _probe(run)
+    run.plan = run.source.plan(run.current, run.direction, run.target)
+    run.source.check_runnable(run.plan)
+    run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
+                                        _live_tables(run, connection=run.connection))
+    run.new_result(Outcome.UP_TO_DATE, "")
+    _refuse_unsafe(run.report, run.allow_unsafe, run.result)
+    if run.plan.is_empty:
+        job.cancel()
+        run.result.message = f"already at {run.target}; nothing to do"
+        return False
+    return True
+
+
+def _scope_from_the_files(run: RunContext) -> Optional[backup_scope.BackupScope]:
+    """The scope of the revisions the files say are pending, before env.py runs (which may
+    change the plan and the version table): None when the files alone do not say."""
+    paths = _files_the_plan_may_run(run)
+    return _decide_scope(run, paths) if paths else None
+
+
+def _files_the_plan_may_run(run: RunContext) -> Optional[list]:
+    """For an upgrade to head(s): every revision file that is not the current revision or below
+    it, read with ``ast`` (no Alembic import, so pg_dump starts at once); a superset of the plan.
+    Otherwise the plan itself (a SQL folder's costs nothing), or None when it cannot be made."""
+    if run.source.kind == "alembic" and run.direction == "upgrade" and run.target in ("head", "heads"):
+        files = run.project.revision_files()
+        applied, below = set(), list(run.current)
+        while below:
+            revision = below.pop()
+            if revision in applied:
+                continue
+            if revision not in files:       # a revision no file names: Alembic's plan will say
+                return None
+            applied.add(revision)
+            below.extend(files[revision][1].downs)
+        return [path for revision, (path, _) in sorted(files.items()) if revision not in applied]
+    if run.source.kind != "sql":
+        return None
+    try:
+        plan = run.source.plan(run.current, run.direction, run.target)
+    except Exception:  # said again, in its place, by the plan made after the probe
+        return None
+    return [step.path for step in plan.steps]
+
+
+def _decide_scope(run: RunContext, paths: list) -> backup_scope.BackupScope:
+    if run.rehearse:        # the rehearsal may fill its copy from the backup: every table's rows are needed
+        return backup_scope.whole("auto: a rehearsed run restores the backup into its copy")
+    version_table = getattr(run.source, "_version_table", None)
+    always = {"alembic_version", "schema_migrations", run.safety.history_table,
+              getattr(version_table, "name", None) or "alembic_version"}
+    decided = backup_scope.decide_scope(
+        run.connection, paths, run.direction, run.source.kind, setting=run.safety.backup_scope,
+        photographed=run.photo_before is not None, backup_format=run.safety.backup_format,
+        excluded_schemas=WRAPPER_SCHEMAS, always=always)
+    return backup_scope.with_photograph(decided, run.photo_before)
 
 
 def _refuse_what_a_restore_could_not_replace(run: RunContext) -> None:
@@ -327,6 +408,7 @@ def _conclude(run: RunContext) -> None:
     if run.failure is None:
         result.status = Outcome.APPLIED
         result.message = f"{run.direction} to {run.target} applied: now at {', '.join(after) or 'base'}"
+        _check_scope_held(run)
         _apply_retention(run.safety, result)
     else:
         _handle_failure(run, after)
@@ -339,6 +421,20 @@ def _conclude(run: RunContext) -> None:
     # A revision file Alembic could not import (its first act, before any step): the project's setup
     if isinstance(run.failure, ConfigurationError) and result.status is Outcome.ROLLED_BACK:
         raise ConfigurationError(f"{run.failure}; nothing was changed", hint=run.failure.hint)
+
+
+def _check_scope_held(run: RunContext) -> None:
+    """A scoped backup protected the run only if nothing outside its scope was committed: said,
+    never silent (exit 4, the tables named)."""
+    if run.backup is None or not run.backup.is_scoped:
+        return
+    run.tracker.close_connections()
+    unprotected = backup_scope.changes_outside_after_run(
+        run.connection, run.photo_before, run.backup.scope_tables, pids=run.tracker.all_pids,
+        application_name=alembic_runner.RUN_APPLICATION_NAME)
+    if unprotected:
+        run.result.status = Outcome.APPLIED_UNPROTECTED
+        run.result.message = f"{run.result.message}; NOT FULLY PROTECTED: {unprotected}"
 
 
 def _lost_track(run: RunContext, why: str) -> None:
@@ -356,7 +452,7 @@ def _lost_track(run: RunContext, why: str) -> None:
 def _close_journal(run: RunContext) -> None:
     result = run.result
     # rows copied aside need a person, but the database itself is as before the run: not unfinished
-    attention = result.status.needs_attention and result.status is not Outcome.RESTORED_ROWS_ASIDE
+    attention = result.status.database_in_doubt and result.status is not Outcome.RESTORED_ROWS_ASIDE
     try:
         run_journal.close_entry(run.connection, result.run_id,
                                 run_journal.ATTENTION if attention else run_journal.FINISHED,
@@ -424,7 +520,7 @@ def _backing_up(run: RunContext) -> Iterator:
             database_size=server.database_size, reason=f"before {run.direction} to {run.target}",
             compression=safety.backup_compression, backup_format=safety.backup_format,
             lock_wait_timeout=BACKUP_LOCK_WAIT, progress=progress,
-            server_identity=run.server_identity, snapshot=exported).start()
+            server_identity=run.server_identity, snapshot=exported, scope=run.scope).start()
         try:
             yield job
         except BaseException:
@@ -603,7 +699,7 @@ def _restore_touched_or_all(run: RunContext):
     """The selective restore when what the run touched is known for certain, else the full one.
     Either reads the backup through the descriptor opened when it was verified, and first copies
     aside the rows other sessions wrote to the tables it reloads (foreign_writes)."""
-    tools, archive = run.tools, run.archive
+    tools, archive, backup = run.tools, run.archive, run.backup
     preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id,
                                 _sequences_others_may_hold(run), _bookkeeping_tables(run))
     with run.events.progress("Restore", archive.size) as progress:
@@ -616,6 +712,9 @@ def _restore_touched_or_all(run: RunContext):
                 preservation=preservation)
             if restored is not None:
                 return restored
+            if backup.is_scoped:
+                raise RestoreError(f"the selective restore cannot be done ({why_not}), and "
+                                   f"{backup_scope.refusal(backup)}")
             run.notes.append(f"full restore: {why_not}")
         return restore_in_place(run.settings, archive, pg_restore=tools["pg_restore"], psql=tools["psql"],
                                 pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
@@ -695,15 +794,21 @@ def restore_under_lock(project, lock: LockSession, archive: Path, info: BackupIn
     backup_registry.record(lock.connection, safety_copy)
     run_id = run_journal.open_entry(lock.connection, command="restore", target=archive.name,
                                     revision_before=current, backup=safety_copy)
-    events.step(f"Restoring {archive.name} in one transaction")
+    events.step(f"Restoring {archive.name} in one transaction"
+                + (f" (only its scope: {', '.join(info.scope_tables)})" if info.is_scoped else ""))
     try:
         with Interruption.deferred(lambda name: events.warn(f"{name} received: the restore continues")), \
                 OpenedArchive(archive, expected_sha256=info.sha256, expected_size=info.size_bytes) as opened, \
                 events.progress("Restore", opened.size) as progress:
-            restored = restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
-                                        pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
-                                        progress=progress)
-    except RestoreError:
+            if info.is_scoped:
+                restored = backup_scope.restore_scope(
+                    settings, opened, info, connection=lock.connection, server_major=server.major, tools=tools,
+                    application_name=alembic_runner.RUN_APPLICATION_NAME, progress=progress)
+            else:
+                restored = restore_in_place(settings, opened, pg_restore=tools["pg_restore"], psql=tools["psql"],
+                                            pg_dump=tools["pg_dump"], preserved_schemas=WRAPPER_SCHEMAS,
+                                            progress=progress)
+    except (RestoreError, ConfigurationError):
         # atomic: the database is as it was before this restore began
         run_journal.close_entry(lock.connection, run_id, run_journal.FINISHED, "restore rolled back")
         raise

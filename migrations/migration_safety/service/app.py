@@ -49,7 +49,7 @@ _RELATIVE_SUFFIX = re.compile(r"^(.+?)([+-]\d+)$")
 # Credentials put in a URL end up in access logs, proxies' logs and browser histories.
 _QUERY_REFUSED = "a query string is not accepted here: send a token only as 'Authorization: Bearer <token>', never in a URL"
 # Outcomes whose run record the pipeline writes itself; the service records the others.
-_RECORDED_BY_THE_PIPELINE = {"applied", "failed-rolled-back", "failed-restored", "failed-restored-rows-aside",
+_RECORDED_BY_THE_PIPELINE = {"applied", "applied-not-fully-protected", "failed-rolled-back", "failed-restored", "failed-restored-rows-aside",
                              "failed-not-restored",
                              "failed-restore-failed", "backed-up"}
 
