@@ -140,7 +140,10 @@ def test_a_table_only_the_application_wrote_is_not_reloaded(database, env, tmp_p
     payload = json.loads(result.stdout)
     assert result.returncode == EXIT_FAILED, (payload["message"], payload["notes"])
     assert payload["status"] == "failed-restored" and payload["restore_mode"] == "selective", payload
-    assert "left alone, written only by other sessions: public.orders" in payload["message"]
+    # orders is never reloaded; it is named as left alone when the application's counters reached
+    # the shared statistics before the run ended (a backend flushes them at most once a second)
+    restored = payload["message"].split("only what the run touched: ", 1)[1].split(") in ", 1)[0].split(", ")
+    assert [item for item in restored if item.split(" ")[0] == "public.orders"] == [], restored
     assert set(committed) <= _order_ids(database)                      # no committed order vanished
     assert _without(fingerprint(database), "public.orders", "public.orders_id_seq") == \
         _without(before, "public.orders", "public.orders_id_seq")

@@ -207,7 +207,7 @@ def test_a_failed_run_that_changed_a_table_outside_the_scope_is_not_restored_who
     ('sa.create_engine("postgresql://nobody@nowhere/none")', "opens a connection of its own"),
     ('op.execute("CREATE TRIGGER t BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION keep()")',
      "calls keep()"),
-    ('op.execute("CREATE TYPE mood AS ENUM (\'calm\')")', "runs CREATE TYPE"),
+    ('op.execute("CREATE TYPE mood AS ENUM (\'calm\')")', "creates a type"),
     ('op.execute("UPDATE audit SET what = what")', "public.audit has a trigger"),
 ])
 def test_what_the_reading_cannot_bound_gets_the_whole_database_with_the_reason(database, env, tmp_path, body,

@@ -59,6 +59,10 @@ _UNCERTAIN_KINDS = {
     "runtime_sql": "builds SQL at run time",
     "side_connection": "opens a connection of its own",
     "enum_add_value": "changes a type",
+    "create_type": "creates a type",
+    "rename_enum_value": "changes a type",
+    "create_schema": "creates a schema",
+    "rename_schema": "renames a schema",
     "vacuum_full": "rewrites tables it does not name",
     "cluster": "rewrites tables it does not name",
 }
