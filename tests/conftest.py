@@ -79,3 +79,15 @@ def pytest_collection_modifyitems(config, items):
         group = ONE_WORKER_MODULES.get(item.path.name)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture
+def shared_root():
+    """A folder `nobody` can reach (pytest's tmp_path is private to root), for the attacks a
+    second local user performs."""
+    root = Path(tempfile.mkdtemp(prefix="migration_safety_shared_"))
+    os.chmod(root, 0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

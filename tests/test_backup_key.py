@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,6 @@ import pytest
 from harness import backup_files, fingerprint, run_cli
 
 EXIT_USAGE = 2
-
-
-@pytest.fixture
-def shared_root():
-    """A folder `nobody` can reach (pytest's tmp_path is private to root)."""
-    root = Path(tempfile.mkdtemp(prefix="migration_safety_key_"))
-    os.chmod(root, 0o755)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

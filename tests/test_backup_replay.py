@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,6 @@ from harness import backup_files, fingerprint, new_database, run_cli, sidecar_of
 from test_interrupted_runs import kill_mid_run, project
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-@pytest.fixture
-def shared_root():
-    """A folder `nobody` can reach (pytest's tmp_path is private to root)."""
-    root = Path(tempfile.mkdtemp(prefix="migration_safety_replay_"))
-    os.chmod(root, 0o755)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

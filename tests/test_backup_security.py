@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,17 +18,6 @@ import pytest
 from harness import APP_PASSWORD, APP_USER, Database, backup_files, example_project, fingerprint, new_database, run_cli, sidecar_of
 
 import local_postgres
-
-
-@pytest.fixture
-def shared_root():
-    """A folder `nobody` can reach (pytest's tmp_path is private to root)."""
-    root = Path(tempfile.mkdtemp(prefix="migration_safety_shared_"))
-    os.chmod(root, 0o755)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def as_nobody(*argv: str) -> None:

@@ -96,7 +96,7 @@ EXAMPLES = [example for page in PAGES for example in examples_of(page)]
 # -- masking: what legitimately differs between two runs of the same example ---------------------
 MASKS = [
     (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?"), "<TIME>"),
-    (re.compile(r"\d{8}_\d{6}"), "<STAMP>"),
+    (re.compile(r"\d{8}_\d{6}(?:_\d+)?"), "<STAMP>"),   # a second backup in the same second gets _2
     (re.compile(r"^\d+; \d+ \d+ ", re.M), "<ENTRY> "),          # pg_restore --list: dump id; catalog oid
     (re.compile(r"\d{4}-\d{2}-\d{2}"), "<DATE>"),
     (re.compile(r"\d{2}:\d{2}:\d{2}"), "<TIME>"),

@@ -9,7 +9,6 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,6 @@ ROOT_ONLY = "owned by root, mode 0600: must never be overwritten\n"
 
 def as_nobody(*argv: str) -> None:
     subprocess.run(["runuser", "-u", "nobody", "--", *argv], check=True, capture_output=True)
-
-
-@pytest.fixture
-def shared_root():
-    """A folder `nobody` can reach (pytest's tmp_path is private to root)."""
-    root = Path(tempfile.mkdtemp(prefix="migration_safety_shared_"))
-    os.chmod(root, 0o755)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

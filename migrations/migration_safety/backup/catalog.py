@@ -39,7 +39,7 @@ from ..base.cache_files import make_private_directories
 from ..base.errors import BackupError, ConfigurationError, PreflightError, ToolError
 from ..config.settings import tool_environment
 from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
-from .directory import create_private_file, is_inside, owned_regular_file
+from .directory import create_private_file, is_inside, owned_regular_file, replace_privately
 from .formats import ZSTD_SUFFIX, DumpPlan, plan_dump, run_on_decompressed, start_integrity_check
 from .integrity import KEY_VARIABLE, MacCheck, key_file_path, load_key, sign_sidecar, verify_sidecar_mac
 from .plain_dump import PlainDumpInvalid, archive_format, read_outline
@@ -473,17 +473,7 @@ def write_sidecar(info: BackupInfo, key: bytes) -> None:
     target = sidecar_path(info.path)
     fields = {k: v for k, v in asdict(info).items() if k != "mac"}
     signed = sign_sidecar(fields, key)
-    descriptor, temporary = create_private_file(target.parent, f".{target.stem}.", ".tmp")
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(signed, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        if os.path.lexists(temporary):
-            temporary.unlink()
+    replace_privately(target, (json.dumps(signed, indent=2, sort_keys=True) + "\n").encode())
     info.mac = signed["mac"]
 
 

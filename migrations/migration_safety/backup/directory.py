@@ -129,3 +129,18 @@ def ensure_directory_writable(path: Path, *, allow_shared: bool = False) -> None
         probe.unlink()
     except OSError as exc:
         raise PreflightError(f"backup directory {path} is not writable: {exc.strerror or exc}") from None
+
+
+def replace_privately(target: Path, data: bytes) -> None:
+    """``target`` now holds ``data``: written to a private temporary file beside it, synced, and
+    renamed over it (a rename replaces a planted link; it never writes through one)."""
+    descriptor, temporary = create_private_file(target.parent, f".{target.stem}.", ".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        if os.path.lexists(temporary):
+            temporary.unlink()

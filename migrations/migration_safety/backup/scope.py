@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ from typing import Iterable, Optional
 from ..base.errors import ConfigurationError, RestoreError
 from ..postgres.tools import query_all
 from .catalog import BackupInfo, ProgressCallback, photograph_path
-from .directory import create_private_file
+from .directory import replace_privately
 from .restore import OpenedArchive, RestoreResult
 from .selective_restore import (Photograph, Relation, _changed, _only_indexes_changed, photograph,
                                 try_selective_restore, wait_for_backends_to_exit)
@@ -355,17 +354,7 @@ def keep_photograph(info: BackupInfo, scope: BackupScope) -> None:
     """Written beside the published backup, owner-only; its digest is already in the signed sidecar."""
     if not scope.is_scoped:
         return
-    target = photograph_path(info.path)
-    descriptor, temporary = create_private_file(target.parent, f".{target.stem}.", ".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(scope.photograph)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        if os.path.lexists(temporary):
-            temporary.unlink()
+    replace_privately(photograph_path(info.path), scope.photograph)
 
 
 def load_photograph(info: BackupInfo) -> Photograph:
