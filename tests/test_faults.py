@@ -24,12 +24,10 @@ def real_tool(name: str) -> str:
     return find_tools([name])[name].path
 
 
-@pytest.fixture
-def dying_pg_restore(tmp_path) -> Path:
-    """A bin directory whose pg_restore writes the restore script of the archive it is given but
-    is killed (SIGKILL, exit 137 — the OOM killer) 100 lines into the data of table ``items``, at
-    a line boundary between two rows. Listing and schema-only runs pass through untouched."""
-    bin_dir = tmp_path / "pg_bin"
+def pg_restore_cut_in_items(bin_dir: Path, then: str) -> Path:
+    """A bin directory whose pg_restore writes the restore script of the archive it is given up to
+    100 lines into the data of table ``items`` (a line boundary between two rows), then runs the
+    shell command ``then``. Listing and schema-only runs pass through untouched."""
     bin_dir.mkdir()
     for name in ("pg_dump", "psql"):
         (bin_dir / name).symlink_to(real_tool(name))
@@ -46,10 +44,16 @@ def dying_pg_restore(tmp_path) -> Path:
         if [ -z "$line" ]; then cat "$out"; rm -f "$out"; exit 0; fi
         head -n $((line + 100)) "$out"
         rm -f "$out"
-        kill -9 $$
+        {then}
         """))
     stand_in.chmod(0o755)
     return bin_dir
+
+
+@pytest.fixture
+def dying_pg_restore(tmp_path) -> Path:
+    """pg_restore killed (SIGKILL, exit 137 — the OOM killer) 100 lines into the data of ``items``."""
+    return pg_restore_cut_in_items(tmp_path / "pg_bin", "kill -9 $$")
 
 
 ITEMS = revision("a1", None, """
@@ -202,28 +206,9 @@ def test_bytes_that_differ_from_the_recorded_hash_are_never_committed(database, 
 
 @pytest.fixture
 def pausing_pg_restore(tmp_path) -> Path:
-    """A bin directory whose pg_restore writes half of the restore script of table ``items`` and
-    then waits (sleep) until it is killed: a restore that is caught mid-way."""
-    bin_dir = tmp_path / "pg_bin_pausing"
-    bin_dir.mkdir()
-    for name in ("pg_dump", "psql"):
-        (bin_dir / name).symlink_to(real_tool(name))
-    stand_in = bin_dir / "pg_restore"
-    stand_in.write_text(textwrap.dedent(f"""\
-        #!/bin/sh
-        real={real_tool("pg_restore")}
-        for arg in "$@"; do
-            case "$arg" in --list|-l|--version|-V|--schema-only|-s) exec "$real" "$@";; esac
-        done
-        out=$(mktemp)
-        "$real" "$@" > "$out"
-        line=$(grep -n '^COPY public.items ' "$out" | head -n 1 | cut -d: -f1)
-        head -n $((line + 100)) "$out"
-        rm -f "$out"
-        exec sleep 600
-        """))
-    stand_in.chmod(0o755)
-    return bin_dir
+    """pg_restore that writes half of the data of ``items`` and then waits until it is killed: a
+    restore caught mid-way."""
+    return pg_restore_cut_in_items(tmp_path / "pg_bin_pausing", "exec sleep 600")
 
 
 def test_restore_into_a_new_database_waits_for_the_migration_lock(database, env, tmp_path, pg_cluster):

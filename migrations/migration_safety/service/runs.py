@@ -77,6 +77,12 @@ class RunState:
             self.durations = {"total": round(time.monotonic() - self.started, 3)}
             self.state, self.finished_at, self.progress = FAILED, _now(), None
 
+    def publish(self, ended: "RunState") -> None:
+        """Show how the run ended (``ended``: a copy that finish() or fail() was called on)."""
+        with self._lock:
+            for name in ("result", "outcome", "exit_code", "error", "durations", "state", "finished_at", "progress"):
+                setattr(self, name, getattr(ended, name))
+
     @property
     def running(self) -> bool:
         return self.state == RUNNING
@@ -168,31 +174,21 @@ class RunRegistry:
     def _execute(run: RunState, work: Work, after) -> None:
         """The work, then ``after`` (the audit row), and only then the state a client polls: a run
         shown as finished is already in the audit trail."""
-        ending = None
+        ended = copy.copy(run)          # the run as it ends; clients see ``run`` running until published
         try:
             document, outcome, exit_code, durations = work(RecordingEvents(run))
-            ending = ("finish", json.loads(json_text(document)), outcome, exit_code, durations)
+            ended.finish(json.loads(json_text(document)), outcome, exit_code, durations)
         except MigrationSafetyError as exc:
-            ending = ("fail", str(exc), exc.hint, exc.exit_code)
+            ended.fail(str(exc), exc.hint, exc.exit_code)
         except Exception as exc:     # a bug of ours: one line, the run still ends
             log.error("run %s: internal error: %s", run.id, mask(f"{type(exc).__name__}: {exc}")[:300])
-            ending = ("fail", f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", None,
-                      EXIT_FAILED)
+            ended.fail(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", None, EXIT_FAILED)
         if after is not None:
-            # the audit sees the run as it is about to be shown; clients still see it running
-            ended = copy.copy(run)
-            ended.outcome = ending[2] if ending[0] == "finish" else "error"
-            ended.error = {"message": mask(ending[1]), "hint": mask(ending[2]), "exit_code": ending[3]} \
-                if ending[0] == "fail" else None
-            ended.durations = ending[4] if ending[0] == "finish" else {"total": round(time.monotonic() - run.started, 3)}
             try:
                 after(ended)
             except Exception as exc:
                 log.error("run %s: %s", run.id, mask(' '.join(str(exc).split()))[:300])
-        if ending[0] == "finish":
-            run.finish(*ending[1:])
-        else:
-            run.fail(*ending[1:])
+        run.publish(ended)
         log.info("run %s (%s) ended: %s", run.id, run.kind, run.outcome)
 
     def get(self, run_id: str) -> Optional[RunState]:
