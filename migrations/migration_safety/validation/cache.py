@@ -65,17 +65,12 @@ class FindingsCache:
         if entry is None:
             return None
         self._used[key] = entry
-        source = RevisionSource(path, data.decode("utf-8"), None, revision=entry["revision"],
-                                down_revision=_tuples(entry["down_revision"]), assigned=set(entry["assigned"]),
-                                constants=_tuples(entry["constants"]))
-        return source, [_tuples(result) for result in entry["results"]]
+        return replay(path, data, entry)
 
-    def keep(self, data: bytes, source: RevisionSource, results: list) -> None:
+    def keep(self, data: bytes, entry: dict) -> None:
+        """Remember ``entry`` (made by ``entry_of``) for the file whose content is ``data``."""
         self._changed = True
-        self._used[self._key(data)] = {
-            "revision": source.revision, "down_revision": source.down_revision, "assigned": sorted(source.assigned),
-            "constants": {name: source.constants[name] for name in _GRAPH_CONSTANTS if name in source.constants},
-            "results": results}
+        self._used[self._key(data)] = entry
 
     def save(self) -> None:
         if not self._changed:
@@ -86,3 +81,18 @@ class FindingsCache:
                 break
             files.setdefault(key, entry)
         write_cache(_CACHE, {"validator": self._validator, "files": files})
+
+
+def entry_of(source: RevisionSource, results: list) -> dict:
+    """What is kept of a checked file: its place in the graph and the rules' results (plain data)."""
+    return {"revision": source.revision, "down_revision": source.down_revision, "assigned": sorted(source.assigned),
+            "constants": {name: source.constants[name] for name in _GRAPH_CONSTANTS if name in source.constants},
+            "results": results}
+
+
+def replay(path: Path, data: bytes, entry: dict) -> tuple:
+    """(the revision as the graph rules read it, the rules' results) from a kept entry."""
+    source = RevisionSource(path, data.decode("utf-8"), None, revision=entry["revision"],
+                            down_revision=_tuples(entry["down_revision"]), assigned=set(entry["assigned"]),
+                            constants=_tuples(entry["constants"]))
+    return source, [_tuples(result) for result in entry["results"]]

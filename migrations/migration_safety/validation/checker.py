@@ -3,12 +3,15 @@ Every finding is built in one place (``_Reporter.add``), which applies suppressi
 disabled rules, severity overrides and the findings the project accepted in its config."""
 from __future__ import annotations
 
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .cache import FindingsCache
+from ..migration_files.revision_file import alembic_revision_module
+from .cache import FindingsCache, entry_of, replay
 from .model import Finding, ValidationConfig, ValidationInputError, ValidationReport
 from .registry import FILE_RULES, GRAPH_RULES, OPERATION_RULES, RULES, SEQUENCE_RULES
 from .source import RevisionSource, read_revision
@@ -156,14 +159,20 @@ def check_operations(revision_file: RevisionFile, config: ValidationConfig, repo
                              (operation.line, operation.end_line), phase, _about(operation))
 
 
-def _checked_file(path: Path, config: ValidationConfig, reporter: _Reporter, cache: FindingsCache) -> RevisionFile:
-    """One file's findings reported: replayed from the cache when the file is unchanged, else
-    read, checked and kept."""
+def _checked_file(path: Path, config: ValidationConfig, reporter: _Reporter, cache: FindingsCache,
+                  read_elsewhere: dict) -> RevisionFile:
+    """One file's findings reported: replayed from the cache when the file is unchanged, or from
+    what a worker process read (``read_elsewhere``), else read, checked and kept."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     cached = cache.lookup(path, data)
+    if cached is None and str(path) in read_elsewhere:
+        entry = read_elsewhere[str(path)]
+        if entry.pop("keep"):
+            cache.keep(data, entry)
+        cached = replay(path, data, entry)
     if cached is not None:
         source, results = cached
         revision_file = RevisionFile(path, source=source, lines=source.lines, suppressions=_suppressions(source.lines))
@@ -173,11 +182,84 @@ def _checked_file(path: Path, config: ValidationConfig, reporter: _Reporter, cac
     revision_file = read_file(path, config.module_paths, config.transaction_mode)
     recorder = _Recorder(reporter)
     _check_file(revision_file, config, recorder)
-    # a file whose column types were read from the project's own modules is checked every time:
-    # those modules can change while the revision does not
-    if revision_file.source is not None and not revision_file.source.project_files_read:
-        cache.keep(data, revision_file.source, recorder.results)
+    if revision_file.source is not None and _keepable(revision_file):
+        cache.keep(data, entry_of(revision_file.source, recorder.results))
     return revision_file
+
+
+def _keepable(revision_file: RevisionFile) -> bool:
+    """A file whose column types were read from the project's own modules is checked every time:
+    those modules can change while the revision does not."""
+    return not revision_file.source.project_files_read
+
+
+# Below this many files to read, starting worker processes costs more than it saves.
+_PARALLEL_MIN_FILES = 200
+
+
+def _read_in_workers(paths: list, config: ValidationConfig, cache: FindingsCache) -> list:
+    """Read and check the files the cache does not know in worker processes, one per core, while
+    this process goes on (it imports Alembic for the graph checks meanwhile). Returns the workers
+    (pid, the pipe their findings come through), which ``_collect`` gathers.
+
+    Only a single-threaded process forks (the CLI's ``validate``; never the service, whose other
+    threads could hold a lock the child would wait for forever), and only for many files. A file
+    a worker could not read is read again here, where its error is reported as usual."""
+    import threading
+
+    cores = os.cpu_count() or 1
+    if len(paths) < _PARALLEL_MIN_FILES or cores < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
+        return []
+    workers = []
+    for share in (paths[index::cores] for index in range(cores)):
+        reading, writing = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: its findings as JSON on the pipe, then leave at once
+            os.close(reading)
+            status = 0
+            try:
+                with os.fdopen(writing, "w", encoding="utf-8") as pipe:
+                    pipe.write(json.dumps(_entries(share, config, cache)))   # one write, not one per token
+            except BaseException:  # this process reads those files again and reports the error
+                status = 1
+            os._exit(status)
+        os.close(writing)
+        workers.append((pid, reading))
+    return workers
+
+
+def _entries(paths: list, config: ValidationConfig, cache: FindingsCache) -> dict:
+    """In a worker: path -> cache entry (plus whether it may be kept) of each file the cache
+    does not know and that could be read."""
+    entries = {}
+    reporter = _Reporter(config, ValidationReport(), "upgrade")
+    for path in paths:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if cache.lookup(path, data) is not None:
+            continue
+        revision_file = read_file(path, config.module_paths, config.transaction_mode)
+        if revision_file.source is None:
+            continue
+        recorder = _Recorder(reporter)
+        _check_file(revision_file, config, recorder)
+        entries[str(path)] = {**entry_of(revision_file.source, recorder.results), "keep": _keepable(revision_file)}
+    return entries
+
+
+def _collect(workers: list) -> dict:
+    """What the workers found (the files of a worker that failed are read again here)."""
+    found = {}
+    for pid, reading in workers:
+        with os.fdopen(reading, "r", encoding="utf-8") as pipe:
+            text = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status == 0 and text:
+            found.update(json.loads(text))
+    return found
 
 
 def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional[Path] = None,
@@ -189,14 +271,20 @@ def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional
     report = ValidationReport()
     reporter = _Reporter(config, report, direction)
     cache = FindingsCache(config.postgres_major, config.transaction_mode)
-    files = {}
+    paths = [Path(path) for path in paths]
     for path in paths:
-        path = Path(path)
         if path.is_dir():
             raise ValidationInputError(f"{path} is a directory, not a revision file")
         if not path.exists():
             raise ValidationInputError(f"migration file {path} not found")
-        revision_file = _checked_file(path, config, reporter, cache)
+    workers = _read_in_workers(paths, config, cache)
+    if graph_dir is not None:
+        alembic_revision_module()       # imported while the workers read
+    read_elsewhere = _collect(workers)
+    report.files_read_by_workers = len(read_elsewhere)
+    files = {}
+    for path in paths:
+        revision_file = _checked_file(path, config, reporter, cache, read_elsewhere)
         report.files_checked += 1
         if revision_file.source is not None:
             files[id(revision_file.source)] = revision_file

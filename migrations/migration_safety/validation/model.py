@@ -70,6 +70,7 @@ class ValidationReport:
     findings: list = field(default_factory=list)
     files_checked: int = 0
     accepted: list = field(default_factory=list)     # findings the project accepted in its config
+    files_read_by_workers: int = 0                   # read in worker processes (checker._read_in_workers)
 
     @property
     def errors(self) -> list:
