@@ -115,13 +115,19 @@ def mask(text):
 
 
 def mask_data(value):
-    """``mask`` applied to every string inside a JSON-like structure (dict keys included)."""
+    """``mask`` applied to every string inside a JSON-like structure (dict keys included). The
+    secrets are looked up once for the whole structure: a report holds thousands of strings."""
+    pattern = _pattern(_known_passwords())
+    return _masked(value, pattern) if pattern else value
+
+
+def _masked(value, pattern: re.Pattern):
     if isinstance(value, str):
-        return mask(value)
+        return pattern.sub(MASK, value) if value else value
     if isinstance(value, dict):
-        return {mask_data(key): mask_data(item) for key, item in value.items()}
+        return {_masked(key, pattern): _masked(item, pattern) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_data(item) for item in value]
+        return [_masked(item, pattern) for item in value]
     return value
 
 
@@ -141,7 +147,13 @@ def one_line(text) -> str:
 def displayable(text) -> str:
     """``text`` as it may be printed: control characters removed, then the password masked in every
     form (in that order, so a control sequence cannot split a password to slip it through)."""
-    return mask(_CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text))))
+    return mask(without_control_characters(text))
+
+
+def without_control_characters(text) -> str:
+    """``text`` without terminal control sequences and control characters (newline and tab stay);
+    what is printed must still be masked afterwards (``mask``), as ``displayable`` does."""
+    return _CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text)))
 
 
 class MaskingStream:

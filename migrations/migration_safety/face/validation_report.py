@@ -2,7 +2,7 @@
 and for CI annotations (``path:line: severity rule message``)."""
 from __future__ import annotations
 
-from ..base.redaction import one_line
+from ..base.redaction import mask, without_control_characters
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -17,34 +17,41 @@ def report_document(report) -> dict:
 def render_report(report, fmt: str, console) -> None:
     """Text or annotations; the JSON document is printed by the CLI's Output (report_document)."""
     if fmt == "annotations":
-        for f in report.findings:
-            console.file.write(one_line(f"{f.file}:{f.line}: {f.severity} {f.rule} {f.message}") + "\n")
+        lines = [_one_line_unmasked(f"{f.file}:{f.line}: {f.severity} {f.rule} {f.message}") for f in report.findings]
+        console.file.write(mask("".join(line + "\n" for line in lines)))
         return
-    rich = console.is_terminal
+    styled = []
     current = None
     for f in report.findings:
         if f.file != current:
             current = f.file
-            _write(console, rich, f"\n{f.file}", "bold")
-        _write(console, rich, f"  {f.line}: {f.severity}[{f.rule}]: {f.message}", STYLES.get(f.severity))
+            styled.append((f"\n{f.file}", "bold"))
+        styled.append((f"  {f.line}: {f.severity}[{f.rule}]: {f.message}", STYLES.get(f.severity)))
         if f.source_line:
-            _write(console, rich, f"      | {f.source_line}", "dim")
-        _write(console, rich, f"      do instead: {f.do_instead}", None)
+            styled.append((f"      | {f.source_line}", "dim"))
+        styled.append((f"      do instead: {f.do_instead}", None))
     summary = (f"{report.files_checked} file(s) checked: {len(report.errors)} error(s), "
                f"{len(report.warnings)} warning(s), "
                f"{len(report.findings) - len(report.errors) - len(report.warnings)} info")
     if report.accepted:
         summary += f"; {len(report.accepted)} accepted in config (not shown)"
-    _write(console, rich, ("\n" if report.findings else "") + summary,
-           "bold red" if report.errors else ("yellow" if report.warnings else "green"))
+    styled.append((("\n" if report.findings else "") + summary,
+                   "bold red" if report.errors else ("yellow" if report.warnings else "green")))
+    # Revision files are not ours: no terminal escape and no newline of theirs (in a file name, a
+    # message, a source line) reaches the screen, and every secret is masked.
+    lines = [(_without_newlines(text), style) for text, style in styled]
+    if console.is_terminal:
+        for text, style in lines:
+            console.print(mask(text), style=style, markup=False, highlight=False)
+    else:   # one masking pass and one write for the whole report: thousands of lines on a large chain
+        console.file.write(mask("".join(text + "\n" for text, _ in lines)))
 
 
-def _write(console, rich: bool, text: str, style) -> None:
-    """One line (after any leading blank lines): revision files are not ours, so no terminal escape
-    and no newline of theirs (in a file name, a message, a source line) reaches the screen."""
+def _without_newlines(text: str) -> str:
+    """One line (after any leading blank lines), control characters removed."""
     blank = text[:len(text) - len(text.lstrip("\n"))]
-    text = blank + one_line(text[len(blank):])
-    if rich:
-        console.print(text, style=style, markup=False, highlight=False)
-    else:
-        console.file.write(text + "\n")
+    return blank + _one_line_unmasked(text[len(blank):])
+
+
+def _one_line_unmasked(text) -> str:
+    return without_control_characters(text).replace("\n", "\\n")
