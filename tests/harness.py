@@ -150,11 +150,99 @@ def run_cli(*args, env=None, cwd=None, timeout: float = 180, input=None) -> subp
     env = dict(os.environ if env is None else env)
     if cwd is None and not _names_a_project(args, env):
         env["ALEMBIC_CONFIG"] = str(example_project())
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"), *args],
-                            cwd=cwd or REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                            input=input if input is not None else "")
+    zygote = _zygote_socket()
+    if zygote is None:
+        result = subprocess.run([sys.executable, str(CLI_SCRIPT), *args], cwd=cwd or REPO_ROOT, env=env,
+                                capture_output=True, text=True, timeout=timeout, input=input if input is not None else "")
+    else:
+        result = _run_forked(zygote, [str(a) for a in args], env, str(cwd or REPO_ROOT), timeout, input or "")
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     return result
+
+
+CLI_SCRIPT = REPO_ROOT / "migrations" / "migration_utils.py"
+_zygote: list = []
+
+
+def _zygote_socket():
+    """The Unix socket of this process's CLI fork server (tests/cli_zygote.py), started on first
+    use; None when ``MIGRATION_TEST_FRESH_CLI=1`` asks for a new interpreter per run."""
+    if os.environ.get("MIGRATION_TEST_FRESH_CLI") == "1":
+        return None
+    if _zygote and _zygote[0].poll() is None:
+        return _zygote[1]
+    socket_path = os.path.join(tempfile.mkdtemp(prefix="migration_safety_zygote_"), "cli.sock")
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "tests" / "cli_zygote.py"), socket_path],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO_ROOT, text=True)
+    if process.stdout.readline().strip() != "ready":
+        raise RuntimeError("the CLI fork server (tests/cli_zygote.py) did not start")
+    atexit.register(process.stdin.close)      # its stdin closing ends it
+    _zygote[:] = [process, socket_path]
+    return socket_path
+
+
+def _run_forked(socket_path: str, args: list, env: dict, cwd: str, timeout: float, input: str):
+    """One CLI run forked by the zygote: what subprocess.run(..., capture_output=True, text=True)
+    returns, from the same pipes and exit status."""
+    import json
+    import selectors
+    import signal
+    import socket
+    import threading
+    import time
+
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    stderr_read, stderr_write = os.pipe()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(socket_path)
+        request = {"argv": args, "env": env, "cwd": cwd, "umask": _current_umask()}
+        socket.send_fds(connection, [json.dumps(request).encode()], [stdin_read, stdout_write, stderr_write])
+        for fd in (stdin_read, stdout_write, stderr_write):
+            os.close(fd)
+        answers = connection.makefile("r")
+        pid = int(answers.readline())
+
+        def feed():
+            try:
+                os.write(stdin_write, input.encode())
+            except BrokenPipeError:
+                pass
+            finally:
+                os.close(stdin_write)
+
+        threading.Thread(target=feed, daemon=True).start()
+        captured = {stdout_read: bytearray(), stderr_read: bytearray()}
+        watched = selectors.DefaultSelector()
+        for fd in captured:
+            watched.register(fd, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while watched.get_map():
+            remaining = deadline - time.monotonic()
+            ready = watched.select(max(remaining, 0)) if remaining > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired([str(CLI_SCRIPT), *args], timeout)
+            for key, _ in ready:
+                chunk = os.read(key.fd, 65536)
+                if chunk:
+                    captured[key.fd] += chunk
+                else:
+                    watched.unregister(key.fd)
+                    os.close(key.fd)
+        returncode = int(answers.readline())
+
+    def text(data: bytearray) -> str:
+        return data.decode().replace("\r\n", "\n").replace("\r", "\n")
+
+    return subprocess.CompletedProcess([sys.executable, str(CLI_SCRIPT), *args], returncode,
+                                       text(captured[stdout_read]), text(captured[stderr_read]))
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def wait_for(predicate, what: str, timeout: float = 60.0):
