@@ -459,16 +459,24 @@ def test_an_archive_swapped_during_the_run_is_never_restored(database, env, tmp_
     assert fingerprint(database) == before
 
 
-def test_the_backup_an_interrupted_runs_recover_needs_survives_prune(database, env, tmp_path):
-    """After a killed run, a newer backup of the same database and a prune keeping one per database:
-    the killed run's backup is kept (and prune says why) until `recover` has used it."""
-    ini = project(tmp_path, env)
-    before = fingerprint(database)
+def killed_run_and_a_newer_backup(database, ini, env) -> tuple[dict, Path]:
+    """A run killed mid-step (its journal entry open), then a newer backup of the same database:
+    retention keeping one backup per database would now remove the one `recover` needs. Returns
+    the unfinished run (as `status` shows it) and that backup."""
     kill_mid_run(database, ini, env)
     [run] = cli_json(ini, "status", env=env)["unfinished_runs"]
     needed = Path(run["backup"])
     cli_json(ini, "backups", "create", env=env)
     assert len(backup_files(needed.parent)) == 3           # before a1, before the killed run, the newest
+    return run, needed
+
+
+def test_the_backup_an_interrupted_runs_recover_needs_survives_prune(database, env, tmp_path):
+    """After a killed run, a newer backup of the same database and a prune keeping one per database:
+    the killed run's backup is kept (and prune says why) until `recover` has used it."""
+    ini = project(tmp_path, env)
+    before = fingerprint(database)
+    run, needed = killed_run_and_a_newer_backup(database, ini, env)
     pruned = cli_json(ini, "backups", "prune", "--keep-last", "1", env=env)
     assert needed.exists()
     assert [row["file"] for row in pruned["kept_for_recover"]] == [needed.name]
@@ -491,11 +499,7 @@ def test_another_databases_retention_in_the_shared_directory_keeps_the_backup_re
     the first database restores exactly the state before the killed run."""
     ini = project(tmp_path, env)
     before = fingerprint(database)
-    kill_mid_run(database, ini, env)
-    [run] = cli_json(ini, "status", env=env)["unfinished_runs"]
-    needed = Path(run["backup"])
-    cli_json(ini, "backups", "create", env=env)
-    assert len(backup_files(needed.parent)) == 3           # before a1, before the killed run, the newest
+    run, needed = killed_run_and_a_newer_backup(database, ini, env)
 
     other = new_database(pg_cluster)
     try:

@@ -502,13 +502,11 @@ class CommitTracker:
             self.unattributed_reasons.append("a commit through a driver other than psycopg2")
 
     def _on_pool_connect(self, dbapi_connection, connection_record) -> None:
-        # psycopg2 asks libpq; SQLAlchemy's asyncpg adapter wraps the asyncpg connection
-        pid = getattr(dbapi_connection, "get_backend_pid", None) \
-            or getattr(getattr(dbapi_connection, "_connection", None), "get_server_pid", None)
+        pid = _backend_pid(dbapi_connection)
         if pid is not None:
-            self.backend_pids.add(pid())
-            self.side_pids.discard(pid())
-            self.unwatched.pop(pid(), None)
+            self.backend_pids.add(pid)
+            self.side_pids.discard(pid)
+            self.unwatched.pop(pid, None)
 
     def _on_engine_connect(self, connection) -> None:
         if all(engine is not connection.engine for engine in self.engines):
@@ -640,6 +638,19 @@ class CommitTracker:
         finally:
             for target, name, function in listeners:
                 event.remove(target, name, function)
+
+
+def _backend_pid(dbapi_connection) -> Optional[int]:
+    """The server process of a connection SQLAlchemy's pool made, so it is known as the run's own
+    (the server's list of the run's backends is checked against it): psycopg2 asks libpq, psycopg 3
+    keeps it in ``info``, SQLAlchemy's asyncpg adapter wraps the asyncpg connection."""
+    if hasattr(dbapi_connection, "get_backend_pid"):
+        return dbapi_connection.get_backend_pid()
+    if hasattr(getattr(dbapi_connection, "info", None), "backend_pid"):
+        return dbapi_connection.info.backend_pid
+    if hasattr(getattr(dbapi_connection, "_connection", None), "get_server_pid"):
+        return dbapi_connection._connection.get_server_pid()
+    return None
 
 
 class _AfterImport:

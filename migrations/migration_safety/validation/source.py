@@ -59,7 +59,7 @@ class RevisionSource:
     tablenames: dict = field(default_factory=dict)    # class name -> __tablename__
     module_paths: tuple = ()          # where the project's modules are, to read a type they define
     autocommit: bool = False          # env.py runs every statement in autocommit
-    driver_names: dict = field(default_factory=dict)  # local name -> the driver module it is (import ... as)
+    driver_names: set = field(default_factory=set)    # local names of a driver module (import asyncpg as pg)
     driver_openers: set = field(default_factory=set)  # local names of a driver's connect (from ... import)
 
     def postgres_type(self, node) -> PostgresType:
@@ -192,7 +192,7 @@ def _read_driver_imports(tree: ast.Module, source: RevisionSource) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name in DRIVER_MODULES:
-                    source.driver_names[alias.asname or alias.name] = alias.name
+                    source.driver_names.add(alias.asname or alias.name)
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in DRIVER_MODULES:
             source.driver_openers.update(alias.asname or alias.name for alias in node.names
                                          if alias.name in DRIVER_OPENERS)
@@ -417,7 +417,7 @@ class OperationCollector:
         if isinstance(func, ast.Name):
             return func.id in self.source.driver_openers
         return (isinstance(func, ast.Attribute) and func.attr in DRIVER_OPENERS and isinstance(func.value, ast.Name)
-                and (func.value.id in DRIVER_MODULES or func.value.id in self.source.driver_names))
+                and func.value.id in (*DRIVER_MODULES, *self.source.driver_names))
 
     def _helper(self, func):
         """The definition a call by plain name runs, when the revision holds it (not while it is
