@@ -275,11 +275,50 @@ PSQL_SUBPROCESS = revision("c3", "b2", """
 """)
 
 
+# asyncpg commits every statement outside a transaction block the moment it runs, on a connection
+# SQLAlchemy never sees; here opened inside upgrade() through asyncio.run, as a sync revision must
+ASYNCPG_SIDE_CONNECTION = revision("c3", "b2", """
+    import asyncio
+    import asyncpg
+    url = op.get_bind().engine.url
+
+    async def delete_half():
+        side = await asyncpg.connect(host=url.host, port=url.port, database=url.database, user=url.username,
+                                     password=url.password)
+        await side.execute("DELETE FROM items WHERE id <= 1000")
+        await side.close()
+
+    asyncio.run(delete_half())
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+# the same where no static reading can see the opener: the driver imported by a computed name, its
+# connect() reached through getattr; then ANALYZE from another connection resets the committed-change
+# counters of the table it emptied by half
+HIDDEN_ASYNCPG_THEN_ANALYZE = revision("c3", "b2", """
+    import asyncio
+    import importlib
+    url = op.get_bind().engine.url
+    opener = getattr(importlib.import_module("asyn" + "cpg"), "con" + "nect")
+    keywords = dict(host=url.host, port=url.port, database=url.database, user=url.username, password=url.password)
+
+    async def delete_half_then_analyze():
+        side = await opener(**keywords)
+        await side.execute("DELETE FROM items WHERE id <= 1000")
+        await side.close()
+        other = await opener(**keywords)
+        await other.execute("ANALYZE items")
+        await other.close()
+
+    asyncio.run(delete_half_then_analyze())
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
 @pytest.mark.parametrize("third", [COMMIT_STATEMENT, SIDE_CONNECTION, COMMIT_AFTER_A_COMMENT,
                                    OWN_TRANSACTION_IN_ONE_STRING, DBAPI_COMMIT, SIDE_CONNECTION_THEN_ANALYZE,
-                                   PSQL_SUBPROCESS],
+                                   PSQL_SUBPROCESS, ASYNCPG_SIDE_CONNECTION],
                          ids=["commit-statement", "side-connection", "commit-after-comment", "begin-commit-in-a-string",
-                              "dbapi-commit", "side-connection-then-analyze", "psql-subprocess"])
+                              "dbapi-commit", "side-connection-then-analyze", "psql-subprocess", "asyncpg"])
 def test_commits_behind_sqlalchemys_back_are_seen_and_restored(database, env, tmp_path, third):
     ini = project(tmp_path, env, third, per_migration=False)
     cli_json(ini, "upgrade", "--revision", "b2", env=env)
@@ -290,6 +329,100 @@ def test_commits_behind_sqlalchemys_back_are_seen_and_restored(database, env, tm
     assert payload["committed_before_failure"] is True
     assert fingerprint(database) == before
     assert database.sql("SELECT count(*) FROM items") == [(2000,)]
+
+
+# The helper module of an application, imported by env.py (so before any run): it took asyncpg's
+# connect under a name of its own long before the revision calls it.
+SIDEKICK = """
+import asyncio
+
+from asyncpg import connect as open_connection
+
+
+def delete_half(url):
+    async def work():
+        side = await open_connection(host=url.host, port=url.port, database=url.database, user=url.username,
+                                     password=url.password)
+        await side.execute("DELETE FROM items WHERE id <= 1000")
+        await side.close()
+
+    asyncio.run(work())
+"""
+HELPER_MODULE_OPENS_ASYNCPG = revision("c3", "b2", """
+    import sidekick
+    sidekick.delete_half(op.get_bind().engine.url)
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+# psycopg2 reached by a computed name, in autocommit (no commit() to watch), then ANALYZE from another
+# connection: only the counters can tell, and the ANALYZE reset the one that counts committed changes
+HIDDEN_PSYCOPG2_AUTOCOMMIT_THEN_ANALYZE = revision("c3", "b2", """
+    import importlib
+    url = op.get_bind().engine.url
+    driver = importlib.import_module("psy" + "copg2")
+    keywords = dict(host=url.host, port=url.port, dbname=url.database, user=url.username, password=url.password)
+    side = getattr(driver, "con" + "nect")(**keywords)
+    side.autocommit = True
+    side.cursor().execute("DELETE FROM items WHERE id <= 1000")
+    side.close()
+    other = getattr(driver, "con" + "nect")(**keywords)
+    other.autocommit = True
+    other.cursor().execute("ANALYZE items")
+    other.close()
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+# libpq itself through ctypes — what psycopg 3's pure-Python implementation is — left connected: no
+# hook of the tool's sees it open or commit; the server lists it under the run's application_name
+LIBPQ_LEFT_OPEN = revision("c3", "b2", """
+    import ctypes
+    url = op.get_bind().engine.url
+    libpq = ctypes.CDLL("libpq.so.5")       # by the dynamic linker (find_library would start a program)
+    libpq.PQconnectdb.restype = libpq.PQexec.restype = ctypes.c_void_p
+    libpq.PQstatus.argtypes = libpq.PQclear.argtypes = [ctypes.c_void_p]
+    libpq.PQexec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    conninfo = f"host={url.host} port={url.port} dbname={url.database} user={url.username} password={url.password}"
+    side = libpq.PQconnectdb(conninfo.encode())
+    assert libpq.PQstatus(side) == 0, "libpq could not connect"
+    libpq.PQclear(libpq.PQexec(side, b"DELETE FROM items WHERE id <= 1000"))
+    KEPT.append(side)                       # never PQfinish()ed: connected until the process ends
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""").replace("\ndef upgrade():", "\nKEPT = []\n\n\ndef upgrade():")
+
+
+def _with_sidekick(ini: Path) -> None:
+    """env.py imports the application's helper module first, as env.py files import models."""
+    (ini.parent / "sidekick.py").write_text(SIDEKICK)
+    env_py = ini.parent / "alembic" / "env.py"
+    env_py.write_text("import os, sys\nsys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))\n"
+                      "import sidekick  # noqa: F401\n" + env_py.read_text())
+
+
+@pytest.mark.parametrize("third, found_by", [
+    (HIDDEN_ASYNCPG_THEN_ANALYZE, "whose commits cannot be seen (asyncpg pid "),
+    (HELPER_MODULE_OPENS_ASYNCPG, "whose commits cannot be seen (asyncpg pid "),
+    (HIDDEN_PSYCOPG2_AUTOCOMMIT_THEN_ANALYZE, "a connection the revision opened itself committed changes to public.items"),
+    (LIBPQ_LEFT_OPEN, "not by psycopg2)"),
+], ids=["asyncpg-imported-by-name-then-analyze", "asyncpg-in-a-helper-imported-before-the-run",
+        "psycopg2-autocommit-by-name-then-analyze", "libpq-left-connected"])
+def test_connections_no_static_reading_sees_are_found_as_the_run_opens_them(database, env, tmp_path, third, found_by):
+    """Half of items deleted and committed through a connection the validator cannot see (so
+    nothing in the plan says it may commit), then the run fails: the run itself finds the
+    connection — by the driver's connect function, by the committed-change counters (which an
+    ANALYZE cannot hide), or as a backend of the run's in the server's list — and restores; never
+    "rolled back, nothing to restore"."""
+    ini = project(tmp_path, env, third, per_migration=False)
+    if third is HELPER_MODULE_OPENS_ASYNCPG:
+        _with_sidekick(ini)
+    cli_json(ini, "upgrade", "--revision", "b2", env=env)
+    flagged = run_cli("--config", str(ini), "validate", env=env)
+    assert "side-connection-in-revision" not in flagged.stdout + flagged.stderr
+    database.sql("ANALYZE items")            # no committed change pending before the run: the ANALYZE's reset hides all
+    before = fingerprint(database)
+    payload = cli_json(ini, "upgrade", "--allow-unsafe", env=env, expect=1)
+    assert payload["status"] == "failed-restored", payload
+    assert payload["committed_before_failure"] is True
+    assert any(found_by in note for note in payload["notes"]), payload["notes"]
+    assert fingerprint(database) == before
+    assert database.sql("SELECT count(*), min(id) FROM items") == [(2000, 1)]
 
 
 def test_an_archive_swapped_during_the_run_is_never_restored(database, env, tmp_path, pg_cluster):
@@ -326,16 +459,24 @@ def test_an_archive_swapped_during_the_run_is_never_restored(database, env, tmp_
     assert fingerprint(database) == before
 
 
-def test_the_backup_an_interrupted_runs_recover_needs_survives_prune(database, env, tmp_path):
-    """After a killed run, a newer backup of the same database and a prune keeping one per database:
-    the killed run's backup is kept (and prune says why) until `recover` has used it."""
-    ini = project(tmp_path, env)
-    before = fingerprint(database)
+def killed_run_and_a_newer_backup(database, ini, env) -> tuple[dict, Path]:
+    """A run killed mid-step (its journal entry open), then a newer backup of the same database:
+    retention keeping one backup per database would now remove the one `recover` needs. Returns
+    the unfinished run (as `status` shows it) and that backup."""
     kill_mid_run(database, ini, env)
     [run] = cli_json(ini, "status", env=env)["unfinished_runs"]
     needed = Path(run["backup"])
     cli_json(ini, "backups", "create", env=env)
     assert len(backup_files(needed.parent)) == 3           # before a1, before the killed run, the newest
+    return run, needed
+
+
+def test_the_backup_an_interrupted_runs_recover_needs_survives_prune(database, env, tmp_path):
+    """After a killed run, a newer backup of the same database and a prune keeping one per database:
+    the killed run's backup is kept (and prune says why) until `recover` has used it."""
+    ini = project(tmp_path, env)
+    before = fingerprint(database)
+    run, needed = killed_run_and_a_newer_backup(database, ini, env)
     pruned = cli_json(ini, "backups", "prune", "--keep-last", "1", env=env)
     assert needed.exists()
     assert [row["file"] for row in pruned["kept_for_recover"]] == [needed.name]
@@ -347,3 +488,37 @@ def test_the_backup_an_interrupted_runs_recover_needs_survives_prune(database, e
     # recovered: the entry is closed, so the backup is like any other again
     pruned = cli_json(ini, "backups", "prune", "--keep-last", "1", env=env)
     assert needed.name in [row["file"] for row in pruned["removed"]] and not pruned["kept_for_recover"]
+
+
+def test_another_databases_retention_in_the_shared_directory_keeps_the_backup_recover_needs(database, env, tmp_path,
+                                                                                             pg_cluster):
+    """A run on one database is killed mid-step; a newer backup of that database is taken; then a
+    second database, whose backups go to the same directory, upgrades with a retention that keeps
+    one backup per database — and prunes that directory by hand too. Neither reads the first
+    database's journal, yet the killed run's backup is kept (and they say why), and `recover` on
+    the first database restores exactly the state before the killed run."""
+    ini = project(tmp_path, env)
+    before = fingerprint(database)
+    run, needed = killed_run_and_a_newer_backup(database, ini, env)
+
+    other = new_database(pg_cluster)
+    try:
+        other_env = {**other.env(), "MIGRATION_BACKUP_DIR": env["MIGRATION_BACKUP_DIR"],
+                     "MIGRATION_LOCK_TIMEOUT": env["MIGRATION_LOCK_TIMEOUT"]}
+        applied = cli_json(ini, "upgrade", "--revision", "b2", env={**other_env, "MIGRATION_BACKUP_KEEP_LAST": "1"})
+        assert applied["status"] == "applied", applied
+        removed = [note for note in applied["notes"] if note.startswith("retention removed")]
+        assert len(removed) == 1 and needed.name not in removed[0], applied["notes"]     # the first one's oldest
+        assert any(note.startswith(f"retention kept {needed.name}: `recover` of interrupted run {run['run_id'][:8]}")
+                   for note in applied["notes"]), applied["notes"]
+        pruned = cli_json(ini, "backups", "prune", "--keep-last", "1", env=other_env)
+        assert [row["file"] for row in pruned["kept_for_recover"]] == [needed.name]
+        assert needed.exists()
+        assert other.sql("SELECT version_num FROM alembic_version") == [("b2",)]
+    finally:
+        pg_cluster.drop_database(other.name)
+
+    recovered = cli_json(ini, "recover", "--yes", env=env)
+    assert recovered["action"] == "restored" and recovered["schema_verified"] is True
+    assert fingerprint(database) == before
+    assert cli_json(ini, "status", env=env)["needs_attention"] is False

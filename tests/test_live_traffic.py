@@ -181,6 +181,50 @@ def test_rows_others_wrote_to_a_table_the_restore_reloads_are_kept_aside(databas
     assert run_cli("--config", str(ini), "--format", "json", "upgrade", "--dry-run", env=env).returncode == 0
 
 
+def test_rows_an_asyncpg_side_connection_deleted_come_back_and_the_applications_are_kept(database, env, tmp_path,
+                                                                                         application):
+    """The one pending revision deletes half of the orders there were before the run through an
+    asyncpg connection of its own, imported by a computed name so that no static reading sees it
+    (asyncpg commits each statement as it runs, where the tool cannot see it), while the
+    application keeps inserting orders; then it fails. The run finds the connection as it opens,
+    counts it as committed and restores: every order from before the run is back, every order the
+    application committed is in the table or copied aside, never "rolled back, nothing to restore"."""
+    ini = _project(tmp_path, env, 'op.execute("UPDATE products SET name = upper(name)")', threshold=0)
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "b2", env=env).returncode == 0
+    before = fingerprint(database)
+    orders_before = _order_ids(database)
+    app = application()
+    threshold = len(_order_ids(database)) + 40
+    (tmp_path / "project" / "alembic" / "versions" / "c3.py").write_text(revision("c3", "b2", """
+    import asyncio
+    import importlib
+    url = op.get_bind().engine.url
+    driver = importlib.import_module("asyn" + "cpg")
+
+    async def delete_half():
+        side = await getattr(driver, "con" + "nect")(host=url.host, port=url.port, database=url.database,
+                                                     user=url.username, password=url.password)
+        await side.execute("DELETE FROM orders WHERE id <= 25")
+        await side.close()
+
+    asyncio.run(delete_half())
+""" + _waiting_failure(tmp_path / "run-started", threshold)))
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
+    committed = app.stop()
+    payload = json.loads(result.stdout)
+    assert payload["committed_before_failure"] is True, payload
+    assert any("asyncpg pid" in note for note in payload["notes"]), payload["notes"]
+    # orders was written by the run and by the application: reloaded, the application's rows set aside
+    assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
+    assert payload["status"] == "failed-restored-rows-aside", payload
+    in_table, aside = _order_ids(database), _preserved_ids(database, payload["run_id"])
+    assert orders_before <= in_table                                   # the deleted half is back
+    assert set(committed) <= in_table | set(aside)                     # every committed order accounted for
+    assert not in_table & set(aside)
+    assert _without(fingerprint(database), "public.orders", "public.orders_id_seq") == \
+        _without(before, "public.orders", "public.orders_id_seq")
+
+
 HOLDER = textwrap.dedent("""
     import sys, time, psycopg2
     from pathlib import Path

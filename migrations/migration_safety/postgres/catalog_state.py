@@ -213,8 +213,9 @@ def committed_row_changes(connection, excluded_schemas=()) -> dict:
 
 def tables_with_committed_changes(before: dict, after: dict) -> list[str]:
     """Tables whose rows a commit changed between the two readings. None attempted: unchanged,
-    whatever an ANALYZE did. An ANALYZE in between resets the count, so such a table counts as
-    changed whenever it has any change since (we cannot tell how many came before the ANALYZE)."""
+    whatever an ANALYZE did. An ANALYZE in between resets the committed count (to what changed
+    after it began), so a table with attempted changes and an ANALYZE in between counts as changed:
+    the changes committed before the ANALYZE are no longer counted anywhere."""
     changed = []
     for table, (changes, analyzes, attempted) in after.items():
         if table not in before:
@@ -222,10 +223,7 @@ def tables_with_committed_changes(before: dict, after: dict) -> list[str]:
         old_changes, old_analyzes, old_attempted = before[table]
         if attempted == old_attempted:
             continue
-        if analyzes != old_analyzes:
-            if changes > 0 or old_changes > 0:
-                changed.append(table)
-        elif changes > old_changes:
+        if analyzes != old_analyzes or changes > old_changes:
             changed.append(table)
     return sorted(changed)
 

@@ -157,3 +157,18 @@ def other_sessions(connection, own_pids: Iterable[int], run_application_name: st
           AND application_name <> 'pg_dump'
         ORDER BY pid""", (sorted(set(own_pids)), run_application_name))
     return [row[0] for row in rows]
+
+
+def unknown_run_connections(connection, known_pids: Iterable[int], run_application_name: str) -> list[str]:
+    """The server's own view of connections the run opened that no hook saw: backends on this
+    database that carry the run's ``application_name`` (libpq gives every connection this process
+    and its programs open the run's PGOPTIONS) and are none of ``known_pids`` — a libpq driver
+    other than psycopg2 (psycopg 3, libpq through ctypes) still connected. PostgreSQL forgets a
+    session once it ends, so one already closed is not here."""
+    rows = query_all(connection, """
+        SELECT 'pid ' || pid || ' (connected at ' || to_char(backend_start, 'HH24:MI:SS') || ', not by psycopg2)'
+        FROM pg_catalog.pg_stat_activity
+        WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+          AND pid <> ALL(%s) AND application_name = %s
+        ORDER BY pid""", (sorted(set(known_pids)), run_application_name))
+    return [row[0] for row in rows]

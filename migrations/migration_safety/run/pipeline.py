@@ -31,7 +31,7 @@ from ..base.events import Events
 from ..postgres.catalog_state import (catalog_signature, committed_row_changes, objects_a_restore_cannot_replace,
                                       rewind_sequences, sequence_positions, tables_with_committed_changes)
 from ..postgres.foreign_writes import (PRESERVED_TABLE, BackupSnapshot, Preservation, export_snapshot,
-                                       other_sessions, preserved_counts, user_tables)
+                                       other_sessions, preserved_counts, unknown_run_connections, user_tables)
 from ..postgres.identity import TargetGuard, WrongDatabase, identify
 from ..postgres.live_tables import live_table_reader
 from ..postgres.tools import ServerInfo, connect, find_tools, server_identity, server_info
@@ -585,14 +585,22 @@ def _recorded_steps(run: RunContext) -> list:
 
 def _committed_anything(run: RunContext, after: tuple) -> bool:
     """Did the failed run leave anything committed? From facts: commits SQLAlchemy saw (and COMMIT
-    statements run through it), the version table, the schema's signature — and, when a revision
-    opened connections of its own, the committed-row counters of every table, read once the
-    run's connections have ended and flushed their statistics."""
+    statements run through it), the version table, connections opened on the side whose commits
+    nothing can see (asyncpg's; the server's list of the run's connections), the schema's
+    signature — and, when a revision opened psycopg2 connections of its own, the committed-row
+    counters of every table, read once the run's connections have ended and flushed their
+    statistics."""
     if run.tracker.committed_anything or after != tuple(run.current):
         return True
     if getattr(run.source, "transaction_mode", "single") == "autocommit" and run.tracker.backend_pids:
         # every statement env.py's connection ran committed on its own, whatever a driver's events showed
         run.notes.append("env.py runs the migrations in autocommit: every statement that ran is committed")
+        return True
+    blind = run.tracker.unwatched_connections or unknown_run_connections(
+        run.connection, run.tracker.all_pids, alembic_runner.RUN_APPLICATION_NAME)
+    if blind:
+        run.notes.append(f"counted as committed: the run opened connections whose commits cannot be seen "
+                         f"({', '.join(blind)}), so only a restore proves the database unchanged")
         return True
     unseen = _may_commit_unseen(run)
     if unseen:

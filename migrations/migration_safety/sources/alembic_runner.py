@@ -415,8 +415,10 @@ def learn_version_table(config) -> VersionTable:
 class CommitTracker:
     """The facts that say whether a failed run left anything behind, gathered while Alembic
     runs: commits and statements in autocommit mode (``autocommit_block``) seen through
-    SQLAlchemy's events, ``COMMIT`` statements run through it, and connections a revision opened
-    on the side with psycopg2 (whose commits SQLAlchemy never sees).
+    SQLAlchemy's events, ``COMMIT`` statements run through it, connections a revision opened
+    on the side with psycopg2 (whose commits SQLAlchemy never sees), and connections opened on
+    the side with a driver whose commits nothing here can see (asyncpg), which count as having
+    committed.
 
     It also tells the run's own writes from other sessions': each commit it sees records the
     committing transaction's id and the tables it changed (``own_xids``, ``own_tables``). Where a
@@ -426,7 +428,8 @@ class CommitTracker:
     commits: int = 0
     autocommit_statements: int = 0
     backend_pids: set = field(default_factory=set)     # server processes SQLAlchemy connected to
-    side_pids: set = field(default_factory=set)        # psycopg2 connections SQLAlchemy did not make
+    side_pids: set = field(default_factory=set)        # driver connections SQLAlchemy did not make
+    unwatched: dict = field(default_factory=dict)      # pid -> driver: side connections whose commits are unseen
     engines: list = field(default_factory=list)
     own_xids: set = field(default_factory=set)         # ids of the run's committed transactions
     own_tables: set = field(default_factory=set)       # (schema, table) those transactions changed rows of
@@ -440,6 +443,11 @@ class CommitTracker:
     @property
     def all_pids(self) -> set:
         return self.backend_pids | self.side_pids
+
+    @property
+    def unwatched_connections(self) -> list:
+        """The side connections whose commits nothing could see, described ('asyncpg pid 123')."""
+        return [f"{driver} pid {pid}" for pid, driver in sorted(self.unwatched.items())]
 
     @property
     def unattributed(self) -> list:
@@ -494,12 +502,11 @@ class CommitTracker:
             self.unattributed_reasons.append("a commit through a driver other than psycopg2")
 
     def _on_pool_connect(self, dbapi_connection, connection_record) -> None:
-        # psycopg2 asks libpq; SQLAlchemy's asyncpg adapter wraps the asyncpg connection
-        pid = getattr(dbapi_connection, "get_backend_pid", None) \
-            or getattr(getattr(dbapi_connection, "_connection", None), "get_server_pid", None)
+        pid = _backend_pid(dbapi_connection)
         if pid is not None:
-            self.backend_pids.add(pid())
-            self.side_pids.discard(pid())
+            self.backend_pids.add(pid)
+            self.side_pids.discard(pid)
+            self.unwatched.pop(pid, None)
 
     def _on_engine_connect(self, connection) -> None:
         if all(engine is not connection.engine for engine in self.engines):
@@ -549,6 +556,50 @@ class CommitTracker:
         finally:
             psycopg2.connect = original
 
+    def _unwatched_connected(self, driver: str, pid: int) -> None:
+        """A connection of ``driver`` was opened: a side connection unless SQLAlchemy's pool
+        event claims it next (SQLAlchemy's asyncpg dialect connects through the same function)."""
+        self.side_pids.add(pid)
+        self.unwatched[pid] = driver
+
+    def _watch_asyncpg(self, connect_utils):
+        """Wrap ``connect_utils._connect``, the coroutine every asyncpg connection is opened by;
+        returns what undoes it."""
+        original = connect_utils._connect
+
+        async def _connect(*args, **kwargs):
+            connection = await original(*args, **kwargs)
+            self._unwatched_connected("asyncpg", connection.get_server_pid())
+            return connection
+
+        connect_utils._connect = _connect
+        return lambda: setattr(connect_utils, "_connect", original)
+
+    @contextlib.contextmanager
+    def _unwatched_drivers(self) -> Iterator[None]:
+        """Drivers whose commits no hook can see (asyncpg has no commit(): a statement outside a
+        transaction block commits as it runs), watched where every connection of theirs is opened,
+        whatever entry point the caller used (``asyncpg.connect``, a pool, a name imported before
+        the run). Patched at once when the driver is already imported (env.py's dialect, a module
+        env.py imports), else the moment the run imports it (``import``, ``importlib``): a driver
+        the project does not use is never imported."""
+        undo = []
+        watchers = {"asyncpg.connect_utils": self._watch_asyncpg}      # module -> how to watch it
+        for module, watch in watchers.items():
+            if module in sys.modules:
+                undo.append(watch(sys.modules[module]))
+        pending = {module: watch for module, watch in watchers.items() if module not in sys.modules}
+        finder = _AfterImport(pending, lambda module, watch: undo.append(watch(module)))
+        if pending:
+            sys.meta_path.insert(0, finder)
+        try:
+            yield
+        finally:
+            if finder in sys.meta_path:
+                sys.meta_path.remove(finder)
+            for restore in reversed(undo):
+                restore()
+
     @contextlib.contextmanager
     def _programs(self) -> Iterator[None]:
         """A program a revision starts (``psql -c ...``, a script) may connect and commit where
@@ -581,12 +632,56 @@ class CommitTracker:
         for target, name, function in listeners:
             event.listen(target, name, function)
         try:
-            with self._psycopg2_connections(guard), self._programs(), \
+            with self._psycopg2_connections(guard), self._unwatched_drivers(), self._programs(), \
                     (guard.watching() if guard else contextlib.nullcontext()):
                 yield self
         finally:
             for target, name, function in listeners:
                 event.remove(target, name, function)
+
+
+def _backend_pid(dbapi_connection) -> Optional[int]:
+    """The server process of a connection SQLAlchemy's pool made, so it is known as the run's own
+    (the server's list of the run's backends is checked against it): psycopg2 asks libpq, psycopg 3
+    keeps it in ``info``, SQLAlchemy's asyncpg adapter wraps the asyncpg connection."""
+    if hasattr(dbapi_connection, "get_backend_pid"):
+        return dbapi_connection.get_backend_pid()
+    if hasattr(getattr(dbapi_connection, "info", None), "backend_pid"):
+        return dbapi_connection.info.backend_pid
+    if hasattr(getattr(dbapi_connection, "_connection", None), "get_server_pid"):
+        return dbapi_connection._connection.get_server_pid()
+    return None
+
+
+class _AfterImport:
+    """A ``sys.meta_path`` finder that calls ``then(module, value)`` right after a module named in
+    ``pending`` (name -> value) has been executed by its first import. It finds nothing itself:
+    the module is found and loaded by the finders after it, as it would be without this one."""
+
+    def __init__(self, pending: dict, then) -> None:
+        self.pending, self.then = pending, then
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in self.pending:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        execute, value = spec.loader.exec_module, self.pending.pop(fullname)
+
+        def exec_module(module):
+            execute(module)
+            self.then(module, value)
+
+        spec.loader.exec_module = exec_module       # this spec's own loader, made for this import
+        return spec
 
 
 def _tracked_connection_class(tracker: CommitTracker):

@@ -40,6 +40,8 @@ CONSTRAINT_TYPES = {"create_primary_key": "primary", "create_unique_constraint":
 CREATING_KINDS = ("create_table", "create_type", "create_schema")
 SIDE_CONNECTION_FUNCTIONS = ("create_engine", "create_async_engine", "engine_from_config")
 DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000")
+# what a driver module opens connections with (asyncpg's pool opens them too)
+DRIVER_OPENERS = ("connect", "create_pool")
 _LOOP_LIMIT = 50
 INTEGER_TYPES = ("Integer", "BigInteger", "SmallInteger", "INTEGER", "BIGINT", "SMALLINT", "INT")
 
@@ -57,6 +59,8 @@ class RevisionSource:
     tablenames: dict = field(default_factory=dict)    # class name -> __tablename__
     module_paths: tuple = ()          # where the project's modules are, to read a type they define
     autocommit: bool = False          # env.py runs every statement in autocommit
+    driver_names: set = field(default_factory=set)    # local names of a driver module (import asyncpg as pg)
+    driver_openers: set = field(default_factory=set)  # local names of a driver's connect (from ... import)
 
     def postgres_type(self, node) -> PostgresType:
         """What the type expression ``node`` is on PostgreSQL (types.TypeReader)."""
@@ -87,6 +91,7 @@ def read_revision(path: Path, module_paths=(), transaction_mode: str = "single")
     tree = ast.parse(text, filename=str(path))
     source = RevisionSource(path, text, tree, module_paths=tuple(module_paths),
                             autocommit=transaction_mode == "autocommit")
+    _read_driver_imports(tree, source)
     for node in tree.body:
         targets = [node.target] if isinstance(node, ast.AnnAssign) else (
             node.targets if isinstance(node, ast.Assign) else [])
@@ -108,7 +113,9 @@ def read_revision(path: Path, module_paths=(), transaction_mode: str = "single")
                 source.constants[target.id] = literal
             elif isinstance(literal, (tuple, list)) and all(isinstance(v, str) for v in literal):
                 source.constants[target.id] = tuple(literal)
-        if isinstance(node, ast.FunctionDef):
+        # an ``async def upgrade`` is no upgrade() Alembic can run (it would only make a coroutine)
+        if isinstance(node, ast.FunctionDef) or (
+                isinstance(node, ast.AsyncFunctionDef) and node.name not in ("upgrade", "downgrade")):
             source.functions[node.name] = node
         elif isinstance(node, ast.ClassDef):
             for statement in node.body:
@@ -177,6 +184,20 @@ def _terminates(statements) -> bool:
     return bool(statements) and isinstance(statements[-1], (ast.Return, ast.Raise))
 
 
+def _read_driver_imports(tree: ast.Module, source: RevisionSource) -> None:
+    """The names a database driver is imported under anywhere in the file (``import asyncpg as
+    pg``, ``from asyncpg import connect as open_connection``), so a connection opened through an
+    alias is seen as one."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in DRIVER_MODULES:
+                    source.driver_names.add(alias.asname or alias.name)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in DRIVER_MODULES:
+            source.driver_openers.update(alias.asname or alias.name for alias in node.names
+                                         if alias.name in DRIVER_OPENERS)
+
+
 class OperationCollector:
     """Walks a function in source order, turning op.* calls, SQL and connection use into Operations.
 
@@ -189,6 +210,7 @@ class OperationCollector:
         self.created_tables: set = set()
         self.emptied_tables: set = set()       # every row deleted earlier in the function
         self._active_helpers: set = set()
+        self._nested_functions: dict = {}      # functions defined inside the one read, by name
         self._table_expression: Optional[str] = None
 
     def collect(self, function: ast.FunctionDef) -> list[Operation]:
@@ -316,7 +338,11 @@ class OperationCollector:
                     self._visit(statement.body, autocommit=autocommit, batches=batches, env=env)
                 self._visit(statement.orelse, autocommit=autocommit, batches=batches, env=env)
                 continue
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # read where it is called (``asyncio.run(work())`` included), like a module's helper
+                self._nested_functions[statement.name] = statement
+                continue
+            if isinstance(statement, ast.ClassDef):
                 continue
             nested = [getattr(statement, name) for name in ("body", "orelse", "finalbody")
                       if isinstance(getattr(statement, name, None), list)]
@@ -355,17 +381,15 @@ class OperationCollector:
             if not isinstance(node, ast.Call) or id(node) in skip:
                 continue
             func = node.func
-            if isinstance(func, ast.Name) and func.id in self.source.functions and func.id not in (
-                    "upgrade", "downgrade") and func.id not in self._active_helpers:
-                # a helper defined in the revision: its body runs here
+            helper = self._helper(func)
+            if helper is not None:
+                # a helper defined in the revision (or inside the function read): its body runs here
                 self._active_helpers.add(func.id)
-                self._visit(self.source.functions[func.id].body, autocommit=autocommit, batches=batches, env={})
+                self._visit(helper.body, autocommit=autocommit, batches=batches, env={})
                 self._active_helpers.discard(func.id)
                 continue
             name = call_name(node)
-            if name in SIDE_CONNECTION_FUNCTIONS or (
-                    name == "connect" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
-                    and func.value.id in DRIVER_MODULES):
+            if name in SIDE_CONNECTION_FUNCTIONS or self._opens_driver_connection(func):
                 self._add("side_connection", None, node, autocommit, opener=ast.unparse(func))
                 continue
             if not isinstance(func, ast.Attribute):
@@ -386,6 +410,21 @@ class OperationCollector:
             elif func.attr == "bulk_update_mappings":
                 self._add("update", None, node, autocommit, via="orm", where=True, method=func.attr,
                           model=ast.unparse(node.args[0]) if node.args else "objects")
+
+    def _opens_driver_connection(self, func) -> bool:
+        """``asyncpg.connect``, ``pg.create_pool`` (``import asyncpg as pg``), or a driver's
+        connect imported by name."""
+        if isinstance(func, ast.Name):
+            return func.id in self.source.driver_openers
+        return (isinstance(func, ast.Attribute) and func.attr in DRIVER_OPENERS and isinstance(func.value, ast.Name)
+                and func.value.id in (*DRIVER_MODULES, *self.source.driver_names))
+
+    def _helper(self, func):
+        """The definition a call by plain name runs, when the revision holds it (not while it is
+        already being read: recursion)."""
+        if not isinstance(func, ast.Name) or func.id in ("upgrade", "downgrade") or func.id in self._active_helpers:
+            return None
+        return self._nested_functions.get(func.id) or self.source.functions.get(func.id)
 
     @staticmethod
     def _is_connection(owner) -> bool:
