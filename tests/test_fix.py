@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import shutil
+import subprocess
+import sys
 import textwrap
+import time
 
 import pytest
 
 from alembic_projects import make_project, revision, write_revision
-from harness import fingerprint, new_database, run_cli
+from harness import REPO_ROOT, fingerprint, new_database, run_cli, wait_for
 
 # A table with rows, so every hazard below is a real one (the validator spares empty new tables).
 BASE = revision("a0", None, """
@@ -50,6 +53,17 @@ CASES = {
         'op.add_column("orders", sa.Column("token", sa.Text(), server_default=sa.text("md5(random()::text)"), '
         'nullable=False))',
         'op.drop_column("orders", "token")'),
+    # a long backfill in the transaction, a long concurrent build in an autocommit block
+    "timeout-override": ("""
+        op.execute("SET statement_timeout = '30min'")  # the backfill takes minutes
+        op.execute("UPDATE orders SET note = 'n' || id WHERE note IS NULL")
+        with op.get_context().autocommit_block():
+            op.execute(sa.text("SELECT set_config('statement_timeout', '2h', false)"))
+            op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_note ON orders (note)")""",
+        """
+        with op.get_context().autocommit_block():
+            op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_orders_note")
+        op.execute("UPDATE orders SET note = NULL WHERE note LIKE 'n%'")"""),
 }
 # drop-index needs the index first
 INDEXED = revision("a1", "a0", 'op.create_index("ix_orders_total", "orders", ["total"])',
@@ -91,10 +105,11 @@ def test_a_fixed_revision_is_clean_and_leaves_the_same_schema(rule, pg_cluster, 
     result = cli(fixed, "--format", "json", "validate", "--fix", "-f", str(change), env=env)
     document = json.loads(result.stdout)
     [entry] = document["files"]
-    assert [fix["rule"] for fix in entry["fixed"]] == [rule], entry
+    assert {fix["rule"] for fix in entry["fixed"]} == {rule}, entry
     assert not [f for f in document["findings_after"] if f["severity"] in ("error", "warning")], document
     text = change.read_text()
     assert "# find an account's orders" in text or rule != "create-index-without-concurrently"   # comments kept
+    assert "# the backfill takes minutes" in text or rule != "timeout-override"
 
     again = cli(fixed, "validate", "--fix", "--diff", "-f", str(change), env=env)
     assert again.stdout.strip() == "", again.stdout            # idempotent: nothing left to change
@@ -111,6 +126,108 @@ def test_a_fixed_revision_is_clean_and_leaves_the_same_schema(rule, pg_cluster, 
         assert schema_and_rows(fixed_db) == schema_and_rows(plain_db)
     finally:
         pg_cluster.drop_database(plain_db.name)
+        pg_cluster.drop_database(fixed_db.name)
+
+
+# Revision 1 needs a long statement_timeout and lock wait of its own and sets them for the session;
+# revision 2 takes a lock another session holds. Where revision 1's SET runs decides the fix.
+LEAKING = {
+    "one transaction": (False, """
+        op.execute("SET statement_timeout = '10min'")
+        op.execute("SET lock_timeout = '10min'")
+        op.execute("UPDATE orders SET note = 'checked' WHERE id <= 10")
+    """),
+    "transaction per migration": (True, """
+        op.execute("SET statement_timeout = '10min'")
+        op.execute("SET lock_timeout = '10min'")
+        op.execute("UPDATE orders SET note = 'checked' WHERE id <= 10")
+    """),
+    "autocommit block": (False, """
+        with op.get_context().autocommit_block():
+            op.execute("SET statement_timeout = '10min'")
+            op.execute("SET lock_timeout = '10min'")
+            op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_note ON orders (note)")
+    """),
+}
+WAITING = revision("c2", "c1", 'op.execute("ALTER TABLE accounts ADD COLUMN tier text")',
+                   'op.execute("ALTER TABLE accounts DROP COLUMN tier")')
+WRAPPER_LOCK_TIMEOUT = "1s"
+
+
+def leaking_project(root, where: str):
+    per_migration, upgrade = LEAKING[where]
+    downgrade = ('with op.get_context().autocommit_block():\n    op.execute("DROP INDEX CONCURRENTLY IF EXISTS '
+                 'ix_orders_note")\nop.execute("UPDATE orders SET note = NULL WHERE note = \'checked\'")')
+    return make_project(root, {"a0_base.py": BASE, "c1_leaking.py": revision("c1", "a0", upgrade, downgrade),
+                               "c2_waiting.py": WAITING}, transaction_per_migration=per_migration)
+
+
+def holding_accounts(database):
+    """Another session reads accounts in an open transaction: its ACCESS SHARE lock makes revision
+    2's ALTER TABLE wait."""
+    holder = database.connect()
+    holder.autocommit = False
+    holder.cursor().execute("SELECT count(*) FROM accounts")
+    return holder
+
+
+def lock_waiter(database):
+    return database.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
+                        "wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE accounts%'")
+
+
+@pytest.mark.parametrize("where", sorted(LEAKING))
+def test_a_leaked_timeout_makes_the_next_revision_wait_and_the_fix_makes_it_fail_fast(where, pg_cluster, env,
+                                                                                      tmp_path):
+    """The leak, proved on a real run: revision 1's unscoped SET replaces the wrapper's lock_timeout
+    for revision 2, which waits for a lock far longer than the wrapper allows. After
+    `validate --fix` the same wait fails at the wrapper's lock_timeout and the database is as it was."""
+    run_env = dict(env, MIGRATION_LOCK_TIMEOUT=WRAPPER_LOCK_TIMEOUT)
+    original_db, fixed_db = new_database(pg_cluster), new_database(pg_cluster)
+    try:
+        # before the fix: revision 2 is still waiting well past the wrapper's 1s
+        original = leaking_project(tmp_path / "original", where)
+        original_env = dict(run_env, POSTGRES_DB=original_db.name, MIGRATION_BACKUP_DIR=str(tmp_path / "b1"))
+        cli(original, "upgrade", "--revision", "a0", env=original_env)
+        holder = holding_accounts(original_db)
+        try:
+            run = subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"),
+                                    "--config", str(original), "upgrade"], env=original_env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            wait_for(lambda: lock_waiter(original_db), "revision 2 waiting for the lock")
+            time.sleep(4)                               # four times the wrapper's lock_timeout
+            assert run.poll() is None and lock_waiter(original_db), "the run did not wait: no leak to prove"
+        finally:
+            holder.rollback()
+            holder.close()
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, out + err           # it waited until the lock was released
+
+        # after the fix: the same wait fails fast, and nothing is left changed
+        fixed = leaking_project(tmp_path / "fixed", where)
+        fixed_env = dict(run_env, POSTGRES_DB=fixed_db.name, MIGRATION_BACKUP_DIR=str(tmp_path / "b2"))
+        result = cli(fixed, "--format", "json", "validate", "--fix", env=fixed_env)
+        fixes = {(Path(entry["file"]).name, fix["rule"]) for entry in json.loads(result.stdout)["files"]
+                 for fix in entry["fixed"]}
+        assert fixes == {("c1_leaking.py", "timeout-override")}, result.stdout
+        text = (fixed.parent / "alembic" / "versions" / "c1_leaking.py").read_text()
+        assert ("RESET lock_timeout" in text) == (where != "transaction per migration"), text
+        assert ("SET LOCAL lock_timeout" in text) == (where != "autocommit block"), text
+        cli(fixed, "upgrade", "--revision", "a0", env=fixed_env)
+        before = fingerprint(fixed_db)
+        holder = holding_accounts(fixed_db)
+        try:
+            started = time.monotonic()
+            failed = cli(fixed, "upgrade", env=fixed_env, expect=1)
+            elapsed = time.monotonic() - started
+        finally:
+            holder.rollback()
+            holder.close()
+        assert "lock timeout" in failed.stdout, failed.stdout + failed.stderr
+        assert elapsed < 30, elapsed
+        assert fingerprint(fixed_db) == before
+    finally:
+        pg_cluster.drop_database(original_db.name)
         pg_cluster.drop_database(fixed_db.name)
 
 

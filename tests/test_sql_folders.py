@@ -392,6 +392,23 @@ def test_yaml_timeout_retention_and_rollback_supported(fluxion, env, folder):
     assert run_cli("--sql-dir", str(folder), "downgrade", "--revision", "001", env=env).returncode == 0
 
 
+def test_a_reset_in_a_file_returns_to_the_folders_statement_timeout(fluxion, env, folder):
+    """A file that needs a longer statement_timeout sets and resets it (rule timeout-override): the
+    RESET returns to the folder's timeout_seconds, not to no timeout."""
+    write_config(folder, "", "settings:\n  execution:\n    timeout_seconds: 7\n")
+    (folder / "003_long_UP.sql").write_text("-- migration-safety: no-transaction\nSET statement_timeout = '1h';\n"
+                                            "CREATE INDEX CONCURRENTLY ix_products_sku ON products (sku);\n"
+                                            "RESET statement_timeout;\n")
+    (folder / "003_long_DOWN.sql").write_text("DROP INDEX ix_products_sku;\n")
+    (folder / "004_seen_UP.sql").write_text("CREATE TABLE seen AS SELECT current_setting('statement_timeout') AS value;\n")
+    (folder / "004_seen_DOWN.sql").write_text("DROP TABLE seen;\n")
+    _, data = cli_json(folder, "validate", env=env)
+    assert not [f for f in data["findings"] if f["rule"] == "timeout-override"], data
+    result, _ = cli_json(folder, "upgrade", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert fluxion.sql("SELECT value FROM seen") == [("7s",)]
+
+
 def test_malformed_yaml_is_a_configuration_error_with_its_line(fluxion, env, folder):
     (folder / "migration_config.yaml").write_text("migrations:\n  - version: \"001\"\n    dependencies: [001\n")
     result = run_cli("--sql-dir", str(folder), "upgrade", env=env)

@@ -312,6 +312,7 @@ def _static_validation(project, migration_files: Sequence[str]):
         return _validate_sql_folder(project, migration_files)
     versions_dir = project.versions_dir
     config = validation.load_config(project.ini_path)
+    config.lock_timeout = project.safety.lock_timeout
     config.module_paths = project.module_paths
     config.transaction_mode = project.source.env_file.transaction_mode
     try:
@@ -340,6 +341,7 @@ def _validate_sql_folder(project, migration_files: Sequence[str]):
 
     folder = project.source.folder
     config = validation.load_config(project.ini_path)
+    config.lock_timeout = project.safety.lock_timeout
     if migration_files:
         paths = [validation.resolve_migration_file(name, folder.directory) for name in migration_files]
         return validate_sql_files(paths, config)

@@ -169,6 +169,7 @@ class AlembicSource:
 
         config = load_config(self.project.ini_path)
         config.postgres_major = postgres_major
+        config.lock_timeout = self.project.safety.lock_timeout
         config.module_paths = self.project.module_paths
         config.transaction_mode = self.transaction_mode
         return validate_paths([Path(step.path) for step in plan.steps], config)

@@ -11,6 +11,7 @@ file headed ``-- migration-safety: no-transaction`` runs statement by statement 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from functools import cached_property
 from typing import Iterator
@@ -141,6 +142,7 @@ class SqlFolderSource:
 
         config = load_config(self.project.ini_path)
         config.postgres_major = postgres_major
+        config.lock_timeout = self.project.safety.lock_timeout
         return validate_sql_files([step.path for step in plan.steps], config, problems=self.folder.problems)
 
     # -- running ---------------------------------------------------------------------------------
@@ -168,16 +170,17 @@ class SqlFolderSource:
         keywords = settings.libpq_keywords()     # no application_name: PGOPTIONS names the run's
         if settings.password is not None:
             keywords["password"] = settings.password
+        timeout = self.folder.settings.timeout_seconds
+        if timeout:
+            # in the startup options (after the wrapper's PGOPTIONS, which an explicit options
+            # keyword replaces), not a SET: a file's `RESET statement_timeout` returns to it
+            options = keywords.get("options", os.environ.get("PGOPTIONS", ""))
+            keywords["options"] = f"{options} -c statement_timeout={int(timeout)}s".strip()
         connection = psycopg2.connect(connect_timeout=10, **keywords)   # the tracker's (patched) connect
         self._connection = connection
         pid = connection.get_backend_pid()
         tracker.side_pids.discard(pid)           # ours, and every commit on it is counted below
         tracker.backend_pids.add(pid)
-        timeout = self.folder.settings.timeout_seconds
-        if timeout:
-            with connection.cursor() as cursor:
-                cursor.execute("SET statement_timeout = %s", (f"{timeout}s",))
-            connection.commit()
         return connection
 
     def _with_retries(self, step: PlannedStep, tracker, events, notes, *, direction: str) -> None:

@@ -4,8 +4,8 @@ most of a validate's time on a large chain, and ``upgrade`` validates every pend
 
 What is kept is what the rules return, before the project's settings are applied (disabled rules,
 severities, accepted findings, the direction); those are applied on every run, so changing them
-needs no invalidation. The settings rules read, ``postgres_version`` and the transaction mode
-env.py runs in, are part of each key (a file whose column types come from the project's own
+needs no invalidation. The settings rules read, ``postgres_version``, the transaction mode
+env.py runs in and the wrapper's ``lock_timeout``, are part of each key (a file whose column types come from the project's own
 modules is never kept: they can change while it does not), and
 the validator itself is: the size and modification time of every module of this package and
 pglast's version. Files that could not be read (empty, binary, a syntax error) are not kept. Like
@@ -46,9 +46,10 @@ def _tuples(value):
 
 
 class FindingsCache:
-    def __init__(self, postgres_major: int, transaction_mode: str = "single") -> None:
+    def __init__(self, postgres_major: int, transaction_mode: str = "single", lock_timeout: str = "5s") -> None:
         self._postgres_major = postgres_major
         self._transaction_mode = transaction_mode
+        self._lock_timeout = lock_timeout
         self._validator = _validator_fingerprint()
         stored = read_cache(_CACHE)
         self._stored = stored.get("files", {}) if stored.get("validator") == self._validator else {}
@@ -56,7 +57,8 @@ class FindingsCache:
         self._changed = False
 
     def _key(self, data: bytes) -> str:
-        return f"{hashlib.sha256(data).hexdigest()} pg{self._postgres_major} {self._transaction_mode}"
+        return (f"{hashlib.sha256(data).hexdigest()} pg{self._postgres_major} {self._transaction_mode} "
+                f"lock_timeout={self._lock_timeout}")
 
     def lookup(self, path: Path, data: bytes) -> Optional[tuple]:
         """(the revision as the graph rules read it, the rules' results) for an unchanged file."""

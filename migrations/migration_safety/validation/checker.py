@@ -154,9 +154,11 @@ def check_operations(revision_file: RevisionFile, config: ValidationConfig, repo
                     reporter.add(rule.id, revision_file, operation.line, message,
                                  (operation.line, operation.end_line), phase, _about(operation), severity)
         for rule in SEQUENCE_RULES:
-            for operation, message in rule.check_sequence(operations, config):
+            for operation, message, *more in rule.check_sequence(operations, config):
+                about = _about(operation)
+                about["details"].update(*more)      # what the rule tells its fixer (validation.fixes)
                 reporter.add(rule.id, revision_file, operation.line, message,
-                             (operation.line, operation.end_line), phase, _about(operation))
+                             (operation.line, operation.end_line), phase, about)
 
 
 def _checked_file(path: Path, config: ValidationConfig, reporter: _Reporter, cache: FindingsCache,
@@ -270,7 +272,7 @@ def validate_paths(paths: list, config: ValidationConfig, *, graph_dir: Optional
     keep their severity; the other function's are reported as info, labelled with its name."""
     report = ValidationReport()
     reporter = _Reporter(config, report, direction)
-    cache = FindingsCache(config.postgres_major, config.transaction_mode)
+    cache = FindingsCache(config.postgres_major, config.transaction_mode, config.lock_timeout)
     paths = [Path(path) for path in paths]
     for path in paths:
         if path.is_dir():

@@ -22,6 +22,7 @@ class Rule:
     # check(operation, context) -> message or None                   one operation at a time; or
     #                              (message, severity) when this finding's severity is not the rule's
     # check_sequence(operations, context) -> [(operation, message)]  operations of one function, in order
+    #                              or (operation, message, details) with what the rule's fixer needs
     # check_file(revision_file, context) -> [(line, message)]        one file (structure rules)
     # check_graph(sources, context) -> [(source, line, message)]     every revision (graph rules)
     # check_sql_file(script, context) -> [(line, message)]          one plain-SQL migration file
@@ -99,6 +100,9 @@ class ValidationConfig:
     # how env.py runs the revisions (migration_files.env_file.EnvFile.transaction_mode): in
     # "autocommit" every statement commits on its own, as inside autocommit_block()
     transaction_mode: str = "single"
+    # the lock_timeout the wrapper gives the migration connection (SafetySettings.lock_timeout): a
+    # revision that raises it is reported (rule timeout-override)
+    lock_timeout: str = "5s"
 
 
 class ValidationInputError(ConfigurationError):

@@ -12,7 +12,8 @@ from typing import Callable, Iterator, Optional
 
 import pglast
 from pglast import ast
-from pglast.enums import AlterTableType as AT, ConstrType, ObjectType, ReindexObjectType, TransactionStmtKind
+from pglast.enums import (AlterTableType as AT, ConstrType, ObjectType, ReindexObjectType, TransactionStmtKind,
+                          VariableSetKind)
 
 from .functions import is_known_non_volatile
 from .operations import Operation, normalize_table
@@ -167,6 +168,46 @@ def _truthy_option(option) -> bool:
     return value.lower() not in ("false", "off", "0", "no")
 
 
+def _constant_text(node) -> Optional[str]:
+    """A constant's value as PostgreSQL reads a setting from it (``'10min'``, ``0``, ``1.5``);
+    None for anything computed or bound at run time."""
+    if not isinstance(node, ast.A_Const) or node.isnull:
+        return None
+    value = node.val
+    if isinstance(value, ast.String):
+        return value.sval
+    if isinstance(value, ast.Integer):
+        return str(value.ival)
+    if isinstance(value, ast.Float):
+        return value.fval
+    return None
+
+
+def _constant_bool(node) -> Optional[bool]:
+    """``set_config``'s is_local: a boolean constant (``true``, ``'on'``, ``'f'``), else None."""
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Boolean):
+        return bool(node.val.boolval)
+    text = (_constant_text(node) or "").strip().lower()
+    if text in ("t", "true", "on", "yes", "y", "1"):
+        return True
+    if text in ("f", "false", "off", "no", "n", "0"):
+        return False
+    return None
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|ms|s|min|h|d)?\s*")
+_MILLISECONDS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
+
+
+def duration_ms(text: Optional[str]) -> Optional[float]:
+    """A timeout setting's value in milliseconds, as PostgreSQL reads it (a bare number is
+    milliseconds; ``us ms s min h d``); 0 means no limit. None when it is not such a value."""
+    match = _DURATION.fullmatch(text) if text is not None else None
+    if match is None:
+        return None
+    return float(match.group(1)) * _MILLISECONDS[match.group(2) or "ms"]
+
+
 def _constraints(column: ast.ColumnDef) -> list:
     return list(column.constraints or ())
 
@@ -278,8 +319,18 @@ class _Statement:
             yield self.op("transaction_control", None, command=self.text.split()[0].upper())
 
     def _VariableSetStmt(self, node):
-        if node.name in _TIMEOUTS:
-            yield self.op("timeout_override", None, setting=node.name)
+        # a timeout's SET, SET LOCAL, SET SESSION, SET ... TO DEFAULT and RESET: what the rule
+        # timeout-override reads (whether it outlives the revision, what it sets lock_timeout to)
+        if node.kind == VariableSetKind.VAR_RESET_ALL:
+            yield self.op("sql", command="RESET ALL", parsed=True, resets_all=True)
+        elif node.name in _TIMEOUTS:
+            if node.kind in (VariableSetKind.VAR_RESET, VariableSetKind.VAR_SET_DEFAULT):
+                yield self.op("timeout_override", None, setting=node.name, action="reset", local=bool(node.is_local))
+            else:
+                value = _constant_text(node.args[0]) if node.kind == VariableSetKind.VAR_SET_VALUE and \
+                    len(node.args or ()) == 1 else None
+                yield self.op("timeout_override", None, setting=node.name, action="set", local=bool(node.is_local),
+                              value=value, )
 
     def _SelectStmt(self, node):
         for child in _walk(node):
@@ -287,7 +338,9 @@ class _Statement:
                 setting = child.args[0]
                 value = _name(setting.val) if isinstance(setting, ast.A_Const) else None
                 if value in _TIMEOUTS:
-                    yield self.op("timeout_override", None, setting=value)
+                    arguments = list(child.args) + [None, None]
+                    yield self.op("timeout_override", None, setting=value, action="set",
+                                  local=_constant_bool(arguments[2]), value=_constant_text(arguments[1]))
 
     # -- types and schemas ---------------------------------------------------------------------
     def _AlterEnumStmt(self, node):

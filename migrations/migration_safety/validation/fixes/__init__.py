@@ -19,11 +19,12 @@ from typing import Optional
 
 from . import (add_check_without_not_valid, add_column_volatile_default, add_foreign_key_without_not_valid,
                add_unique_constraint, create_index_without_concurrently, drop_index_without_concurrently,
-               set_not_null)
+               set_not_null, timeout_override)
 
 FIXERS = {module.RULE_ID: module for module in (
     create_index_without_concurrently, drop_index_without_concurrently, add_foreign_key_without_not_valid,
-    add_check_without_not_valid, add_unique_constraint, set_not_null, add_column_volatile_default)}
+    add_check_without_not_valid, add_unique_constraint, set_not_null, add_column_volatile_default,
+    timeout_override)}
 
 
 @dataclass

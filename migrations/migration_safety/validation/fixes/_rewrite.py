@@ -3,6 +3,7 @@ arguments, and building the replacement statements."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
@@ -10,6 +11,18 @@ from libcst.metadata import PositionProvider
 
 AUTOCOMMIT = "op.get_context().autocommit_block()"
 _SIMPLE_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+@dataclass
+class Rewrite:
+    """A fix that also ends what its statement started: ``statements`` replace the statement, and
+    ``RESET <setting>`` for each of ``resets`` becomes the last statement of the enclosing
+    autocommit block, or of ``upgrade()`` when the statement is in no such block.
+    ``in_transaction``: the fix assumes the statement runs in a transaction (not in an autocommit
+    block), and is refused when it is in one."""
+    statements: list
+    resets: list = field(default_factory=list)
+    in_transaction: bool = False
 
 
 class FixTransformer(cst.CSTTransformer):
@@ -22,39 +35,122 @@ class FixTransformer(cst.CSTTransformer):
         self.applied: list = []
         self.not_fixed: list = []
         self._function: list = []
+        # enclosing blocks, innermost last: [node, is an autocommit block, settings to reset at its end]
+        self._blocks: list = []
 
     def visit_FunctionDef(self, node):
         self._function.append(node.name.value)
+        self._blocks.append([node, False, []])
 
     def leave_FunctionDef(self, original, updated):
         self._function.pop()
-        return updated
+        return _with_resets(updated, self._blocks.pop()[2])
+
+    def visit_With(self, node):
+        self._blocks.append([node, is_autocommit_block(node), []])
+
+    def leave_With(self, original, updated):
+        return _with_resets(updated, self._blocks.pop()[2])
 
     def leave_SimpleStatementLine(self, original, updated):
         line = self.get_metadata(PositionProvider, original).start.line
         findings = self.wanted.pop(line, None)
         if not findings:
             return updated
-        call = op_call(original)
-        if self._function != ["upgrade"] or call is None or len(findings) != 1:
+        fixer = self.fixers[findings[0].rule]
+        call = op_call(original) or (execute_call(original) if getattr(fixer, "ANY_CONNECTION", False) else None)
+        together = hasattr(fixer, "fix_line") and len({f.rule for f in findings}) == 1
+        if self._function != ["upgrade"] or call is None or (len(findings) != 1 and not together):
             self.not_fixed.extend(findings)     # several hazards in one call: a person decides the order
             return updated
-        finding = findings[0]
-        replacement = self.fixers[finding.rule].fix(Call(call), finding)
+        replacement = fixer.fix_line(Call(call), findings) if together else fixer.fix(Call(call), findings[0])
+        if isinstance(replacement, Rewrite):
+            replacement = self._ending(replacement)
         if replacement is None:
-            self.not_fixed.append(finding)
+            self.not_fixed.extend(findings)
             return updated
         statements = [cst.parse_statement(text) if isinstance(text, str) else text for text in replacement]
         statements[0] = statements[0].with_changes(leading_lines=original.leading_lines)
         if original.trailing_whitespace.comment is not None:     # the comment stays with the call it was on
             statements = _with_trailing_comment(statements, original.trailing_whitespace)
-        self.applied.append((line, finding.rule))
+        self.applied.extend((line, finding.rule) for finding in findings)
         return cst.FlattenSentinel(statements)
+
+    def _ending(self, rewrite: Rewrite) -> Optional[list]:
+        """The statements of a Rewrite, its RESETs noted for the end of the block they belong to;
+        None when the block could be left before its end (return, break, continue) or is not
+        the kind of block the fix assumed."""
+        block = next((b for b in reversed(self._blocks) if b[1]), None)
+        if block is not None and rewrite.in_transaction:
+            return None
+        block = block or next(b for b in reversed(self._blocks) if isinstance(b[0], cst.FunctionDef))
+        if rewrite.resets and leaves_early(block[0]):
+            return None
+        block[2].extend(setting for setting in rewrite.resets if setting not in block[2])
+        return rewrite.statements
 
     def leave_Module(self, original, updated):
         for findings in self.wanted.values():       # a finding on a line that holds no statement of its own
             self.not_fixed.extend(findings)
         return updated
+
+
+def is_autocommit_block(node: cst.With) -> bool:
+    """``with op.get_context().autocommit_block():`` (or any ``<context>.autocommit_block()``)."""
+    return any(isinstance(item.item, cst.Call) and isinstance(item.item.func, cst.Attribute)
+               and item.item.func.attr.value == "autocommit_block" for item in node.items)
+
+
+def _with_resets(node, settings: list):
+    """``node`` (a with block or a function) with ``op.execute("RESET <setting>")`` after its last statement."""
+    if not settings or not isinstance(node.body, cst.IndentedBlock):
+        return node
+    resets = [cst.parse_statement(f'op.execute("RESET {setting}")\n') for setting in settings]
+    return node.with_changes(body=node.body.with_changes(body=list(node.body.body) + resets))
+
+
+class _EarlyExit(cst.CSTVisitor):
+    """Finds a way out of a block before its end: return, or break/continue outside a loop of its own."""
+
+    def __init__(self):
+        self.found = False
+        self._loops = 0
+
+    def visit_Return(self, node):
+        self.found = True
+
+    def visit_Break(self, node):
+        self.found = self.found or self._loops == 0
+
+    def visit_Continue(self, node):
+        self.found = self.found or self._loops == 0
+
+    def visit_For(self, node):
+        self._loops += 1
+
+    def leave_For(self, node):
+        self._loops -= 1
+
+    def visit_While(self, node):
+        self._loops += 1
+
+    def leave_While(self, node):
+        self._loops -= 1
+
+    def visit_FunctionDef(self, node):
+        return False            # a nested function's return is its own
+
+    def visit_ClassDef(self, node):
+        return False
+
+    def visit_Lambda(self, node):
+        return False
+
+
+def leaves_early(block) -> bool:
+    finder = _EarlyExit()
+    block.body.visit(finder)
+    return finder.found
 
 
 def _with_trailing_comment(statements: list, trailing: cst.TrailingWhitespace) -> list:
@@ -79,6 +175,18 @@ def op_call(statement: cst.SimpleStatementLine) -> Optional[cst.Call]:
     call = statement.body[0].value
     if (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
             and isinstance(call.func.value, cst.Name) and call.func.value.value == "op"):
+        return call
+    return None
+
+
+def execute_call(statement: cst.SimpleStatementLine) -> Optional[cst.Call]:
+    """``<connection>.execute(...)`` / ``.exec_driver_sql(...)`` when it is the statement's only
+    content (``op.get_bind().execute(sa.text(...))``, ``conn.execute(...)``)."""
+    if len(statement.body) != 1 or not isinstance(statement.body[0], cst.Expr):
+        return None
+    call = statement.body[0].value
+    if (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("execute", "exec_driver_sql")):
         return call
     return None
 

@@ -16,22 +16,38 @@ BEFORE = {
     "set-not-null": 'op.alter_column("accounts", "email", existing_type=sa.Text(), nullable=False)',
     "add-column-volatile-default": ('op.add_column("orders", sa.Column("token", sa.Text(), '
                                     'server_default=sa.text("md5(random()::text)"), nullable=False))'),
+    "timeout-override": ('op.execute("SET statement_timeout = \'30min\'")  # the backfill takes minutes\n'
+                         'op.execute("UPDATE orders SET note = \'none\' WHERE note IS NULL")\n'
+                         'with op.get_context().autocommit_block():\n'
+                         '    op.execute("SET statement_timeout = \'2h\'")\n'
+                         '    op.execute("CREATE INDEX CONCURRENTLY ix_orders_note ON orders (note)")'),
 }
 
 
 def example_source(rule: str) -> str:
+    body = textwrap.indent(BEFORE[rule], "    ")
     return ('from alembic import op\nimport sqlalchemy as sa\n\nrevision = "b1"\ndown_revision = "a1"\n\n\n'
-            f"def upgrade():\n    {BEFORE[rule]}\n\n\ndef downgrade():\n    pass\n")
+            f"def upgrade():\n{body}\n\n\ndef downgrade():\n    pass\n")
 
 
 def fixed_source(rule: str) -> str:
-    from ..model import Finding
+    """What ``validate --fix`` writes for the example: the validator's own findings of the rule
+    (with what the rule tells its fixer), in a project run the way Alembic's template runs it."""
+    import tempfile
+    from pathlib import Path
+
+    from ..checker import validate_paths
+    from ..model import ValidationConfig
     from . import fix_source
 
     source = example_source(rule)
-    line = source.splitlines().index(f"    {BEFORE[rule]}") + 1
-    finding = Finding(rule, "warning", "example.py", line, "", phase="upgrade")
-    return fix_source("example.py", source, [finding]).fixed
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "example.py"
+        path.write_text(source)
+        findings = [f for f in validate_paths([path], ValidationConfig()).findings
+                    if f.rule == rule and f.phase == "upgrade"]
+    assert findings, f"the example of {rule} raises no finding"
+    return fix_source("example.py", source, findings).fixed
 
 
 def _upgrade_body(source: str) -> str:
@@ -52,9 +68,11 @@ def markdown() -> str:
              "Where the `VALIDATE` of a constraint goes: in the same revision, in an autocommit block after the "
              "revision's transactional work, so it runs in its own transaction with the weaker lock. A separate "
              "revision would let a deploy stop between the two and leave an unvalidated constraint behind.", "",
-             "Timeouts are not written into revisions: the wrapper applies `lock_timeout` (and "
-             "`statement_timeout` when set) to every migration connection, autocommit blocks included, and "
-             "the rule `timeout-override` warns when a revision replaces them.", "",
+             "Timeouts: the wrapper applies `lock_timeout` (and `statement_timeout` when set) to every "
+             "migration connection, autocommit blocks included. A revision that needs its own "
+             "`statement_timeout` (a long backfill, a long concurrent index build) scopes it to the statements "
+             "that need it, as the `timeout-override` fix below writes; `lock_timeout` disabled (`0`) is listed, "
+             "not fixed, and one raised above the wrapper's is scoped and still reported.", "",
              "This page is generated from the fixers (`scripts/generate_fix_doc.py`); the suite checks it is "
              "current and that each fixed revision leaves the same schema as the original on PostgreSQL.", ""]
     for rule in FIXERS:
