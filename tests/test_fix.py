@@ -231,6 +231,22 @@ def test_a_leaked_timeout_makes_the_next_revision_wait_and_the_fix_makes_it_fail
         pg_cluster.drop_database(fixed_db.name)
 
 
+def test_a_scoped_lock_timeout_is_judged_against_the_runs_own(env, tmp_path):
+    """Raising lock_timeout warns even when scoped; what counts as raised is the run's setting."""
+    ini = make_project(tmp_path / "p", {"a0_base.py": BASE, "b1_change.py": revision("b1", "a0", """
+        op.execute("SET LOCAL lock_timeout = '20s'")
+        op.execute("UPDATE orders SET note = 'checked' WHERE id <= 10")
+        op.execute("RESET lock_timeout")
+    """)})
+
+    def timeout_findings(lock_timeout):
+        result = cli(ini, "--format", "json", "validate", env=dict(env, MIGRATION_LOCK_TIMEOUT=lock_timeout))
+        return [f["message"] for f in json.loads(result.stdout)["findings"] if f["rule"] == "timeout-override"]
+
+    assert timeout_findings("5s") == ["the revision raises lock_timeout to 20s, above the wrapper's 5s"]
+    assert timeout_findings("30s") == []
+
+
 def test_diff_shows_the_change_and_writes_nothing(env, tmp_path):
     ini = project_with(tmp_path / "p", "create-index-without-concurrently")
     change = ini.parent / "alembic" / "versions" / "b1_change.py"

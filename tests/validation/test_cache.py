@@ -63,3 +63,16 @@ def test_the_graph_rules_read_replayed_revisions(tmp_path, cache_file):
     again = [f.message for f in validate_paths(paths, ValidationConfig(), graph_dir=tmp_path).findings
              if f.rule == "multiple-heads"]
     assert again == first
+
+
+def test_the_wrappers_lock_timeout_is_part_of_the_key(tmp_path, cache_file):
+    """timeout-override compares a scoped lock_timeout with the wrapper's: a run with another
+    MIGRATION_LOCK_TIMEOUT must not replay the other verdict."""
+    path = tmp_path / "c1.py"
+    path.write_text('revision = "c1"\ndown_revision = None\nfrom alembic import op\n\n\ndef upgrade():\n'
+                    '    op.execute("SET LOCAL lock_timeout = \'20s\'")\n    op.execute("RESET lock_timeout")\n\n\n'
+                    'def downgrade():\n    pass\n')
+    assert [(f.rule, f.line) for f in validate_paths([path], ValidationConfig(lock_timeout="5s")).findings] == [
+        ("timeout-override", 7)]
+    assert validate_paths([path], ValidationConfig(lock_timeout="30s")).findings == []
+    assert validate_paths([path], ValidationConfig(lock_timeout="0")).findings == []    # the wrapper waits forever

@@ -333,3 +333,16 @@ def test_upgrade_runs_without_allow_unsafe_once_the_finding_is_accepted(database
     assert done.returncode == 0, done.stdout + done.stderr
     assert database.sql("SELECT column_name FROM information_schema.columns WHERE table_name = 't'") == [("id",)]
     assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]
+
+
+@pytest.mark.parametrize("value, wrapper, warned", [
+    ("'2s'", "5s", False), ("'5s'", "5s", False), ("'5001'", "5s", True), ("'1min'", "30s", True),
+    ("'1.5s'", "2s", False), ("'1 h'", "2h", False), ("0", "5s", True), ("'0'", "0", True), ("'10min'", "0", False),
+])
+def test_a_scoped_lock_timeout_warns_only_when_it_disables_or_raises_the_wrappers(tmp_path, value, wrapper, warned):
+    path = tmp_path / "r.py"
+    path.write_text('revision = "r"\ndown_revision = None\nfrom alembic import op\n\n\ndef upgrade():\n'
+                    f'    op.execute("SET LOCAL lock_timeout = {value}")\n    op.execute("RESET lock_timeout")\n\n\n'
+                    'def downgrade():\n    pass\n')
+    found = validate_paths([path], ValidationConfig(lock_timeout=wrapper)).findings
+    assert bool(found) == warned, found
