@@ -24,9 +24,12 @@ from ..model import Rule
 from ..sql import duration_ms
 
 
-def _resets(operation, setting: str) -> bool:
+def _resets(operation, setting: str, local: bool) -> bool:
+    """Whether ``operation`` ends an override of ``setting``: RESET, SET ... TO DEFAULT, RESET ALL
+    (``SET LOCAL ... TO DEFAULT`` only a local one: at COMMIT a session-level value comes back)."""
     if operation.kind == "timeout_override":
-        return operation.get("action") == "reset" and operation.get("setting") == setting
+        return (operation.get("action") == "reset" and operation.get("setting") == setting
+                and (local is True or not operation.get("local")))
     return operation.kind == "sql" and bool(operation.get("resets_all"))
 
 
@@ -59,7 +62,7 @@ def check_sequence(operations, context):
         if local and op.in_autocommit:
             continue                # SET LOCAL outside a transaction: PostgreSQL ignores it
         later = operations[index + 1:]
-        reset_later = any(_resets(other, setting) for other in later)
+        reset_later = any(_resets(other, setting, local) for other in later)
         scoped = reset_later or (local is True and _ends_with_the_revision(op, later, context))
         problem = _lock_timeout_problem(op, context) if setting == "lock_timeout" else None
         if scoped and problem is None:
@@ -68,7 +71,7 @@ def check_sequence(operations, context):
         if not scoped:
             if op.in_autocommit:
                 leak = (f"{setting} set in autocommit lasts for the rest of the session: the revisions after "
-                        f"this one lose the wrapper's {setting} (RESET it before the block ends)")
+                        f"this one lose the wrapper's {setting} (RESET it after the statements that need it)")
                 scope_fix = "reset"
             elif local is True:
                 leak = (f"SET LOCAL {setting} lasts until the run's transaction commits: env.py runs every "
@@ -81,7 +84,7 @@ def check_sequence(operations, context):
                     scope_fix = "reset"
                 else:
                     scope_fix = "local" if _ends_with_the_revision(op, later, context) else "local+reset"
-        if problem is not None and problem.startswith("disables"):
+        if setting == "lock_timeout" and duration_ms(op.get("value")) == 0:
             scope_fix = None        # no mechanical fix: the revision must not wait without bound
         message = "; ".join(part for part in (problem and f"the revision {problem}", leak) if part)
         yield op, message, {"scope_fix": scope_fix, "setting": setting}
