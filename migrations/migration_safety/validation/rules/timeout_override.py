@@ -104,17 +104,16 @@ RULE = Rule(
         "the migration queue without bound behind a long transaction while every query of the application "
         "on that table queues behind it; raising it above the wrapper's does the same for longer, even when "
         "scoped, because that wait is the hazard itself, not the statement's duration.",
-    do_instead="When a revision needs its own statement_timeout (a long backfill, a long concurrent index "
-               "build), scope it to the statements that need it: in a transaction `SET LOCAL statement_timeout "
-               "= '30min'` (it ends at the revision's COMMIT; with every revision in one transaction, also "
-               "`RESET statement_timeout` at the end of `upgrade()`); inside `op.get_context()."
-               "autocommit_block()`, where SET LOCAL does nothing, `SET statement_timeout = '30min'` and "
-               "`RESET statement_timeout` as the block's last statement (RESET returns to the wrapper's "
-               "value). `validate --fix` writes these. Leave lock_timeout to the wrapper (MIGRATION_LOCK_TIMEOUT "
-               "for a run that truly needs a longer wait, ideally at a quiet hour); never disable it.",
-    do_instead_sql="Scope it to the file: `SET LOCAL statement_timeout = '30min'` (ends at the file's COMMIT); "
-                   "in a file headed `-- migration-safety: no-transaction`, `SET statement_timeout` then "
-                   "`RESET statement_timeout` after the statements that need it. Leave lock_timeout to the "
-                   "wrapper (MIGRATION_LOCK_TIMEOUT); never disable it.",
+    do_instead="Leave lock_timeout to the wrapper and never disable it (a run that truly needs a longer lock wait "
+               "gets a larger MIGRATION_LOCK_TIMEOUT, at a quiet hour). Scope a statement_timeout the revision "
+               "needs (a long backfill, a long concurrent index build) to the statements that need it: "
+               "`SET LOCAL statement_timeout = '30min'` in a transaction (and `RESET statement_timeout` at the end "
+               "of `upgrade()` when env.py runs every revision in one transaction); inside "
+               "`op.get_context().autocommit_block()`, where SET LOCAL does nothing, `SET statement_timeout` and "
+               "`RESET statement_timeout` as the block's last statement. `validate --fix` writes these.",
+    do_instead_sql="Leave lock_timeout to the wrapper (MIGRATION_LOCK_TIMEOUT) and never disable it. Scope a "
+                   "statement_timeout the file needs to the file: `SET LOCAL statement_timeout = '30min'` (it ends "
+                   "at the file's COMMIT); in a file headed `-- migration-safety: no-transaction`, `SET "
+                   "statement_timeout` then `RESET statement_timeout` after the statements that need it.",
     check_sequence=check_sequence,
 )
