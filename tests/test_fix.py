@@ -360,3 +360,51 @@ def test_the_corpus_fixable_cases_validate_clean_after_fix(tmp_path):
         assert remaining <= left_rules, f"{path.name}: fixed but still reported: {remaining - left_rules}"
         fixed_any += bool(result.applied)
     assert fixed_any >= 5
+
+
+def test_the_timeout_fix_in_each_place_and_spelling_is_idempotent(tmp_path):
+    """One file with a timeout in each place a revision sets one: each rewritten into its scoped
+    form with everything else kept; lock_timeout 0 and a suppressed line are left; a second run
+    changes nothing."""
+    from migration_safety.validation import ValidationConfig, validate_paths
+    from migration_safety.validation.fixes import fix_source
+
+    path = tmp_path / "c1.py"
+    path.write_text(revision("c1", None, """
+        op.execute("SET  SESSION /* for the backfill */ statement_timeout = '30min'")  # minutes of work
+        op.get_bind().execute(sa.text("SELECT set_config('lock_timeout', '2s', FALSE)"))
+        op.execute("UPDATE orders SET note = 'x' WHERE note IS NULL")
+        op.execute("SET lock_timeout = 0")
+        op.execute("SET idle_in_transaction_session_timeout = '1min'")  # migration-safety: ignore[timeout-override] the batch job's own
+        with op.get_context().autocommit_block():
+            op.execute(\"\"\"
+                SET statement_timeout = '2h'
+            \"\"\")
+            for name in ("a", "b"):
+                op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_{name} ON orders (note)")
+    """))
+
+    def fixed(text):
+        path.write_text(text)
+        return fix_source(str(path), text, validate_paths([path], ValidationConfig()).findings)
+
+    first = fixed(path.read_text())
+    assert first.fixed.splitlines()[10:23] == [
+        "def upgrade():",
+        "    op.execute(\"SET  LOCAL /* for the backfill */ statement_timeout = '30min'\")  # minutes of work",
+        "    op.get_bind().execute(sa.text(\"SELECT set_config('lock_timeout', '2s', TRUE)\"))",
+        "    op.execute(\"UPDATE orders SET note = 'x' WHERE note IS NULL\")",
+        "    op.execute(\"SET lock_timeout = 0\")",
+        "    op.execute(\"SET idle_in_transaction_session_timeout = '1min'\")  # migration-safety: "
+        "ignore[timeout-override] the batch job's own",
+        "    with op.get_context().autocommit_block():",
+        "        op.execute(\"\"\"",
+        "            SET statement_timeout = '2h'",
+        "        \"\"\")",
+        "        for name in (\"a\", \"b\"):",
+        "            op.execute(f\"CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_orders_{name} ON orders (note)\")",
+        "        op.execute(\"RESET statement_timeout\")",
+    ], first.fixed
+    assert [f.line for f in first.left if f.rule == "timeout-override"] == [15]     # lock_timeout 0
+    second = fixed(first.fixed)
+    assert second.fixed == first.fixed and not second.applied

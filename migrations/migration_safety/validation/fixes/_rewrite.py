@@ -53,8 +53,11 @@ class FixTransformer(cst.CSTTransformer):
         return _with_resets(updated, self._blocks.pop()[2])
 
     def leave_SimpleStatementLine(self, original, updated):
-        line = self.get_metadata(PositionProvider, original).start.line
-        findings = self.wanted.pop(line, None)
+        position = self.get_metadata(PositionProvider, original)
+        line = position.start.line
+        # a finding on any line of the statement (SQL on the lines of a multi-line string) is its
+        findings = [finding for at in sorted(self.wanted) if line <= at <= position.end.line
+                    for finding in self.wanted.pop(at)]
         if not findings:
             return updated
         fixer = self.fixers[findings[0].rule]
