@@ -16,11 +16,11 @@ BEFORE = {
     "set-not-null": 'op.alter_column("accounts", "email", existing_type=sa.Text(), nullable=False)',
     "add-column-volatile-default": ('op.add_column("orders", sa.Column("token", sa.Text(), '
                                     'server_default=sa.text("md5(random()::text)"), nullable=False))'),
-    "timeout-override": ('op.execute("SET statement_timeout = \'30min\'")  # the backfill takes minutes\n'
-                         'op.execute("UPDATE orders SET note = \'none\' WHERE note IS NULL")\n'
-                         'with op.get_context().autocommit_block():\n'
+    "timeout-override": ('with op.get_context().autocommit_block():\n'
                          '    op.execute("SET statement_timeout = \'2h\'")\n'
-                         '    op.execute("CREATE INDEX CONCURRENTLY ix_orders_note ON orders (note)")'),
+                         '    op.execute("CREATE INDEX CONCURRENTLY ix_orders_account_id ON orders (account_id)")\n'
+                         'op.execute("SET statement_timeout = \'30min\'")  # the backfill takes minutes\n'
+                         'op.execute("UPDATE orders SET note = \'none\' WHERE note IS NULL")'),
 }
 
 
