@@ -171,9 +171,12 @@ def holding_accounts(database):
     return holder
 
 
-def lock_waiter(database):
-    return database.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
-                        "wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE accounts%'")
+def lock_wait_seconds(database) -> float:
+    """How long revision 2's ALTER TABLE has been waiting for its lock (0 when it is not waiting)."""
+    rows = database.sql("SELECT extract(epoch FROM clock_timestamp() - query_start)::float FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                        "AND query LIKE 'ALTER TABLE accounts%'")
+    return rows[0][0] if rows else 0.0
 
 
 @pytest.mark.parametrize("where", sorted(LEAKING))
@@ -194,9 +197,11 @@ def test_a_leaked_timeout_makes_the_next_revision_wait_and_the_fix_makes_it_fail
             run = subprocess.Popen([sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py"),
                                     "--config", str(original), "upgrade"], env=original_env,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            wait_for(lambda: lock_waiter(original_db), "revision 2 waiting for the lock")
-            time.sleep(4)                               # four times the wrapper's lock_timeout
-            assert run.poll() is None and lock_waiter(original_db), "the run did not wait: no leak to prove"
+            wait_for(lambda: lock_wait_seconds(original_db), "revision 2 waiting for the lock")
+            # four times the wrapper's lock_timeout, unless the wait ends first (then there is no leak)
+            wait_for(lambda: lock_wait_seconds(original_db) >= 4 or not lock_wait_seconds(original_db),
+                     "revision 2 waiting four times the wrapper's lock_timeout")
+            assert run.poll() is None and lock_wait_seconds(original_db) >= 4, "the run did not wait: no leak"
         finally:
             holder.rollback()
             holder.close()
