@@ -267,6 +267,28 @@ def test_two_concurrent_upgrades_never_migrate_at_once(database, env, tmp_path):
     assert database.sql("SELECT version_num FROM alembic_version") == [("c3",)]
 
 
+def test_a_session_that_predates_the_run_is_never_taken_for_one_the_run_opened(database, env, tmp_path):
+    """A session carrying the run's application_name that was there before the run (an earlier
+    run's server process still ending after its client left) is not this run's: a failure that
+    committed nothing is still proven rolled back, not "counted as committed" and restored."""
+    import psycopg2
+
+    from migration_safety.sources.alembic_runner import RUN_APPLICATION_NAME
+
+    ini = project_at_base(tmp_path, env, per_migration=False)
+    before = fingerprint(database)
+    lingering = psycopg2.connect(database.url, application_name=RUN_APPLICATION_NAME)
+    try:
+        result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    finally:
+        lingering.close()
+    payload = json.loads(result.stdout)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert payload["status"] == "failed-rolled-back", payload
+    assert "counted as committed" not in result.stdout + result.stderr
+    assert fingerprint(database) == before
+
+
 @pytest.mark.parametrize("case", ["wrong-password", "unreachable", "missing-pg-dump", "unknown-revision"])
 def test_bad_input_is_a_clear_error_and_changes_nothing(database, env, tmp_path, case):
     assert run_cli("upgrade", "--revision", "001", env=env).returncode == 0

@@ -159,6 +159,15 @@ def other_sessions(connection, own_pids: Iterable[int], run_application_name: st
     return [row[0] for row in rows]
 
 
+def run_application_backends(connection, run_application_name: str) -> set[int]:
+    """The backends on this database carrying the run's ``application_name`` now: read before the
+    run starts, they are an earlier run's sessions still ending (a client that left is noticed by
+    its server process a moment later), never this run's."""
+    rows = query_all(connection, "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname = current_database()"
+                                 " AND application_name = %s", (run_application_name,))
+    return {pid for (pid,) in rows}
+
+
 def unknown_run_connections(connection, known_pids: Iterable[int], run_application_name: str) -> list[str]:
     """The server's own view of connections the run opened that no hook saw: backends on this
     database that carry the run's ``application_name`` (libpq gives every connection this process

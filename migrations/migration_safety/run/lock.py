@@ -77,6 +77,12 @@ class LockSession:
         return reason
 
     def close(self) -> None:
+        """Release the lock, then end the session. Closing alone would release it only when the
+        server process notices the client left, a moment after this command has returned: a run
+        started right after it (the next CI step) could still find the lock held."""
+        with contextlib.suppress(Exception):
+            query_one(self.connection, "SELECT pg_advisory_unlock(%s, hashtext(current_database()))",
+                      (LOCK_NAMESPACE,))
         with contextlib.suppress(Exception):
             self.connection.close()
 

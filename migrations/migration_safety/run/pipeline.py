@@ -31,7 +31,8 @@ from ..base.events import Events
 from ..postgres.catalog_state import (catalog_signature, committed_row_changes, objects_a_restore_cannot_replace,
                                       rewind_sequences, sequence_positions, tables_with_committed_changes)
 from ..postgres.foreign_writes import (PRESERVED_TABLE, BackupSnapshot, Preservation, export_snapshot,
-                                       other_sessions, preserved_counts, unknown_run_connections, user_tables)
+                                       other_sessions, preserved_counts, run_application_backends,
+                                       unknown_run_connections, user_tables)
 from ..postgres.identity import TargetGuard, WrongDatabase, identify
 from ..postgres.live_tables import live_table_reader
 from ..postgres.tools import ServerInfo, connect, find_tools, server_identity, server_info
@@ -86,6 +87,7 @@ class RunContext:
     signature_before: Optional[str] = None
     sequences_before: Optional[dict] = None
     changes_before: Optional[dict] = None
+    ended_runs_backends: set = field(default_factory=set)   # an earlier run's sessions still ending
     tracker: CommitTracker = field(default_factory=CommitTracker)
     guard: Optional[TargetGuard] = None
     failure: Optional[BaseException] = None
@@ -375,6 +377,7 @@ def _before_the_change(run: RunContext) -> None:
     run.signature_before = catalog_signature(run.connection, WRAPPER_SCHEMAS)
     run.sequences_before = sequence_positions(run.connection, WRAPPER_SCHEMAS)
     run.changes_before = committed_row_changes(run.connection, WRAPPER_SCHEMAS)
+    run.ended_runs_backends = run_application_backends(run.connection, alembic_runner.RUN_APPLICATION_NAME)
     run.result.run_id = run_journal.open_entry(run.connection, command=run.direction, target=run.target,
                                                revision_before=run.current, backup=run.backup)
 
@@ -597,7 +600,7 @@ def _committed_anything(run: RunContext, after: tuple) -> bool:
         run.notes.append("env.py runs the migrations in autocommit: every statement that ran is committed")
         return True
     blind = run.tracker.unwatched_connections or unknown_run_connections(
-        run.connection, run.tracker.all_pids, alembic_runner.RUN_APPLICATION_NAME)
+        run.connection, run.tracker.all_pids | run.ended_runs_backends, alembic_runner.RUN_APPLICATION_NAME)
     if blind:
         run.notes.append(f"counted as committed: the run opened connections whose commits cannot be seen "
                          f"({', '.join(blind)}), so only a restore proves the database unchanged")
