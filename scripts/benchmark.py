@@ -515,16 +515,23 @@ def print_formats(report: dict) -> None:
 
 
 def chart_svg(report: dict) -> str:
-    """Seconds against database size, wrapper (solid) and by hand (dashed) for each scenario:
-    a plain SVG, so the benchmark needs no plotting library."""
-    width, height, left, bottom, top, right = 900, 420, 70, 50, 20, 350
-    sizes = [entry["database_mb"] for entry in report["sizes"]]
+    """Seconds against database size, wrapper (solid) and by hand (dashed) for each scenario."""
     series = []
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-    for colour, name in zip(colours, TARGETS):
+    for colour, name in zip(CHART_COLOURS, TARGETS):
         for key, dash in (("wrapper_s", ""), ("by_hand_s", "6,4")):
             points = [(entry["database_mb"], entry["results"][name][key]) for entry in report["sizes"]]
             series.append((f"{name}, {'wrapper' if key == 'wrapper_s' else 'by hand'}", colour, dash, points))
+    return line_chart_svg(series)
+
+
+CHART_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+
+
+def line_chart_svg(series: list, x_label: str = "database size (MB)", y_label: str = "seconds (median)") -> str:
+    """``series`` as lines, each ``(label, colour, dash, [(x, y), ...])`` (dash "" for solid), with a
+    legend on the right: a plain SVG, so the benchmarks need no plotting library."""
+    width, height, left, bottom, top, right = 900, 420, 70, 50, 20, 350
+    sizes = sorted({x for *_, points in series for x, _ in points})
     max_x, highest = max(sizes), max(y for *_, points in series for _, y in points)
     # a round tick step (1, 2 or 5 times a power of ten) giving at most five steps
     step = min(m * 10 ** e for e in range(-2, 6) for m in (1, 2, 5) if m * 10 ** e * 5 >= highest)
@@ -541,9 +548,9 @@ def chart_svg(report: dict) -> str:
              f' font-size="12"><rect width="100%" height="100%" fill="white"/>',
              f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
-             f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">database size (MB)</text>',
+             f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">{x_label}</text>',
              f'<text x="15" y="{(top + height - bottom) / 2}" transform="rotate(-90 15 {(top + height - bottom) / 2})"'
-             f' text-anchor="middle">seconds (median)</text>']
+             f' text-anchor="middle">{y_label}</text>']
     for tick in range(ticks + 1):
         value = step * tick
         parts.append(f'<text x="{left - 6}" y="{y_of(value) + 4:.1f}" text-anchor="end">{value:g}</text>')
