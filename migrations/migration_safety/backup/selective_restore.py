@@ -439,7 +439,7 @@ def plan_selective_restore(connection, before: Photograph, after: Photograph, to
             raise NotCertain(f"{relation.qualified} takes part in partitioning or inheritance")
         if relation.kind == "m":
             raise NotCertain(f"materialized view {relation.qualified} would need refreshing")
-    if not touched and not sequences_reset and not reindexed and not left_alone:
+    if not touched and not new_relations and not sequences_reset and not reindexed and not left_alone:
         raise NotCertain("no changed relation was found although the run committed something")
 
     plan = SelectivePlan(sorted(touched.values(), key=lambda r: (r.schema, r.name)),
