@@ -224,6 +224,8 @@ def test_links_planted_by_another_user_redirect_nothing(database, env, shared_ro
 
 
 def test_a_backup_outside_the_directory_must_be_a_verified_regular_file(database, env, tmp_path):
+    # carried as archive + sidecar and restored whole (a scoped backup also needs its photograph)
+    env["MIGRATION_BACKUP_SCOPE"] = "full"
     cli_json("upgrade", "--revision", "002", env=env)
     cli_json("upgrade", env=env)
     archive = newest_backup(tmp_path / "backups")
@@ -330,7 +332,8 @@ def _restore_on_a_terminal(env, answer: str, *args):
 def test_a_backup_from_another_server_is_refused_unless_intended(database, env, other_server, tmp_path):
     other_server.create_database(database.name, APP_USER)          # staging: same database name
     staging = Database(other_server, database.name)
-    staging_env = dict(staging.env(), MIGRATION_BACKUP_DIR=env["MIGRATION_BACKUP_DIR"])
+    # the staging backup is restored over production as a whole database
+    staging_env = dict(staging.env(), MIGRATION_BACKUP_DIR=env["MIGRATION_BACKUP_DIR"], MIGRATION_BACKUP_SCOPE="full")
     cli_json("upgrade", "--revision", "001", env=staging_env)
     cli_json("upgrade", env=staging_env)                           # the staging backup (at 001) is latest
     staging_id = _system_identifier(other_server)
@@ -352,6 +355,7 @@ def test_a_backup_from_another_server_is_refused_unless_intended(database, env, 
 
 
 def test_a_backup_of_a_dropped_and_recreated_database_needs_the_flag(database, env, pg_cluster):
+    env["MIGRATION_BACKUP_SCOPE"] = "full"         # restored whole into the re-created, empty database
     cli_json("upgrade", "--revision", "002", env=env)
     cli_json("upgrade", env=env)
     pg_cluster.drop_database(database.name)
@@ -449,6 +453,7 @@ def test_an_archive_naming_roles_this_server_lacks_is_restored_without_ownership
     pg_cluster.execute("CREATE TABLE public.ghost_table (id int); ALTER TABLE public.ghost_table OWNER TO ghost_owner;"
                        " GRANT SELECT ON public.ghost_table TO app_user; INSERT INTO public.ghost_table VALUES (7)",
                        dbname=database.name)
+    env["MIGRATION_BACKUP_SCOPE"] = "full"     # ghost_table, outside the run's scope, is restored from it
     cli_json("upgrade", env=env)                                      # its backup holds ghost_table
     pg_cluster.execute("DROP TABLE public.ghost_table; DROP OWNED BY ghost_owner; DROP ROLE ghost_owner",
                        dbname=database.name)
@@ -465,6 +470,7 @@ def test_verify_reads_every_data_block_not_only_the_table_of_contents(database, 
     (test_zstd_backups)."""
     import hashlib
 
+    env["MIGRATION_BACKUP_SCOPE"] = "full"         # filler's rows, outside the run's scope, are the damaged data
     env["MIGRATION_BACKUP_FORMAT"] = "custom"
 
     database.sql("CREATE TABLE filler (id int, body text);"

@@ -128,6 +128,7 @@ def test_manual_restore_with_a_dying_pg_restore_changes_nothing(database, env, t
 
 def test_restore_into_a_new_database_with_a_dying_pg_restore_leaves_nothing(database, env, tmp_path,
                                                                             dying_pg_restore, pg_cluster):
+    env["MIGRATION_BACKUP_SCOPE"] = "full"     # restore --target-db needs a whole-database backup
     ini = items_project(tmp_path)
     upgrade(ini, env, "--revision", "a1")
     upgrade(ini, env, "--revision", "b2")
@@ -234,6 +235,7 @@ def test_a_killed_restore_into_a_new_database_is_journaled_and_recover_drops_it(
     """SIGKILL of the wrapper while it restores into a new database: the journal of the configured
     database says so (status), an upgrade of the configured database is not blocked by it (that
     database was never changed), and `recover` drops the partly restored database."""
+    env["MIGRATION_BACKUP_SCOPE"] = "full"     # restore --target-db needs a whole-database backup
     ini = items_project(tmp_path)
     upgrade(ini, env, "--revision", "a1")
     upgrade(ini, env, "--revision", "b2")

@@ -19,6 +19,8 @@ def cli_json(*args, env, expect=0):
 
 
 def test_restore_latest_gives_back_the_backup_state_and_can_be_undone(database, env, tmp_path):
+    # restores a run's backup as a whole database: a scoped one restores only its scope (test_scoped_backup.py)
+    env["MIGRATION_BACKUP_SCOPE"] = "full"
     cli_json("upgrade", env=env)
     database.sql("INSERT INTO users (email, full_name) VALUES ('ada@example.org', 'Ada')")
     cli_json("downgrade", "--revision", "-1", env=env)          # the backup taken here holds Ada at 003
@@ -44,6 +46,8 @@ def test_restore_latest_gives_back_the_backup_state_and_can_be_undone(database, 
 
 
 def test_restore_matches_fingerprint_at_backup_time(database, env, tmp_path):
+    # restores a run's backup as a whole database: a scoped one restores only its scope (test_scoped_backup.py)
+    env["MIGRATION_BACKUP_SCOPE"] = "full"
     cli_json("upgrade", "--revision", "002", env=env)
     database.sql("INSERT INTO users (email, full_name) VALUES ('a@example.org', 'A')")
     state_at_backup = fingerprint(database)
@@ -94,6 +98,8 @@ def _sql_in(database, dbname, query):
 
 
 def test_restore_into_a_new_database_leaves_the_original(database, env, tmp_path):
+    # restores a run's backup as a whole database: a scoped one restores only its scope (test_scoped_backup.py)
+    env["MIGRATION_BACKUP_SCOPE"] = "full"
     cli_json("upgrade", "--revision", "002", env=env)
     database.sql("INSERT INTO users (email, full_name) VALUES ('kept@example.org', 'K')")
     cli_json("upgrade", env=env)                                 # latest backup: 002 with one user

@@ -238,9 +238,11 @@ def test_signal_while_the_backup_waits_stops_it_and_changes_nothing(database, en
     assert "interrupted by SIGINT during the backup; nothing was changed" in stderr
     assert "Traceback" not in stderr
     wait_for(lambda: not sessions("application_name = 'pg_dump'"), "pg_dump's server session to end")
-    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == \
-        sorted(p.name for p in backups_in(tmp_path / "backups")) + \
-        sorted(sidecar_of(p).name for p in backups_in(tmp_path / "backups"))   # no partial file
+    # no partial file: every file is a backup or one of its companions (sidecar; for a scoped
+    # backup its photograph and restore list)
+    published = {p.name.split(".")[0] for p in backups_in(tmp_path / "backups")}
+    assert [p.name for p in (tmp_path / "backups").iterdir() if p.name.split(".")[0] not in published] == []
+    assert all(sidecar_of(p).exists() for p in backups_in(tmp_path / "backups"))
     assert len(backups_in(tmp_path / "backups")) == 1                                  # the base upgrade's
     watcher.close()
     assert fingerprint(database) == before
@@ -452,9 +454,10 @@ def test_full_disk_refused_in_preflight_changes_nothing(database, env, small_dis
     assert fingerprint(database) == before and not list(small_disk.iterdir())
 
 
-def test_disk_full_during_the_backup_changes_nothing(database, env, small_disk, tmp_path):
+@pytest.mark.parametrize("scope", ["full", "auto"])
+def test_disk_full_during_the_backup_changes_nothing(database, env, small_disk, tmp_path, scope):
     # pg_dump's own -Z0 (not zstd, whose lowest level still compresses) makes the dump outgrow the disk
-    env["MIGRATION_BACKUP_FORMAT"] = "custom"
+    env.update(MIGRATION_BACKUP_FORMAT="custom", MIGRATION_BACKUP_SCOPE=scope)
     # a backup of the still empty database, copied onto the small disk: the next run estimates its
     # size from that backup's ratio, which fits...
     seed_env = {**env, "MIGRATION_BACKUP_DIR": str(tmp_path / "seed")}
@@ -464,8 +467,14 @@ def test_disk_full_during_the_backup_changes_nothing(database, env, small_disk, 
     for name in kept:
         shutil.copy(tmp_path / "seed" / name, small_disk / name)
     # ...then the data grows, and the real (uncompressed) dump does not fit any more
-    database.sql("INSERT INTO users (email, full_name) SELECT md5(random()::text) || g, "
-                 "repeat(md5(random()::text), 40) FROM generate_series(1, 3000) g")
+    if scope == "full":
+        database.sql("INSERT INTO users (email, full_name) SELECT md5(random()::text) || g, "
+                     "repeat(md5(random()::text), 40) FROM generate_series(1, 3000) g")
+    else:       # a scoped backup holds the rows of the table 003 changes: they are what outgrows the disk
+        database.sql("INSERT INTO users (email, full_name) VALUES ('owner@example.org', 'Owner');"
+                     "INSERT INTO farms (owner_id, name) SELECT id, 'North' FROM users;"
+                     "INSERT INTO fields (farm_id, name, area_hectares) SELECT (SELECT id FROM farms),"
+                     " repeat(md5(random()::text), 40), 1 FROM generate_series(1, 3000)")
     before = fingerprint(database)
     env.update(MIGRATION_BACKUP_DIR=str(small_disk), MIGRATION_BACKUP_COMPRESSION="0")
     result = run_cli("upgrade", env=env)

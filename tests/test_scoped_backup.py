@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -51,8 +52,7 @@ SCOPE = ["public.alembic_version", "public.items", "public.notes"]
 
 @pytest.fixture
 def env(env):
-    env["MIGRATION_LOCK_TIMEOUT"] = "120s"
-    env["MIGRATION_BACKUP_SCOPE"] = "auto"
+    env["MIGRATION_LOCK_TIMEOUT"] = "120s"      # backup_scope is left at its default, auto
     return env
 
 
@@ -81,6 +81,11 @@ def data_entries(archive, env) -> set:
     listing = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True).stdout
     return {" ".join(line.split(" TABLE DATA ")[1].split()[:2]) for line in listing.splitlines()
             if " TABLE DATA " in line and not line.startswith(";") and " migration_safety " not in line}
+
+
+def scope_list(archive) -> Path:
+    archive = Path(archive)
+    return archive.with_name(archive.name.split(".")[0] + ".scope.list")
 
 
 def identity(database, table):
@@ -230,6 +235,7 @@ def test_backup_scope_full_backs_up_everything(database, env, tmp_path):
     recorded = sidecar(payload["backup"])
     assert recorded["scope_tables"] is None and recorded["scope_note"] == "backup_scope = full"
     assert "public big" in data_entries(payload["backup"], env)
+    assert not scope_list(payload["backup"]).exists()          # a whole backup is restored whole
     env["MIGRATION_BACKUP_SCOPE"] = "some"
     bad = run_cli("--config", str(ini), "upgrade", env=env)
     assert bad.returncode == EXIT_USAGE and "MIGRATION_BACKUP_SCOPE" in bad.stderr
@@ -280,3 +286,27 @@ def test_a_sql_folder_run_gets_a_scoped_backup_and_is_restored_from_it(database,
     assert sidecar(payload["backup"])["scope_tables"] == ["public.items"]
     assert data_entries(payload["backup"], env) == {"public items"}
     assert fingerprint(database) == before
+
+
+def test_the_list_beside_a_scoped_backup_restores_its_scope_by_hand(database, env, tmp_path):
+    """Recovering by hand (docs/backups.md): ``pg_restore --clean -L backup_X.scope.list`` puts the
+    scope back exactly and leaves every other table's rows alone (item_tags references items: its
+    foreign key is dropped and re-added, its rows stay); the archive restored whole would have
+    emptied them."""
+    ini = project(tmp_path, env)
+    before, big = fingerprint(database), identity(database, "big")
+    payload = cli_json(ini, "upgrade", "--revision", "b2", env=env)
+    listing = scope_list(payload["backup"])
+    text = listing.read_text()
+    assert "SCOPED backup" in text and ", ".join(SCOPE) in text and listing.stat().st_mode & 0o777 == 0o600
+    entries = [line for line in text.splitlines() if not line.startswith(";")]
+    assert any(" FK CONSTRAINT public item_tags " in line for line in entries)
+    assert not any(" public big " in line or " TABLE public item_tags " in line for line in entries)
+    by_hand = (f"zstd -dc '{payload['backup']}' | pg_restore --clean --if-exists --single-transaction"
+               f" -L '{listing}' --dbname='host={database.host} port={database.port} user={database.user}"
+               f" dbname={database.name}'")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", by_hand], capture_output=True, text=True,
+                          env=dict(env, PGPASSWORD=database.password))
+    assert done.returncode == 0, done.stderr
+    assert fingerprint(database) == before
+    assert identity(database, "big") == big                    # never reloaded

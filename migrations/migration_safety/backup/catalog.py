@@ -850,8 +850,15 @@ def photograph_path(archive: Path) -> Path:
     return Path(f"{_without_format_suffix(archive)}.photo{SIDECAR_SUFFIX}")
 
 
+def scope_list_path(archive: Path) -> Path:
+    """``backup_X.scope.list``: beside a scoped backup, the ``pg_restore -L`` list that restores
+    exactly its scope, for recovering by hand (scope.py)."""
+    return Path(f"{_without_format_suffix(archive)}.scope.list")
+
+
 def delete_backup(entry: CatalogEntry) -> None:
-    for path in (entry.archive, sidecar_path(entry.archive), photograph_path(entry.archive)):
+    for path in (entry.archive, sidecar_path(entry.archive), photograph_path(entry.archive),
+                 scope_list_path(entry.archive)):
         try:
             path.unlink()
         except FileNotFoundError:

@@ -26,7 +26,8 @@ one taken after it, and a committed change to a table outside the scope makes th
 needing attention (exit 4), naming the tables. A scoped backup is restored only through the
 selective restore, with the photograph kept beside it (``backup_X.photo.json``, its SHA-256 in the
 signed sidecar); a whole-database restore from it is refused, since it would empty every other
-table.
+table. For recovering by hand, ``backup_X.scope.list`` beside it is the ``pg_restore -L`` list that
+restores its scope and nothing else (docs/backups.md, "A scoped backup, by hand").
 """
 from __future__ import annotations
 
@@ -37,13 +38,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..base.errors import ConfigurationError, RestoreError
-from ..postgres.tools import query_all
-from .catalog import BackupInfo, ProgressCallback, photograph_path
+from ..base.errors import ConfigurationError, RestoreError, ToolError
+from ..postgres.tools import Tool, query_all
+from .catalog import BackupInfo, ProgressCallback, photograph_path, scope_list_path
 from .directory import replace_privately
-from .restore import OpenedArchive, RestoreResult
-from .selective_restore import (Photograph, Relation, _changed, _only_indexes_changed, photograph,
-                                try_selective_restore, wait_for_backends_to_exit)
+from .restore import OpenedArchive, RestoreResult, archive_toc, toc_without_schemas
+from .selective_restore import (NotCertain, Photograph, Relation, _changed, _only_indexes_changed, photograph,
+                                select_toc_entries, try_selective_restore, wait_for_backends_to_exit)
 
 SCOPE_VALUES = ("auto", "full")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
@@ -355,6 +356,47 @@ def keep_photograph(info: BackupInfo, scope: BackupScope) -> None:
     if not scope.is_scoped:
         return
     replace_privately(photograph_path(info.path), scope.photograph)
+
+
+_FOREIGN_KEYS_TO_SQL = """
+SELECT oid FROM pg_catalog.pg_constraint
+WHERE contype = 'f' AND confrelid = ANY(%(scoped)s) AND NOT conrelid = ANY(%(scoped)s)"""
+_CONSTRAINT_CATALOG = 2606
+
+
+def keep_restore_list(archive: OpenedArchive, info: BackupInfo, photo: Optional[Photograph], connection,
+                      pg_restore: Tool) -> None:
+    """``backup_X.scope.list`` beside a scoped backup: the ``pg_restore -L`` list that restores its
+    scope by hand — its tables dropped and rebuilt with their rows, sequences, defaults,
+    constraints, indexes, triggers, comments and grants, and other tables' foreign keys to them
+    dropped and re-added (``pg_restore --clean`` drops in the list's reverse order) — so that a
+    reader who restores it by hand need not work out which entries those are. Its comment lines
+    say what it is and the command. Left out (the wrapper's ``restore`` still works) when the
+    archive cannot be matched with the photograph."""
+    if not info.is_scoped or photo is None:
+        return
+    kept = set(info.scope_tables)
+    touched = {oid: relation for oid, relation in photo.relations.items()
+               if relation.kind == "r" and f"{relation.schema}.{relation.name}" in kept}
+    try:
+        referencing = {(_CONSTRAINT_CATALOG, row[0]) for row in
+                       query_all(connection, _FOREIGN_KEYS_TO_SQL, {"scoped": sorted(touched)})}
+        toc = toc_without_schemas(archive_toc(archive, pg_restore), photo.excluded_schemas)
+        lines = select_toc_entries(toc, photo, touched, [], referencing & set(photo.owned))
+    except (NotCertain, ToolError, RestoreError):
+        return
+    name = info.path.name
+    read = f"zstd -dc {name} | pg_restore" if info.format == "custom-zstd" else "pg_restore"
+    header = [
+        f";; {name} is a SCOPED backup: it holds the whole schema but the rows of",
+        f";; {', '.join(info.scope_tables) or 'no table'} only. Restored whole (pg_restore --clean -d DB without",
+        ";; this list) it would recreate every other table EMPTY. This list restores its scope and",
+        ";; nothing else, in one transaction:",
+        f";;   {read} --clean --if-exists --single-transaction -L {scope_list_path(info.path).name} -d DB"
+        + ("" if info.format == "custom-zstd" else f" {name}"),
+        ";; (docs/backups.md, \"A scoped backup, by hand\")",
+    ]
+    replace_privately(scope_list_path(info.path), ("\n".join(header + lines) + "\n").encode())
 
 
 def load_photograph(info: BackupInfo) -> Photograph:

@@ -242,9 +242,9 @@ class SafetySettings:
     # plain (a .sql file); measured choice, see README "Performance and the backup format"
     backup_format: str = "auto"
     # auto: back up the schema plus the data of the tables the plan can change when that set is
-    # certain, else the whole database (backup/scope.py); full: always the whole database. Not yet
-    # the default: a manual restore of a scoped backup restores only its scope.
-    backup_scope: str = "full"
+    # certain, else the whole database (backup/scope.py); full: always the whole database, which
+    # a later restore can bring back whole (a scoped backup restores only its scope)
+    backup_scope: str = "auto"
     lock_timeout: str = "5s"              # applied to the migration connection
     statement_timeout: str = "0"          # 0 = none
     lock_wait_seconds: float = 0.0        # how long to wait for another run's migration lock

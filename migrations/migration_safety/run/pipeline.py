@@ -275,6 +275,9 @@ def _backup_while_planning(run: RunContext) -> None:
         # deleted, replaced or made unreadable in the directory meanwhile does not matter.
         run.archive = OpenedArchive(Path(run.backup.file), expected_sha256=run.backup.sha256,
                                     expected_size=run.backup.size_bytes)
+        if run.scope.is_scoped:
+            backup_scope.keep_restore_list(run.archive, run.backup, run.photo_before, run.connection,
+                                           run.tools["pg_restore"])
         what = f" (data of {', '.join(run.scope.tables)} only)" if run.scope.is_scoped else ""
         run.events.step(f"Backup verified: {Path(run.backup.file).name}{what}")
         if run.scope.uncertain:
