@@ -210,6 +210,8 @@ def test_a_failed_run_that_changed_a_table_outside_the_scope_is_not_restored_who
     ('op.execute("SELECT next_ticket()")', "calls next_ticket()"),
     ('op.execute("DO $$ BEGIN UPDATE items SET label = label; END $$")', "runs DO"),
     ('sa.create_engine("postgresql://nobody@nowhere/none")', "opens a connection of its own"),
+    ('import subprocess\nsubprocess.run(["true"])', "runs a program (subprocess.run)"),
+    ('from os import system\nsystem("true")', "runs a program (system)"),
     ('op.execute("CREATE TRIGGER t BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION keep()")',
      "calls keep()"),
     ('op.execute("CREATE TYPE mood AS ENUM (\'calm\')")', "creates a type"),

@@ -12,9 +12,9 @@ selectively restored like any other. The scope also takes in
 - the version table.
 
 It is not certain — and the backup is the whole database, with the reason in the sidecar — when a
-revision builds SQL at run time, runs ORM session code, opens a connection of its own, calls a
-function or runs a DO block whose effect is unknown, changes something other than tables (a
-function, a type, an extension); when a scoped table has a user trigger or a rule (they can write
+revision builds SQL at run time, runs ORM session code, opens a connection of its own, starts a
+program (psql in a subprocess, os.system), calls a function or runs a DO block whose effect is
+unknown, changes something other than tables (a function, a type, an extension); when a scoped table has a user trigger or a rule (they can write
 anywhere), is a view, a foreign table, or takes part in partitioning or inheritance; when an event
 trigger is enabled; when the validator cannot read a revision; or when the selective restore,
 which a scoped backup is restored with, is unavailable (PostgreSQL before 15, the setting off, a
@@ -31,6 +31,7 @@ restores its scope and nothing else (docs/backups.md, "A scoped backup, by hand"
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -152,6 +153,10 @@ def read_plan(paths: Iterable[str], direction: str, source_kind: str) -> PlanRea
             if revision_file.source is None:
                 reading.uncertain = f"{label} cannot be read ({revision_file.problem})"
                 return reading
+            program = _runs_a_program(revision_file.source.tree)
+            if program:
+                reading.uncertain = f"{label} line {program[1]} runs a program ({program[0]}), which can write anywhere"
+                return reading
             operations = revision_file.operations.get(direction, [])
         for operation in operations:
             why = _operation_uncertainty(operation, reading)
@@ -159,6 +164,35 @@ def read_plan(paths: Iterable[str], direction: str, source_kind: str) -> PlanRea
                 reading.uncertain = f"{label} line {operation.line} {why}"
                 return reading
     return reading
+
+
+_PROGRAM_MODULES = ("subprocess", "pty", "multiprocessing")
+_PROGRAM_FUNCTIONS = ("system", "popen", "posix_spawn", "posix_spawnp")
+
+
+def _runs_a_program(tree) -> Optional[tuple]:
+    """(what, line) of the first call in the revision that starts another program (psql in a
+    subprocess, os.system, ...), whose writes no reading of the revision can follow; else None."""
+    if tree is None:
+        return None
+    imported = set()            # names bound to a program-starting function (from subprocess import run)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and (
+                node.module.split(".")[0] in _PROGRAM_MODULES or node.module == "os"):
+            imported |= {alias.asname or alias.name for alias in node.names
+                         if node.module != "os" or alias.name.startswith(("exec", "spawn", *_PROGRAM_FUNCTIONS))}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in imported:
+            return func.id, node.lineno
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            module, name = func.value.id, func.attr
+            if module in _PROGRAM_MODULES or (module == "os" and (name in _PROGRAM_FUNCTIONS
+                                                                  or name.startswith(("exec", "spawn")))):
+                return f"{module}.{name}", node.lineno
+    return None
 
 
 def _operation_uncertainty(operation, reading: PlanReading) -> Optional[str]:
