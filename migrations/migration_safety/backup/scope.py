@@ -492,6 +492,16 @@ def changes_outside_after_run(connection, before: Photograph, scope_tables: Iter
     return unprotected_message(outside) if outside else None
 
 
+NOTHING_CHANGED = "nothing: no relation changed since the backup"
+
+
+def unchanged_since(why_not: str) -> bool:
+    """Whether the selective restore declined because no relation changed since the photograph
+    (definitions, files, committed rows, sequences, and the other objects alike): the database is
+    as the backup found it, and a scoped backup has nothing to restore."""
+    return why_not.startswith("no changed relation")
+
+
 def restore_scope(settings, archive: OpenedArchive, info: BackupInfo, *, connection, server_major: int, tools: dict,
                   application_name: str, progress: Optional[ProgressCallback] = None) -> RestoreResult:
     """``restore``/``recover`` of a scoped backup: the selective restore against the photograph
@@ -501,9 +511,8 @@ def restore_scope(settings, archive: OpenedArchive, info: BackupInfo, *, connect
     restored, why_not = try_selective_restore(settings, archive, before, connection=connection, pids=(),
                                               application_name=application_name, server_major=server_major,
                                               tools=tools, progress=progress)
-    if restored is None and why_not.startswith("no changed relation"):
-        return RestoreResult(archive.path, 0.0, True, mode="scope",
-                             restored_objects="nothing: no relation changed since the backup")
+    if restored is None and unchanged_since(why_not):
+        return RestoreResult(archive.path, 0.0, True, mode="scope", restored_objects=NOTHING_CHANGED)
     if restored is None and why_not.startswith("the selective restore did not complete"):
         raise RestoreError(why_not)         # a tool failed; the transaction rolled back
     if restored is None:

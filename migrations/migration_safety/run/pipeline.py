@@ -22,7 +22,7 @@ from ..backup.catalog import (BackgroundBackup, BackupInfo, backup_progress, che
 from ..backup import registry as backup_registry
 from ..backup import scope as backup_scope
 from ..backup.directory import ensure_directory_writable
-from ..backup.restore import OpenedArchive, restore_in_place
+from ..backup.restore import OpenedArchive, RestoreResult, restore_in_place
 from ..backup.selective_restore import (MINIMUM_SERVER_MAJOR, photograph, try_selective_restore,
                                         wait_for_backends_to_exit)
 from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttention, PreflightError, RestoreError,
@@ -726,6 +726,11 @@ def _restore_touched_or_all(run: RunContext):
                 preservation=preservation)
             if restored is not None:
                 return restored
+            if backup.is_scoped and backup_scope.unchanged_since(why_not):
+                # nothing the run committed changed a relation: nothing to restore (the full
+                # backup's answer would be a whole-database restore to the same state)
+                return RestoreResult(archive.path, 0.0, True, mode="selective",
+                                     restored_objects=backup_scope.NOTHING_CHANGED)
             if backup.is_scoped:
                 raise RestoreError(f"the selective restore cannot be done ({why_not}), and "
                                    f"{backup_scope.refusal(backup)}")
