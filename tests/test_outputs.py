@@ -145,6 +145,7 @@ def test_restore_prompt_names_the_backup_it_would_restore(database, env):
 
 
 def test_restore_into_a_new_database_needs_no_confirmation(database, env):
+    env["MIGRATION_BACKUP_SCOPE"] = "full"     # restore --target-db needs a whole-database backup
     document("run", "upgrade", env=env)
     before = fingerprint(database)
     target = database.name + "_copy"

@@ -405,8 +405,11 @@ def keep_restore_list(archive: OpenedArchive, info: BackupInfo, photo: Optional[
     constraints, indexes, triggers, comments and grants, and other tables' foreign keys to them
     dropped and re-added (``pg_restore --clean`` drops in the list's reverse order) — so that a
     reader who restores it by hand need not work out which entries those are. Its comment lines
-    say what it is and the command. Left out (the wrapper's ``restore`` still works) when the
-    archive cannot be matched with the photograph."""
+    say what it is and the command. Left out (the wrapper's ``restore`` still works, and
+    docs/backups.md says how to build the list by hand) when the archive cannot be matched with
+    the photograph or the list cannot be written: it is a convenience, never a reason to fail a run."""
+    import psycopg2
+
     if not info.is_scoped or photo is None:
         return
     kept = set(info.scope_tables)
@@ -417,7 +420,7 @@ def keep_restore_list(archive: OpenedArchive, info: BackupInfo, photo: Optional[
                        query_all(connection, _FOREIGN_KEYS_TO_SQL, {"scoped": sorted(touched)})}
         toc = toc_without_schemas(archive_toc(archive, pg_restore), photo.excluded_schemas)
         lines = select_toc_entries(toc, photo, touched, [], referencing & set(photo.owned))
-    except (NotCertain, ToolError, RestoreError):
+    except (NotCertain, ToolError, RestoreError, psycopg2.Error):
         return
     name = info.path.name
     read = f"zstd -dc {name} | pg_restore" if info.format == "custom-zstd" else "pg_restore"
@@ -430,7 +433,10 @@ def keep_restore_list(archive: OpenedArchive, info: BackupInfo, photo: Optional[
         + ("" if info.format == "custom-zstd" else f" {name}"),
         ";; (docs/backups.md, \"A scoped backup, by hand\")",
     ]
-    replace_privately(scope_list_path(info.path), ("\n".join(header + lines) + "\n").encode())
+    try:
+        replace_privately(scope_list_path(info.path), ("\n".join(header + lines) + "\n").encode())
+    except OSError:
+        return
 
 
 def load_photograph(info: BackupInfo) -> Photograph:
