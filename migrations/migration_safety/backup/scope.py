@@ -14,11 +14,11 @@ selectively restored like any other. The scope also takes in
 It is not certain — and the backup is the whole database, with the reason in the sidecar — when a
 revision builds SQL at run time, runs ORM session code, opens a connection of its own, starts a
 program (psql in a subprocess, os.system), calls a function or runs a DO block whose effect is
-unknown, changes something other than tables (a function, a type, an extension); when a scoped table has a user trigger or a rule (they can write
-anywhere), is a view, a foreign table, or takes part in partitioning or inheritance; when an event
-trigger is enabled; when the validator cannot read a revision; or when the selective restore,
-which a scoped backup is restored with, is unavailable (PostgreSQL before 15, the setting off, a
-plain-SQL backup, no photograph).
+unknown, changes something other than tables (a function, a type, an extension); when a scoped
+table has a user trigger or a rule (they can write anywhere), is a view, a foreign table, or takes
+part in partitioning or inheritance; when an event trigger is enabled; when the validator cannot
+read a revision; or when the selective restore, which a scoped backup is restored with, is
+unavailable (PostgreSQL before 15, the setting off, a plain-SQL backup, no photograph).
 
 What the reading cannot see — a column default calling a function that writes another table, for
 one — is caught afterwards: ``changes_outside`` compares the photograph taken before the run with
@@ -44,8 +44,8 @@ from ..postgres.tools import Tool, query_all
 from .catalog import BackupInfo, ProgressCallback, photograph_path, scope_list_path
 from .directory import replace_privately
 from .restore import OpenedArchive, RestoreResult, archive_toc, toc_without_schemas
-from .selective_restore import (NotCertain, Photograph, Relation, _changed, _only_indexes_changed, photograph,
-                                select_toc_entries, try_selective_restore, wait_for_backends_to_exit)
+from .selective_restore import (_CONSTRAINT_CATALOG, NotCertain, Photograph, Relation, _changed, _only_indexes_changed,
+                                photograph, select_toc_entries, try_selective_restore, wait_for_backends_to_exit)
 
 SCOPE_VALUES = ("auto", "full")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
@@ -395,7 +395,6 @@ def keep_photograph(info: BackupInfo, scope: BackupScope) -> None:
 _FOREIGN_KEYS_TO_SQL = """
 SELECT oid FROM pg_catalog.pg_constraint
 WHERE contype = 'f' AND confrelid = ANY(%(scoped)s) AND NOT conrelid = ANY(%(scoped)s)"""
-_CONSTRAINT_CATALOG = 2606
 
 
 def keep_restore_list(archive: OpenedArchive, info: BackupInfo, photo: Optional[Photograph], connection,
