@@ -274,3 +274,13 @@ def sidecar_of(archive: Path) -> Path:
     from migration_safety.backup.catalog import sidecar_path
 
     return sidecar_path(Path(archive))
+
+
+def files_of_backup(archive: Path) -> list:
+    """The archive and the files written beside it: its sidecar and, for a scoped backup, its
+    photograph and restore list (backup/scope.py)."""
+    from migration_safety.backup.catalog import photograph_path, scope_list_path
+
+    archive = Path(archive)
+    companions = [photograph_path(archive), scope_list_path(archive)]
+    return [archive, sidecar_of(archive), *(path for path in companions if path.exists())]

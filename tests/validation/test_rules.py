@@ -203,11 +203,11 @@ def test_upgrade_stops_on_validation_errors_unless_allowed(database, tmp_path):
     assert stopped.returncode == 3 and "drop-column" in stopped.stdout + stopped.stderr
     assert fingerprint(database) == before
     # no backup for the refused run: the one started beside validation was cancelled, no file left
-    from harness import backup_files, sidecar_of
+    from harness import backup_files, files_of_backup
 
     archives = backup_files(tmp_path / "backups")
     assert len(archives) == 1
-    assert sorted((tmp_path / "backups").iterdir()) == sorted([archives[0], sidecar_of(archives[0])])
+    assert sorted((tmp_path / "backups").iterdir()) == sorted(files_of_backup(archives[0]))
     dry = run_cli("--config", str(ini), "upgrade", "--dry-run", env=env)
     assert dry.returncode == 3 and "drop-column" in dry.stdout
     allowed = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
