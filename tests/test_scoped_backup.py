@@ -212,6 +212,8 @@ def test_a_failed_run_that_changed_a_table_outside_the_scope_is_not_restored_who
     ('sa.create_engine("postgresql://nobody@nowhere/none")', "opens a connection of its own"),
     ('import subprocess\nsubprocess.run(["true"])', "runs a program (subprocess.run)"),
     ('from os import system\nsystem("true")', "runs a program (system)"),
+    ('import ctypes\nctypes.CDLL("libc.so.6")', "loads a native library (ctypes.CDLL)"),
+    ('import json\njson.loads(str(op.get_bind().engine.url.port))', "hands its connection to json.loads()"),
     ('op.execute("CREATE TRIGGER t BEFORE UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION keep()")',
      "calls keep()"),
     ('op.execute("CREATE TYPE mood AS ENUM (\'calm\')")', "creates a type"),

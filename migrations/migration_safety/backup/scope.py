@@ -13,7 +13,8 @@ selectively restored like any other. The scope also takes in
 
 It is not certain — and the backup is the whole database, with the reason in the sidecar — when a
 revision builds SQL at run time, runs ORM session code, opens a connection of its own, starts a
-program (psql in a subprocess, os.system), calls a function or runs a DO block whose effect is
+program (psql in a subprocess, os.system), loads a native library (ctypes), hands its connection
+to a function of a module it imports, calls a function or runs a DO block whose effect is
 unknown, changes something other than tables (a function, a type, an extension); when a scoped
 table has a user trigger or a rule (they can write anywhere), is a view, a foreign table, or takes
 part in partitioning or inheritance; when an event trigger is enabled; when the validator cannot
@@ -153,9 +154,9 @@ def read_plan(paths: Iterable[str], direction: str, source_kind: str) -> PlanRea
             if revision_file.source is None:
                 reading.uncertain = f"{label} cannot be read ({revision_file.problem})"
                 return reading
-            program = _runs_a_program(revision_file.source.tree)
-            if program:
-                reading.uncertain = f"{label} line {program[1]} runs a program ({program[0]}), which can write anywhere"
+            escapes = _escapes_the_reading(revision_file.source.tree)
+            if escapes:
+                reading.uncertain = f"{label} line {escapes[1]} {escapes[0]}, which can write anywhere"
                 return reading
             operations = revision_file.operations.get(direction, [])
         for operation in operations:
@@ -168,31 +169,61 @@ def read_plan(paths: Iterable[str], direction: str, source_kind: str) -> PlanRea
 
 _PROGRAM_MODULES = ("subprocess", "pty", "multiprocessing")
 _PROGRAM_FUNCTIONS = ("system", "popen", "posix_spawn", "posix_spawnp")
+_NATIVE_MODULES = ("ctypes", "cffi")
+_READ_LIBRARIES = ("sqlalchemy", "alembic")       # what they do with a connection is read as operations
 
 
-def _runs_a_program(tree) -> Optional[tuple]:
-    """(what, line) of the first call in the revision that starts another program (psql in a
-    subprocess, os.system, ...), whose writes no reading of the revision can follow; else None."""
+def _escapes_the_reading(tree) -> Optional[tuple]:
+    """(why, line) of the first thing in the revision whose writes no reading of it can follow —
+    a program it starts (psql in a subprocess, os.system), a native library it loads (libpq
+    through ctypes), its connection handed to a function of a module it imports (the application's
+    helper) — else None. A helper defined in the revision itself is read with it."""
     if tree is None:
         return None
-    imported = set()            # names bound to a program-starting function (from subprocess import run)
+    modules = {}                # local name -> the module it was imported from
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and (
-                node.module.split(".")[0] in _PROGRAM_MODULES or node.module == "os"):
-            imported |= {alias.asname or alias.name for alias in node.names
-                         if node.module != "os" or alias.name.startswith(("exec", "spawn", *_PROGRAM_FUNCTIONS))}
+        if isinstance(node, ast.Import):
+            modules.update({(alias.asname or alias.name).split(".")[0]: alias.name for alias in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.update({alias.asname or alias.name: f"{node.module}.{alias.name}" for alias in node.names})
+    bound = {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign) and _holds_the_bind(node.value)
+             for target in node.targets if isinstance(target, ast.Name)}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        func = node.func
-        if isinstance(func, ast.Name) and func.id in imported:
-            return func.id, node.lineno
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            module, name = func.value.id, func.attr
-            if module in _PROGRAM_MODULES or (module == "os" and (name in _PROGRAM_FUNCTIONS
-                                                                  or name.startswith(("exec", "spawn")))):
-                return f"{module}.{name}", node.lineno
+        root, name = _called(node.func)
+        origin = modules.get(root, "")
+        top = origin.split(".")[0]
+        function = origin.rsplit(".", 1)[-1] if root == name else name
+        if top in _PROGRAM_MODULES or (top == "os" and (function in _PROGRAM_FUNCTIONS
+                                                        or function.startswith(("exec", "spawn")))):
+            return f"runs a program ({root}{'.' + name if name != root else ''})", node.lineno
+        if top in _NATIVE_MODULES:
+            return f"loads a native library ({root}{'.' + name if name != root else ''})", node.lineno
+        if origin and top not in _READ_LIBRARIES and any(
+                _holds_the_bind(argument, bound) for argument in [*node.args, *(k.value for k in node.keywords)]):
+            return f"hands its connection to {ast.unparse(node.func)}(), which is not read", node.lineno
     return None
+
+
+def _called(func) -> tuple:
+    """(the root name, the last name) of a called expression: ``a.b.c(...)`` -> ("a", "c")."""
+    last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    while isinstance(func, (ast.Attribute, ast.Call)):
+        func = func.value if isinstance(func, ast.Attribute) else func.func
+    return getattr(func, "id", ""), last
+
+
+def _holds_the_bind(node, bound: frozenset = frozenset()) -> bool:
+    """Whether ``node`` is or reaches into the migration's connection (``op.get_bind()``, or a
+    name assigned from it)."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name) and inner.id in bound:
+            return True
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "get_bind" \
+                and isinstance(inner.func.value, ast.Name) and inner.func.value.id == "op":
+            return True
+    return False
 
 
 def _operation_uncertainty(operation, reading: PlanReading) -> Optional[str]:
