@@ -153,7 +153,10 @@ def displayable(text) -> str:
 def without_control_characters(text) -> str:
     """``text`` without terminal control sequences and control characters (newline and tab stay);
     what is printed must still be masked afterwards (``mask``), as ``displayable`` does."""
-    return _CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", str(text)))
+    text = str(text)
+    if text.isprintable():       # no control character at all (ESC, C0, C1, newline): nothing to remove
+        return text
+    return _CONTROL_CHARACTER.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 class MaskingStream:
