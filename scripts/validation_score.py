@@ -55,6 +55,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the score as one JSON document")
     parser.add_argument("--misses", action="store_true", help="list missed findings and false alarms")
     args = parser.parse_args()
+    if not any(CORPUS.glob("*.py")):     # no case is not a perfect score
+        sys.exit(f"error: no corpus files in {CORPUS} (the score needs the repository's tests/ folder)")
     result = score()
     if args.json:
         print(json.dumps(result, indent=2))

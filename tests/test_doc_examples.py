@@ -158,7 +158,7 @@ def _replacing(actual: str, shown: str):
 
 def _copy_checkout(destination: Path) -> Path:
     """The checkout as a reader has it, without the repository's history, its local database,
-    backups or the test suite (the SQL folder examples are kept)."""
+    backups or the test suite (the SQL folder examples and the validator's corpus are kept)."""
     skip = {".git", ".venv", ".pgdata", "tests", "docs", "benchmark_results", "build", ".pytest_cache"}
     destination.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
@@ -169,7 +169,8 @@ def _copy_checkout(destination: Path) -> Path:
             shutil.copytree(entry, destination / entry.name, ignore=ignore, symlinks=True)
         else:
             shutil.copy2(entry, destination / entry.name)
-    shutil.copytree(REPO_ROOT / "tests" / "sql_folders", destination / "tests" / "sql_folders", ignore=ignore)
+    for kept in ("sql_folders", "validation/corpus"):       # what the examples run on
+        shutil.copytree(REPO_ROOT / "tests" / kept, destination / "tests" / kept, ignore=ignore)
     backups = destination / "migrations" / "backups"
     shutil.rmtree(backups, ignore_errors=True)
     backups.mkdir(mode=0o700)
