@@ -160,6 +160,16 @@ def run_cli(*args, env=None, cwd=None, timeout: float = 180, input=None) -> subp
     return result
 
 
+def cli_json(*args, env, expect: int = 0):
+    """``run_cli`` with ``--format json``: its exit code checked against ``expect``, its one JSON
+    document returned (None when it printed nothing)."""
+    import json
+
+    result = run_cli("--format", "json", *args, env=env)
+    assert result.returncode == expect, result.stdout + result.stderr
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
 CLI_SCRIPT = REPO_ROOT / "migrations" / "migration_utils.py"
 _zygote: list = []
 

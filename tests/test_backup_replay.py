@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import backup_files, fingerprint, new_database, run_cli, sidecar_of
+from harness import cli_json, backup_files, fingerprint, new_database, run_cli, sidecar_of
 from test_interrupted_runs import kill_mid_run, project
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -42,12 +42,6 @@ def move_as_nobody(archive: Path, destination: Path) -> None:
     """Another user moves a backup and its sidecar (both ours: a rename keeps the owner)."""
     as_nobody("mv", "-f", str(archive), str(destination))
     as_nobody("mv", "-f", str(sidecar_of(archive)), str(sidecar_of(destination)))
-
-
-def cli_json(*args, env, expect=0):
-    result = run_cli("--format", "json", *args, env=env)
-    assert result.returncode == expect, result.stdout + result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
 
 
 def interrupted_run_backup(ini, env) -> Path:

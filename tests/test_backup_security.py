@@ -15,19 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import APP_PASSWORD, APP_USER, Database, backup_files, example_project, fingerprint, new_database, run_cli, sidecar_of
+from harness import cli_json, APP_PASSWORD, APP_USER, Database, backup_files, example_project, fingerprint, new_database, run_cli, sidecar_of
 
 import local_postgres
 
 
 def as_nobody(*argv: str) -> None:
     subprocess.run(["runuser", "-u", "nobody", "--", *argv], check=True, capture_output=True)
-
-
-def cli_json(*args, env, expect=0):
-    result = run_cli("--format", "json", *args, env=env)
-    assert result.returncode == expect, result.stdout + result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
 
 
 def only_backup(directory: Path) -> Path:

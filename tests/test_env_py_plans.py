@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 
 from alembic_projects import make_project, revision
+import harness
 from harness import fingerprint, new_database, run_cli
 from migration_safety.migration_files.env_file import read_env_file
 
@@ -50,9 +51,7 @@ def env_py_chooses_folder(tmp_path: Path, *, extra: str = "") -> Path:
 
 
 def cli_json(ini, env, *args, expect=0):
-    result = run_cli("--config", str(ini), "--format", "json", *args, env=env)
-    assert result.returncode == expect, result.stdout + result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
+    return harness.cli_json("--config", str(ini), *args, env=env, expect=expect)
 
 
 def test_env_py_version_locations_decide_status_validate_dry_run_and_upgrade(database, env, tmp_path, pg_cluster):

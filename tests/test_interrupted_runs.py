@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision
+import harness
 from harness import REPO_ROOT, backup_files, fingerprint, new_database, run_cli, wait_for
 
 EXIT_USAGE, EXIT_ATTENTION = 2, 4
@@ -49,9 +50,7 @@ def project(tmp_path, env, third=WAITS_THEN_FAILS, *, per_migration=True) -> Pat
 
 
 def cli_json(ini, *args, env, expect=0):
-    result = run_cli("--config", str(ini), "--format", "json", *args, env=env)
-    assert result.returncode == expect, result.stdout + result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
+    return harness.cli_json("--config", str(ini), *args, env=env, expect=expect)
 
 
 def start_upgrade(ini, env) -> subprocess.Popen:

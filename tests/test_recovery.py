@@ -9,13 +9,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision, write_revision
-from harness import backup_files, fingerprint, run_cli, sidecar_of
-
-
-def cli_json(*args, env, expect=0):
-    result = run_cli("--format", "json", *args, env=env)
-    assert result.returncode == expect, result.stdout + result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
+from harness import cli_json, backup_files, fingerprint, run_cli, sidecar_of
 
 
 def test_restore_latest_gives_back_the_backup_state_and_can_be_undone(database, env, tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from alembic_projects import make_project, revision
+import harness
 from harness import backup_files, fingerprint, run_cli, sidecar_of, wait_for
 from test_faults import dying_pg_restore  # noqa: F401  (a fixture)
 from test_interrupted_runs import RUN_APPLICATION, migration_waiting, start_upgrade
@@ -65,9 +66,7 @@ def project(tmp_path, env, second=COMMITS, third=FAILS, *, per_migration=True):
 
 
 def cli_json(ini, *args, env, expect=0):
-    result = run_cli("--config", str(ini), "--format", "json", *args, env=env)
-    assert result.returncode == expect, result.stdout + result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
+    return harness.cli_json("--config", str(ini), *args, env=env, expect=expect)
 
 
 def sidecar(path) -> dict:
