@@ -2,7 +2,7 @@
 """What safety costs: the wrapper against the same work done by hand, in the same run.
 
     .venv/bin/python scripts/benchmark.py [--size-mb 200 | --sizes-mb 300,5000] [--rounds 3] [--json PATH] [--quick]
-                                          [--formats-only] [--shape one|four]
+                                          [--formats-only] [--shape one|four] [--only ROW ...]
 
 Starts a throwaway PostgreSQL cluster, fills a database with rows that do not compress
 trivially (random text and JSON), and measures, alternating wrapper and by-hand each round and
@@ -10,6 +10,7 @@ taking medians:
 
 1. a safe upgrade of a small migration   vs pg_dump -Fc -Z1 + alembic upgrade
 2. a failure rolled back by the transaction vs pg_dump + the failing alembic upgrade
+2b. the same when the failing revision first updated every row of the large table
 3. a failure after a committed revision that changed the large table (restore needed)
                                           vs pg_dump + failing alembic upgrade + pg_restore
 3b. the same when the committed revision changed only a small table next to the large one:
@@ -25,7 +26,8 @@ taking medians:
    the time to restore each into an empty database in one transaction with the stock tools
    (``--formats-only`` measures only this)
 
-Prints a table of medians and ratios (several sizes side by side) and writes it as JSON (default
+``--only`` measures the named rows of 1-3b only (e.g. ``--only "rolled-back failure, large table
+updated"``), without the formats, validate and memory. Prints a table of medians and ratios (several sizes side by side) and writes it as JSON (default
 benchmark_results/benchmark.json) and, for several sizes, a chart of time against size (SVG).
 """
 from __future__ import annotations
@@ -86,6 +88,8 @@ ADD_COLUMN = revision_source("b2", "a1", 'op.execute("ALTER TABLE readings ADD C
                              'op.execute("ALTER TABLE readings DROP COLUMN note")')
 FAILING = revision_source("b2", "a1", 'op.execute("ALTER TABLE readings ADD COLUMN note text")\n'
                                        'op.execute("SELECT 1/0")')
+LARGE_UPDATE_FAILING = revision_source("b2", "a1", 'op.execute("UPDATE readings SET taken_at = taken_at + interval \'1 second\'")\n'
+                                                 'op.execute("SELECT 1/0")')
 FAILING_AFTER = revision_source("c3", "b2", 'op.execute("CREATE TABLE doomed (id int)")\nop.execute("SELECT 1/0")')
 SMALL_CHANGE = revision_source("b2", "a1", 'op.execute("ALTER TABLE stations ADD COLUMN elevation int")\n'
                                            'op.execute("UPDATE stations SET elevation = id * 3")',
@@ -192,6 +196,10 @@ class Bench:
         self.cluster.drop_database(scratch_db)
         return time.perf_counter() - started
 
+    def vacuum(self, table: str) -> None:
+        self.cluster.execute(f"VACUUM {table}", dbname=self.database)
+        self.cluster.execute("CHECKPOINT")
+
     def drop_leftovers(self) -> None:
         connection = self.cluster.admin_connect(self.database)
         connection.cursor().execute("DROP TABLE IF EXISTS doomed")   # by-hand restore leaves it behind
@@ -206,79 +214,95 @@ def set_url(ini: Path, url: str) -> None:
     ini.write_text(text)
 
 
-def measure(bench: Bench, rounds: int, size_label: str) -> dict:
+def measure(bench: Bench, rounds: int, size_label: str, only: Optional[set] = None) -> dict:
     scratch = bench.scratch
     ok = make_project(scratch / "ok", {"a1": BASE, "b2": ADD_COLUMN})
     bad = make_project(scratch / "bad", {"a1": BASE, "b2": FAILING})
+    large_update = make_project(scratch / "large_update", {"a1": BASE, "b2": LARGE_UPDATE_FAILING})
     restore = make_project(scratch / "restore", {"a1": BASE, "b2": ADD_COLUMN, "c3": FAILING_AFTER},
                            per_migration=True)
     small = make_project(scratch / "small", {"a1": BASE, "b2": SMALL_CHANGE, "c3": FAILING_AFTER},
                          per_migration=True)
-    for ini in (ok, bad, restore, small):
+    for ini in (ok, bad, large_update, restore, small):
         set_url(ini, bench.url)                 # the bare alembic runs need it; the wrapper ignores it
     bench.alembic(ok, "upgrade", "a1")
     dump_file = scratch / "by_hand.dump"
-    rows = {"safe upgrade": ([], []), "rehearsed safe upgrade": ([], []), "rolled-back failure": ([], []),
-            "restored failure": ([], []), "restored failure, small table touched": ([], [])}
+    rows = {name: ([], []) for name in TARGETS if only is None or name in only}
     restore_phase = {"selective": [], "full": [], "full_run": []}
     rehearsal_phase = {"prepare": [], "run": [], "method": set()}
     for _ in range(rounds):
         # 1. safe upgrade a1 -> b2
-        rows["safe upgrade"][0].append(bench.wrapper(ok, "upgrade"))
-        bench.alembic(ok, "downgrade", "a1")
-        bench.clear_backups()
-        by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(ok, "upgrade", "head")
-        rows["safe upgrade"][1].append(by_hand)
-        bench.alembic(ok, "downgrade", "a1")
+        if "safe upgrade" in rows:
+            rows["safe upgrade"][0].append(bench.wrapper(ok, "upgrade"))
+            bench.alembic(ok, "downgrade", "a1")
+            bench.clear_backups()
+            by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(ok, "upgrade", "head")
+            rows["safe upgrade"][1].append(by_hand)
+            bench.alembic(ok, "downgrade", "a1")
         # 1b. the same upgrade rehearsed first on a scratch copy
-        elapsed, payload = bench.wrapper_run(ok, "upgrade", "--rehearse")
-        rows["rehearsed safe upgrade"][0].append(elapsed)
-        rehearsal_phase["prepare"].append(payload["rehearsal"]["prepare_seconds"])
-        rehearsal_phase["run"].append(payload["rehearsal"]["run_seconds"])
-        rehearsal_phase["method"].add(payload["rehearsal"]["method"])
-        bench.alembic(ok, "downgrade", "a1")
-        bench.clear_backups()
-        rows["rehearsed safe upgrade"][1].append(bench.rehearse_by_hand(ok, dump_file))
-        bench.alembic(ok, "downgrade", "a1")
+        if "rehearsed safe upgrade" in rows:
+            elapsed, payload = bench.wrapper_run(ok, "upgrade", "--rehearse")
+            rows["rehearsed safe upgrade"][0].append(elapsed)
+            rehearsal_phase["prepare"].append(payload["rehearsal"]["prepare_seconds"])
+            rehearsal_phase["run"].append(payload["rehearsal"]["run_seconds"])
+            rehearsal_phase["method"].add(payload["rehearsal"]["method"])
+            bench.alembic(ok, "downgrade", "a1")
+            bench.clear_backups()
+            rows["rehearsed safe upgrade"][1].append(bench.rehearse_by_hand(ok, dump_file))
+            bench.alembic(ok, "downgrade", "a1")
         # 2. failure rolled back by the transaction
-        rows["rolled-back failure"][0].append(bench.wrapper(bad, "upgrade", expect=1))
-        bench.clear_backups()
-        by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(bad, "upgrade", "head", check=False)
-        rows["rolled-back failure"][1].append(by_hand)
+        if "rolled-back failure" in rows:
+            rows["rolled-back failure"][0].append(bench.wrapper(bad, "upgrade", expect=1))
+            bench.clear_backups()
+            by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(bad, "upgrade", "head", check=False)
+            rows["rolled-back failure"][1].append(by_hand)
+        # 2b. every row of the large table updated, then the failure: nothing to restore; the dead rows
+        # each side leaves are vacuumed away (untimed) before the next, so both update the same table
+        if "rolled-back failure, large table updated" in rows:
+            bench.vacuum("readings")
+            rows["rolled-back failure, large table updated"][0].append(bench.wrapper(large_update, "upgrade", expect=1))
+            bench.clear_backups()
+            bench.vacuum("readings")
+            by_hand = bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(large_update, "upgrade", "head", check=False)
+            rows["rolled-back failure, large table updated"][1].append(by_hand)
         # 3. failure after a committed revision: restore needed
-        rows["restored failure"][0].append(bench.wrapper(restore, "upgrade", expect=1))
-        bench.clear_backups()
-        by_hand = (bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(restore, "upgrade", "head", check=False)
-                   + bench.pg_restore(dump_file))
-        rows["restored failure"][1].append(by_hand)
-        bench.drop_leftovers()
+        if "restored failure" in rows:
+            rows["restored failure"][0].append(bench.wrapper(restore, "upgrade", expect=1))
+            bench.clear_backups()
+            by_hand = (bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(restore, "upgrade", "head", check=False)
+                       + bench.pg_restore(dump_file))
+            rows["restored failure"][1].append(by_hand)
+            bench.drop_leftovers()
         # 3b. only a small table changed: selective restore vs full restore vs by hand
-        elapsed, payload = bench.wrapper_run(small, "upgrade", expect=1)
-        assert payload["restore_mode"] == "selective", payload["notes"]
-        rows["restored failure, small table touched"][0].append(elapsed)
-        restore_phase["selective"].append(payload["restore_seconds"])
-        elapsed, payload = bench.wrapper_run(small, "upgrade", expect=1, extra_env={"MIGRATION_SELECTIVE_RESTORE": "off"})
-        assert payload["restore_mode"] == "full"
-        restore_phase["full"].append(payload["restore_seconds"])
-        restore_phase["full_run"].append(elapsed)
-        bench.clear_backups()
-        by_hand = (bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(small, "upgrade", "head", check=False)
-                   + bench.pg_restore(dump_file))
-        rows["restored failure, small table touched"][1].append(by_hand)
-        bench.drop_leftovers()
+        if "restored failure, small table touched" in rows:
+            elapsed, payload = bench.wrapper_run(small, "upgrade", expect=1)
+            assert payload["restore_mode"] == "selective", payload["notes"]
+            rows["restored failure, small table touched"][0].append(elapsed)
+            restore_phase["selective"].append(payload["restore_seconds"])
+            elapsed, payload = bench.wrapper_run(small, "upgrade", expect=1, extra_env={"MIGRATION_SELECTIVE_RESTORE": "off"})
+            assert payload["restore_mode"] == "full"
+            restore_phase["full"].append(payload["restore_seconds"])
+            restore_phase["full_run"].append(elapsed)
+            bench.clear_backups()
+            by_hand = (bench.pg_dump(dump_file, "-Fc", "-Z1") + bench.alembic(small, "upgrade", "head", check=False)
+                       + bench.pg_restore(dump_file))
+            rows["restored failure, small table touched"][1].append(by_hand)
+            bench.drop_leftovers()
     result = {}
     for name, (wrapper_times, hand_times) in rows.items():
         wrapper_median, hand_median = statistics.median(wrapper_times), statistics.median(hand_times)
         result[name] = {"wrapper_s": round(wrapper_median, 3), "by_hand_s": round(hand_median, 3),
                         "ratio": round(wrapper_median / hand_median, 3), "size": size_label}
-    result["restore phase, small table touched"] = {
-        "selective_s": round(statistics.median(restore_phase["selective"]), 3),
-        "full_s": round(statistics.median(restore_phase["full"]), 3),
-        "full_run_s": round(statistics.median(restore_phase["full_run"]), 3),
-        "ratio": round(statistics.median(restore_phase["selective"]) / statistics.median(restore_phase["full"]), 3)}
-    result["rehearsal phase"] = {"method": "/".join(sorted(rehearsal_phase["method"])),
-                                 "prepare_s": round(statistics.median(rehearsal_phase["prepare"]), 3),
-                                 "run_s": round(statistics.median(rehearsal_phase["run"]), 3)}
+    if restore_phase["selective"]:
+        result["restore phase, small table touched"] = {
+            "selective_s": round(statistics.median(restore_phase["selective"]), 3),
+            "full_s": round(statistics.median(restore_phase["full"]), 3),
+            "full_run_s": round(statistics.median(restore_phase["full_run"]), 3),
+            "ratio": round(statistics.median(restore_phase["selective"]) / statistics.median(restore_phase["full"]), 3)}
+    if rehearsal_phase["prepare"]:
+        result["rehearsal phase"] = {"method": "/".join(sorted(rehearsal_phase["method"])),
+                                     "prepare_s": round(statistics.median(rehearsal_phase["prepare"]), 3),
+                                     "run_s": round(statistics.median(rehearsal_phase["run"]), 3)}
     return result
 
 
@@ -373,10 +397,15 @@ def main() -> int:
                         help="where to write the time-against-size chart (SVG), when several sizes are measured")
     parser.add_argument("--quick", action="store_true", help="tiny database, one round (a smoke run)")
     parser.add_argument("--formats-only", action="store_true", help="only the backup-format measurement")
+    parser.add_argument("--only", action="append", default=None, metavar="ROW",
+                        help="measure this row (its name in the table; repeat for several) and nothing else")
     parser.add_argument("--shape", choices=("one", "four"), default="one",
                         help="the large database's data in one big table (default) or in four equal ones")
     args = parser.parse_args()
     sizes_mb = [int(size) for size in args.sizes_mb.split(",")] if args.sizes_mb else [args.size_mb]
+    only = set(args.only) if args.only else None
+    if only and only - set(TARGETS):
+        parser.error(f"--only: no such row {sorted(only - set(TARGETS))}; the rows are {list(TARGETS)}")
     if args.quick:
         sizes_mb, args.rounds = [20], 1
     scratch_root = Path(tempfile.mkdtemp(prefix="migration_bench_"))
@@ -387,14 +416,15 @@ def main() -> int:
                           "python": platform.python_version()}, "rounds": args.rounds, "shape": args.shape, "sizes": []}
     try:
         cluster.create_role(USER, PASSWORD)
-        if not args.formats_only and len(sizes_mb) == 1:
+        if not args.formats_only and not only and len(sizes_mb) == 1:
             # one size: peak memory is compared with a database a quarter of its size
             report["rss_only"] = measure_size(cluster, scratch_root, max(sizes_mb[0] // 4, 5), args.rounds,
                                               rss_only=True, shape=args.shape)
         for index, size_mb in enumerate(sizes_mb):
             # the formats are measured at the smallest size only: at several GB each variant costs minutes
             report["sizes"].append(measure_size(cluster, scratch_root, size_mb, args.rounds,
-                                                formats=index == 0, formats_only=args.formats_only, shape=args.shape))
+                                                formats=index == 0 and not only, formats_only=args.formats_only,
+                                                shape=args.shape, only=only))
             if args.formats_only:
                 break
         report["server"] = subprocess.run([str(local_postgres.find_pg_bin_dir() / "postgres"), "--version"],
@@ -406,9 +436,10 @@ def main() -> int:
         print_formats(report)
         return 0
     validate_json = ROOT / "benchmark_results" / "validate.json"
-    subprocess.run([PYTHON, str(ROOT / "scripts" / "benchmark_validate.py"), "--rounds", str(max(args.rounds, 3)),
-                    "--json", str(validate_json)], capture_output=True)
-    if validate_json.exists():
+    if not only:
+        subprocess.run([PYTHON, str(ROOT / "scripts" / "benchmark_validate.py"), "--rounds", str(max(args.rounds, 3)),
+                        "--json", str(validate_json)], capture_output=True)
+    if validate_json.exists() and not only:
         report["validate"] = json.loads(validate_json.read_text())
     print_report(report)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -422,7 +453,8 @@ def main() -> int:
 
 
 def measure_size(cluster, scratch_root: Path, size_mb: int, rounds: int, *, formats: bool = False,
-                 formats_only: bool = False, rss_only: bool = False, shape: str = "one") -> dict:
+                 formats_only: bool = False, rss_only: bool = False, shape: str = "one",
+                 only: Optional[set] = None) -> dict:
     """Fill a database of ``size_mb`` and measure it; the database is dropped afterwards (disk)."""
     database = f"bench_{size_mb}mb"
     cluster.create_database(database, USER)
@@ -437,7 +469,9 @@ def measure_size(cluster, scratch_root: Path, size_mb: int, rounds: int, *, form
         if formats_only:
             return entry
         if not rss_only:
-            entry["results"] = measure(bench, rounds, f"{actual / 2**20:.0f} MB")
+            entry["results"] = measure(bench, rounds, f"{actual / 2**20:.0f} MB", only)
+        if only:
+            return entry
         ini = make_project(work / "rss", {"a1": BASE, "b2": ADD_COLUMN})
         set_url(ini, bench.url)
         bench.alembic(ini, "upgrade", "a1")
@@ -449,6 +483,7 @@ def measure_size(cluster, scratch_root: Path, size_mb: int, rounds: int, *, form
 
 
 TARGETS = {"safe upgrade": 1.05, "rehearsed safe upgrade": 1.1, "rolled-back failure": 1.05,
+           "rolled-back failure, large table updated": 0.6,
            "restored failure": 1.1, "restored failure, small table touched": 1.1}
 PHASES = ("restore phase, small table touched", "rehearsal phase")
 
@@ -465,6 +500,8 @@ def print_report(report: dict) -> None:
     header = " | ".join(f"{size_label(entry)}: wrapper | by hand | ratio" for entry in sizes)
     print(f"\n| measurement | {header} | target |\n|---|{'---|---|---|' * len(sizes)}---|")
     for name, target in TARGETS.items():
+        if name not in sizes[0]["results"]:        # left out by --only
+            continue
         cells, met = [], True
         for entry in sizes:
             row = entry["results"][name]
@@ -478,6 +515,8 @@ def print_report(report: dict) -> None:
         cells = [f"{entry['results'][name]['wrapper_s']:.2f} s | {entry['results'][name]['by_hand_s']:.2f} s | "
                  f"{entry['results'][name]['ratio']:.2f}x" for entry in sizes]
         print(f"| {name} | {' | '.join(cells)} | (none) |")
+    if "peak_rss_kb" not in sizes[0]:            # --only: the measured rows and nothing else
+        return
     cells = []
     for entry in sizes:
         phase = entry["results"]["restore phase, small table touched"]
@@ -518,13 +557,15 @@ def chart_svg(report: dict) -> str:
     """Seconds against database size, wrapper (solid) and by hand (dashed) for each scenario."""
     series = []
     for colour, name in zip(CHART_COLOURS, TARGETS):
+        if name not in report["sizes"][0]["results"]:
+            continue
         for key, dash in (("wrapper_s", ""), ("by_hand_s", "6,4")):
             points = [(entry["database_mb"], entry["results"][name][key]) for entry in report["sizes"]]
             series.append((f"{name}, {'wrapper' if key == 'wrapper_s' else 'by hand'}", colour, dash, points))
     return line_chart_svg(series)
 
 
-CHART_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+CHART_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#8c564b", "#9467bd", "#ff7f0e"]
 
 
 def line_chart_svg(series: list, x_label: str = "database size (MB)", y_label: str = "seconds (median)") -> str:

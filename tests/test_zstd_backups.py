@@ -162,6 +162,53 @@ def test_a_zstd_stream_cut_short_is_never_committed(database, env, tmp_path, cut
     assert fingerprint(database) == changed
 
 
+def damaging_compressor(tmp_path: Path, damage: str) -> Path:
+    """A bin directory whose zstd, when compressing (the backup's ``zstd -1 -T0 -q -c
+    --no-progress``), passes on its real output with ``damage`` done to it and exits 0, as a
+    compressor that went wrong without saying so would; pg_dump, pg_restore and psql are the real
+    ones beside it, and every other use of zstd (``-t``, ``-dc``) is the real tool."""
+    from migration_safety.postgres.tools import find_tools
+
+    real = shutil.which("zstd")
+    bin_dir = tmp_path / f"zstd_{damage}"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "zstd"
+    mangle = {"cut": 'head -c $(( $(stat -c %s "$out") * 3 / 5 )) "$out"',
+              "flip": 'python3 -c "import sys; d = bytearray(open(sys.argv[1], \'rb\').read()); '
+                      'd[len(d) // 2] ^= 0xFF; sys.stdout.buffer.write(d)" "$out"'}[damage]
+    stand_in.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        case "$1" in -d*|-t*|-V) exec "{real}" "$@";; esac
+        out=$(mktemp)
+        "{real}" "$@" > "$out"
+        {mangle}
+        rm -f "$out"
+        exit 0
+        """))
+    stand_in.chmod(0o755)
+    for name, tool in find_tools(["pg_dump", "pg_restore", "psql"]).items():
+        (bin_dir / name).symlink_to(tool.path)
+    return bin_dir
+
+
+@pytest.mark.parametrize("damage", ["cut", "flip"])
+def test_a_backup_the_compressor_damaged_is_refused_before_anything_changes(database, env, tmp_path, damage):
+    """zstd checks every byte as it is written (no second pass over the file): a stream cut short
+    or changed inside is found, the upgrade changes nothing and no backup is kept."""
+    ini = project(tmp_path)
+    cli(ini, env, "upgrade", "--revision", "a1")
+    before = fingerprint(database)
+    kept = zst_backups(env)
+    damaging = dict(env, MIGRATION_PG_BIN_DIR=str(damaging_compressor(tmp_path, damage)))
+
+    result = run_cli("--config", str(ini), "upgrade", "--revision", "b2", env=damaging)
+    assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+    assert "zstd -t found the file damaged" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert fingerprint(database) == before
+    assert zst_backups(env) == kept
+    assert not list(Path(env["MIGRATION_BACKUP_DIR"]).glob("*.partial"))
+
+
 def test_a_zstd_backup_changed_after_its_sidecar_is_refused_and_changes_nothing(database, env, tmp_path):
     ini = project(tmp_path)
     cli(ini, env, "upgrade", "--revision", "a1")

@@ -7,7 +7,8 @@ dump, ``MIGRATION_BACKUP_FORMAT=plain``; see backup_formats) and its sidecar
 ``backup_YYYYMMDD_HHMMSS.json`` (database, server version, revision at backup time, size,
 SHA-256, duration, tool versions; never the password). The archive is written under a hidden
 ``.partial`` name, hashed while it streams, proven readable with ``pg_restore --list`` (a plain dump: read through
-to pg_dump's closing line, plain_dump.read_outline; a ``.dump.zst`` also whole with ``zstd -t``), fsynced
+to pg_dump's closing line, plain_dump.read_outline; a ``.dump.zst`` also whole by ``zstd -t``, fed the
+bytes as they are written: formats.StreamCheck), fsynced
 and only then renamed, so a run killed at any point leaves no half-written backup that looks
 valid. The writer holds an exclusive ``flock`` on its partial file, so a concurrent run only
 removes partial files whose writer is gone.
@@ -40,7 +41,7 @@ from ..base.errors import BackupError, ConfigurationError, PreflightError, ToolE
 from ..config.settings import tool_environment
 from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
 from .directory import create_private_file, is_inside, owned_regular_file, replace_privately
-from .formats import ZSTD_SUFFIX, DumpPlan, plan_dump, run_on_decompressed, start_integrity_check
+from .formats import ZSTD_SUFFIX, DumpPlan, StreamCheck, plan_dump, run_on_decompressed, start_integrity_check
 from .integrity import KEY_VARIABLE, MacCheck, key_file_path, load_key, sign_sidecar, verify_sidecar_mac
 from .plain_dump import PlainDumpInvalid, archive_format, read_outline
 
@@ -288,6 +289,7 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     digest = hashlib.sha256()
     written = 0
     partial: Optional[Path] = None
+    checker: Optional[StreamCheck] = None
     try:
         make_private_directories(directory)
         key = signing_key(directory)          # before the dump: a key problem costs no dump
@@ -296,6 +298,8 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
         # Held until the archive has its final name: tells other runs this file is not a leftover.
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         with os.fdopen(descriptor, "wb") as sink:
+            # started first: if it cannot start, no dump is left running
+            checker = StreamCheck(_widen_pipe) if plan.compressor is not None else None
             process, compressor = _start_dump(argv, plan, settings.child_environment())
             if still_wanted is not None and not still_wanted(process):
                 _stop_all(process, compressor)
@@ -309,6 +313,8 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                         break
                     sink.write(chunk)
                     digest.update(chunk)
+                    if checker is not None:
+                        checker.feed(chunk)
                     written += len(chunk)
                     if progress:
                         progress(written)
@@ -328,7 +334,9 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
                 raise BackupError(f"zstd failed: {first_error_line(compressor_stderr)}; nothing was changed")
             sink.flush()
             os.fsync(sink.fileno())
-            toc_entries = verify_archive_readable(partial, pg_restore)
+            if checker is not None:
+                checker.finish()
+            toc_entries = verify_archive_readable(partial, pg_restore, whole_file_checked=checker is not None)
             final = _publish(partial, moment.astimezone(), directory, plan.suffix)
             info = BackupInfo(
                 file=str(final), database=settings.database, host=settings.host, port=settings.port,
@@ -354,6 +362,8 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     except ToolError as exc:
         raise BackupError(f"backup is not readable ({exc}); nothing was changed") from None
     finally:
+        if checker is not None:
+            checker.stop()
         if partial is not None and os.path.lexists(partial):
             partial.unlink()
 
@@ -426,12 +436,14 @@ def _widen_pipe(descriptor: int) -> None:
         pass
 
 
-def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
+def verify_archive_readable(archive: Path, pg_restore: Tool, *, whole_file_checked: bool = False) -> int:
     """``pg_restore --list`` reads the whole table of contents; returns its entry count. A plain
-    dump is read through instead (plain_dump.read_outline); ToolError says why it is not readable."""
+    dump is read through instead (plain_dump.read_outline); ToolError says why it is not readable.
+    ``whole_file_checked``: a ``.dump.zst`` whose every byte zstd already checked as it was written
+    (StreamCheck) is not read through again."""
     kind = file_format(archive)
     if kind == "custom-zstd":
-        return _zstd_archive_readable(archive, pg_restore)
+        return _zstd_archive_readable(archive, pg_restore, whole_file=not whole_file_checked)
     if kind == "plain":
         descriptor = os.open(archive, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
@@ -444,18 +456,20 @@ def verify_archive_readable(archive: Path, pg_restore: Tool) -> int:
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 
 
-def _zstd_archive_readable(archive: Path, pg_restore: Tool) -> int:
-    """A ``.dump.zst``: its table of contents through ``zstd -dc | pg_restore --list``, and the
-    whole file through ``zstd -t`` (the frame's checksum) at the same time, on the other core."""
-    whole = start_integrity_check(str(archive))
+def _zstd_archive_readable(archive: Path, pg_restore: Tool, *, whole_file: bool = True) -> int:
+    """A ``.dump.zst``: its table of contents through ``zstd -dc | pg_restore --list``, and with
+    ``whole_file`` the whole file through ``zstd -t`` (the frame's checksum) at the same time, on
+    the other core."""
+    whole = start_integrity_check(str(archive)) if whole_file else None
     try:
         result = run_on_decompressed([pg_restore.path, "--list"], str(archive), tool_environment(),
                                      what="pg_restore --list")
-        stderr = whole.communicate()[1]
+        stderr = whole.communicate()[1] if whole is not None else ""
     except BaseException:
-        stop_tool(whole)
+        if whole is not None:
+            stop_tool(whole)
         raise
-    if whole.returncode != 0:
+    if whole is not None and whole.returncode != 0:
         raise ToolError(f"zstd -t found the file damaged: {first_error_line(stderr or '')}")
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 

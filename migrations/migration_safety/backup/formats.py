@@ -21,7 +21,7 @@ import shutil
 import signal
 import subprocess
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from ..base.cache_files import read_cache, write_cache
 from ..base.errors import PreflightError, ToolError
@@ -121,8 +121,8 @@ def describe_plan(plan: DumpPlan, requested: str) -> str:
 
 def zstd_version(path: str) -> str:
     try:
-        output = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=20,
-                                env=tool_environment()).stdout
+        output = subprocess.run([path, "-V"], capture_output=True, timeout=20,
+                                env=tool_environment()).stdout.decode("utf-8", "replace")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     words = [word.lstrip("v") for word in output.split() if word.startswith("v") and word[1:2].isdigit()]
@@ -193,3 +193,45 @@ def start_integrity_check(source: str) -> subprocess.Popen:
     """``zstd -t``, started: reads the whole file and checks the frame's content checksum."""
     zstd = require_zstd("to check a .dump.zst backup")
     return _on_stdin([zstd, "-tq"], source)
+
+
+class StreamCheck:
+    """``zstd -t`` fed the compressed bytes while they are written: the frame is proven complete
+    and its content checksum right by the time the dump ends. Reading the finished file again
+    would prove nothing more (the bytes checked are the bytes written and hashed, and a re-read
+    comes from the page cache, not the disk) and put a serial pass over the whole backup on the
+    run's critical path (0.64 s for the 380 MB file of a 1 GB database); here it runs on whatever
+    core pg_dump and the compressor leave free."""
+
+    def __init__(self, widen: Callable[[int], None]) -> None:
+        zstd = require_zstd("to check a .dump.zst backup")
+        self.process = start_tool([zstd, "-tq"], tool_environment(), stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL)
+        widen(self.process.stdin.fileno())
+        self._cut_off = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self._cut_off:
+            return
+        try:
+            self.process.stdin.write(chunk)
+        except BrokenPipeError:          # it stopped reading: it found the stream damaged
+            self._cut_off = True
+
+    def finish(self) -> None:
+        """ToolError unless zstd read a whole, intact frame."""
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+        stderr = self.process.stderr.read().decode("utf-8", "replace")
+        self.process.wait()
+        if self.process.returncode != 0:
+            raise ToolError(f"zstd -t found the file damaged: {first_error_line(stderr)}")
+
+    def stop(self) -> None:
+        stop_tool(self.process)
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
