@@ -246,6 +246,33 @@ def test_a_column_type_defined_in_a_project_module_is_read_there(tmp_path):
     assert sorted((f.rule, f.severity) for f in unread) == [("column-type-unverified", "info")] * 3
 
 
+def test_a_revision_using_project_types_is_judged_afresh_whatever_the_findings_cache_holds(tmp_path, monkeypatch):
+    """The findings cache keys a file by its content: a revision whose column type comes from the
+    project is never answered from it, since the type can change while the revision does not."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    app = tmp_path / "app"
+    revision_file = tmp_path / "r1.py"
+    revision_file.write_text(
+        'revision = "r1"\ndown_revision = None\nfrom alembic import op\nimport sqlalchemy as sa\n'
+        "from farm_types import Document\n\n\n"
+        'def upgrade():\n    op.create_table("events", sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),\n'
+        '                    sa.Column("body", Document()))\n\n\n'
+        "def downgrade():\n    op.execute('SELECT 1')\n")
+
+    def rules(config):
+        return sorted(f.rule for f in validate_paths([revision_file], config).findings)
+
+    assert rules(ValidationConfig()) == ["column-type-unverified"]         # no module_paths yet
+    assert rules(ValidationConfig(module_paths=(app,))) == ["column-type-unverified"]   # no module yet
+    app.mkdir()
+    (app / "farm_types.py").write_text("import sqlalchemy as sa\n\n\nclass Document(sa.types.TypeDecorator):\n"
+                                       "    impl = sa.JSON\n")
+    assert rules(ValidationConfig(module_paths=(app,))) == ["prefer-jsonb"]
+    (app / "farm_types.py").write_text("import sqlalchemy as sa\nfrom sqlalchemy.dialects.postgresql import JSONB\n\n\n"
+                                       "class Document(sa.types.TypeDecorator):\n    impl = JSONB\n")
+    assert rules(ValidationConfig(module_paths=(app,))) == []
+
+
 def test_downgrade_findings_are_labelled_and_block_only_a_downgrade():
     path = CORPUS / "stored_generated_new_table_safe.py"
     upgrade = validate_paths([path], ValidationConfig())

@@ -5,8 +5,9 @@ most of a validate's time on a large chain, and ``upgrade`` validates every pend
 What is kept is what the rules return, before the project's settings are applied (disabled rules,
 severities, accepted findings, the direction); those are applied on every run, so changing them
 needs no invalidation. The settings rules read, ``postgres_version``, the transaction mode
-env.py runs in and the wrapper's ``lock_timeout``, are part of each key (a file whose column types come from the project's own
-modules is never kept: they can change while it does not), and
+env.py runs in and the wrapper's ``lock_timeout``, are part of each key (a file that uses column types
+of the project's own modules, found under ``module_paths`` or not, is never kept: they can change
+while it does not), and
 the validator itself is: the size and modification time of every module of this package and
 pglast's version. Files that could not be read (empty, binary, a syntax error) are not kept. Like
 the other caches (cache_files.py) it is best effort: an unwritable home only means the next run

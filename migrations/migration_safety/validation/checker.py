@@ -190,9 +190,10 @@ def _checked_file(path: Path, config: ValidationConfig, reporter: _Reporter, cac
 
 
 def _keepable(revision_file: RevisionFile) -> bool:
-    """A file whose column types were read from the project's own modules is checked every time:
-    those modules can change while the revision does not."""
-    return not revision_file.source.project_files_read
+    """A file that uses column types of the project's own modules is checked every time, whether
+    their source was found or not: the modules can be edited or created, and module_paths set,
+    while the revision does not change."""
+    return not revision_file.source.project_types
 
 
 # Below this many files to read, starting worker processes costs more than it saves.

@@ -69,10 +69,11 @@ class RevisionSource:
         return self.__dict__["_type_reader"].on_postgresql(node)
 
     @property
-    def project_files_read(self) -> list:
-        """The project's own modules a column type was read from (types.TypeReader)."""
+    def project_types(self) -> list:
+        """The project's own column types this revision uses, whether their source was found or not
+        (types.TypeReader)."""
         reader = self.__dict__.get("_type_reader")
-        return reader.files_read if reader is not None else []
+        return reader.project_types if reader is not None else []
 
     @property
     def lines(self) -> list[str]:

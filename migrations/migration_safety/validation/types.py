@@ -328,7 +328,9 @@ class TypeReader:
                          for target in node.targets if isinstance(target, ast.Name)}
         self.module_paths = tuple(module_paths)
         self.depth = depth
-        self.files_read: list = []      # the project's modules read to answer (they can change)
+        # the project's types looked for, found or not: what they are can change while the revision
+        # does not (their module edited, created, or module_paths set)
+        self.project_types: list = []
         self._steps = 0
 
     def on_postgresql(self, node) -> PostgresType:
@@ -353,6 +355,7 @@ class TypeReader:
         return self._project_type(origin)
 
     def _project_type(self, origin: str) -> PostgresType:
+        self.project_types.append(origin)
         module, _, name = origin.rpartition(".")
         if self.depth >= _FOLLOW_LIMIT or not module:
             return PostgresType(None, unverified=f"{origin} is a type of the project")
@@ -360,14 +363,13 @@ class TypeReader:
         if path is None:
             return PostgresType(None, unverified=f"{origin} is a type of the project whose source was not found "
                                                  "(it would have to be imported)")
-        self.files_read.append(path)
         try:
             tree = ast.parse(path.read_bytes(), filename=str(path))
         except (OSError, SyntaxError, ValueError):
             return PostgresType(None, unverified=f"{origin}: {path} cannot be read")
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         reader = TypeReader(tree, self.module_paths, self.depth + 1, package)
-        reader.files_read = self.files_read         # one list for the whole chain of modules followed
+        reader.project_types = self.project_types   # one list for the whole chain of modules followed
         if name in reader.classes:
             return self._class(reader.classes[name], reader, origin)
         if name in reader.imports or name in reader.assigned:      # re-exported, or an alias
