@@ -227,19 +227,24 @@ def _run_forked(socket_path: str, args: list, env: dict, cwd: str, timeout: floa
         for fd in captured:
             watched.register(fd, selectors.EVENT_READ)
         deadline = time.monotonic() + timeout
-        while watched.get_map():
-            remaining = deadline - time.monotonic()
-            ready = watched.select(max(remaining, 0)) if remaining > 0 else []
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                raise subprocess.TimeoutExpired([str(CLI_SCRIPT), *args], timeout)
-            for key, _ in ready:
-                chunk = os.read(key.fd, 65536)
-                if chunk:
-                    captured[key.fd] += chunk
-                else:
-                    watched.unregister(key.fd)
-                    os.close(key.fd)
+        try:
+            while watched.get_map():
+                remaining = deadline - time.monotonic()
+                ready = watched.select(max(remaining, 0)) if remaining > 0 else []
+                if not ready:
+                    os.kill(pid, signal.SIGKILL)
+                    raise subprocess.TimeoutExpired([str(CLI_SCRIPT), *args], timeout)
+                for key, _ in ready:
+                    chunk = os.read(key.fd, 65536)
+                    if chunk:
+                        captured[key.fd] += chunk
+                    else:
+                        watched.unregister(key.fd)
+                        os.close(key.fd)
+        finally:        # a run that timed out: its pipes are not left open for the rest of the session
+            for fd in list(watched.get_map()):
+                os.close(fd)
+            watched.close()
         returncode = int(answers.readline())
 
     def text(data: bytearray) -> str:

@@ -66,3 +66,14 @@ def test_the_repository_copy_is_never_the_project(offline_env):
     env = {k: v for k, v in offline_env.items() if k != "ALEMBIC_CONFIG"}
     result = run_cli("--format", "json", "info", env=env)
     assert str(REPO_ROOT / "migrations" / "alembic.ini") not in result.stdout
+
+
+def test_a_forked_run_that_times_out_leaves_no_pipe_open(offline_env, tmp_path):
+    """The run is killed and TimeoutExpired raised, as subprocess.run does; its pipes are closed."""
+    if harness._zygote_socket() is None:
+        pytest.skip("runs through the fork server only")
+    env = {**offline_env, "MIGRATION_API_TOKEN": "a-read-token-for-this-test-only-0123456789"}    # serve runs until killed
+    open_before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_cli("serve", "--host", "127.0.0.1", "--port", "0", env=env, timeout=2)
+    assert len(os.listdir("/proc/self/fd")) == open_before
