@@ -292,6 +292,8 @@ DELETER = textwrap.dedent("""
     dsn, started, done, stop, statements = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5:]
     connection = psycopg2.connect(dsn)
     while not started.exists():
+        if stop.exists():                          # the run never started (refused)
+            sys.exit(0)
         time.sleep(0.02)
     for statement in statements:                   # each in a transaction of its own
         with connection.cursor() as cursor:
@@ -358,8 +360,9 @@ def _preserved(database, run_id: str) -> dict:
     return kept
 
 
+@pytest.mark.parametrize("selective", ["1", "0"], ids=["selective", "full"])
 def test_rows_the_application_deleted_during_the_run_are_reported_not_silently_restored(
-        database, env, tmp_path, deleting_application):
+        database, env, tmp_path, deleting_application, selective):
     """b2 updates some orders and commits; while c3 waits, the application deletes three other
     orders and inserts one, then c3 fails. The restore reloads orders from the backup (the run wrote
     it): the three deleted orders come back, so they are reported as deleted by other sessions,
@@ -368,7 +371,8 @@ def test_rows_the_application_deleted_during_the_run_are_reported_not_silently_r
     before = fingerprint(database)
     deleting_application("DELETE FROM orders WHERE id IN (3, 4, 5)",
                          "INSERT INTO orders (id, note) VALUES (1000, 'live')")
-    result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade",
+                     env={**env, "MIGRATION_SELECTIVE_RESTORE": selective})
     payload = json.loads(result.stdout)
     assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
     assert payload["status"] == "failed-restored-rows-aside", payload
@@ -409,4 +413,40 @@ def test_rows_deleted_where_the_run_deleted_too_are_reported_as_absent_before_th
     assert payload["status"] == "failed-restored-rows-aside", payload
     assert _preserved(database, payload["run_id"]) == {"absent": [1, 2, 3, 4, 5, 20, 21, 22]}
     assert "deleted by the run or by another session" in payload["message"], payload["message"]
+    assert fingerprint(database)["tables"] == before["tables"]
+
+
+@pytest.mark.parametrize("committed_body, absent", [
+    ('op.execute("TRUNCATE orders")', list(range(1, 51))),
+    ('op.execute("UPDATE orders SET id = id + 1000 WHERE id <= 2")', [1, 2, 10]),
+], ids=["truncate", "key-update"])
+def test_rows_the_run_removed_without_a_counted_delete_are_not_blamed_on_others(
+        database, env, tmp_path, deleting_application, committed_body, absent):
+    """b2 removes rows without a DELETE the statistics count (TRUNCATE; an UPDATE that changes
+    their key) while the application, connected, deletes order 10 (or nothing the TRUNCATE left):
+    the missing rows come back and are reported as absent before the restore, never as deleted
+    by other sessions."""
+    ini = _deleting_project(tmp_path, env, committed_body)
+    before = fingerprint(database)
+    deleting_application("DELETE FROM orders WHERE id = 10")
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
+    assert _preserved(database, payload["run_id"]) == {"absent": absent}
+    assert fingerprint(database)["tables"] == before["tables"]
+
+
+def test_a_table_without_a_primary_key_is_named_in_the_notes(database, env, tmp_path, deleting_application):
+    """A reloaded table with no primary key cannot be compared row by row: the notes say so
+    instead of guessing, and the table is the backup's."""
+    ini = _deleting_project(tmp_path, env, 'op.execute("UPDATE events SET what = what")')
+    database.sql("CREATE TABLE events (what text)")
+    database.sql("INSERT INTO events VALUES ('a'), ('b')")
+    before = fingerprint(database)
+    deleting_application("DELETE FROM events WHERE what = 'a'")
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade",
+                     env={**env, "MIGRATION_SELECTIVE_RESTORE": "0"})
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "failed-restored", (payload["message"], payload["notes"])
+    assert any("public.events: no primary key" in note for note in payload["notes"]), payload["notes"]
     assert fingerprint(database)["tables"] == before["tables"]

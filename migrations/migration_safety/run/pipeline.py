@@ -750,7 +750,8 @@ def _restore_touched_or_all(run: RunContext):
     others = _sessions_that_may_have_drawn(run)
     preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id,
                                 _sequences_others_may_hold(run, others), _bookkeeping_tables(run),
-                                deletes_checked=bool(others), run_may_have_deleted=_tables_the_run_may_have_emptied(run),
+                                deletes_checked=bool(others),
+                                run_may_have_deleted=_tables_the_run_may_have_emptied(run) if others else None,
                                 run_updated=frozenset(run.tracker.own_updates))
     with run.events.progress("Restore", archive.size) as progress:
         if run.safety.selective_restore:
