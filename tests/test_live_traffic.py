@@ -11,10 +11,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from alembic_projects import make_project, revision
-from harness import fingerprint, run_cli, wait_for
+from harness import REPO_ROOT, fingerprint, run_cli, wait_for
 
 EXIT_FAILED, EXIT_ATTENTION = 1, 4
 
@@ -377,10 +378,18 @@ def test_rows_the_application_deleted_during_the_run_are_reported_not_silently_r
     assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
     assert payload["status"] == "failed-restored-rows-aside", payload
     assert _preserved(database, payload["run_id"]) == {"deleted": [3, 4, 5], "written": [1000]}
+    assert payload["rows_deleted_by_others"] == {"public.orders": 3} and payload["preserved_rows"] == \
+        {"public.orders": 1} and payload["rows_absent_before_restore"] == {}
+    jsonschema.validate(payload, json.loads((REPO_ROOT / "docs" / "schemas" / "run.schema.json").read_text()))
     assert "deleted by other sessions" in payload["message"] and "public.orders: 3" in payload["message"], \
         payload["message"]
     after = fingerprint(database)
     assert after["tables"] == before["tables"]                         # orders is exactly the backup's
+    # the recipe of docs/live-databases.md deletes them again
+    database.sql("DELETE FROM public.orders t WHERE pg_catalog.to_jsonb(t) IN (SELECT row_data FROM"
+                 " migration_safety.preserved_rows WHERE run_id = %s AND table_name = 'public.orders'"
+                 " AND kind = 'deleted')", (payload["run_id"],))
+    assert _order_ids(database) == set(range(1, 51)) - {3, 4, 5}
     assert _without(after, "public.orders", "public.orders_id_seq") == \
         _without(before, "public.orders", "public.orders_id_seq")
 
