@@ -149,10 +149,10 @@ _KEY_CHANGED_NOTE = ("its primary key is not the one it had before the restore (
 def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: Iterable[int]) -> list[str]:
     """Statements for the restore's transaction, after the lock and before the drops: remember the
     primary key of every row of ``tables`` ((schema, table)), whether the run wrote that row
-    version, and which kind (``kinds``: (schema, table) -> DELETED_BY_OTHERS or
-    ABSENT_BEFORE_RESTORE) a row the backup brings back under a missing key is. ``kinds`` may add
-    "?" to DELETED_BY_OTHERS: the run updated the table, so a key the run wrote that the backup
-    lacks makes it ABSENT_BEFORE_RESTORE (the update may have changed that row's key)."""
+    version, and what a row the backup brings back under a missing key is. ``kinds``: (schema,
+    table) -> (DELETED_BY_OTHERS or ABSENT_BEFORE_RESTORE, whether the run updated the table: then
+    a key the run wrote that the backup lacks turns DELETED_BY_OTHERS into ABSENT_BEFORE_RESTORE,
+    as the update may have changed that row's key)."""
     tables = sorted(set(tables))
     if not tables:
         return []
@@ -161,22 +161,22 @@ def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: 
     statements = [
         f"CREATE TABLE IF NOT EXISTS {RESTORE_NOTES_TABLE} (run_id text NOT NULL, table_name text NOT NULL,"
         " note text NOT NULL, noted_at timestamptz NOT NULL DEFAULT now());",
-        "CREATE TEMPORARY TABLE migration_safety_keyed (table_name text PRIMARY KEY, relation text NOT NULL,"
+        "CREATE TEMPORARY TABLE migration_safety_keyed (relation text PRIMARY KEY, table_name text NOT NULL,"
         " key_columns text[], kind text NOT NULL, rekeyed_by_run_possible boolean NOT NULL) ON COMMIT DROP;",
-        "CREATE TEMPORARY TABLE migration_safety_keys_before (table_name text NOT NULL, key text[] NOT NULL,"
+        "CREATE TEMPORARY TABLE migration_safety_keys_before (relation text NOT NULL, key text[] NOT NULL,"
         " by_run boolean NOT NULL) ON COMMIT DROP;",
     ]
     for schema, table in tables:
         name, relation = _literal(f"{schema}.{table}"), _literal(qualified(schema, table))
-        kind = kinds[(schema, table)]
+        kind, run_updated = kinds[(schema, table)]
         statements.append(
             "DO $migration_safety_keys$ DECLARE key_columns text[]; BEGIN\n"
             f"  {_KEY_COLUMNS_SQL.format(relation=relation, into='key_columns')};\n"
-            f"  INSERT INTO pg_temp.migration_safety_keyed VALUES ({name}, {relation}, key_columns,"
-            f" {_literal(kind.rstrip('?'))}, {'true' if kind.endswith('?') else 'false'});\n"
+            f"  INSERT INTO pg_temp.migration_safety_keyed VALUES ({relation}, {name}, key_columns,"
+            f" {_literal(kind)}, {'true' if run_updated else 'false'});\n"
             "  IF key_columns IS NOT NULL THEN\n"
             "    EXECUTE format('INSERT INTO pg_temp.migration_safety_keys_before SELECT %L, ARRAY[%s], %s"
-            f" FROM ONLY %s t', {name}, {_KEY_EXPRESSION_SQL.format(columns='key_columns')},"
+            f" FROM ONLY %s t', {relation}, {_KEY_EXPRESSION_SQL.format(columns='key_columns')},"
             f" $by_run${by_run}$by_run$, {relation});\n"
             "  END IF;\nEND $migration_safety_keys$;")
     return statements
@@ -193,7 +193,7 @@ def deleted_rows_sql(run_id: str) -> str:
     RETURN;   -- no table was reloaded
   END IF;
   EXECUTE 'ANALYZE pg_temp.migration_safety_keys_before';   -- an anti-join by hash, not a loop per row
-  FOR keyed IN SELECT * FROM pg_temp.migration_safety_keyed ORDER BY table_name LOOP
+  FOR keyed IN SELECT * FROM pg_temp.migration_safety_keyed ORDER BY relation LOOP
     IF pg_catalog.to_regclass(keyed.relation) IS NULL THEN
       CONTINUE;   -- the run created it: dropped, nothing reloaded
     END IF;
@@ -210,18 +210,18 @@ def deleted_rows_sql(run_id: str) -> str:
     key_expression := {_KEY_EXPRESSION_SQL.format(columns='keyed.key_columns')};
     row_kind := keyed.kind;
     IF row_kind = {_literal(DELETED_BY_OTHERS)} AND keyed.rekeyed_by_run_possible THEN
-      EXECUTE format('SELECT EXISTS (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.table_name = %L'
+      EXECUTE format('SELECT EXISTS (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.relation = %L'
                      ' AND b.by_run AND NOT EXISTS (SELECT 1 FROM ONLY %s t WHERE ARRAY[%s] = b.key))',
-                     keyed.table_name, keyed.relation, key_expression) INTO rekeyed;
+                     keyed.relation, keyed.relation, key_expression) INTO rekeyed;
       IF rekeyed THEN
         row_kind := {_literal(ABSENT_BEFORE_RESTORE)};
       END IF;
     END IF;
     EXECUTE format('INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin, kind)'
                    ' SELECT %L, %L, pg_catalog.to_jsonb(t), NULL, %L FROM ONLY %s t WHERE NOT EXISTS'
-                   ' (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.table_name = %L'
+                   ' (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.relation = %L'
                    ' AND b.key = ARRAY[%s])', {run}, keyed.table_name, row_kind, keyed.relation,
-                   keyed.table_name, key_expression);
+                   keyed.relation, key_expression);
   END LOOP;
 END $migration_safety_deleted$;
 """
@@ -275,10 +275,10 @@ class Preservation:
     def _checks_deletes(self) -> bool:
         return self.snapshot is not None and self.deletes_checked
 
-    def _missing_key_kind(self, table: tuple) -> str:
+    def _missing_key_kind(self, table: tuple) -> tuple[str, bool]:
         if self.run_may_have_deleted is None or table in self.run_may_have_deleted:
-            return ABSENT_BEFORE_RESTORE
-        return DELETED_BY_OTHERS + ("?" if table in self.run_updated else "")
+            return ABSENT_BEFORE_RESTORE, False
+        return DELETED_BY_OTHERS, table in self.run_updated
 
     def statements(self, tables: Iterable[tuple[str, str]]) -> list[str]:
         tables = [table for table in tables if table[1] not in self.bookkeeping]
