@@ -414,6 +414,11 @@ def test_rows_deleted_where_the_run_deleted_too_are_reported_as_absent_before_th
     deleted which cannot be told from row versions: all eight come back and are reported as absent
     before the restore (deleted by the run or by another session), exit 4, nothing lost."""
     ini = _deleting_project(tmp_path, env, 'op.execute("DELETE FROM orders WHERE id <= 5")')
+    # preserved_rows as an earlier version created it, holding an earlier restore's row
+    database.sql("CREATE SCHEMA IF NOT EXISTS migration_safety; CREATE TABLE migration_safety.preserved_rows"
+                 " (run_id text NOT NULL, table_name text NOT NULL, row_data jsonb NOT NULL, row_xmin bigint NOT NULL,"
+                 " preserved_at timestamptz NOT NULL DEFAULT now());"
+                 " INSERT INTO migration_safety.preserved_rows VALUES ('earlier', 'public.orders', '{\"id\": 7}', 9)")
     before = fingerprint(database)
     deleting_application("DELETE FROM orders WHERE id BETWEEN 20 AND 22")
     result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
@@ -422,6 +427,7 @@ def test_rows_deleted_where_the_run_deleted_too_are_reported_as_absent_before_th
     assert payload["status"] == "failed-restored-rows-aside", payload
     assert _preserved(database, payload["run_id"]) == {"absent": [1, 2, 3, 4, 5, 20, 21, 22]}
     assert "deleted by the run or by another session" in payload["message"], payload["message"]
+    assert _preserved(database, "earlier") == {"written": [7]}
     assert fingerprint(database)["tables"] == before["tables"]
 
 

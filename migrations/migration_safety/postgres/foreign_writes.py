@@ -71,6 +71,10 @@ def export_snapshot(connection) -> tuple[str, BackupSnapshot]:
     return exported, BackupSnapshot(snapshot)
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def qualified(schema: str, table: str) -> str:
     return '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
 
@@ -114,22 +118,21 @@ def preserving_sql(tables: Iterable[tuple[str, str]], snapshot: BackupSnapshot, 
         f"CREATE TABLE IF NOT EXISTS {PRESERVED_TABLE} (run_id text NOT NULL, table_name text NOT NULL,"
         " row_data jsonb NOT NULL, row_xmin bigint, preserved_at timestamptz NOT NULL DEFAULT now(),"
         f" kind text NOT NULL DEFAULT '{WRITTEN}');",
-        # a database whose table an earlier version created: a deleted row has no xmin of its own
-        f"ALTER TABLE {PRESERVED_TABLE} ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT '{WRITTEN}',"
-        " ALTER COLUMN row_xmin DROP NOT NULL;",
+        # a database whose table an earlier version created (a deleted row has no xmin of its own);
+        # only then: ALTER TABLE would wait for anyone reading the rows of an earlier restore
+        "DO $migration_safety_kind$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid ="
+        f" '{PRESERVED_TABLE}'::regclass AND attname = 'kind' AND NOT attisdropped) THEN ALTER TABLE"
+        f" {PRESERVED_TABLE} ADD COLUMN kind text NOT NULL DEFAULT '{WRITTEN}', ALTER COLUMN row_xmin DROP NOT NULL;"
+        " END IF; END $migration_safety_kind$;",
         f"LOCK TABLE {', '.join(qualified(*table) for table in tables)} IN SHARE MODE;",
     ]
     for schema, table in tables:
-        literal = f"{schema}.{table}".replace("'", "''")
         statements.append(
             f"INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin) "
-            f"SELECT '{run_id}', '{literal}', pg_catalog.to_jsonb(t), {_XMIN_64.format(alias='t')} "
+            f"SELECT {_literal(run_id)}, {_literal(f'{schema}.{table}')}, pg_catalog.to_jsonb(t), "
+            f"{_XMIN_64.format(alias='t')} "
             f"FROM ONLY {qualified(schema, table)} t WHERE {snapshot.foreign_condition('t', own)};")
     return statements
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # PL/pgSQL: the primary key's columns, in key order, of the relation named by {relation}, into {into}.
