@@ -11,10 +11,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from alembic_projects import make_project, revision
-from harness import fingerprint, run_cli, wait_for
+from harness import REPO_ROOT, fingerprint, run_cli, wait_for
 
 EXIT_FAILED, EXIT_ATTENTION = 1, 4
 
@@ -116,10 +117,11 @@ def _order_ids(database) -> set:
     return {row[0] for row in database.sql("SELECT id FROM orders")}
 
 
-def _preserved_ids(database, run_id: str) -> list:
+def _preserved_ids(database, run_id: str, kind: str = "written") -> list:
+    """The orders of ``kind`` a restore recorded: 'written' ones are not in the table, the others are."""
     return [row[0] for row in database.sql(
         "SELECT (row_data->>'id')::int FROM migration_safety.preserved_rows WHERE run_id = %s"
-        " AND table_name = 'public.orders'", (run_id,))]
+        " AND table_name = 'public.orders' AND kind = %s", (run_id, kind))]
 
 
 @pytest.mark.parametrize("committed_body", [
@@ -219,6 +221,8 @@ def test_rows_an_asyncpg_side_connection_deleted_come_back_and_the_applications_
     assert payload["status"] == "failed-restored-rows-aside", payload
     in_table, aside = _order_ids(database), _preserved_ids(database, payload["run_id"])
     assert orders_before <= in_table                                   # the deleted half is back
+    # ... and said: the asyncpg commits were unseen, so who deleted them cannot be told
+    assert sorted(_preserved_ids(database, payload["run_id"], "absent")) == list(range(1, 26))
     assert set(committed) <= in_table | set(aside)                     # every committed order accounted for
     assert not in_table & set(aside)
     assert _without(fingerprint(database), "public.orders", "public.orders_id_seq") == \
@@ -281,3 +285,183 @@ def test_a_sequence_the_application_drew_from_is_not_rewound(database, env, tmp_
     assert after["tables"]["public.orders"][0] == before["tables"]["public.orders"][0] + 20
     assert _without(after, "public.orders", "public.orders_id_seq") == \
         _without(before, "public.orders", "public.orders_id_seq")
+
+
+DELETER = textwrap.dedent("""
+    import sys, time, psycopg2
+    from pathlib import Path
+    dsn, started, done, stop, statements = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5:]
+    connection = psycopg2.connect(dsn)
+    while not started.exists():
+        if stop.exists():                          # the run never started (refused)
+            sys.exit(0)
+        time.sleep(0.02)
+    for statement in statements:                   # each in a transaction of its own
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+        connection.commit()
+    done.write_text("done")
+    while not stop.exists():                       # stays connected, as a pooled application does
+        time.sleep(0.02)
+""")
+
+
+@pytest.fixture
+def deleting_application(database, tmp_path):
+    """Start (with the statements it commits once the run is in progress) an application process
+    that waits for the run to start, commits each statement and stays connected; the failing
+    revision waits for ``done`` before it fails."""
+    started, done, stop = tmp_path / "run-started", tmp_path / "app-done", tmp_path / "app-stop"
+    dsn = (f"host={database.host} port={database.port} user={database.user} dbname={database.name} "
+           f"password={database.password}")
+    processes = []
+
+    def start(*statements: str):
+        processes.append(subprocess.Popen([sys.executable, "-c", DELETER, dsn, str(started), str(done), str(stop),
+                                           *statements]))
+        return processes[-1]
+
+    yield start
+    stop.write_text("stop")
+    for process in processes:
+        process.wait(timeout=60)
+
+
+def _deleting_project(tmp_path, env, committed_body: str):
+    """a1 applied; b2 commits ``committed_body``; c3 waits until the application is done, then fails."""
+    started, done = tmp_path / "run-started", tmp_path / "app-done"
+    ini = make_project(tmp_path / "project", {
+        "a1.py": BASE, "b2.py": revision("b2", "a1", committed_body),
+        "c3.py": revision("c3", "b2", f"""
+    import time
+    from pathlib import Path
+    Path({str(started)!r}).write_text("running")
+    deadline = time.monotonic() + 60
+    while not Path({str(done)!r}).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    op.execute("INSERT INTO products VALUES (3, NULL)")
+""")}, transaction_per_migration=True)
+    done_a1 = run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env)
+    assert done_a1.returncode == 0, done_a1.stdout + done_a1.stderr
+    return ini
+
+
+def _preserved(database, run_id: str) -> dict:
+    """kind -> sorted order ids set aside for the run (a database without the kind column: 'written')."""
+    has_kind = database.sql("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid ="
+                            " to_regclass('migration_safety.preserved_rows') AND attname = 'kind')")[0][0]
+    if database.sql("SELECT to_regclass('migration_safety.preserved_rows') IS NULL")[0][0]:
+        return {}
+    kind = "kind" if has_kind else "'written'"
+    kept = {}
+    for row_kind, order_id in database.sql(
+            f"SELECT {kind}, (row_data->>'id')::int FROM migration_safety.preserved_rows WHERE run_id = %s"
+            " AND table_name = 'public.orders' ORDER BY 2", (run_id,)):
+        kept.setdefault(row_kind, []).append(order_id)
+    return kept
+
+
+@pytest.mark.parametrize("selective", ["1", "0"], ids=["selective", "full"])
+def test_rows_the_application_deleted_during_the_run_are_reported_not_silently_restored(
+        database, env, tmp_path, deleting_application, selective):
+    """b2 updates some orders and commits; while c3 waits, the application deletes three other
+    orders and inserts one, then c3 fails. The restore reloads orders from the backup (the run wrote
+    it): the three deleted orders come back, so they are reported as deleted by other sessions,
+    next to the inserted one copied aside; the run needs attention (exit 4)."""
+    ini = _deleting_project(tmp_path, env, 'op.execute("UPDATE orders SET note = upper(note) WHERE id > 40")')
+    before = fingerprint(database)
+    deleting_application("DELETE FROM orders WHERE id IN (3, 4, 5)",
+                         "INSERT INTO orders (id, note) VALUES (1000, 'live')")
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade",
+                     env={**env, "MIGRATION_SELECTIVE_RESTORE": selective})
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
+    assert payload["status"] == "failed-restored-rows-aside", payload
+    assert _preserved(database, payload["run_id"]) == {"deleted": [3, 4, 5], "written": [1000]}
+    assert payload["rows_deleted_by_others"] == {"public.orders": 3} and payload["preserved_rows"] == \
+        {"public.orders": 1} and payload["rows_absent_before_restore"] == {}
+    jsonschema.validate(payload, json.loads((REPO_ROOT / "docs" / "schemas" / "run.schema.json").read_text()))
+    assert "deleted by other sessions" in payload["message"] and "public.orders: 3" in payload["message"], \
+        payload["message"]
+    after = fingerprint(database)
+    assert after["tables"] == before["tables"]                         # orders is exactly the backup's
+    # the recipe of docs/live-databases.md deletes them again
+    database.sql("DELETE FROM public.orders t WHERE pg_catalog.to_jsonb(t) IN (SELECT row_data FROM"
+                 " migration_safety.preserved_rows WHERE run_id = %s AND table_name = 'public.orders'"
+                 " AND kind = 'deleted')", (payload["run_id"],))
+    assert _order_ids(database) == set(range(1, 51)) - {3, 4, 5}
+    assert _without(after, "public.orders", "public.orders_id_seq") == \
+        _without(before, "public.orders", "public.orders_id_seq")
+
+
+def test_rows_the_run_itself_deleted_come_back_unreported(database, env, tmp_path):
+    """b2 deletes ten orders and commits, c3 fails, nobody else is connected: the restore brings
+    the ten back, which is what it is for — nothing is reported, exit 1."""
+    ini = _deleting_project(tmp_path, env, 'op.execute("DELETE FROM orders WHERE id <= 10")')
+    (tmp_path / "app-done").write_text("done")                         # no application: c3 fails at once
+    before = fingerprint(database)
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_FAILED, (payload["message"], payload["notes"])
+    assert payload["status"] == "failed-restored", payload
+    assert _preserved(database, payload["run_id"]) == {}
+    assert fingerprint(database) == before
+
+
+def test_rows_deleted_where_the_run_deleted_too_are_reported_as_absent_before_the_restore(
+        database, env, tmp_path, deleting_application):
+    """b2 deletes orders 1-5 and commits; the application deletes orders 20-22 while c3 waits. Who
+    deleted which cannot be told from row versions: all eight come back and are reported as absent
+    before the restore (deleted by the run or by another session), exit 4, nothing lost."""
+    ini = _deleting_project(tmp_path, env, 'op.execute("DELETE FROM orders WHERE id <= 5")')
+    # preserved_rows as an earlier version created it, holding an earlier restore's row
+    database.sql("CREATE SCHEMA IF NOT EXISTS migration_safety; CREATE TABLE migration_safety.preserved_rows"
+                 " (run_id text NOT NULL, table_name text NOT NULL, row_data jsonb NOT NULL, row_xmin bigint NOT NULL,"
+                 " preserved_at timestamptz NOT NULL DEFAULT now());"
+                 " INSERT INTO migration_safety.preserved_rows VALUES ('earlier', 'public.orders', '{\"id\": 7}', 9)")
+    before = fingerprint(database)
+    deleting_application("DELETE FROM orders WHERE id BETWEEN 20 AND 22")
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
+    assert payload["status"] == "failed-restored-rows-aside", payload
+    assert _preserved(database, payload["run_id"]) == {"absent": [1, 2, 3, 4, 5, 20, 21, 22]}
+    assert "deleted by the run or by another session" in payload["message"], payload["message"]
+    assert _preserved(database, "earlier") == {"written": [7]}
+    assert fingerprint(database)["tables"] == before["tables"]
+
+
+@pytest.mark.parametrize("committed_body, absent", [
+    ('op.execute("TRUNCATE orders")', list(range(1, 51))),
+    ('op.execute("UPDATE orders SET id = id + 1000 WHERE id <= 2")', [1, 2, 10]),
+], ids=["truncate", "key-update"])
+def test_rows_the_run_removed_without_a_counted_delete_are_not_blamed_on_others(
+        database, env, tmp_path, deleting_application, committed_body, absent):
+    """b2 removes rows without a DELETE the statistics count (TRUNCATE; an UPDATE that changes
+    their key) while the application, connected, deletes order 10 (or nothing the TRUNCATE left):
+    the missing rows come back and are reported as absent before the restore, never as deleted
+    by other sessions."""
+    ini = _deleting_project(tmp_path, env, committed_body)
+    before = fingerprint(database)
+    deleting_application("DELETE FROM orders WHERE id = 10")
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--allow-unsafe", env=env)
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
+    assert _preserved(database, payload["run_id"]) == {"absent": absent}
+    assert fingerprint(database)["tables"] == before["tables"]
+
+
+def test_a_table_without_a_primary_key_is_named_in_the_notes(database, env, tmp_path, deleting_application):
+    """A reloaded table with no primary key cannot be compared row by row: the notes say so
+    instead of guessing, and the table is the backup's."""
+    ini = _deleting_project(tmp_path, env, 'op.execute("UPDATE events SET what = what")')
+    database.sql("CREATE TABLE events (what text)")
+    database.sql("INSERT INTO events VALUES ('a'), ('b')")
+    before = fingerprint(database)
+    deleting_application("DELETE FROM events WHERE what = 'a'")
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade",
+                     env={**env, "MIGRATION_SELECTIVE_RESTORE": "0"})
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "failed-restored", (payload["message"], payload["notes"])
+    assert any("public.events: no primary key" in note for note in payload["notes"]), payload["notes"]
+    assert fingerprint(database)["tables"] == before["tables"]

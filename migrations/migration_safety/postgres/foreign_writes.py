@@ -6,11 +6,21 @@ every transaction of its own that commits (``CommitTracker``). A row whose ``xmi
 the backup nor one of the run's is another session's write — an order the application took while
 the migration ran — and reloading its table from the backup would discard it. The restore copies
 such rows aside, inside its own transaction and after locking the table against writers, into
-``migration_safety.preserved_rows`` (one row each, as ``jsonb``), and says so.
+``migration_safety.preserved_rows`` (one row each, as ``jsonb``, ``kind`` 'written'), and says so.
 
-What ``xmin`` cannot show: a row another session deleted (it is gone; the restore brings it back),
-and rows written in a subtransaction (a SAVEPOINT) of the run, whose ``xmin`` is the subtransaction's
-id — those count as another session's, which errs on the side of keeping them.
+A row another session deleted leaves no row version to find, so when other sessions may have
+written, the restore also remembers the primary key of every row of each table it reloads (after
+locking, before dropping) and, once the backup's rows are loaded, records the rows it brought back
+whose key was missing. Where the run cannot have removed a key from that table (every commit of
+the run was seen, none deleted from it or replaced its storage, and no update of the run gave a
+row a key the backup lacks), those rows were deleted by another session: ``kind`` 'deleted'.
+Otherwise who deleted them cannot be told: ``kind`` 'absent' (deleted by the run or by another
+session). The reloaded table stays exactly the backup's either way; a person decides. A table
+without a primary key cannot be compared: ``migration_safety.restore_notes`` says so.
+
+What ``xmin`` cannot show: rows written in a subtransaction (a SAVEPOINT) of the run, whose
+``xmin`` is the subtransaction's id — those count as another session's, which errs on the side of
+keeping them.
 """
 from __future__ import annotations
 
@@ -20,6 +30,11 @@ from typing import Iterable, Optional
 from .tools import query_all
 
 PRESERVED_TABLE = "migration_safety.preserved_rows"
+RESTORE_NOTES_TABLE = "migration_safety.restore_notes"
+
+# preserved_rows.kind: a row another session wrote (not in the table now); a row of the backup
+# another session deleted (in the table again); one deleted by the run or by another session
+WRITTEN, DELETED_BY_OTHERS, ABSENT_BEFORE_RESTORE = "written", "deleted", "absent"
 
 # A row version's 32-bit xmin widened to the 64-bit id txid_* functions use, by the epoch of the
 # next transaction id (a row is never newer than that). Ids below 3 are bootstrap/frozen: old.
@@ -56,6 +71,10 @@ def export_snapshot(connection) -> tuple[str, BackupSnapshot]:
     return exported, BackupSnapshot(snapshot)
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def qualified(schema: str, table: str) -> str:
     return '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
 
@@ -74,6 +93,17 @@ def user_tables(connection, excluded_schemas: Iterable[str]) -> list[tuple[str, 
     return [(schema, table) for schema, table in rows]
 
 
+def table_storage(connection, excluded_schemas: Iterable[str]) -> dict:
+    """(schema, table) -> (oid, relfilenode) of every ordinary table: a TRUNCATE, a rewrite or a
+    table dropped and created again changes it, removing rows without counting a delete."""
+    rows = query_all(connection, """
+        SELECT n.nspname::text, c.relname::text, c.oid::bigint, c.relfilenode::bigint
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname <> ALL(%s) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\\_%%'""", (list(excluded_schemas),))
+    return {(schema, table): (oid, filenode) for schema, table, oid, filenode in rows}
+
+
 def preserving_sql(tables: Iterable[tuple[str, str]], snapshot: BackupSnapshot, own_xids: Iterable[int],
                    run_id: str) -> list[str]:
     """Statements for the start of the restore's transaction: lock ``tables`` ((schema, table))
@@ -86,32 +116,154 @@ def preserving_sql(tables: Iterable[tuple[str, str]], snapshot: BackupSnapshot, 
     statements = [
         "CREATE SCHEMA IF NOT EXISTS migration_safety;",
         f"CREATE TABLE IF NOT EXISTS {PRESERVED_TABLE} (run_id text NOT NULL, table_name text NOT NULL,"
-        " row_data jsonb NOT NULL, row_xmin bigint NOT NULL, preserved_at timestamptz NOT NULL DEFAULT now());",
+        " row_data jsonb NOT NULL, row_xmin bigint, preserved_at timestamptz NOT NULL DEFAULT now(),"
+        f" kind text NOT NULL DEFAULT '{WRITTEN}');",
+        # a database whose table an earlier version created (a deleted row has no xmin of its own);
+        # only then: ALTER TABLE would wait for anyone reading the rows of an earlier restore
+        "DO $migration_safety_kind$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid ="
+        f" '{PRESERVED_TABLE}'::regclass AND attname = 'kind' AND NOT attisdropped) THEN ALTER TABLE"
+        f" {PRESERVED_TABLE} ADD COLUMN kind text NOT NULL DEFAULT '{WRITTEN}', ALTER COLUMN row_xmin DROP NOT NULL;"
+        " END IF; END $migration_safety_kind$;",
         f"LOCK TABLE {', '.join(qualified(*table) for table in tables)} IN SHARE MODE;",
     ]
     for schema, table in tables:
-        literal = f"{schema}.{table}".replace("'", "''")
         statements.append(
             f"INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin) "
-            f"SELECT '{run_id}', '{literal}', pg_catalog.to_jsonb(t), {_XMIN_64.format(alias='t')} "
+            f"SELECT {_literal(run_id)}, {_literal(f'{schema}.{table}')}, pg_catalog.to_jsonb(t), "
+            f"{_XMIN_64.format(alias='t')} "
             f"FROM ONLY {qualified(schema, table)} t WHERE {snapshot.foreign_condition('t', own)};")
     return statements
 
 
-def preserved_counts(connection, run_id: str) -> dict:
-    """table -> rows the restore of run ``run_id`` copied aside."""
-    exists = query_all(connection, "SELECT to_regclass(%s) IS NOT NULL", (PRESERVED_TABLE,))[0][0]
-    if not exists:
+# PL/pgSQL: the primary key's columns, in key order, of the relation named by {relation}, into {into}.
+_KEY_COLUMNS_SQL = ("SELECT array_agg(a.attname::text ORDER BY k.position) INTO {into} FROM pg_catalog.pg_index i"
+                    " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)"
+                    " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+                    " WHERE i.indrelid = {relation}::regclass AND i.indisprimary")
+# A row's key as text[] (the comparison survives a key column's type the run changed, e.g. int to bigint).
+_KEY_EXPRESSION_SQL = ("(SELECT string_agg(format('t.%I::text', c), ', ' ORDER BY n)"
+                       " FROM unnest({columns}) WITH ORDINALITY AS u(c, n))")
+_NO_KEY_NOTE = ("no primary key: a row another session deleted during the run cannot be told from the backup's"
+                " rows, and is in the table again")
+_KEY_CHANGED_NOTE = ("its primary key is not the one it had before the restore (the run changed it): rows deleted"
+                     " during the run cannot be told, and are in the table again")
+
+
+def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: Iterable[int]) -> list[str]:
+    """Statements for the restore's transaction, after the lock and before the drops: remember the
+    primary key of every row of ``tables`` ((schema, table)), whether the run wrote that row
+    version, and what a row the backup brings back under a missing key is. ``kinds``: (schema,
+    table) -> (DELETED_BY_OTHERS or ABSENT_BEFORE_RESTORE, whether the run updated the table: then
+    a key the run wrote that the backup lacks turns DELETED_BY_OTHERS into ABSENT_BEFORE_RESTORE,
+    as the update may have changed that row's key)."""
+    tables = sorted(set(tables))
+    if not tables:
+        return []
+    own = ",".join(str(int(xid)) for xid in sorted(set(own_xids)))
+    by_run = f"{_XMIN_64.format(alias='t')} = ANY('{{{own}}}'::bigint[])" if own else "false"
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {RESTORE_NOTES_TABLE} (run_id text NOT NULL, table_name text NOT NULL,"
+        " note text NOT NULL, noted_at timestamptz NOT NULL DEFAULT now());",
+        "CREATE TEMPORARY TABLE migration_safety_keyed (relation text PRIMARY KEY, table_name text NOT NULL,"
+        " key_columns text[], kind text NOT NULL, rekeyed_by_run_possible boolean NOT NULL) ON COMMIT DROP;",
+        "CREATE TEMPORARY TABLE migration_safety_keys_before (relation text NOT NULL, key text[] NOT NULL,"
+        " by_run boolean NOT NULL) ON COMMIT DROP;",
+    ]
+    for schema, table in tables:
+        name, relation = _literal(f"{schema}.{table}"), _literal(qualified(schema, table))
+        kind, run_updated = kinds[(schema, table)]
+        statements.append(
+            "DO $migration_safety_keys$ DECLARE key_columns text[]; BEGIN\n"
+            f"  {_KEY_COLUMNS_SQL.format(relation=relation, into='key_columns')};\n"
+            f"  INSERT INTO pg_temp.migration_safety_keyed VALUES ({relation}, {name}, key_columns,"
+            f" {_literal(kind)}, {'true' if run_updated else 'false'});\n"
+            "  IF key_columns IS NOT NULL THEN\n"
+            "    EXECUTE format('INSERT INTO pg_temp.migration_safety_keys_before SELECT %L, ARRAY[%s], %s"
+            f" FROM ONLY %s t', {relation}, {_KEY_EXPRESSION_SQL.format(columns='key_columns')},"
+            f" $by_run${by_run}$by_run$, {relation});\n"
+            "  END IF;\nEND $migration_safety_keys$;")
+    return statements
+
+
+def deleted_rows_sql(run_id: str) -> str:
+    """After the archive's data is loaded, in the same transaction: record each row the restore
+    brought back whose key was missing before it (key_recording_sql), and a note for each table
+    whose rows cannot be compared."""
+    run = _literal(run_id)
+    return f"""DO $migration_safety_deleted$ DECLARE keyed record; key_columns_now text[]; key_expression text;
+  row_kind text; rekeyed boolean; BEGIN
+  IF pg_catalog.to_regclass('pg_temp.migration_safety_keyed') IS NULL THEN
+    RETURN;   -- no table was reloaded
+  END IF;
+  EXECUTE 'ANALYZE pg_temp.migration_safety_keys_before';   -- an anti-join by hash, not a loop per row
+  FOR keyed IN SELECT * FROM pg_temp.migration_safety_keyed ORDER BY relation LOOP
+    IF pg_catalog.to_regclass(keyed.relation) IS NULL THEN
+      CONTINUE;   -- the run created it: dropped, nothing reloaded
+    END IF;
+    IF keyed.key_columns IS NULL THEN
+      INSERT INTO {RESTORE_NOTES_TABLE} (run_id, table_name, note) VALUES ({run}, keyed.table_name, {_literal(_NO_KEY_NOTE)});
+      CONTINUE;
+    END IF;
+    {_KEY_COLUMNS_SQL.format(relation='keyed.relation', into='key_columns_now')};
+    IF key_columns_now IS DISTINCT FROM keyed.key_columns THEN
+      INSERT INTO {RESTORE_NOTES_TABLE} (run_id, table_name, note)
+        VALUES ({run}, keyed.table_name, {_literal(_KEY_CHANGED_NOTE)});
+      CONTINUE;
+    END IF;
+    key_expression := {_KEY_EXPRESSION_SQL.format(columns='keyed.key_columns')};
+    row_kind := keyed.kind;
+    IF row_kind = {_literal(DELETED_BY_OTHERS)} AND keyed.rekeyed_by_run_possible THEN
+      EXECUTE format('SELECT EXISTS (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.relation = %L'
+                     ' AND b.by_run AND NOT EXISTS (SELECT 1 FROM ONLY %s t WHERE ARRAY[%s] = b.key))',
+                     keyed.relation, keyed.relation, key_expression) INTO rekeyed;
+      IF rekeyed THEN
+        row_kind := {_literal(ABSENT_BEFORE_RESTORE)};
+      END IF;
+    END IF;
+    EXECUTE format('INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin, kind)'
+                   ' SELECT %L, %L, pg_catalog.to_jsonb(t), NULL, %L FROM ONLY %s t WHERE NOT EXISTS'
+                   ' (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.relation = %L'
+                   ' AND b.key = ARRAY[%s])', {run}, keyed.table_name, row_kind, keyed.relation,
+                   keyed.relation, key_expression);
+  END LOOP;
+END $migration_safety_deleted$;
+"""
+
+
+def preserved_counts(connection, run_id: str, kind: str = WRITTEN) -> dict:
+    """table -> rows of ``kind`` the restore of run ``run_id`` recorded (an earlier version's table,
+    without the kind column, holds written rows only)."""
+    has_kind = query_all(connection, "SELECT to_regclass(%s) IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
+                                     " WHERE attrelid = to_regclass(%s) AND attname = 'kind' AND NOT attisdropped)",
+                         (PRESERVED_TABLE, PRESERVED_TABLE))[0]
+    exists, kind_column = has_kind
+    if not exists or (not kind_column and kind != WRITTEN):
         return {}
+    of_kind = " AND kind = %s" if kind_column else ""
     return dict(query_all(connection, f"SELECT table_name, count(*) FROM {PRESERVED_TABLE} WHERE run_id = %s"
-                                      " GROUP BY table_name ORDER BY table_name", (run_id,)))
+                                      f"{of_kind} GROUP BY table_name ORDER BY table_name",
+                          (run_id, kind) if kind_column else (run_id,)))
+
+
+def restore_notes(connection, run_id: str) -> list[str]:
+    """'table: why', for each table whose deleted rows the restore of run ``run_id`` could not tell."""
+    if not query_all(connection, "SELECT to_regclass(%s) IS NOT NULL", (RESTORE_NOTES_TABLE,))[0][0]:
+        return []
+    return [f"{table}: {note}" for table, note in query_all(
+        connection, f"SELECT table_name, note FROM {RESTORE_NOTES_TABLE} WHERE run_id = %s ORDER BY 1", (run_id,))]
 
 
 @dataclass(frozen=True)
 class Preservation:
     """What a restore needs to copy other sessions' rows aside before it reloads their tables and,
     when other sessions may have drawn from sequences (``sequences``: (schema, name) of each),
-    to leave those sequences no further back than they stood when the restore began."""
+    to leave those sequences no further back than they stood when the restore began.
+
+    ``deletes_checked``: other sessions were connected, so one may have deleted rows the restore
+    brings back; those are then recorded. ``run_may_have_deleted``: the tables the run may have
+    removed rows from (it deleted from them, or their storage was replaced: TRUNCATE, a rewrite, a
+    table dropped and created again); None when some commit of the run went unseen (any table).
+    ``run_updated``: the tables the run updated rows of."""
     snapshot: Optional[BackupSnapshot]
     own_xids: frozenset
     run_id: str
@@ -119,10 +271,24 @@ class Preservation:
     # the migration tool's own bookkeeping (Alembic's version table): nobody else writes it, so its
     # rows are the run's even where a commit went unseen (autocommit) and are never set aside
     bookkeeping: frozenset = frozenset()
+    deletes_checked: bool = False
+    run_may_have_deleted: Optional[frozenset] = None
+    run_updated: frozenset = frozenset()
+
+    def _checks_deletes(self) -> bool:
+        return self.snapshot is not None and self.deletes_checked
+
+    def _missing_key_kind(self, table: tuple) -> tuple[str, bool]:
+        if self.run_may_have_deleted is None or table in self.run_may_have_deleted:
+            return ABSENT_BEFORE_RESTORE, False
+        return DELETED_BY_OTHERS, table in self.run_updated
 
     def statements(self, tables: Iterable[tuple[str, str]]) -> list[str]:
         tables = [table for table in tables if table[1] not in self.bookkeeping]
         statements = preserving_sql(tables, self.snapshot, self.own_xids, self.run_id) if self.snapshot else []
+        if statements and self._checks_deletes():
+            statements += key_recording_sql(tables, {table: self._missing_key_kind(table) for table in tables},
+                                            self.own_xids)
         if self.sequences:
             # after the tables are locked: an insert drawing from them waits from here on
             reads = " UNION ALL ".join(
@@ -133,11 +299,13 @@ class Preservation:
         return statements
 
     def epilogue(self) -> str:
-        """After the archive's SQL, in the same transaction: a sequence the backup put back behind
-        where it stood goes forward again (a gap; never a value handed out twice)."""
+        """After the archive's SQL, in the same transaction: the rows the restore brought back that
+        were deleted meanwhile are recorded; a sequence the backup put back behind where it stood
+        goes forward again (a gap; never a value handed out twice)."""
+        deleted = deleted_rows_sql(self.run_id) if self._checks_deletes() else ""
         if not self.sequences:
-            return ""
-        return ("SELECT pg_catalog.setval(pg_catalog.quote_ident(b.schema_name) || '.' || "
+            return deleted
+        return deleted + ("SELECT pg_catalog.setval(pg_catalog.quote_ident(b.schema_name) || '.' || "
                 "pg_catalog.quote_ident(b.sequence_name), b.last_value, true)"
                 " FROM migration_safety_sequences_before b JOIN pg_catalog.pg_sequences s"
                 " ON s.schemaname = b.schema_name AND s.sequencename = b.sequence_name WHERE b.is_called AND"

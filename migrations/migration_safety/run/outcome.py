@@ -76,6 +76,8 @@ class RunResult:
     source: str = "alembic"                 # what ran: an Alembic project, or a SQL folder ("sql")
     rehearsal: Optional[dict] = None        # rehearsal.RehearsalReport, when the run rehearsed
     preserved_rows: dict = field(default_factory=dict)   # table -> other sessions' rows a restore copied aside
+    rows_deleted_by_others: dict = field(default_factory=dict)      # table -> rows other sessions deleted, restored
+    rows_absent_before_restore: dict = field(default_factory=dict)  # table -> rows deleted by the run or by others
 
     @property
     def exit_code(self) -> int:

@@ -30,8 +30,9 @@ from ..base.errors import (ConfigurationError, MigrationSafetyError, NeedsAttent
 from ..base.events import Events
 from ..postgres.catalog_state import (catalog_signature, committed_row_changes, objects_a_restore_cannot_replace,
                                       rewind_sequences, sequence_positions, tables_with_committed_changes)
-from ..postgres.foreign_writes import (PRESERVED_TABLE, BackupSnapshot, Preservation, export_snapshot,
-                                       other_sessions, preserved_counts, run_application_backends,
+from ..postgres.foreign_writes import (ABSENT_BEFORE_RESTORE, DELETED_BY_OTHERS, PRESERVED_TABLE, WRITTEN,
+                                       BackupSnapshot, Preservation, export_snapshot, other_sessions,
+                                       preserved_counts, restore_notes, run_application_backends, table_storage,
                                        unknown_run_connections, user_tables)
 from ..postgres.identity import TargetGuard, WrongDatabase, identify
 from ..postgres.live_tables import live_table_reader
@@ -87,6 +88,7 @@ class RunContext:
     signature_before: Optional[str] = None
     sequences_before: Optional[dict] = None
     changes_before: Optional[dict] = None
+    storage_before: Optional[dict] = None    # (schema, table) -> (oid, relfilenode) when the run began
     ended_runs_backends: set = field(default_factory=set)   # an earlier run's sessions still ending
     tracker: CommitTracker = field(default_factory=CommitTracker)
     guard: Optional[TargetGuard] = None
@@ -380,6 +382,7 @@ def _before_the_change(run: RunContext) -> None:
     run.signature_before = catalog_signature(run.connection, WRAPPER_SCHEMAS)
     run.sequences_before = sequence_positions(run.connection, WRAPPER_SCHEMAS)
     run.changes_before = committed_row_changes(run.connection, WRAPPER_SCHEMAS)
+    run.storage_before = table_storage(run.connection, WRAPPER_SCHEMAS)
     run.ended_runs_backends = run_application_backends(run.connection, alembic_runner.RUN_APPLICATION_NAME)
     run.result.run_id = run_journal.open_entry(run.connection, command=run.direction, target=run.target,
                                                revision_before=run.current, backup=run.backup)
@@ -686,18 +689,48 @@ def _handle_failure(run: RunContext, after: tuple) -> None:
     what = f" (only what the run touched: {restored.restored_objects})" if restored.mode == "selective" else ""
     result.message = (f"{failed} Restored from {Path(run.backup.file).name}{what} in "
                       f"{restored.duration_seconds:.1f}s; back at {', '.join(now) or 'base'}, {detail}")
-    kept = preserved_counts(run.connection, result.run_id)
-    if kept:
-        result.preserved_rows = kept
-        if result.status is Outcome.RESTORED:
-            result.status = Outcome.RESTORED_ROWS_ASIDE
-        rows = ", ".join(f"{table}: {count}" for table, count in kept.items())
+    _report_rows_set_aside(run)
+
+
+def _report_rows_set_aside(run: RunContext) -> None:
+    """After a restore: the rows other sessions wrote meanwhile (copied aside) and the rows deleted
+    meanwhile that the restore brought back (recorded) are said, with what to do about them."""
+    result = run.result
+    written = preserved_counts(run.connection, result.run_id, WRITTEN)
+    deleted = preserved_counts(run.connection, result.run_id, DELETED_BY_OTHERS)
+    absent = preserved_counts(run.connection, result.run_id, ABSENT_BEFORE_RESTORE)
+    result.notes.extend(f"deleted rows not checked in {note}" for note in restore_notes(run.connection, result.run_id))
+    if not (written or deleted or absent):
+        return
+    result.preserved_rows, result.rows_deleted_by_others, result.rows_absent_before_restore = written, deleted, absent
+    if result.status is Outcome.RESTORED:
+        result.status = Outcome.RESTORED_ROWS_ASIDE
+    where = f"{PRESERVED_TABLE} (run_id '{result.run_id}'"
+    if written:
         result.message += (
             f". Other sessions wrote rows to tables the restore reloaded while the run was in progress; "
-            f"they are not in those tables now but were copied to {PRESERVED_TABLE} (run_id "
-            f"'{result.run_id}'; {rows}). Re-insert the ones still wanted, e.g. INSERT INTO <table> SELECT "
+            f"they are not in those tables now but were copied to {where}, kind '{WRITTEN}'; {_counts(written)}). "
+            f"Re-insert the ones still wanted, e.g. INSERT INTO <table> SELECT "
             f"(jsonb_populate_record(NULL::<table>, row_data)).* FROM {PRESERVED_TABLE} WHERE run_id = "
-            f"'{result.run_id}' AND table_name = '<table>'")
+            f"'{result.run_id}' AND table_name = '<table>' AND kind = '{WRITTEN}'")
+    if deleted:
+        result.message += (
+            f". Rows deleted by other sessions while the run was in progress are in the reloaded tables again "
+            f"(they are the backup's); they are listed in {where}, kind '{DELETED_BY_OTHERS}'; {_counts(deleted)})")
+    if absent:
+        result.message += (
+            f". Rows absent before the restore (deleted by the run or by another session: which cannot be told) "
+            f"are in the reloaded tables again; they are listed in {where}, kind '{ABSENT_BEFORE_RESTORE}'; "
+            f"{_counts(absent)})")
+    if deleted or absent:
+        result.message += (
+            f". Delete again the ones that must stay deleted, e.g. DELETE FROM <table> t WHERE pg_catalog.to_jsonb(t) "
+            f"IN (SELECT row_data FROM {PRESERVED_TABLE} WHERE run_id = '{result.run_id}' AND table_name = "
+            f"'<table>' AND kind = '<kind>')")
+
+
+def _counts(per_table: dict) -> str:
+    return ", ".join(f"{table}: {count}" for table, count in per_table.items())
 
 
 def _bookkeeping_tables(run: RunContext) -> frozenset:
@@ -714,8 +747,12 @@ def _restore_touched_or_all(run: RunContext):
     Either reads the backup through the descriptor opened when it was verified, and first copies
     aside the rows other sessions wrote to the tables it reloads (foreign_writes)."""
     tools, archive, backup = run.tools, run.archive, run.backup
+    others = _sessions_that_may_have_drawn(run)
     preservation = Preservation(run.backup_snapshot, frozenset(run.tracker.own_xids), run.result.run_id,
-                                _sequences_others_may_hold(run), _bookkeeping_tables(run))
+                                _sequences_others_may_hold(run, others), _bookkeeping_tables(run),
+                                deletes_checked=bool(others),
+                                run_may_have_deleted=_tables_the_run_may_have_emptied(run) if others else None,
+                                run_updated=frozenset(run.tracker.own_updates))
     with run.events.progress("Restore", archive.size) as progress:
         if run.safety.selective_restore:
             run.tracker.close_connections()
@@ -748,11 +785,28 @@ def _may_commit_unseen(run: RunContext) -> str:
     return "; ".join(sorted({f"{f.rule} at {Path(f.file).name}:{f.line}" for f in found}))
 
 
+def _unattributed_commits(run: RunContext) -> list:
+    """Why some commits of the run may not be known with what they wrote (empty: all are)."""
+    unseen = _may_commit_unseen(run)
+    return run.tracker.unattributed + ([unseen] if unseen else [])
+
+
+def _tables_the_run_may_have_emptied(run: RunContext) -> Optional[frozenset]:
+    """The tables the run may have removed rows from: its commits deleted from them, or their
+    storage is not the one they had when it began (TRUNCATE, a rewrite, dropped and created
+    again: no delete is counted). None when some commit of the run went unseen: any table."""
+    if _unattributed_commits(run) or run.storage_before is None or unknown_run_connections(
+            run.connection, run.tracker.all_pids | run.ended_runs_backends, alembic_runner.RUN_APPLICATION_NAME):
+        return None
+    now = table_storage(run.connection, WRAPPER_SCHEMAS)
+    replaced = {table for table, storage in now.items() if run.storage_before.get(table) != storage}
+    return frozenset(run.tracker.own_deletes) | frozenset(replaced)
+
+
 def _tables_not_the_runs(run: RunContext) -> frozenset:
     """Tables the run certainly did not write: every commit of the run was seen and none changed
     them. Empty when some commit escaped the tracker (then any table may be the run's)."""
-    unseen = _may_commit_unseen(run)
-    unattributed = run.tracker.unattributed + ([unseen] if unseen else [])
+    unattributed = _unattributed_commits(run)
     if unattributed:
         run.notes.append(f"the run's own writes cannot all be told from other sessions' ({'; '.join(unattributed)}):"
                          " every table that changed is restored, other sessions' rows copied aside first")
@@ -768,10 +822,9 @@ def _sessions_that_may_have_drawn(run: RunContext) -> list:
     return sorted(set(run.sessions_before) | set(now))
 
 
-def _sequences_others_may_hold(run: RunContext) -> tuple:
+def _sequences_others_may_hold(run: RunContext, others: list) -> tuple:
     """(schema, name) of every sequence the restore must not move back: all of them when other
-    sessions are or were connected (any may hold a value drawn since the backup), else none."""
-    others = _sessions_that_may_have_drawn(run)
+    sessions (``others``) are or were connected (any may hold a value drawn since the backup), else none."""
     if not others:
         return ()
     run.notes.append(f"sequences are left no further back than before the restore (a gap, harmless): other "

@@ -399,7 +399,9 @@ def controls_transactions(statement: str) -> bool:
 # its transaction id (the xmin of every row it wrote) and the tables it changed rows of.
 OWN_CHANGES_SQL = """
 SELECT pg_catalog.txid_current_if_assigned(),
-       coalesce(array_agg(ARRAY[schemaname::text, relname::text]), '{}')
+       coalesce(array_agg(ARRAY[schemaname::text, relname::text]), '{}'),
+       coalesce(array_agg(ARRAY[schemaname::text, relname::text]) FILTER (WHERE n_tup_del > 0), '{}'),
+       coalesce(array_agg(ARRAY[schemaname::text, relname::text]) FILTER (WHERE n_tup_upd > 0), '{}')
 FROM pg_catalog.pg_stat_xact_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0
 """
 
@@ -433,6 +435,10 @@ class CommitTracker:
     engines: list = field(default_factory=list)
     own_xids: set = field(default_factory=set)         # ids of the run's committed transactions
     own_tables: set = field(default_factory=set)       # (schema, table) those transactions changed rows of
+    # of those, the tables they deleted rows from and updated rows of: a row missing from such a
+    # table when the restore begins may be the run's doing (an update can change a row's key)
+    own_deletes: set = field(default_factory=set)
+    own_updates: set = field(default_factory=set)
     unattributed_reasons: list = field(default_factory=list)
     announced: set = field(default_factory=set)        # id() of DBAPI connections about to commit through us
 
@@ -465,13 +471,15 @@ class CommitTracker:
         try:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute(OWN_CHANGES_SQL)
-                xid, tables = cursor.fetchone()
+                xid, tables, deleted_from, updated = cursor.fetchone()
         except Exception as exc:  # an aborted transaction cannot commit anyway; anything else: unknown
             self.unattributed_reasons.append(f"could not read what a commit wrote ({type(exc).__name__})")
             return True
         if xid is not None:
             self.own_xids.add(int(xid))
         self.own_tables.update((schema, table) for schema, table in tables)
+        self.own_deletes.update((schema, table) for schema, table in deleted_from)
+        self.own_updates.update((schema, table) for schema, table in updated)
         return xid is not None
 
     def transaction_control_seen(self, statement: str) -> None:
