@@ -135,27 +135,34 @@ def preserving_sql(tables: Iterable[tuple[str, str]], snapshot: BackupSnapshot, 
     return statements
 
 
-# PL/pgSQL: the primary key's columns, in key order, of the relation named by {relation}, into {into}.
-_KEY_COLUMNS_SQL = ("SELECT array_agg(a.attname::text ORDER BY k.position) INTO {into} FROM pg_catalog.pg_index i"
+# PL/pgSQL: the primary key's columns, in key order, and their types, of the relation named by
+# {relation}, into {columns} and {types}.
+_KEY_COLUMNS_SQL = ("SELECT array_agg(a.attname::text ORDER BY k.position),"
+                    " array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY k.position)"
+                    " INTO {columns}, {types} FROM pg_catalog.pg_index i"
                     " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)"
                     " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
                     " WHERE i.indrelid = {relation}::regclass AND i.indisprimary")
-# A row's key as text[] (the comparison survives a key column's type the run changed, e.g. int to bigint).
-_KEY_EXPRESSION_SQL = ("(SELECT string_agg(format('t.%I::text', c), ', ' ORDER BY n)"
-                       " FROM unnest({columns}) WITH ORDINALITY AS u(c, n))")
+# The saved keys b against the table t, column by column: in the key's own type, so that the
+# primary key's index and hashing serve the comparison (a table of millions of rows takes seconds);
+# as text where the run changed a key column's type (int to bigint: still the same values).
+_JOIN_CONDITION_SQL = ("(SELECT string_agg(CASE WHEN b_type = t_type THEN format('b.%1$I = t.%1$I', c)"
+                       " ELSE format('b.%1$I::text = t.%1$I::text', c) END, ' AND ' ORDER BY n)"
+                       " FROM unnest({columns}, {types_before}, {types_now}) WITH ORDINALITY AS u(c, b_type, t_type, n))")
 _NO_KEY_NOTE = ("no primary key: a row another session deleted during the run cannot be told from the backup's"
                 " rows, and is in the table again")
 _KEY_CHANGED_NOTE = ("its primary key is not the one it had before the restore (the run changed it): rows deleted"
                      " during the run cannot be told, and are in the table again")
+_BY_RUN_COLUMN = "migration_safety_by_run"
 
 
 def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: Iterable[int]) -> list[str]:
     """Statements for the restore's transaction, after the lock and before the drops: remember the
-    primary key of every row of ``tables`` ((schema, table)), whether the run wrote that row
-    version, and what a row the backup brings back under a missing key is. ``kinds``: (schema,
-    table) -> (DELETED_BY_OTHERS or ABSENT_BEFORE_RESTORE, whether the run updated the table: then
-    a key the run wrote that the backup lacks turns DELETED_BY_OTHERS into ABSENT_BEFORE_RESTORE,
-    as the update may have changed that row's key)."""
+    primary key of every row of ``tables`` ((schema, table)), one temporary table each, with
+    whether the run wrote that row version, and what a row the backup brings back under a missing
+    key is. ``kinds``: (schema, table) -> (DELETED_BY_OTHERS or ABSENT_BEFORE_RESTORE, whether the
+    run updated the table: then a key the run wrote that the backup lacks turns DELETED_BY_OTHERS
+    into ABSENT_BEFORE_RESTORE, as the update may have changed that row's key)."""
     tables = sorted(set(tables))
     if not tables:
         return []
@@ -165,22 +172,24 @@ def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: 
         f"CREATE TABLE IF NOT EXISTS {RESTORE_NOTES_TABLE} (run_id text NOT NULL, table_name text NOT NULL,"
         " note text NOT NULL, noted_at timestamptz NOT NULL DEFAULT now());",
         "CREATE TEMPORARY TABLE migration_safety_keyed (relation text PRIMARY KEY, table_name text NOT NULL,"
-        " key_columns text[], kind text NOT NULL, rekeyed_by_run_possible boolean NOT NULL) ON COMMIT DROP;",
-        "CREATE TEMPORARY TABLE migration_safety_keys_before (relation text NOT NULL, key text[] NOT NULL,"
-        " by_run boolean NOT NULL) ON COMMIT DROP;",
+        " key_columns text[], key_types text[], keys_table text NOT NULL, kind text NOT NULL,"
+        " rekeyed_by_run_possible boolean NOT NULL) ON COMMIT DROP;",
     ]
-    for schema, table in tables:
+    for number, (schema, table) in enumerate(tables):
         name, relation = _literal(f"{schema}.{table}"), _literal(qualified(schema, table))
+        keys_table = _literal(f"migration_safety_keys_{number}")
         kind, run_updated = kinds[(schema, table)]
         statements.append(
-            "DO $migration_safety_keys$ DECLARE key_columns text[]; BEGIN\n"
-            f"  {_KEY_COLUMNS_SQL.format(relation=relation, into='key_columns')};\n"
-            f"  INSERT INTO pg_temp.migration_safety_keyed VALUES ({relation}, {name}, key_columns,"
-            f" {_literal(kind)}, {'true' if run_updated else 'false'});\n"
+            "DO $migration_safety_keys$ DECLARE key_columns text[]; key_types text[]; BEGIN\n"
+            f"  {_KEY_COLUMNS_SQL.format(relation=relation, columns='key_columns', types='key_types')};\n"
+            f"  INSERT INTO pg_temp.migration_safety_keyed VALUES ({relation}, {name}, key_columns, key_types,"
+            f" {keys_table}, {_literal(kind)}, {'true' if run_updated else 'false'});\n"
             "  IF key_columns IS NOT NULL THEN\n"
-            "    EXECUTE format('INSERT INTO pg_temp.migration_safety_keys_before SELECT %L, ARRAY[%s], %s"
-            f" FROM ONLY %s t', {relation}, {_KEY_EXPRESSION_SQL.format(columns='key_columns')},"
+            "    EXECUTE format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT %s, %s AS "
+            f"{_BY_RUN_COLUMN} FROM ONLY %s t', {keys_table},"
+            " (SELECT string_agg(format('t.%I', c), ', ') FROM unnest(key_columns) AS c),"
             f" $by_run${by_run}$by_run$, {relation});\n"
+            f"    EXECUTE format('ANALYZE pg_temp.%I', {keys_table});   -- the comparison hashes or probes the index\n"
             "  END IF;\nEND $migration_safety_keys$;")
     return statements
 
@@ -188,14 +197,14 @@ def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: 
 def deleted_rows_sql(run_id: str) -> str:
     """After the archive's data is loaded, in the same transaction: record each row the restore
     brought back whose key was missing before it (key_recording_sql), and a note for each table
-    whose rows cannot be compared."""
+    whose rows cannot be compared. Both comparisons read every row (a count, never an EXISTS, which
+    the planner may answer with a scan of the table per saved key)."""
     run = _literal(run_id)
-    return f"""DO $migration_safety_deleted$ DECLARE keyed record; key_columns_now text[]; key_expression text;
-  row_kind text; rekeyed boolean; BEGIN
+    return f"""DO $migration_safety_deleted$ DECLARE keyed record; key_columns_now text[]; key_types_now text[];
+  join_condition text; row_kind text; rekeyed bigint; BEGIN
   IF pg_catalog.to_regclass('pg_temp.migration_safety_keyed') IS NULL THEN
     RETURN;   -- no table was reloaded
   END IF;
-  EXECUTE 'ANALYZE pg_temp.migration_safety_keys_before';   -- an anti-join by hash, not a loop per row
   FOR keyed IN SELECT * FROM pg_temp.migration_safety_keyed ORDER BY relation LOOP
     IF pg_catalog.to_regclass(keyed.relation) IS NULL THEN
       CONTINUE;   -- the run created it: dropped, nothing reloaded
@@ -204,27 +213,27 @@ def deleted_rows_sql(run_id: str) -> str:
       INSERT INTO {RESTORE_NOTES_TABLE} (run_id, table_name, note) VALUES ({run}, keyed.table_name, {_literal(_NO_KEY_NOTE)});
       CONTINUE;
     END IF;
-    {_KEY_COLUMNS_SQL.format(relation='keyed.relation', into='key_columns_now')};
+    {_KEY_COLUMNS_SQL.format(relation='keyed.relation', columns='key_columns_now', types='key_types_now')};
     IF key_columns_now IS DISTINCT FROM keyed.key_columns THEN
       INSERT INTO {RESTORE_NOTES_TABLE} (run_id, table_name, note)
         VALUES ({run}, keyed.table_name, {_literal(_KEY_CHANGED_NOTE)});
       CONTINUE;
     END IF;
-    key_expression := {_KEY_EXPRESSION_SQL.format(columns='keyed.key_columns')};
+    join_condition := {_JOIN_CONDITION_SQL.format(columns='keyed.key_columns', types_before='keyed.key_types',
+                                                  types_now='key_types_now')};
     row_kind := keyed.kind;
     IF row_kind = {_literal(DELETED_BY_OTHERS)} AND keyed.rekeyed_by_run_possible THEN
-      EXECUTE format('SELECT EXISTS (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.relation = %L'
-                     ' AND b.by_run AND NOT EXISTS (SELECT 1 FROM ONLY %s t WHERE ARRAY[%s] = b.key))',
-                     keyed.relation, keyed.relation, key_expression) INTO rekeyed;
-      IF rekeyed THEN
+      EXECUTE format('SELECT count(*) FROM pg_temp.%I b WHERE b.{_BY_RUN_COLUMN} AND NOT EXISTS'
+                     ' (SELECT 1 FROM ONLY %s t WHERE %s)', keyed.keys_table, keyed.relation, join_condition)
+        INTO rekeyed;
+      IF rekeyed > 0 THEN
         row_kind := {_literal(ABSENT_BEFORE_RESTORE)};
       END IF;
     END IF;
     EXECUTE format('INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin, kind)'
                    ' SELECT %L, %L, pg_catalog.to_jsonb(t), NULL, %L FROM ONLY %s t WHERE NOT EXISTS'
-                   ' (SELECT 1 FROM pg_temp.migration_safety_keys_before b WHERE b.relation = %L'
-                   ' AND b.key = ARRAY[%s])', {run}, keyed.table_name, row_kind, keyed.relation,
-                   keyed.relation, key_expression);
+                   ' (SELECT 1 FROM pg_temp.%I b WHERE %s)', {run}, keyed.table_name, row_kind, keyed.relation,
+                   keyed.keys_table, join_condition);
   END LOOP;
 END $migration_safety_deleted$;
 """
