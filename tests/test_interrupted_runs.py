@@ -521,3 +521,48 @@ def test_another_databases_retention_in_the_shared_directory_keeps_the_backup_re
     assert recovered["action"] == "restored" and recovered["schema_verified"] is True
     assert fingerprint(database) == before
     assert cli_json(ini, "status", env=env)["needs_attention"] is False
+
+
+FAILS_AT_ONCE = revision("c3", "b2", """
+    op.execute("INSERT INTO notes VALUES (1, 'duplicate key: fails')")
+""")
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (the tools the wrapper started run in sessions of their own)."""
+    tree, unvisited = [], [pid]
+    while unvisited:
+        parent = unvisited.pop()
+        tree.append(parent)
+        children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout.split()
+        unvisited.extend(int(child) for child in children)
+    return tree
+
+
+def test_a_restore_whose_machine_dies_does_not_keep_its_locks_on_the_server(database, env, tmp_path):
+    """The wrapper and every tool it started die at once (a container stopped, an OOM kill) while
+    the restore's transaction waits for a lock an application holds. The server notices the
+    vanished client within seconds and ends that transaction, instead of taking the lock once the
+    application lets go and reloading tables for a client that is gone; `recover` then restores."""
+    ini = project(tmp_path, env, FAILS_AT_ONCE)
+    before = fingerprint(database)
+    holder = database.connect()
+    holder.autocommit = False
+    holder.cursor().execute("LOCK TABLE notes IN ROW EXCLUSIVE MODE")    # as an open write transaction does
+    wrapper = start_upgrade(ini, env)
+    try:
+        def restore_waiting():
+            return database.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND"
+                                " wait_event_type = 'Lock' AND pid <> %s", (holder.get_backend_pid(),))
+        [[restoring]] = wait_for(restore_waiting, "the restore to wait for the application's lock")
+        for pid in _process_tree(wrapper.pid):
+            subprocess.run(["kill", "-KILL", str(pid)], capture_output=True)
+        wrapper.communicate()
+        wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (restoring,)),
+                 "the server to end the restore's session while the application still holds its lock", timeout=20)
+    finally:
+        holder.rollback()
+        holder.close()
+    recovered = cli_json(ini, "recover", "--yes", env=env)
+    assert recovered["action"] == "restored", recovered
+    assert fingerprint(database) == before

@@ -166,10 +166,19 @@ def preserved_aside(connection, preserved_schemas: Iterable[str]) -> tuple[list[
     return before, after
 
 
+# A server notices a client that vanished only when it next talks to it: a restore waiting for a
+# lock, or running a long statement, would go on (holding the locks it has, and taking more) for
+# a wrapper and psql that died with their machine. PostgreSQL 14 checks the connection while a
+# statement runs; older servers do not know the setting, so it is set only where it exists.
+_CHECK_THE_CLIENT = ("SELECT pg_catalog.set_config('client_connection_check_interval', '1s', false)"
+                     " WHERE pg_catalog.current_setting('server_version_num')::int >= 140000;")
+
+
 def prelude_sql(lock_timeout: str, drops: Iterable[str]) -> str:
     """What the restore's transaction runs before the archive's SQL: wait for locks at most
-    ``lock_timeout``, then the DROP statements."""
-    return "\n".join([f"SET lock_timeout = '{lock_timeout}';", "SET client_min_messages = warning;", *drops, ""])
+    ``lock_timeout``, stop as soon as the client is gone, then the DROP statements."""
+    return "\n".join([f"SET lock_timeout = '{lock_timeout}';", "SET client_min_messages = warning;",
+                      _CHECK_THE_CLIENT, *drops, ""])
 
 
 def restore_in_place(settings, archive: "OpenedArchive", *, pg_restore: Tool, psql: Tool, pg_dump: Tool,
