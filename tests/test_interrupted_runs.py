@@ -566,3 +566,21 @@ def test_a_restore_whose_machine_dies_does_not_keep_its_locks_on_the_server(data
     recovered = cli_json(ini, "recover", "--yes", env=env)
     assert recovered["action"] == "restored", recovered
     assert fingerprint(database) == before
+
+
+def test_a_run_killed_while_its_revision_waits_does_not_stay_in_the_lock_queue(database, env, tmp_path):
+    """SIGKILL of the wrapper while a revision waits for a lock (a cancelled CI job): the server
+    notices the vanished client within seconds and ends the revision's transaction, instead of
+    leaving it queued for the lock (where it would block the application's statements behind it)
+    until the lock timeout, then running the rest of the revision for nobody."""
+    ini = project(tmp_path, env)
+    holder = hold_notes(database)
+    wrapper = start_upgrade(ini, env)
+    try:
+        [[waiting]] = wait_for(lambda: migration_waiting(database), "the migration to wait for the lock")
+        wrapper.kill()
+        wrapper.communicate()
+        wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (waiting,)),
+                 "the server to end the killed run's session while the lock is still held", timeout=20)
+    finally:
+        holder.close()

@@ -369,7 +369,7 @@ def _refuse_what_a_restore_could_not_replace(run: RunContext) -> None:
 def _probe(run: RunContext):
     try:
         with alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout,
-                                            alembic_runner.PROBE_APPLICATION_NAME):
+                                            alembic_runner.PROBE_APPLICATION_NAME, server_major=run.server.major):
             return run.source.probe(run.guard, run.connection)
     except WrongDatabase as exc:
         raise ConfigurationError(f"{exc}; nothing was changed",
@@ -392,7 +392,8 @@ def _run_alembic(run: RunContext) -> None:
     started = time.monotonic()
     run.events.step(f"Running {run.source.kind} {run.direction} {run.target} ({len(run.plan.steps)} revision(s))")
     with run.tracker.listening(run.guard), run.source.watching() as running, \
-            alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout), \
+            alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout,
+                                           server_major=run.server.major), \
             run.interruption.catching():
         try:
             run.source.run(run.plan, run.tracker, run.events, run.notes)

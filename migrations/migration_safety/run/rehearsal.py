@@ -336,7 +336,8 @@ def _run_on_copy(run, name: str, report: RehearsalReport) -> None:
     sampler.start()
     try:
         with tracker.listening(guard), own.listening(), source.watching() as running, \
-                alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout):
+                alembic_runner.session_options(run.safety.lock_timeout, run.safety.statement_timeout,
+                                               server_major=run.server.major):
             try:
                 source.run(run.plan, tracker, run.events, [])
             except BaseException as exc:   # KeyboardInterrupt included: the rehearsal failed

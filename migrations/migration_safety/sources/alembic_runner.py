@@ -715,16 +715,23 @@ PROBE_APPLICATION_NAME = "migration_safety_probe"
 
 @contextlib.contextmanager
 def session_options(lock_timeout: str, statement_timeout: str,
-                    application_name: str = RUN_APPLICATION_NAME) -> Iterator[None]:
+                    application_name: str = RUN_APPLICATION_NAME, *, server_major: int = 0) -> Iterator[None]:
     """Apply timeouts to every connection opened in this process meanwhile (env.py's): libpq
     drivers (psycopg2, psycopg) read ``PGOPTIONS``; asyncpg does not, so it gets the same
     settings as ``server_settings`` (sent in the startup packet, like ``PGOPTIONS``) through
-    SQLAlchemy's ``do_connect`` event, which sees every connection any engine opens."""
+    SQLAlchemy's ``do_connect`` event, which sees every connection any engine opens.
+
+    From PostgreSQL 14 (``server_major``) the server also checks every second, while a statement
+    runs, that the client is still there: a run killed with its machine (a cancelled CI job) does
+    not leave a revision waiting in the lock queue, or updating a large table, for nobody. An older
+    server would refuse the unknown setting at connection time, so it is not sent there."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
     settings = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout,
                 "application_name": application_name}
+    if server_major >= 14:
+        settings["client_connection_check_interval"] = "1s"
 
     def asyncpg_server_settings(dialect, connection_record, cargs, cparams) -> None:
         if dialect.driver == "asyncpg":
