@@ -220,10 +220,7 @@ class StreamCheck:
 
     def finish(self) -> None:
         """ToolError unless zstd read a whole, intact frame."""
-        try:
-            self.process.stdin.close()
-        except BrokenPipeError:
-            pass
+        self._close_input()
         stderr = self.process.stderr.read().decode("utf-8", "replace")
         self.process.wait()
         if self.process.returncode != 0:
@@ -231,7 +228,10 @@ class StreamCheck:
 
     def stop(self) -> None:
         stop_tool(self.process)
+        self._close_input()
+
+    def _close_input(self) -> None:
         try:
             self.process.stdin.close()
-        except BrokenPipeError:
+        except BrokenPipeError:          # what was buffered could not be flushed: it stopped reading
             pass

@@ -79,28 +79,28 @@ def qualified(schema: str, table: str) -> str:
     return '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
 
 
+# Every ordinary table (partitions included, each on its own) outside the excluded schemas (%s)
+# and not an extension's.
+_USER_TABLES = """
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND n.nspname <> ALL(%s) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\\_%%'
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                      AND d.objid = c.oid AND d.deptype = 'e')"""
+
+
 def user_tables(connection, excluded_schemas: Iterable[str]) -> list[tuple[str, str]]:
-    """(schema, table) of every ordinary table (partitions included, each on its own) outside the
-    excluded schemas."""
-    rows = query_all(connection, """
-        SELECT n.nspname::text, c.relname::text
-        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND n.nspname <> ALL(%s) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\\_%%'
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                          AND d.objid = c.oid AND d.deptype = 'e')
-        ORDER BY 1, 2""", (list(excluded_schemas),))
+    """(schema, table) of every ordinary table outside the excluded schemas."""
+    rows = query_all(connection, f"SELECT n.nspname::text, c.relname::text {_USER_TABLES} ORDER BY 1, 2",
+                     (list(excluded_schemas),))
     return [(schema, table) for schema, table in rows]
 
 
 def table_storage(connection, excluded_schemas: Iterable[str]) -> dict:
     """(schema, table) -> (oid, relfilenode) of every ordinary table: a TRUNCATE, a rewrite or a
     table dropped and created again changes it, removing rows without counting a delete."""
-    rows = query_all(connection, """
-        SELECT n.nspname::text, c.relname::text, c.oid::bigint, c.relfilenode::bigint
-        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND n.nspname <> ALL(%s) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-          AND n.nspname NOT LIKE 'pg\\_%%'""", (list(excluded_schemas),))
+    rows = query_all(connection, f"SELECT n.nspname::text, c.relname::text, c.oid::bigint, c.relfilenode::bigint"
+                                 f" {_USER_TABLES}", (list(excluded_schemas),))
     return {(schema, table): (oid, filenode) for schema, table, oid, filenode in rows}
 
 
@@ -239,19 +239,22 @@ END $migration_safety_deleted$;
 """
 
 
-def preserved_counts(connection, run_id: str, kind: str = WRITTEN) -> dict:
-    """table -> rows of ``kind`` the restore of run ``run_id`` recorded (an earlier version's table,
+def preserved_counts(connection, run_id: str) -> dict:
+    """kind -> table -> rows the restore of run ``run_id`` recorded (an earlier version's table,
     without the kind column, holds written rows only)."""
-    has_kind = query_all(connection, "SELECT to_regclass(%s) IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
-                                     " WHERE attrelid = to_regclass(%s) AND attname = 'kind' AND NOT attisdropped)",
-                         (PRESERVED_TABLE, PRESERVED_TABLE))[0]
-    exists, kind_column = has_kind
-    if not exists or (not kind_column and kind != WRITTEN):
+    exists, kind_column = query_all(
+        connection, "SELECT to_regclass(%s) IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
+                    " WHERE attrelid = to_regclass(%s) AND attname = 'kind' AND NOT attisdropped)",
+        (PRESERVED_TABLE, PRESERVED_TABLE))[0]
+    if not exists:
         return {}
-    of_kind = " AND kind = %s" if kind_column else ""
-    return dict(query_all(connection, f"SELECT table_name, count(*) FROM {PRESERVED_TABLE} WHERE run_id = %s"
-                                      f"{of_kind} GROUP BY table_name ORDER BY table_name",
-                          (run_id, kind) if kind_column else (run_id,)))
+    kind = "kind" if kind_column else _literal(WRITTEN)
+    counts: dict = {}
+    for row_kind, table, count in query_all(
+            connection, f"SELECT {kind}, table_name, count(*) FROM {PRESERVED_TABLE} WHERE run_id = %s"
+                        " GROUP BY 1, 2 ORDER BY 1, 2", (run_id,)):
+        counts.setdefault(row_kind, {})[table] = count
+    return counts
 
 
 def restore_notes(connection, run_id: str) -> list[str]:
@@ -301,7 +304,7 @@ class Preservation:
         if self.sequences:
             # after the tables are locked: an insert drawing from them waits from here on
             reads = " UNION ALL ".join(
-                f"SELECT '{schema.replace(chr(39), chr(39) * 2)}'::text, '{name.replace(chr(39), chr(39) * 2)}'::text,"
+                f"SELECT {_literal(schema)}::text, {_literal(name)}::text,"
                 f" last_value, is_called FROM {qualified(schema, name)}" for schema, name in self.sequences)
             statements.append(f"CREATE TEMPORARY TABLE migration_safety_sequences_before (schema_name, sequence_name,"
                               f" last_value, is_called) ON COMMIT DROP AS {reads};")

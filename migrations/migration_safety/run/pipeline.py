@@ -697,9 +697,8 @@ def _report_rows_set_aside(run: RunContext) -> None:
     """After a restore: the rows other sessions wrote meanwhile (copied aside) and the rows deleted
     meanwhile that the restore brought back (recorded) are said, with what to do about them."""
     result = run.result
-    written = preserved_counts(run.connection, result.run_id, WRITTEN)
-    deleted = preserved_counts(run.connection, result.run_id, DELETED_BY_OTHERS)
-    absent = preserved_counts(run.connection, result.run_id, ABSENT_BEFORE_RESTORE)
+    recorded = preserved_counts(run.connection, result.run_id)
+    written, deleted, absent = (recorded.get(kind, {}) for kind in (WRITTEN, DELETED_BY_OTHERS, ABSENT_BEFORE_RESTORE))
     result.notes.extend(f"deleted rows not checked in {note}" for note in restore_notes(run.connection, result.run_id))
     if not (written or deleted or absent):
         return
