@@ -408,6 +408,10 @@ def main() -> int:
         parser.error(f"--only: no such row {sorted(only - set(TARGETS))}; the rows are {list(TARGETS)}")
     if args.quick:
         sizes_mb, args.rounds = [20], 1
+    # The wrapper measured as installed (pip, scripts/bootstrap.sh): with its bytecode, which a run
+    # under PYTHONDONTWRITEBYTECODE would otherwise compile again each time
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "migrations" / "migration_safety")], check=True,
+                   capture_output=True)
     scratch_root = Path(tempfile.mkdtemp(prefix="migration_bench_"))
     os.chmod(scratch_root, 0o755)
     cluster = local_postgres.start_cluster(scratch_root / "pg" / "data")
@@ -482,8 +486,11 @@ def measure_size(cluster, scratch_root: Path, size_mb: int, rounds: int, *, form
         cluster.drop_database(database)
 
 
-TARGETS = {"safe upgrade": 1.05, "rehearsed safe upgrade": 1.1, "rolled-back failure": 1.05,
-           "rolled-back failure, large table updated": 0.6,
+# A failure rolled back by its transaction costs no restore: the wrapper should then cost less
+# than a plain dump (issue 24). When the failed revision first updated the large table, that
+# update is in both columns and bounds the ratio from below (docs/performance.md).
+TARGETS = {"safe upgrade": 1.05, "rehearsed safe upgrade": 1.1, "rolled-back failure": 0.6,
+           "rolled-back failure, large table updated": 1.0,
            "restored failure": 1.1, "restored failure, small table touched": 1.1}
 PHASES = ("restore phase, small table touched", "rehearsal phase")
 

@@ -68,3 +68,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
     echo "$wanted" > "$stamp"
 fi
+# Bytecode for the package now, as pip does when it installs one: where PYTHONDONTWRITEBYTECODE
+# is set (many CI and container images set it) Python never writes it, and every run would compile
+# the package's modules again, about 0.13 s of CPU before the backup can start.
+"$VENV/bin/python" -m compileall -q "$ROOT/migrations/migration_safety" >/dev/null

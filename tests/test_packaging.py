@@ -176,3 +176,34 @@ def test_serve_without_the_service_extra_says_which_extra_to_install(installed, 
         cwd=tmp_path, env=_clean_environment(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "pip install 'migration-safety[service]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_set_up_command_compiles_the_package_so_no_run_compiles_it(env, tmp_path):
+    """Where PYTHONDONTWRITEBYTECODE is set (CI images, containers) Python never caches bytecode:
+    without the set-up compiling it, as pip does for an installed package, every run would compile
+    the package's modules before the backup could start. A copy of the checkout with no bytecode
+    yet (its virtualenv the shared one) is set up with PYTHONDONTWRITEBYTECODE set; then a run
+    free to write bytecode finds none to write."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO_ROOT / "migrations", checkout / "migrations",
+                    ignore=shutil.ignore_patterns("__pycache__", "backups"))
+    shutil.copytree(REPO_ROOT / "scripts", checkout / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "requirements.txt", checkout / "requirements.txt")
+    (checkout / ".venv").symlink_to(REPO_ROOT / ".venv")
+    no_bytecode = dict(env, PYTHONDONTWRITEBYTECODE="1")
+    set_up = subprocess.run(["bash", str(checkout / "scripts" / "bootstrap.sh")], env=no_bytecode,
+                            capture_output=True, text=True, timeout=300)
+    assert set_up.returncode == 0, set_up.stderr
+
+    package = checkout / "migrations" / "migration_safety"
+    bytecode = {path: path.stat().st_mtime_ns for path in package.rglob("*.pyc")}
+    assert len(bytecode) > 100, len(bytecode)
+
+    # A run free to write bytecode writes none: the set-up left nothing for it to compile.
+    ini = make_project(tmp_path / "app", {"a1_items.py": revision("a1", None, "op.execute('CREATE TABLE items (id int)')",
+                                                                  "op.execute('DROP TABLE items')")})
+    free_to_write = {key: value for key, value in env.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    upgraded = subprocess.run([sys.executable, str(checkout / "migrations" / "migration_utils.py"), "--config", str(ini),
+                               "upgrade"], env=free_to_write, capture_output=True, text=True, timeout=120)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert {path: path.stat().st_mtime_ns for path in package.rglob("*.pyc")} == bytecode
