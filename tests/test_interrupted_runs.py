@@ -568,6 +568,46 @@ def test_a_restore_whose_machine_dies_does_not_keep_its_locks_on_the_server(data
     assert fingerprint(database) == before
 
 
+def test_a_restore_whose_wrapper_alone_is_killed_takes_its_psql_with_it(database, env, tmp_path):
+    """SIGKILL of the wrapper alone (the OOM killer picks the largest process; a CI runner kills the
+    PID it started) while the restore's psql waits for an application's lock. psql runs in a session
+    of its own, so no signal to the wrapper's group reaches it: it must die with the wrapper, leaving
+    the lock queue at once, rather than stay queued (holding up the application's statements on the
+    table behind its request) until the application lets go, then reload tables for nobody."""
+    ini = project(tmp_path, env, FAILS_AT_ONCE)
+    before = fingerprint(database)
+    holder = database.connect()
+    holder.autocommit = False
+    holder.cursor().execute("LOCK TABLE notes IN ROW EXCLUSIVE MODE")    # as an open write transaction does
+    wrapper = start_upgrade(ini, env)
+    try:
+        [[restoring]] = wait_for(lambda: database.sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            " AND pid <> %s", (holder.get_backend_pid(),)), "the restore to wait for the application's lock")
+        tools = [pid for pid in _process_tree(wrapper.pid) if pid != wrapper.pid]
+        assert tools, "the restore runs no tool"
+        wrapper.kill()
+        wrapper.communicate()
+        wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (restoring,)),
+                 "the restore's session to end while the application still holds its lock", timeout=20)
+        wait_for(lambda: not [pid for pid in tools if _alive(pid)], "the wrapper's tools to be gone")
+    finally:
+        holder.rollback()
+        holder.close()
+    recovered = cli_json(ini, "recover", "--yes", env=env)
+    assert recovered["action"] == "restored", recovered
+    assert fingerprint(database) == before
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_a_run_killed_while_its_revision_waits_does_not_stay_in_the_lock_queue(database, env, tmp_path):
     """SIGKILL of the wrapper while a revision waits for a lock (a cancelled CI job): the server
     notices the vanished client within seconds and ends the revision's transaction, instead of

@@ -3,12 +3,14 @@ with the password in the environment, and opening psycopg2 connections with erro
 into one-line messages."""
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -167,11 +169,52 @@ def start_tool(argv: Sequence[str], env: dict, *, stdin=None, stdout=None,
                pass_fds: Sequence[int] = ()) -> subprocess.Popen:
     """Every child process starts here; whatever environment a caller built, only its allow-listed
     variables reach the child (settings.tool_environment), PGPASSWORD only when the caller put it
-    there (a tool that connects: DatabaseSettings.child_environment)."""
+    there (a tool that connects: DatabaseSettings.child_environment). A tool given a database
+    (``--dbname=``) is killed when the thread that started it ends (``_killed_with``): start and
+    wait for it in one thread."""
+    argv = list(argv)
+    connects = any(str(argument).startswith("--dbname=") for argument in argv)
     return subprocess.Popen(
-        list(argv), env=tool_environment(env, connecting=True), stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        argv, env=tool_environment(env, connecting=True), stdin=stdin if stdin is not None else subprocess.DEVNULL,
         stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
-        text=stdout is None, start_new_session=True, pass_fds=tuple(pass_fds))
+        text=stdout is None, start_new_session=True, pass_fds=tuple(pass_fds),
+        preexec_fn=_killed_with(os.getpid()) if connects else None)
+
+
+def _killed_with(parent: int):
+    """Linux: a ``preexec_fn`` that has the kernel SIGKILL the child when the thread that started
+    it ends, the wrapper killed outright (SIGKILL, the OOM killer, a stopped container) included.
+    Tools run in their own session, out of reach of a terminal's Ctrl-C, so nothing else would stop
+    them: a restore's psql waiting for an application's lock would stay queued for it, holding up
+    every statement on that table behind its request, and once granted reload tables for nobody
+    before it found its input cut short. Only for tools that connect: forking instead of vfork costs
+    about a millisecond of CPU each. None where ``prctl`` is missing."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+
+    def bind_to_parent() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:       # it died before prctl took effect
+            os._exit(1)
+    return bind_to_parent
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+    return prctl
 
 
 def descriptor_path(descriptor: int) -> str:
