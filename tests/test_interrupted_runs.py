@@ -599,6 +599,34 @@ def test_a_restore_whose_wrapper_alone_is_killed_takes_its_psql_with_it(database
     assert fingerprint(database) == before
 
 
+@pytest.mark.parametrize("table, waiting", [("audit_log", "pg_dump"), ("notes", "migration_safety")],
+                         ids=["pg_dump", "the wrapper's catalog read"])
+def test_a_backup_whose_wrapper_alone_is_killed_leaves_the_lock_queue_at_once(database, env, tmp_path, table,
+                                                                              waiting):
+    """The same before the backup: pg_dump, or the wrapper's own read of the catalog (printing an
+    index takes its table's share lock), waits for a lock an application holds (both wait up to a
+    minute) when the wrapper is killed. pg_dump dies with the wrapper, and the server checks both
+    sessions' clients every second: the request leaves the lock queue at once. (``audit_log`` has no
+    index or default, so only pg_dump waits for it.)"""
+    ini = project(tmp_path, env, FAILS_AT_ONCE)
+    database.sql("CREATE TABLE audit_log (line text)")
+    holder = database.connect()
+    holder.autocommit = False
+    holder.cursor().execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    wrapper = start_upgrade(ini, env)
+    try:
+        [[session]] = wait_for(lambda: database.sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            " AND application_name = %s", (waiting,)), f"{waiting} to wait for the application's lock")
+        wrapper.kill()
+        wrapper.communicate()
+        wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (session,)),
+                 f"{waiting}'s session to end while the application still holds its lock", timeout=20)
+    finally:
+        holder.rollback()
+        holder.close()
+
+
 def _alive(pid: int) -> bool:
     """Running, not a zombie waiting to be reaped."""
     try:

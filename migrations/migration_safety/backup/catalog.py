@@ -283,7 +283,8 @@ def create_backup(settings, directory: Path, *, pg_dump: Tool, pg_restore: Tool,
     moment = _dt.datetime.now(_dt.timezone.utc)
     plan = plan_dump(backup_format, compression, pg_dump)
     argv = [pg_dump.path, *plan.dump_options, f"--lock-wait-timeout={lock_wait_timeout}", "--no-password",
-            *(scope.dump_options() if scope is not None else ()), f"--dbname={settings.conninfo()}"]
+            *(scope.dump_options() if scope is not None else ()),
+            f"--dbname={settings.conninfo(options=_client_check_option(server_version))}"]
     if snapshot is not None:
         argv.insert(-1, f"--snapshot={snapshot}")
     digest = hashlib.sha256()
@@ -390,6 +391,16 @@ def _start_dump(argv: list, plan: DumpPlan, env: dict) -> tuple:
     finally:
         os.close(read_end)
     return dump, compressor
+
+
+def _client_check_option(server_version: str) -> str:
+    """From PostgreSQL 14 pg_dump's session asks the server to check every second, while a
+    statement runs, that pg_dump is still there: pg_dump killed while it waits for a table's lock
+    (it dies with the wrapper, postgres.tools.start_tool) then leaves the lock queue at once
+    instead of holding up the application's statements behind its request until the lock wait
+    timeout. An older server would refuse the unknown setting at connection time."""
+    major = re.match(r"\d+", server_version or "")
+    return "-c client_connection_check_interval=1s" if major and int(major.group()) >= 14 else ""
 
 
 def _stop_all(*processes: Optional[subprocess.Popen]) -> None:

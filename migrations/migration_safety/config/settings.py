@@ -89,11 +89,14 @@ class DatabaseSettings:
         keywords.update({k: str(v) for k, v in self.parameters.items()})
         return keywords
 
-    def conninfo(self, database: Optional[str] = None) -> str:
-        """A libpq conninfo string without the password, safe to put in a child's argv."""
+    def conninfo(self, database: Optional[str] = None, *, options: str = "") -> str:
+        """A libpq conninfo string without the password, safe to put in a child's argv.
+        ``options`` (``-c name=value``) are added after any the settings carry."""
         keywords = self.libpq_keywords()
         if database is not None:
             keywords["dbname"] = database
+        if options:
+            keywords["options"] = f"{keywords.get('options', '')} {options}".strip()
         return " ".join(f"{k}={_conninfo_quote(v)}" for k, v in keywords.items())
 
     def child_environment(self, base: Optional[Mapping[str, str]] = None) -> dict:
