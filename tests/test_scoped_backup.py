@@ -291,6 +291,25 @@ def test_a_sql_folder_run_gets_a_scoped_backup_and_is_restored_from_it(database,
     assert fingerprint(database) == before
 
 
+def test_backups_verify_tells_a_changed_scope_list_or_photograph_from_the_ones_written(database, env, tmp_path):
+    """The list beside a scoped backup tells a reader restoring by hand which entries to restore:
+    a changed one could have them drop and rebuild other tables. The signed sidecar records its
+    digest and the photograph's; `backups verify` checks both."""
+    ini = project(tmp_path, env)
+    payload = cli_json(ini, "upgrade", "--revision", "b2", env=env)
+    checks = {check["check"]: check for check in cli_json(ini, "backups", "verify", "latest", env=env)["checks"]}
+    assert checks["scope files"]["passed"] and "scope list" in checks["scope files"]["detail"], checks
+    for changed in (scope_list(payload["backup"]), Path(payload["backup"].split(".")[0] + ".photo.json")):
+        original = changed.read_bytes()
+        changed.write_bytes(original.replace(b"public", b"public ", 1))
+        verify = cli_json(ini, "backups", "verify", "latest", env=env, expect=1)
+        failed = [check for check in verify["checks"] if not check["passed"]]
+        assert [check["check"] for check in failed] == ["scope files"], verify
+        assert changed.name in failed[0]["detail"]
+        changed.write_bytes(original)
+    assert cli_json(ini, "backups", "verify", "latest", env=env)["ok"] is True
+
+
 def test_the_list_beside_a_scoped_backup_restores_its_scope_by_hand(database, env, tmp_path):
     """Recovering by hand (docs/backups.md): ``pg_restore --clean -L backup_X.scope.list`` puts the
     scope back exactly and leaves every other table's rows alone (item_tags references items: its

@@ -88,6 +88,7 @@ class BackupInfo:
     scope_tables: Optional[list] = None
     scope_note: str = ""
     scope_photograph_sha256: str = ""
+    scope_list_sha256: str = ""                  # the digest of backup_X.scope.list, when it was written
     mac: str = ""                                # backup_integrity: HMAC over the rest
 
     @property
@@ -561,7 +562,7 @@ def _checked_fields(data) -> dict:
     tables = known.get("scope_tables")
     if tables is not None and (not isinstance(tables, list) or not all(isinstance(t, str) for t in tables)):
         raise SidecarInvalid("scope_tables is not a list of table names")
-    for name in ("scope_note", "scope_photograph_sha256"):
+    for name in ("scope_note", "scope_photograph_sha256", "scope_list_sha256"):
         if not isinstance(known.get(name, ""), str):
             raise SidecarInvalid(f"{name} is not a string")
     for name in ("tools", "server"):
@@ -706,9 +707,31 @@ def verify_backup(archive: Path, pg_restore: Tool, *, trust_unsigned: bool = Fal
         checks.append((check, True, f"{entries} entries{whole}"))
     except ToolError as exc:
         checks.append((check, False, str(exc)))
+    if info is not None and info.is_scoped:
+        checks.append(_scope_files_intact(archive, info))
     if full and not plain:
         checks.append(_every_data_block_readable(archive, pg_restore))
     return Verification(archive, all(passed for _, passed, _ in checks), checks, info)
+
+
+def _scope_files_intact(archive: Path, info: BackupInfo) -> tuple:
+    """A scoped backup's photograph (what a restore of it is checked against) and its
+    ``scope.list`` (what restores its scope by hand) against the digests the signed sidecar
+    recorded: a changed list would have a reader restoring by hand drop and rebuild other tables."""
+    problems = []
+    for path, recorded in ((photograph_path(archive), info.scope_photograph_sha256),
+                           (scope_list_path(archive), info.scope_list_sha256)):
+        if not recorded:
+            continue
+        try:
+            if sha256_of(path) != recorded:
+                problems.append(f"{path.name} differs from the sidecar (file changed)")
+        except OSError as exc:
+            problems.append(f"{path.name} cannot be read ({exc.strerror or exc})")
+    if problems:
+        return ("scope files", False, "; ".join(problems))
+    return ("scope files", True, "photograph and scope list match the sidecar" if info.scope_list_sha256
+            else "photograph matches the sidecar")
 
 
 def _every_data_block_readable(archive: Path, pg_restore: Tool) -> tuple:

@@ -42,7 +42,7 @@ from typing import Iterable, Optional
 
 from ..base.errors import ConfigurationError, RestoreError, ToolError
 from ..postgres.tools import Tool, query_all
-from .catalog import BackupInfo, ProgressCallback, photograph_path, scope_list_path
+from .catalog import BackupInfo, ProgressCallback, photograph_path, scope_list_path, signing_key, write_sidecar
 from .directory import replace_privately
 from .restore import OpenedArchive, RestoreResult, archive_toc, toc_without_schemas
 from .selective_restore import (_CONSTRAINT_CATALOG, NotCertain, Photograph, Relation, _changed, _only_indexes_changed,
@@ -463,10 +463,16 @@ def keep_restore_list(archive: OpenedArchive, info: BackupInfo, photo: Optional[
         + ("" if info.format == "custom-zstd" else f" {name}"),
         ";; (docs/backups.md, \"A scoped backup, by hand\")",
     ]
+    content = ("\n".join(header + lines) + "\n").encode()
+    path = scope_list_path(info.path)
     try:
-        replace_privately(scope_list_path(info.path), ("\n".join(header + lines) + "\n").encode())
-    except OSError:
-        return
+        replace_privately(path, content)
+        # signed with the rest: `backups verify` tells a changed list from the one written here
+        info.scope_list_sha256 = hashlib.sha256(content).hexdigest()
+        write_sidecar(info, signing_key(info.path.parent))
+    except (OSError, ConfigurationError):
+        info.scope_list_sha256 = ""
+        path.unlink(missing_ok=True)
 
 
 def load_photograph(info: BackupInfo) -> Photograph:
