@@ -453,11 +453,34 @@ def test_rows_the_run_removed_without_a_counted_delete_are_not_blamed_on_others(
     assert fingerprint(database)["tables"] == before["tables"]
 
 
+def test_a_table_without_a_primary_key_is_compared_by_a_unique_index_on_not_null_columns(
+        database, env, tmp_path, deleting_application):
+    """No primary key, but a unique index on NOT NULL columns identifies each row (as logical
+    replication would use it): the row the application deleted during the run is reported as
+    deleted by another session, not silently restored."""
+    ini = _deleting_project(tmp_path, env, 'op.execute("UPDATE subscribers SET plan = plan")')
+    database.sql("CREATE TABLE subscribers (email text NOT NULL, plan text);"
+                 " CREATE UNIQUE INDEX subscribers_plan ON subscribers (plan);"     # plan may be NULL: no key
+                 " CREATE UNIQUE INDEX subscribers_email ON subscribers (email);"
+                 " INSERT INTO subscribers VALUES ('a@example.org', 'free'), ('b@example.org', 'pro')")
+    before = fingerprint(database)
+    deleting_application("DELETE FROM subscribers WHERE email = 'b@example.org'")
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade",
+                     env={**env, "MIGRATION_SELECTIVE_RESTORE": "0"})
+    payload = json.loads(result.stdout)
+    assert result.returncode == EXIT_ATTENTION, (payload["message"], payload["notes"])
+    assert payload["rows_deleted_by_others"] == {"public.subscribers": 1}, payload
+    assert database.sql("SELECT row_data->>'email', kind FROM migration_safety.preserved_rows WHERE run_id = %s",
+                        (payload["run_id"],)) == [("b@example.org", "deleted")]
+    assert fingerprint(database)["tables"] == before["tables"]
+
+
 def test_a_table_without_a_primary_key_is_named_in_the_notes(database, env, tmp_path, deleting_application):
-    """A reloaded table with no primary key cannot be compared row by row: the notes say so
-    instead of guessing, and the table is the backup's."""
+    """A reloaded table with no primary key, nor a unique index on NOT NULL columns (one on a column
+    that allows NULL identifies nothing), cannot be compared row by row: the notes say so instead
+    of guessing, and the table is the backup's."""
     ini = _deleting_project(tmp_path, env, 'op.execute("UPDATE events SET what = what")')
-    database.sql("CREATE TABLE events (what text)")
+    database.sql("CREATE TABLE events (what text UNIQUE)")
     database.sql("INSERT INTO events VALUES ('a'), ('b')")
     before = fingerprint(database)
     deleting_application("DELETE FROM events WHERE what = 'a'")

@@ -9,14 +9,14 @@ such rows aside, inside its own transaction and after locking the table against 
 ``migration_safety.preserved_rows`` (one row each, as ``jsonb``, ``kind`` 'written'), and says so.
 
 A row another session deleted leaves no row version to find, so when other sessions may have
-written, the restore also remembers the primary key of every row of each table it reloads (after
-locking, before dropping) and, once the backup's rows are loaded, records the rows it brought back
+written, the restore also remembers the key of every row of each table it reloads (its primary
+key, else its replica identity or a unique index on NOT NULL columns; after locking, before dropping) and, once the backup's rows are loaded, records the rows it brought back
 whose key was missing. Where the run cannot have removed a key from that table (every commit of
 the run was seen, none deleted from it or replaced its storage, and no update of the run gave a
 row a key the backup lacks), those rows were deleted by another session: ``kind`` 'deleted'.
 Otherwise who deleted them cannot be told: ``kind`` 'absent' (deleted by the run or by another
 session). The reloaded table stays exactly the backup's either way; a person decides. A table
-without a primary key cannot be compared: ``migration_safety.restore_notes`` says so.
+without such a key cannot be compared: ``migration_safety.restore_notes`` says so.
 
 What ``xmin`` cannot show: rows written in a subtransaction (a SAVEPOINT) of the run, whose
 ``xmin`` is the subtransaction's id — those count as another session's, which errs on the side of
@@ -135,30 +135,40 @@ def preserving_sql(tables: Iterable[tuple[str, str]], snapshot: BackupSnapshot, 
     return statements
 
 
-# PL/pgSQL: the primary key's columns, in key order, and their types, of the relation named by
-# {relation}, into {columns} and {types}.
+# PL/pgSQL: the columns, in key order, and their types, of the key that identifies a row of the
+# relation named by {relation}, into {columns} and {types}: its primary key, else its replica
+# identity index, else its narrowest unique index on NOT NULL columns (not partial, no
+# expressions; by name, which a restore keeps, for a choice that is the same after it). A unique
+# index on a column that allows NULL identifies nothing: many rows may hold NULL there.
 _KEY_COLUMNS_SQL = ("SELECT array_agg(a.attname::text ORDER BY k.position),"
                     " array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY k.position)"
-                    " INTO {columns}, {types} FROM pg_catalog.pg_index i"
+                    " INTO {columns}, {types} FROM (SELECT i.indrelid, i.indkey, i.indnkeyatts"
+                    " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+                    " WHERE i.indrelid = {relation}::regclass AND i.indisunique AND i.indisvalid"
+                    " AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS (SELECT 1"
+                    " FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) AS u(attnum)"
+                    " JOIN pg_catalog.pg_attribute ua ON ua.attrelid = i.indrelid AND ua.attnum = u.attnum"
+                    " WHERE NOT ua.attnotnull)"
+                    " ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnkeyatts, ic.relname LIMIT 1) i"
                     " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)"
                     " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-                    " WHERE i.indrelid = {relation}::regclass AND i.indisprimary")
+                    " WHERE k.position <= i.indnkeyatts")
 # The saved keys b against the table t, column by column: in the key's own type, so that the
-# primary key's index and hashing serve the comparison (a table of millions of rows takes seconds);
+# key's index and hashing serve the comparison (a table of millions of rows takes seconds);
 # as text where the run changed a key column's type (int to bigint: still the same values).
 _JOIN_CONDITION_SQL = ("(SELECT string_agg(CASE WHEN b_type = t_type THEN format('b.%1$I = t.%1$I', c)"
                        " ELSE format('b.%1$I::text = t.%1$I::text', c) END, ' AND ' ORDER BY n)"
                        " FROM unnest({columns}, {types_before}, {types_now}) WITH ORDINALITY AS u(c, b_type, t_type, n))")
-_NO_KEY_NOTE = ("no primary key: a row another session deleted during the run cannot be told from the backup's"
-                " rows, and is in the table again")
-_KEY_CHANGED_NOTE = ("its primary key is not the one it had before the restore (the run changed it): rows deleted"
-                     " during the run cannot be told, and are in the table again")
+_NO_KEY_NOTE = ("no primary key or unique index on NOT NULL columns: a row another session deleted during the"
+                " run cannot be told from the backup's rows, and is in the table again")
+_KEY_CHANGED_NOTE = ("the key that identifies its rows is not the one it had before the restore (the run changed"
+                     " it): rows deleted during the run cannot be told, and are in the table again")
 _BY_RUN_COLUMN = "migration_safety_by_run"
 
 
 def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: Iterable[int]) -> list[str]:
     """Statements for the restore's transaction, after the lock and before the drops: remember the
-    primary key of every row of ``tables`` ((schema, table)), one temporary table each, with
+    key of every row of ``tables`` ((schema, table)), one temporary table each, with
     whether the run wrote that row version, and what a row the backup brings back under a missing
     key is. ``kinds``: (schema, table) -> (DELETED_BY_OTHERS or ABSENT_BEFORE_RESTORE, whether the
     run updated the table: then a key the run wrote that the backup lacks turns DELETED_BY_OTHERS
