@@ -233,6 +233,22 @@ def test_targets_files_that_would_leak_or_explode_are_refused(env, tmp_path):
     assert result.returncode == 2
 
 
+@pytest.mark.parametrize("abbreviated", [["--targ"], ["--conc", "2", "--targets"]], ids=["targets", "concurrency"])
+def test_an_abbreviated_option_is_refused_not_handed_to_every_target(fleet, env, tmp_path, abbreviated):
+    """Each target's own run gets the fleet's command line without the fleet's options. Accepted
+    abbreviated (argparse's default), `--targ FILE` would reach every target's run as `--targets`
+    (each starting the whole fleet again) and `--conc 2` as a concurrency it ignores: options are
+    spelled in full, and anything else is a usage error before anything runs."""
+    databases = fleet(2)
+    targets = targets_file(tmp_path, databases)
+    ini = make_project(tmp_path / "app", {"a1.py": ORDERS})
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", *abbreviated, targets, env=fleet_env(env))
+    assert result.returncode == 2, result.stdout + result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] == "usage" and abbreviated[0] in error["message"], error
+    assert [revision_of(database) for database in databases] == [[], []]
+
+
 def test_shard_selection_is_deterministic():
     from migration_safety.fleet.targets import Target, parse_shard, select_shard
 

@@ -26,6 +26,15 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """Options are spelled in full: an abbreviation accepted today (``--conc``) can mean another
+    option once one is added, and a fleet hands each target's run its command line without the
+    fleet's options, found by name (an abbreviated ``--targets`` reached every target, each
+    starting the whole fleet again)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         raise UsageError(message, self.format_usage())
 
