@@ -539,41 +539,16 @@ def _process_tree(pid: int) -> list[int]:
     return tree
 
 
-def test_a_restore_whose_machine_dies_does_not_keep_its_locks_on_the_server(database, env, tmp_path):
-    """The wrapper and every tool it started die at once (a container stopped, an OOM kill) while
-    the restore's transaction waits for a lock an application holds. The server notices the
-    vanished client within seconds and ends that transaction, instead of taking the lock once the
-    application lets go and reloading tables for a client that is gone; `recover` then restores."""
-    ini = project(tmp_path, env, FAILS_AT_ONCE)
-    before = fingerprint(database)
-    holder = database.connect()
-    holder.autocommit = False
-    holder.cursor().execute("LOCK TABLE notes IN ROW EXCLUSIVE MODE")    # as an open write transaction does
-    wrapper = start_upgrade(ini, env)
-    try:
-        def restore_waiting():
-            return database.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND"
-                                " wait_event_type = 'Lock' AND pid <> %s", (holder.get_backend_pid(),))
-        [[restoring]] = wait_for(restore_waiting, "the restore to wait for the application's lock")
-        for pid in _process_tree(wrapper.pid):
-            subprocess.run(["kill", "-KILL", str(pid)], capture_output=True)
-        wrapper.communicate()
-        wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (restoring,)),
-                 "the server to end the restore's session while the application still holds its lock", timeout=20)
-    finally:
-        holder.rollback()
-        holder.close()
-    recovered = cli_json(ini, "recover", "--yes", env=env)
-    assert recovered["action"] == "restored", recovered
-    assert fingerprint(database) == before
-
-
-def test_a_restore_whose_wrapper_alone_is_killed_takes_its_psql_with_it(database, env, tmp_path):
-    """SIGKILL of the wrapper alone (the OOM killer picks the largest process; a CI runner kills the
-    PID it started) while the restore's psql waits for an application's lock. psql runs in a session
-    of its own, so no signal to the wrapper's group reaches it: it must die with the wrapper, leaving
-    the lock queue at once, rather than stay queued (holding up the application's statements on the
-    table behind its request) until the application lets go, then reload tables for nobody."""
+@pytest.mark.parametrize("whole_tree", [True, False], ids=["the machine dies", "the wrapper alone is killed"])
+def test_a_restore_killed_while_it_waits_for_an_applications_lock_leaves_the_lock_queue(database, env, tmp_path,
+                                                                                        whole_tree):
+    """The restore's transaction waits for a lock an application holds when the wrapper and every
+    tool it started die at once (a stopped container), or the wrapper alone is SIGKILLed (the OOM
+    killer picks the largest process; a CI runner kills the PID it started). The restore's session
+    asks the server to check its client every second, and psql, in a session of its own that no
+    signal to the wrapper's group reaches, dies with the wrapper: the request leaves the lock queue
+    at once, rather than holding up the application's statements on the table behind it until the
+    application lets go, then reloading tables for nobody. `recover` then restores."""
     ini = project(tmp_path, env, FAILS_AT_ONCE)
     before = fingerprint(database)
     holder = database.connect()
@@ -586,7 +561,8 @@ def test_a_restore_whose_wrapper_alone_is_killed_takes_its_psql_with_it(database
             " AND pid <> %s", (holder.get_backend_pid(),)), "the restore to wait for the application's lock")
         tools = [pid for pid in _process_tree(wrapper.pid) if pid != wrapper.pid]
         assert tools, "the restore runs no tool"
-        wrapper.kill()
+        for pid in [wrapper.pid] + (tools if whole_tree else []):
+            subprocess.run(["kill", "-KILL", str(pid)], capture_output=True)
         wrapper.communicate()
         wait_for(lambda: not database.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (restoring,)),
                  "the restore's session to end while the application still holds its lock", timeout=20)
