@@ -290,7 +290,7 @@ def exit_now(code: int) -> None:
 # Collect the youngest generation every 20,000 net allocations instead of 700: a run imports
 # about 600 modules (Alembic, SQLAlchemy, the validator) while pg_dump competes for the same
 # cores, and at the default threshold the collector spends 0.05 s of CPU re-scanning objects
-# that live for the whole run. A command holds far more memory in rows than 20,000 objects.
+# that live for the whole run. 20,000 young objects are a few megabytes at most.
 GC_THRESHOLDS = (20_000, 20, 20)
 
 

@@ -10,8 +10,9 @@ such rows aside, inside its own transaction and after locking the table against 
 
 A row another session deleted leaves no row version to find, so when other sessions may have
 written, the restore also remembers the key of every row of each table it reloads (its primary
-key, else its replica identity or a unique index on NOT NULL columns; after locking, before dropping) and, once the backup's rows are loaded, records the rows it brought back
-whose key was missing. Where the run cannot have removed a key from that table (every commit of
+key, else its replica identity or a unique index on NOT NULL columns; after locking, before
+dropping) and, once the backup's rows are loaded, records the rows it brought back whose key was
+missing. Where the run cannot have removed a key from that table (every commit of
 the run was seen, none deleted from it or replaced its storage, and no update of the run gave a
 row a key the backup lacks), those rows were deleted by another session: ``kind`` 'deleted'.
 Otherwise who deleted them cannot be told: ``kind`` 'absent' (deleted by the run or by another
