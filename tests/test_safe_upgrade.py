@@ -427,6 +427,31 @@ def test_lock_timeout_makes_a_blocked_migration_fail_fast_and_roll_back(database
     assert fingerprint(database) == before
 
 
+def test_an_env_py_that_sets_its_own_lock_timeout_is_told_before_the_run(database, env, tmp_path):
+    """Langflow's env.py runs ``SET LOCAL lock_timeout = '180s'`` before its revisions: the wrapper's
+    lock_timeout (5s by default) then bounds nothing, and a revision waited 36 s behind an
+    application's lock with no word. The probe of env.py sees the value it leaves and says so."""
+    ini = make_project(tmp_path / "project", {"a1_base.py": BASE, "b2_second.py": SECOND})
+    env_py = ini.parent / "alembic" / "env.py"
+    text = env_py.read_text()
+    marker = "        with context.begin_transaction():\n            context.run_migrations()"
+    assert marker in text, "alembic's env.py template changed"
+    env_py.write_text(text.replace(marker, "        with context.begin_transaction():\n"
+                                           "            from sqlalchemy import text\n"
+                                           "            connection.execute(text(\"SET LOCAL lock_timeout = '180s'\"))\n"
+                                           "            context.run_migrations()"))
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--revision", "a1", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = "env.py sets lock_timeout = 3min for the revisions, so the wrapper's lock_timeout (5s) does not apply"
+    assert said in result.stderr
+    assert any(note.startswith(said) for note in json.loads(result.stdout)["notes"])
+
+    env_py.write_text(text)                 # Alembic's own env.py: the wrapper's lock_timeout holds
+    plain = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "lock_timeout" not in plain.stderr and not any("lock_timeout" in n for n in json.loads(plain.stdout)["notes"])
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2 MiB tmpfs for the backup directory (needs root to mount; skipped otherwise)."""

@@ -276,6 +276,10 @@ class EnvironmentProbe:
     script: object = None
     autocommit: bool = False          # env.py's migration connection runs in AUTOCOMMIT
     transaction_per_migration: bool = False
+    # the lock_timeout env.py leaves for the revisions when it sets its own (``SET LOCAL
+    # lock_timeout = '180s'`` before run_migrations, as Langflow's does), as the server shows it;
+    # None when the session's value (the wrapper's) is in force
+    lock_timeout_override: Optional[str] = None
 
 
 def probe_environment(config, guard=None, *, purpose: str = "env.py could not run",
@@ -303,6 +307,7 @@ def probe_environment(config, guard=None, *, purpose: str = "env.py could not ru
             learned["identity"] = identity_from_row(connection.exec_driver_sql(IDENTITY_SQL).fetchone())
             # psycopg2's and SQLAlchemy's asyncpg adapter's flag, as CommitTracker reads it
             learned["autocommit"] = bool(getattr(connection.connection.dbapi_connection, "autocommit", False))
+            learned["lock_timeout_override"] = _lock_timeout_override(connection)
         return []
 
     if offline:
@@ -325,7 +330,20 @@ def probe_environment(config, guard=None, *, purpose: str = "env.py could not ru
     if "version_table" not in learned:
         raise ConfigurationError(f"{purpose}: env.py did not call context.run_migrations(); nothing was changed")
     return EnvironmentProbe(learned.get("heads", ()), learned["version_table"], learned.get("identity"), script,
-                            learned.get("autocommit", False), learned["transaction_per_migration"])
+                            learned.get("autocommit", False), learned["transaction_per_migration"],
+                            learned.get("lock_timeout_override"))
+
+
+def _lock_timeout_override(connection) -> Optional[str]:
+    """The lock_timeout in force where env.py runs the revisions, when it is not the one the session
+    started with (the wrapper's, through PGOPTIONS or asyncpg's server_settings): env.py set it."""
+    try:
+        row = connection.exec_driver_sql(
+            "SELECT current_setting('lock_timeout'), setting IS DISTINCT FROM reset_val"
+            " FROM pg_settings WHERE name = 'lock_timeout'").fetchone()
+    except Exception:  # noqa: BLE001 - a fact we could not read is no reason to stop the probe
+        return None
+    return row[0] if row is not None and row[1] else None
 
 
 OWN_RUNNER_DOCS = 'docs/own-project.md, "An env.py that needs its own runner"'
