@@ -476,7 +476,7 @@ class CommitTracker:
     @property
     def unattributed(self) -> list:
         """Why some of the run's commits cannot be told from other sessions' (empty: all can)."""
-        reasons = list(self.unattributed_reasons)
+        reasons = list(dict.fromkeys(self.unattributed_reasons))       # each reason once, in order
         if self.side_pids:
             reasons.append("a revision opened connections of its own")
         if self.autocommit_statements:
@@ -487,9 +487,12 @@ class CommitTracker:
         """Just before ``dbapi_connection`` (psycopg2) commits: what its transaction wrote. False
         when it provably wrote nothing (no transaction id was assigned)."""
         try:
-            with dbapi_connection.cursor() as cursor:
+            cursor = dbapi_connection.cursor()
+            try:
                 cursor.execute(OWN_CHANGES_SQL)
                 xid, tables, deleted_from, updated = cursor.fetchone()
+            finally:
+                cursor.close()
         except Exception as exc:  # an aborted transaction cannot commit anyway; anything else: unknown
             self.unattributed_reasons.append(f"could not read what a commit wrote ({type(exc).__name__})")
             return True
@@ -522,10 +525,7 @@ class CommitTracker:
         self.commits += 1
         dbapi_connection = connection.connection.dbapi_connection
         self.announce_commit(dbapi_connection)
-        if hasattr(dbapi_connection, "get_backend_pid"):      # psycopg2; asyncpg's adapter cannot be asked
-            self.record_own_commit(dbapi_connection)
-        else:
-            self.unattributed_reasons.append("a commit through a driver other than psycopg2")
+        self.record_own_commit(dbapi_connection)
 
     def _on_pool_connect(self, dbapi_connection, connection_record) -> None:
         pid = _backend_pid(dbapi_connection)
