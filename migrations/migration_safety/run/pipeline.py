@@ -280,7 +280,8 @@ def _backup_while_planning(run: RunContext) -> None:
         if run.scope.is_scoped:
             backup_scope.keep_restore_list(run.archive, run.backup, run.photo_before, run.connection,
                                            run.tools["pg_restore"])
-        what = f" (data of {', '.join(run.scope.tables)} only)" if run.scope.is_scoped else ""
+        what = "" if not run.scope.is_scoped else f" (data of {', '.join(run.scope.tables)} only)" \
+            if run.scope.tables else " (the schema only: no table the plan can change holds rows yet)"
         run.events.step(f"Backup verified: {Path(run.backup.file).name}{what}")
         if run.scope.uncertain:
             run.notes.append(f"full backup: {run.scope.note[len('auto: '):]}")
