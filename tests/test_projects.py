@@ -129,7 +129,7 @@ def test_an_async_drivers_commits_are_the_runs_own_and_a_failure_on_an_idle_data
 
 
 def test_plain_postgresql_url_means_psycopg2(database, env, tmp_path):
-    """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which is not installed."""
+    """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which a psycopg2 project need not have installed."""
     root = init_project(tmp_path / "app", "generic", {"a1.py": CREATE_ITEMS})
     url_env = {k: v for k, v in env.items() if not k.startswith("POSTGRES_")}
     url_env["DATABASE_URL"] = database.url
