@@ -89,3 +89,21 @@ def test_findings_that_can_block_stay_in_the_summary(database, env, tmp_path):
     listed = [line for line in dry.stdout.splitlines() if line.startswith(("error", "warning"))]
     assert any("add-not-null-column-without-default" in line and "r002.py" in line for line in listed), dry.stdout
     assert "validation: 1 error, 1 warning, 4 info; 4 not shown" in dry.stdout
+
+
+def test_an_upgrade_refused_by_validation_lists_what_stopped_it_not_every_info_finding(database, env, tmp_path):
+    """Langflow's 162 revisions, refused on 3 errors, printed 2,581 lines: every info finding of the
+    chain with its source line and advice, the 3 errors somewhere among them. A refusal now lists the
+    errors and warnings in full and counts the rest (`--verbose` and `validate` list everything)."""
+    ini = long_chain(tmp_path / "project")
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "r001", env=env).returncode == 0
+    database.sql("INSERT INTO t00 DEFAULT VALUES")
+    refused = run_cli("--config", str(ini), "upgrade", env=env)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    output = lines(refused.stdout) + lines(refused.stderr)
+    assert len(output) < 40, "\n".join(output)
+    assert any("error[add-not-null-column-without-default]" in line for line in output), refused.stdout
+    assert "do instead:" in refused.stdout and "info[" not in refused.stdout
+    assert "info not shown (--verbose, --format json or `validate` list them)" in refused.stdout
+    verbose = run_cli("--config", str(ini), "upgrade", "--verbose", env=env)
+    assert verbose.returncode == 3 and "info[" in verbose.stdout

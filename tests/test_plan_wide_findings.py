@@ -84,8 +84,55 @@ def test_the_rename_alone_on_a_table_holding_rows_is_still_refused(database, env
     assert fingerprint(database) == before
 
     # b2 onwards as one plan: b2's rename of crops (which exists) is refused; c3's drop of plants.name
-    # is too (plants is crops, renamed: the plan did not create it)
+    # is too (plants is crops, renamed: the plan did not create it), and so is c3's NOT NULL column
+    # without default and d4's SET NOT NULL: plants is judged as crops, which holds rows, not as a
+    # table that "does not exist yet"
     refused = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
     assert refused.returncode == 3
-    assert {("rename-table", "b2"), ("drop-column", "c3")} <= set(blocking(json.loads(refused.stdout)["validation"]["findings"]))
+    findings = json.loads(refused.stdout)["validation"]["findings"]
+    assert {("rename-table", "b2"), ("drop-column", "c3"), ("add-not-null-column-without-default", "c3"),
+            ("set-not-null", "d4")} <= set(blocking(findings))
+    assert not [f for f in findings if "plants does not exist" in f["message"]]
+    assert fingerprint(database) == before
+
+
+GUARDED_DROPS = {
+    # Langflow's first revisions (260dbcc8b680, b2fa308044b5) drop tables of older releases only where
+    # they exist; on a fresh database they do not, and nothing could hold data in them
+    "a1_tidy.py": revision("a1", None, """
+        conn = op.get_bind()
+        existing = sa.inspect(conn).get_table_names()
+        if "flowstyle" in existing:
+            op.drop_table("flowstyle")
+        if "_alembic_tmp_flow" in existing:
+            op.drop_table("_alembic_tmp_flow")
+        op.create_table("flow", sa.Column("id", sa.BigInteger, primary_key=True), sa.Column("name", sa.Text))
+    """, 'op.drop_table("flow")'),
+    "b2_more.py": revision("b2", "a1", """
+        if "flowstyle" in sa.inspect(op.get_bind()).get_table_names():
+            op.drop_table("flowstyle")
+        op.add_column("flow", sa.Column("icon", sa.Text))
+    """, 'op.drop_column("flow", "icon")'),
+}
+
+
+def test_guarded_drops_of_tables_the_database_does_not_have_do_not_block_a_fresh_database(database, env, tmp_path):
+    ini = make_project(tmp_path / "project", GUARDED_DROPS)
+    assert run_cli("--config", str(ini), "validate").returncode == 3        # alone, each drop is a hazard
+
+    done = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    findings = json.loads(done.stdout)["findings"]
+    assert blocking(findings) == []
+    drops = [f["message"] for f in findings if f["rule"] == "drop-table" and f["phase"] == "upgrade"]
+    assert len(drops) == 3 and all("does not exist in the database" in m for m in drops), drops
+    assert database.sql("SELECT version_num FROM alembic_version") == [("b2",)]
+
+    # the same guarded drop where the table exists and holds rows is refused
+    assert run_cli("--config", str(ini), "downgrade", "--revision", "base", env=env).returncode == 0
+    database.sql("CREATE TABLE flowstyle (id int); INSERT INTO flowstyle VALUES (1)")
+    before = fingerprint(database)
+    refused = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert ("drop-table", "a1") in blocking(json.loads(refused.stdout)["validation"]["findings"])
     assert fingerprint(database) == before

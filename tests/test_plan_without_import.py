@@ -240,6 +240,9 @@ def test_a_revision_id_computed_at_run_time_is_imported_and_still_upgrades(datab
     ("revision = 'x' + '1'\ndown_revision = None\n", False),                   # computed
     ("revision = 'x1'\ndown_revision = None\nif True:\n    revision = 'x2'\n", False),
     ("revision = 'x1'\ndown_revision = None\nrevision = 'x2'\n", False),
+    # Langflow's 58b28437a398: the same down_revision annotated, then plain (all 162 revisions were
+    # imported for planning because of it)
+    ("revision = 'x1'\ndown_revision: str | None = 'a'\nrevision = 'x1'\ndown_revision = 'a'\n", True),
     ("from ids import *\nrevision = 'x1'\ndown_revision = None\n", False),
     ("revision = 'x1'\ndown_revision = None\ndef f():\n    global revision\n    revision = 'x2'\nf()\n", False),
     ("from ids import down_revision\nrevision = 'x1'\n", False),

@@ -101,8 +101,35 @@ def test_async_project_driver_named_by_database_url_and_failure_rolls_back(datab
     assert database.password not in failed.stdout + failed.stderr
 
 
+def test_an_async_drivers_commits_are_the_runs_own_and_a_failure_on_an_idle_database_is_exit_1(
+        database, env, tmp_path):
+    """Two revisions committed through asyncpg (one transaction each), then a failure, on a database
+    nobody else uses. The run's commits through a driver other than psycopg2 were not read, so the
+    rows its own revisions had inserted were taken for other sessions': exit 4, "failed-restored-rows-
+    aside", "Other sessions wrote rows ... Re-insert the ones still wanted" (the failed run's own
+    rows), and the reason said once per commit. Langflow's env.py (psycopg 3, async) got the same.
+    Each commit is now read through the driver's adapter like psycopg2's."""
+    root = init_project(tmp_path / "app", "async", {"a1.py": CREATE_ITEMS, "b2.py": RECORD_SESSION,
+                                                    "c3.py": FAILING},
+                        ini_url="postgresql+asyncpg://someone@elsewhere/app")
+    env_py = root / "alembic" / "env.py"
+    text = env_py.read_text()
+    assert "context.configure(connection=connection, target_metadata=target_metadata)" in text
+    env_py.write_text(text.replace("context.configure(connection=connection, target_metadata=target_metadata)",
+                                   "context.configure(connection=connection, target_metadata=target_metadata,"
+                                   " transaction_per_migration=True)"))
+    before = fingerprint(database)
+    failed = cli("--config", str(root / "alembic.ini"), "--format", "json", "upgrade", env=env, expect=1)
+    payload = json.loads(failed.stdout)
+    assert payload["status"] == "failed-restored", payload
+    assert "Other sessions wrote rows" not in payload["message"]
+    assert not [n for n in payload["notes"] if "cannot all be told" in n], payload["notes"]
+    assert fingerprint(database) == before
+    assert database.sql("SELECT count(*) FROM migration_safety.preserved_rows") == [(0,)]
+
+
 def test_plain_postgresql_url_means_psycopg2(database, env, tmp_path):
-    """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which is not installed."""
+    """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which a psycopg2 project need not have installed."""
     root = init_project(tmp_path / "app", "generic", {"a1.py": CREATE_ITEMS})
     url_env = {k: v for k, v in env.items() if not k.startswith("POSTGRES_")}
     url_env["DATABASE_URL"] = database.url

@@ -427,6 +427,72 @@ def test_lock_timeout_makes_a_blocked_migration_fail_fast_and_roll_back(database
     assert fingerprint(database) == before
 
 
+def test_an_env_py_that_sets_its_own_lock_timeout_is_told_before_the_run(database, env, tmp_path):
+    """Langflow's env.py runs ``SET LOCAL lock_timeout = '180s'`` before its revisions: the wrapper's
+    lock_timeout (5s by default) then bounds nothing, and a revision waited 36 s behind an
+    application's lock with no word. The probe of env.py sees the value it leaves and says so."""
+    ini = make_project(tmp_path / "project", {"a1_base.py": BASE, "b2_second.py": SECOND})
+    env_py = ini.parent / "alembic" / "env.py"
+    text = env_py.read_text()
+    marker = "        with context.begin_transaction():\n            context.run_migrations()"
+    assert marker in text, "alembic's env.py template changed"
+    env_py.write_text(text.replace(marker, "        with context.begin_transaction():\n"
+                                           "            from sqlalchemy import text\n"
+                                           "            connection.execute(text(\"SET LOCAL lock_timeout = '180s'\"))\n"
+                                           "            context.run_migrations()"))
+    result = run_cli("--config", str(ini), "--format", "json", "upgrade", "--revision", "a1", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = "env.py sets lock_timeout = 3min for the revisions, so the wrapper's lock_timeout (5s) does not apply"
+    assert said in result.stderr
+    assert any(note.startswith(said) for note in json.loads(result.stdout)["notes"])
+
+    env_py.write_text(text)                 # Alembic's own env.py: the wrapper's lock_timeout holds
+    plain = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "lock_timeout" not in plain.stderr and not any("lock_timeout" in n for n in json.loads(plain.stdout)["notes"])
+
+
+ENUM_AS_CHECK = revision("a1", None, """
+    # what SQLAlchemy's Enum(native_enum=False) makes: varchar and CHECK (... IN (...)), which pg_dump
+    # writes as = ANY ((ARRAY['pending'::character varying, ...])::text[]) and a restore reads back as
+    # = ANY (ARRAY[('pending'::character varying)::text, ...])
+    op.create_table("runs", sa.Column("id", sa.BigInteger, primary_key=True),
+                    sa.Column("status", sa.Enum("pending", "done", name="run_status", native_enum=False,
+                                                create_constraint=True), nullable=False))
+    op.execute("INSERT INTO runs (id, status) VALUES (1, 'pending'), (2, 'done')")
+""", 'op.drop_table("runs")')
+
+
+def test_a_restore_that_reparses_a_check_constraint_is_verified(database, env, tmp_path):
+    """Langflow's chain: a failed run after a commit restored every table (its knowledge_base and
+    ingestion_run have such CHECKs) and then said "VERIFICATION FAILED (line 191: expected 'CONSTRAINT
+    ck_ingestion_run_status CHECK (((status)::text = ANY ((ARRAY[...])::text[])))', found '... ANY
+    (ARRAY[(...)::text, ...])')", exit 4, for a restore that was right: the same constraint in the
+    text PostgreSQL gives it when it reads pg_dump's text back."""
+    ini = make_project(tmp_path / "project", {
+        "a1_runs.py": ENUM_AS_CHECK,
+        "b2_note.py": revision("b2", "a1", 'op.add_column("runs", sa.Column("note", sa.Text))',
+                               'op.drop_column("runs", "note")'),
+        "c3_fails.py": revision("c3", "b2", 'op.execute("SELECT 1 / 0")'),
+    }, transaction_per_migration=True)
+    assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
+    [definition] = database.sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'c' "
+                                "AND conrelid = 'runs'::regclass")
+    assert "::text[]" in definition[0]                    # the form pg_dump's text does not give back
+
+    failed = run_cli("--config", str(ini), "--format", "json", "upgrade", env=env)
+    payload = json.loads(failed.stdout)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert payload["status"] == "failed-restored" and "VERIFICATION FAILED" not in payload["message"], payload
+    assert database.sql("SELECT version_num FROM alembic_version") == [("a1",)]
+    assert database.sql("SELECT id, status FROM runs ORDER BY id") == [(1, "pending"), (2, "done")]
+    assert [name for (name,) in database.sql("SELECT column_name FROM information_schema.columns "
+                                             "WHERE table_name = 'runs' ORDER BY ordinal_position")] == ["id", "status"]
+    # the constraint is there and holds
+    with pytest.raises(Exception, match="violates check constraint"):
+        database.sql("INSERT INTO runs (id, status) VALUES (3, 'lost')")
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2 MiB tmpfs for the backup directory (needs root to mount; skipped otherwise)."""

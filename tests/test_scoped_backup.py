@@ -103,6 +103,18 @@ def test_the_backup_holds_the_schema_and_the_rows_of_the_tables_the_plan_changes
     assert "tables: public.alembic_version" in run_cli("--config", str(ini), "backups", "list", env=env).stdout
 
 
+def test_a_backup_of_a_fresh_database_says_it_holds_the_schema_only(database, env, tmp_path):
+    # was "Backup verified: backup_....dump.zst (data of  only)": an empty list of tables
+    ini = make_project(tmp_path / "project", {"a1.py": revision("a1", None, """
+        op.execute("CREATE TABLE crops (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)")
+        op.execute("INSERT INTO crops (name) VALUES ('maize')")
+    """, 'op.execute("DROP TABLE crops")')})
+    done = run_cli("--config", str(ini), "upgrade", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(the schema only: no table the plan can change holds rows yet)" in done.stderr
+    assert "data of  only" not in done.stderr
+
+
 def test_a_delete_takes_in_the_tables_its_cascade_reaches(database, env, tmp_path):
     ini = project(tmp_path, env, second=revision("b2", "a1", """
         op.execute("DELETE FROM items WHERE id <= 10")

@@ -115,3 +115,44 @@ def test_renames_and_drops_of_what_earlier_revisions_of_the_plan_create_are_harm
     # a table the plan renamed keeps counting as the plan's own under its new name
     renamed = created.after([op for op in classify("ALTER TABLE plants RENAME TO crops", 1)])
     assert "crops" in renamed.tables
+
+
+RENAME_REVISION = '''revision = "m2"
+down_revision = "m1"
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    op.add_column("plants", sa.Column("kind", sa.Text(), nullable=False))
+    op.drop_table("flowstyle")
+    op.drop_column("plants", "name")
+    op.drop_table("gone")
+
+
+def downgrade():
+    op.execute("SELECT 1")
+'''
+
+
+def test_a_table_an_earlier_revision_renamed_is_judged_as_the_live_table_and_an_absent_one_is_harmless(tmp_path):
+    from migration_safety.validation.judge import PlanCreated
+    from migration_safety.validation.sql import read_sql as classify
+
+    path = tmp_path / "m2.py"
+    path.write_text(RENAME_REVISION)
+    findings = validate_paths([path], ValidationConfig()).findings
+    # m1 renamed crops (in the database, with rows) to plants, and gone to other
+    created = PlanCreated().after([op for statement in ("ALTER TABLE crops RENAME TO plants",
+                                                        "ALTER TABLE gone RENAME TO other")
+                                   for op in classify(statement, 1)])
+    assert created.live_name("plants") == "crops" and created.live_name("flowstyle") == "flowstyle"
+    live = {"crops": LiveTable(5_000, 40 * 1024 ** 2, {"name": "text"}), "gone": LiveTable(10, 8192, {})}
+    judged = _by_line(judge(findings, live, created_by_plan=created))
+    # plants is crops: a NOT NULL column without default fails on its rows, not "does not exist yet"
+    assert judged[8].rule == "add-not-null-column-without-default" and judged[8].severity == "error"
+    assert "~5,000 rows" in judged[8].message
+    assert judged[9].severity == "info" and "flowstyle does not exist in the database" in judged[9].message
+    assert judged[10].rule == "drop-column" and judged[10].severity == "error"          # crops.name: the live one
+    # gone is in the database when the plan starts: a drop under that name keeps its severity
+    assert judged[11].rule == "drop-table" and judged[11].severity == "error"

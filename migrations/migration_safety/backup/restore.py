@@ -33,6 +33,7 @@ from typing import Iterable, Optional
 from ..base.errors import RestoreError
 from ..postgres.tools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool,
                               start_tool, stop_tool)
+from ..postgres.deparse import canonical
 from ..postgres.foreign_writes import user_tables
 from .catalog import CHUNK, ProgressCallback
 from .formats import decompressor_failed, run_on_decompressed, start_decompressor
@@ -559,14 +560,15 @@ class _ArchiveFeed(threading.Thread):
 
 
 def normalized_schema(sql: str) -> str:
-    """Schema SQL without comments, blank lines and pg_dump's per-run \\restrict keys."""
+    """Schema SQL without comments, blank lines and pg_dump's per-run \\restrict keys, each
+    expression in the one form a restore gives back (postgres.deparse)."""
     kept = []
     for line in sql.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("--") or stripped.startswith("\\restrict") \
                 or stripped.startswith("\\unrestrict"):
             continue
-        kept.append(line.rstrip())
+        kept.append(canonical(line.rstrip()))
     return "\n".join(kept)
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from ..base.errors import RestoreError
+from ..postgres.deparse import canonical_sql
 from ..postgres.tools import Tool, query_all, query_one
 from .catalog import ProgressCallback
 from .restore import (OpenedArchive, RestoreResult, apply_in_one_transaction, archive_toc, prelude_sql, quote_ident,
@@ -81,7 +82,7 @@ def _relation_signature_expression(include_indexes: bool = True) -> str:
                 pg_catalog.col_description(c.oid, a.attnum)), ',' ORDER BY a.attnum)
          FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-        (SELECT string_agg(concat_ws(':', co.conname, pg_catalog.pg_get_constraintdef(co.oid),
+        (SELECT string_agg(concat_ws(':', co.conname, """ + canonical_sql("pg_catalog.pg_get_constraintdef(co.oid)") + """,
                 pg_catalog.obj_description(co.oid, 'pg_constraint')), ',' ORDER BY co.conname)
          FROM pg_catalog.pg_constraint co WHERE co.conrelid = c.oid),
         """ + indexes + """,
@@ -101,9 +102,11 @@ def _relation_signature_expression(include_indexes: bool = True) -> str:
                 s.seqcache, s.seqcycle) FROM pg_catalog.pg_sequence s WHERE s.seqrelid = c.oid)))"""
 
 
-_INDEX_SIGNATURE = """md5(concat_ws(':', pg_catalog.pg_get_indexdef(i.indexrelid), i.indisclustered,
+# an index's definition as a restore gives it back (postgres.deparse: a partial index's predicate)
+_INDEX_DEFINITION = canonical_sql("pg_catalog.pg_get_indexdef(i.indexrelid)")
+_INDEX_SIGNATURE = f"""md5(concat_ws(':', {_INDEX_DEFINITION}, i.indisclustered,
     i.indisreplident, pg_catalog.obj_description(i.indexrelid, 'pg_class')))"""
-_INDEXES_PART = f"""(SELECT string_agg({_INDEX_SIGNATURE}, ',' ORDER BY pg_catalog.pg_get_indexdef(i.indexrelid))
+_INDEXES_PART = f"""(SELECT string_agg({_INDEX_SIGNATURE}, ',' ORDER BY {_INDEX_DEFINITION})
          FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid)"""
 # Indexes that are not a constraint's (those come and go with their constraint): name -> signature.
 _STANDALONE_INDEXES = f"""(SELECT pg_catalog.jsonb_object_agg(ci.relname, {_INDEX_SIGNATURE})

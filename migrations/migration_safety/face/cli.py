@@ -241,7 +241,8 @@ def main(argv=None) -> int:
         output.failure(str(exc), hint=exc.hint, exit_code=exc.exit_code, kind=type(exc).__name__, **partial)
         if report is not None and output.format != "json":
             from .dispatch import render_validation
-            render_validation(output, report)
+            # the findings that stopped the run; every info note of a long chain buried them
+            render_validation(output, report, blocking_only=not getattr(args, "verbose", False))
         return exc.exit_code
     except KeyboardInterrupt:
         output.failure("interrupted; nothing was changed", hint=None, exit_code=EXIT_FAILED, kind="interrupted")

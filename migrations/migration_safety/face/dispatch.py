@@ -184,13 +184,13 @@ def _describe_run(run: dict) -> str:
             f"backup: {run['backup'] or 'none'}")
 
 
-def render_validation(output: Output, report) -> None:
+def render_validation(output: Output, report, *, blocking_only: bool = False) -> None:
     from .validation_report import render_report, report_document
 
     if output.format == "json":
         output.json(report_document(report))
     else:
-        render_report(report, output.format, output.console)
+        render_report(report, output.format, output.console, blocking_only=blocking_only)
 
 
 def _validate(project, args, output: Output) -> int:

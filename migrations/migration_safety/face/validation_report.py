@@ -14,15 +14,18 @@ def report_document(report) -> dict:
             "accepted": len(report.accepted), "findings": [f.as_dict() for f in report.findings]}
 
 
-def render_report(report, fmt: str, console) -> None:
-    """Text or annotations; the JSON document is printed by the CLI's Output (report_document)."""
+def render_report(report, fmt: str, console, *, blocking_only: bool = False) -> None:
+    """Text or annotations; the JSON document is printed by the CLI's Output (report_document).
+    ``blocking_only``: the errors and warnings in full, the info findings counted (an upgrade
+    refused by validation: the findings that stopped it, not every note of a long chain)."""
     if fmt == "annotations":
         lines = [_one_line_unmasked(f"{f.file}:{f.line}: {f.severity} {f.rule} {f.message}") for f in report.findings]
         console.file.write(mask("".join(line + "\n" for line in lines)))
         return
     styled = []
     current = None
-    for f in report.findings:
+    shown = [f for f in report.findings if f.severity != "info"] if blocking_only else report.findings
+    for f in shown:
         if f.file != current:
             current = f.file
             styled.append((f"\n{f.file}", "bold"))
@@ -35,7 +38,10 @@ def render_report(report, fmt: str, console) -> None:
                f"{len(report.findings) - len(report.errors) - len(report.warnings)} info")
     if report.accepted:
         summary += f"; {len(report.accepted)} accepted in config (not shown)"
-    styled.append((("\n" if report.findings else "") + summary,
+    if len(shown) < len(report.findings):
+        summary += (f"; {len(report.findings) - len(shown)} info not shown "
+                    "(--verbose, --format json or `validate` list them)")
+    styled.append((("\n" if shown else "") + summary,
                    "bold red" if report.errors else ("yellow" if report.warnings else "green")))
     # Revision files are not ours: no terminal escape and no newline of theirs (in a file name, a
     # message, a source line) reaches the screen, and every secret is masked.

@@ -115,7 +115,8 @@ def read_revision_file(path, *, strict: bool = True) -> Optional[RevisionFile]:
     """The declarations of the revision file at ``path``, read with ``ast`` (never imported).
 
     ``strict`` (planning: what Alembic would see when it imports the file): NotDeclarative unless
-    each of the four names is bound at module level by exactly one plain assignment of a literal
+    each of the four names is bound at module level by one plain assignment of a literal (or by
+    several of the same literal)
     (``revision`` a string, the others None, a string, or a tuple or list of strings) and by nothing
     else — no other assignment, import, ``global`` or star import that could change it when the
     module runs. ``revision`` and ``down_revision`` must be there, as Alembic requires them.
@@ -134,14 +135,17 @@ def read_revision_file(path, *, strict: bool = True) -> Optional[RevisionFile]:
     for statement in tree.body:
         name = assigned_graph_name(statement)
         if name is not None:
-            if name in values and strict:
-                raise NotDeclarative(f"{path}: {name} is assigned more than once")
             try:
-                values[name] = ast.literal_eval(statement.value)
+                value = ast.literal_eval(statement.value)
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 if strict:
                     raise NotDeclarative(f"{path}: {name} is not a literal") from None
                 continue
+            # the same literal twice (Langflow's 58b28437a398: an annotated down_revision, then the
+            # plain one of an older template) binds what once does; two values: not vouched for
+            if name in values and strict and values[name] != value:
+                raise NotDeclarative(f"{path}: {name} is assigned more than once")
+            values[name] = value
             if strict:
                 _refuse_other_bindings(path, statement.value)
             continue

@@ -280,7 +280,8 @@ def _backup_while_planning(run: RunContext) -> None:
         if run.scope.is_scoped:
             backup_scope.keep_restore_list(run.archive, run.backup, run.photo_before, run.connection,
                                            run.tools["pg_restore"])
-        what = f" (data of {', '.join(run.scope.tables)} only)" if run.scope.is_scoped else ""
+        what = "" if not run.scope.is_scoped else f" (data of {', '.join(run.scope.tables)} only)" \
+            if run.scope.tables else " (the schema only: no table the plan can change holds rows yet)"
         run.events.step(f"Backup verified: {Path(run.backup.file).name}{what}")
         if run.scope.uncertain:
             run.notes.append(f"full backup: {run.scope.note[len('auto: '):]}")
@@ -290,6 +291,7 @@ def _plan_and_validate(run: RunContext, job) -> bool:
     """False when there is nothing to do (the backup, if running, is cancelled)."""
     run.guard = TargetGuard(identify(run.connection))
     run.current = _probe(run)
+    _say_lock_timeout_override(run)
     run.plan = run.source.plan(run.current, run.direction, run.target)
     run.source.check_runnable(run.plan)
     run.report = judge_against_database(run.source.validate(run.plan, run.server.major), run.plan, run.safety,
@@ -364,6 +366,19 @@ def _refuse_what_a_restore_could_not_replace(run: RunContext) -> None:
         f"{kind} {name} is owned by role {owner}{others}: a restore after a failed run could not drop and "
         f"recreate it as it is ({grant} would let it); nothing was changed",
         hint=f"{grant}, run as {owner} or a superuser, or take the risk with --no-backup")
+
+
+def _say_lock_timeout_override(run: RunContext) -> None:
+    """env.py that sets its own lock_timeout (Langflow's: ``SET LOCAL lock_timeout = '180s'``)
+    replaces the wrapper's for every revision: said before the backup, and in the result."""
+    override = getattr(run.source, "lock_timeout_override", None)
+    if not override:
+        return
+    text = (f"env.py sets lock_timeout = {override} for the revisions, so the wrapper's lock_timeout "
+            f"({run.safety.lock_timeout}) does not apply: a statement waits up to {override} for a lock, "
+            "and the application's queries on that table queue behind it meanwhile")
+    run.events.warn(text)
+    run.notes.append(text)
 
 
 def _probe(run: RunContext):

@@ -276,6 +276,10 @@ class EnvironmentProbe:
     script: object = None
     autocommit: bool = False          # env.py's migration connection runs in AUTOCOMMIT
     transaction_per_migration: bool = False
+    # the lock_timeout env.py leaves for the revisions when it sets its own (``SET LOCAL
+    # lock_timeout = '180s'`` before run_migrations, as Langflow's does), as the server shows it;
+    # None when the session's value (the wrapper's) is in force
+    lock_timeout_override: Optional[str] = None
 
 
 def probe_environment(config, guard=None, *, purpose: str = "env.py could not run",
@@ -303,6 +307,7 @@ def probe_environment(config, guard=None, *, purpose: str = "env.py could not ru
             learned["identity"] = identity_from_row(connection.exec_driver_sql(IDENTITY_SQL).fetchone())
             # psycopg2's and SQLAlchemy's asyncpg adapter's flag, as CommitTracker reads it
             learned["autocommit"] = bool(getattr(connection.connection.dbapi_connection, "autocommit", False))
+            learned["lock_timeout_override"] = _lock_timeout_override(connection)
         return []
 
     if offline:
@@ -325,7 +330,20 @@ def probe_environment(config, guard=None, *, purpose: str = "env.py could not ru
     if "version_table" not in learned:
         raise ConfigurationError(f"{purpose}: env.py did not call context.run_migrations(); nothing was changed")
     return EnvironmentProbe(learned.get("heads", ()), learned["version_table"], learned.get("identity"), script,
-                            learned.get("autocommit", False), learned["transaction_per_migration"])
+                            learned.get("autocommit", False), learned["transaction_per_migration"],
+                            learned.get("lock_timeout_override"))
+
+
+def _lock_timeout_override(connection) -> Optional[str]:
+    """The lock_timeout in force where env.py runs the revisions, when it is not the one the session
+    started with (the wrapper's, through PGOPTIONS or asyncpg's server_settings): env.py set it."""
+    try:
+        row = connection.exec_driver_sql(
+            "SELECT current_setting('lock_timeout'), setting IS DISTINCT FROM reset_val"
+            " FROM pg_settings WHERE name = 'lock_timeout'").fetchone()
+    except Exception:  # noqa: BLE001 - a fact we could not read is no reason to stop the probe
+        return None
+    return row[0] if row is not None and row[1] else None
 
 
 OWN_RUNNER_DOCS = 'docs/own-project.md, "An env.py that needs its own runner"'
@@ -458,7 +476,7 @@ class CommitTracker:
     @property
     def unattributed(self) -> list:
         """Why some of the run's commits cannot be told from other sessions' (empty: all can)."""
-        reasons = list(self.unattributed_reasons)
+        reasons = list(dict.fromkeys(self.unattributed_reasons))       # each reason once, in order
         if self.side_pids:
             reasons.append("a revision opened connections of its own")
         if self.autocommit_statements:
@@ -469,9 +487,12 @@ class CommitTracker:
         """Just before ``dbapi_connection`` (psycopg2) commits: what its transaction wrote. False
         when it provably wrote nothing (no transaction id was assigned)."""
         try:
-            with dbapi_connection.cursor() as cursor:
+            cursor = dbapi_connection.cursor()
+            try:
                 cursor.execute(OWN_CHANGES_SQL)
                 xid, tables, deleted_from, updated = cursor.fetchone()
+            finally:
+                cursor.close()
         except Exception as exc:  # an aborted transaction cannot commit anyway; anything else: unknown
             self.unattributed_reasons.append(f"could not read what a commit wrote ({type(exc).__name__})")
             return True
@@ -504,10 +525,7 @@ class CommitTracker:
         self.commits += 1
         dbapi_connection = connection.connection.dbapi_connection
         self.announce_commit(dbapi_connection)
-        if hasattr(dbapi_connection, "get_backend_pid"):      # psycopg2; asyncpg's adapter cannot be asked
-            self.record_own_commit(dbapi_connection)
-        else:
-            self.unattributed_reasons.append("a commit through a driver other than psycopg2")
+        self.record_own_commit(dbapi_connection)
 
     def _on_pool_connect(self, dbapi_connection, connection_record) -> None:
         pid = _backend_pid(dbapi_connection)

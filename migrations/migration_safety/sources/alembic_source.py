@@ -73,6 +73,11 @@ class AlembicSource:
             return "autocommit"
         return "per-migration" if probe.transaction_per_migration else "single"
 
+    @property
+    def lock_timeout_override(self):
+        """The lock_timeout env.py sets for the revisions itself, when the probe saw one (else None)."""
+        return getattr(self._probe, "lock_timeout_override", None)
+
     def _env_script(self):
         """The ScriptDirectory env.py left, when env.py decides the plan (running it once)."""
         if not self.plan_from_env_py:

@@ -7,8 +7,10 @@ creates: it stays in the report as info, with the reason. On a table with rows i
 severity and the message gains the table's size and an estimate of how long the lock is held.
 Hazards to the running code (renames, dropped columns and tables) do not depend on rows: they stay
 unless what they rename or drop was created by an earlier revision of the same plan, which nothing
-outside the run can read or hold data in yet. A type change the file could not judge is decided
-from the live column type."""
+outside the run can read or hold data in yet, or is a table the database does not have (a guarded
+`if "t" in inspector.get_table_names(): op.drop_table("t")` on a fresh database). A table an earlier
+revision renamed is judged as the live table it was renamed from, never as one that does not exist.
+A type change the file could not judge is decided from the live column type."""
 from __future__ import annotations
 
 import dataclasses
@@ -46,25 +48,36 @@ class LiveTable:
 @dataclass(frozen=True)
 class PlanCreated:
     """What earlier revisions of a plan create: tables (under their latest name), columns added to
-    other tables as (table, column), and index names."""
+    other tables as (table, column), and index names; and the tables they rename that the plan did
+    not create, as (new name, the name the table has in the database)."""
     tables: frozenset = frozenset()
     columns: frozenset = frozenset()
     indexes: frozenset = frozenset()
+    renamed: frozenset = frozenset()
 
     def after(self, operations) -> "PlanCreated":
         """This, plus what ``operations`` (one revision's upgrade, in order) create."""
         tables, columns, indexes = set(self.tables), set(self.columns), set(self.indexes)
+        renamed = dict(self.renamed)
         for operation in operations:
             table = operation.table
             if operation.kind == "create_table" and table:
                 tables.add(table)
+                renamed.pop(table, None)
             elif operation.kind == "rename_table" and table in tables and operation.get("new_table"):
                 tables.add(operation.get("new_table"))
+            elif operation.kind == "rename_table" and table and operation.get("new_table"):
+                renamed[operation.get("new_table")] = renamed.pop(table, table)
             elif operation.kind == "add_column" and table and operation.get("column"):
                 columns.add((table, operation.get("column")))
             elif operation.kind == "create_index" and operation.get("index"):
                 indexes.add(operation.get("index"))
-        return PlanCreated(frozenset(tables), frozenset(columns), frozenset(indexes))
+        return PlanCreated(frozenset(tables), frozenset(columns), frozenset(indexes), frozenset(renamed.items()))
+
+    def live_name(self, table: str) -> str:
+        """The name ``table`` has in the database before the plan runs (itself unless an earlier
+        revision renamed it)."""
+        return dict(self.renamed).get(table, table)
 
     def made(self, finding) -> str | None:
         """What of ``finding``'s subject the plan created, for the message; None when nothing."""
@@ -100,11 +113,18 @@ def _judge_one(finding, live_tables, created_by_plan: PlanCreated, max_harmless_
     if made is not None:
         return _demoted(finding, f"{made} created by this plan")
     table = finding.table
-    if finding.rule not in ROW_DEPENDENT or not table:
+    if not table:
         return finding
-    if table not in live_tables:
+    live_name = created_by_plan.live_name(table)
+    if finding.rule not in ROW_DEPENDENT:
+        if live_name == table and table not in live_tables:
+            # nothing can hold data in it or read it: the statement runs only if something in
+            # this run made it, or is skipped by the revision's own check
+            return _demoted(finding, f"{table} does not exist in the database")
+        return finding
+    if live_name not in live_tables:
         return _demoted(finding, f"{table} does not exist yet")
-    live = live_tables[table]
+    live = live_tables[live_name]
     if finding.rule == "change-column-type-unverified" and finding.column in live.column_types:
         decided = _decide_type(finding, live.column_types[finding.column])
         if decided is not None:

@@ -19,9 +19,15 @@ def judge_against_database(report, plan, safety, read_tables: Callable[[set], di
     as they are."""
     if report is None or not report.findings or plan is None or plan.is_empty:
         return report
-    facts = read_tables({f.table for f in report.findings if f.table})
-    live = {name: LiveTable(**table) for name, table in facts.items()}
     created_before = _created_before_each_step(plan.steps)
+    names = set()
+    for finding in report.findings:
+        if finding.table:
+            created = created_before.get(Path(finding.file).resolve())
+            # a table an earlier step renamed is read under the name it has in the database
+            names |= {finding.table, created.live_name(finding.table) if created else finding.table}
+    facts = read_tables(names)
+    live = {name: LiveTable(**table) for name, table in facts.items()}
     rate = safety.validation_rewrite_mb_per_second * 1024 * 1024
     judged = []
     for finding in report.findings:
