@@ -60,6 +60,18 @@ class Database:
         connection.autocommit = True
         return connection
 
+    def observe(self, query: str, params=None) -> list:
+        """``query`` from the cluster's ``postgres`` database: watching this database from outside
+        (pg_stat_activity, pg_locks) without being one of its sessions, which the tool would count
+        as an application's (then leaving the sequences it drew from advanced, for one)."""
+        connection = self.cluster.admin_connect("postgres")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(query, params)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            connection.close()
+
     def sql(self, query: str, params=None) -> list:
         connection = self.connect()
         try:

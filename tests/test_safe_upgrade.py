@@ -176,7 +176,8 @@ def test_signal_during_a_slow_migration_restores(database, env, tmp_path, signum
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if database.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%%'")[0][0]:
+            if database.observe("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                                " AND query LIKE 'SELECT pg_sleep(60)%%'", (database.name,))[0][0]:
                 break
             time.sleep(0.2)
         else:
@@ -255,7 +256,8 @@ def test_two_concurrent_upgrades_never_migrate_at_once(database, env, tmp_path):
     first = subprocess.Popen(CLI + ["--config", str(ini), "upgrade"], env=env, cwd=REPO_ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not database.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%%'")[0][0]:
+    while not database.observe("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                               " AND query LIKE 'SELECT pg_sleep(4)%%'", (database.name,))[0][0]:
         assert time.monotonic() < deadline and first.poll() is None, "first run never reached its migration"
         time.sleep(0.1)
     second = run_cli("--config", str(ini), "upgrade", env=env)
