@@ -69,3 +69,22 @@ def test_a_branched_project_is_never_answered_from_the_cache(database, env, tmp_
     assert run_cli("--config", str(ini), "upgrade", "--revision", "a1", env=env).returncode == 0
     assert sorted(status(ini, env)["heads"]) == ["b2", "x2"]
     assert cached_projects(env) == 0
+
+
+def test_status_of_revisions_that_cannot_be_read_says_pending_is_unknown_not_none(database, env, tmp_path):
+    """A revision Alembic cannot import (a module of the application missing here): which revisions
+    are pending is unknown, so status says so and exits 2 rather than print '0 revision(s) pending'
+    and exit 0, which a script takes for "up to date"."""
+    root = tmp_path / "project"
+    # not a plain declaration, so Alembic must import it to know the graph
+    broken = B2.replace("from alembic import op", "import module_of_the_application_not_installed_here\n"
+                        "from alembic import op").replace("revision = 'b2'", "revision = 'b2' if True else ''")
+    assert "if True" in broken, "the revision template changed"
+    ini = make_project(root, {"a1.py": A1, "b2.py": broken})
+    text = run_cli("--config", str(ini), "status", env=env)
+    assert text.returncode == 2, text.stdout + text.stderr
+    assert "pending revisions unknown" in text.stdout and "0 revision(s) pending" not in text.stdout, text.stdout
+    document = run_cli("--config", str(ini), "--format", "json", "status", env=env)
+    assert document.returncode == 2
+    payload = json.loads(document.stdout)
+    assert "module_of_the_application_not_installed_here" in payload["problem"] and payload["up_to_date"] is False

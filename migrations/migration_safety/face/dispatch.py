@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import commands
 from ..backup.integrity import register_existing_key
-from ..base.errors import EXIT_FAILED, EXIT_OK, command_name
+from ..base.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, command_name
 from ..base.redaction import displayable
 from ..sources.project import Project
 from . import log_levels, structured_log
@@ -138,10 +138,13 @@ def _history(project, args, output: Output) -> int:
 
 
 def _status(project, args, output: Output) -> int:
+    """Exit 0, or 2 when the revision scripts cannot be read: then which revisions are pending is
+    unknown, and a script asking `status` must not take that for "none"."""
     data = commands.status(project)
+    exit_code = EXIT_USAGE if data["problem"] else EXIT_OK
     if output.format == "json":
         output.json(data)
-        return EXIT_OK
+        return exit_code
     if "versions" in data:          # a SQL folder: its versions first, as the old runners listed them
         output.table("Versions", ("version", "name", "state", "applied at", "ms", "checksum"),
                      [(r["revision"], r["name"], "applied" if r["applied"] else "pending", r["applied_at"] or "",
@@ -152,7 +155,8 @@ def _status(project, args, output: Output) -> int:
             ("heads", (", ".join(data["heads"]) or "none")
              + (" (several: pending counts towards all; upgrade with --revision heads or merge them)"
                 if data["several_heads"] else "")),
-            ("pending", str(len(data["pending"]))),
+            ("pending", "unknown: the revision scripts could not be read" if data["problem"]
+             else str(len(data["pending"]))),
             ("last backup", f"{backup['file']} ({backup['age_hours']:.1f} h ago)" if backup else "none")]
     rows += [("DRIFT", f"{d['revision']}: {d['detail']}") for d in data["drift"]]
     rows += [("INTERRUPTED RUN", _describe_run(run)) for run in data["unfinished_runs"]]
@@ -167,9 +171,13 @@ def _status(project, args, output: Output) -> int:
     if data["needs_attention"]:
         output.line("NEEDS ATTENTION: the database may be partially migrated; `recover` restores the backup taken "
                     "before that run, `recover --accept` keeps it as it is", style="bold red")
-    output.line("up to date" if data["up_to_date"] else f"{len(data['pending'])} revision(s) pending",
-                style="green" if data["up_to_date"] else "yellow")
-    return EXIT_OK
+    if data["problem"]:
+        output.line("pending revisions unknown: the revision scripts could not be read (problem above)",
+                    style="bold red")
+    else:
+        output.line("up to date" if data["up_to_date"] else f"{len(data['pending'])} revision(s) pending",
+                    style="green" if data["up_to_date"] else "yellow")
+    return exit_code
 
 
 def _step_and_message(label: str) -> tuple:
