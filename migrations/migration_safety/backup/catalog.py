@@ -39,7 +39,7 @@ from typing import Callable, Iterable, Optional
 from ..base.cache_files import make_private_directories
 from ..base.errors import BackupError, ConfigurationError, PreflightError, ToolError
 from ..config.settings import tool_environment
-from ..postgres.tools import Tool, first_error_line, run_tool, start_tool, stop_tool
+from ..postgres.tools import Tool, client_check_settings, first_error_line, run_tool, start_tool, stop_tool
 from .directory import create_private_file, is_inside, owned_regular_file, replace_privately
 from .formats import ZSTD_SUFFIX, DumpPlan, StreamCheck, plan_dump, run_on_decompressed, start_integrity_check
 from .integrity import KEY_VARIABLE, MacCheck, key_file_path, load_key, sign_sidecar, verify_sidecar_mac
@@ -400,13 +400,13 @@ def _start_dump(argv: list, plan: DumpPlan, env: dict) -> tuple:
 
 
 def _client_check_option(server_version: str) -> str:
-    """From PostgreSQL 14 pg_dump's session asks the server to check every second, while a
-    statement runs, that pg_dump is still there: pg_dump killed while it waits for a table's lock
-    (it dies with the wrapper, postgres.tools.start_tool) then leaves the lock queue at once
-    instead of holding up the application's statements behind its request until the lock wait
-    timeout. An older server would refuse the unknown setting at connection time."""
+    """pg_dump's session asks the server to check that pg_dump is still there
+    (postgres.tools.client_check_settings): pg_dump killed while it waits for a table's lock (it
+    dies with the wrapper, start_tool) leaves the lock queue at once instead of holding up the
+    application's statements behind its request until the lock wait timeout."""
     major = re.match(r"\d+", server_version or "")
-    return "-c client_connection_check_interval=1s" if major and int(major.group()) >= 14 else ""
+    settings = client_check_settings(int(major.group())) if major else {}
+    return " ".join(f"-c {name}={value}" for name, value in settings.items())
 
 
 def _stop_all(*processes: Optional[subprocess.Popen]) -> None:

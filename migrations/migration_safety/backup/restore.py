@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..base.errors import RestoreError
-from ..postgres.tools import (Tool, connect, descriptor_path, first_error_line, memory_file, query_all, run_tool,
+from ..postgres.tools import (CLIENT_CHECK_INTERVAL, CLIENT_CHECK_SETTING, CLIENT_CHECK_SINCE_MAJOR, Tool, connect,
+                              descriptor_path, first_error_line, memory_file, query_all, quote_ident, run_tool,
                               start_tool, stop_tool)
 from ..postgres.deparse import canonical
 from ..postgres.foreign_writes import user_tables
@@ -57,10 +58,6 @@ class RestoreResult:
     mode: str = "full"                       # full | selective
     restored_objects: Optional[str] = None   # selective: what was rebuilt
     note: Optional[str] = None               # e.g. ownership and privileges not restored
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def archive_toc(archive: "OpenedArchive", pg_restore: Tool) -> list[str]:
@@ -169,10 +166,10 @@ def preserved_aside(connection, preserved_schemas: Iterable[str]) -> tuple[list[
 
 # A server notices a client that vanished only when it next talks to it: a restore waiting for a
 # lock, or running a long statement, would go on (holding the locks it has, and taking more) for
-# a wrapper and psql that died with their machine. PostgreSQL 14 checks the connection while a
-# statement runs; older servers do not know the setting, so it is set only where it exists.
-_CHECK_THE_CLIENT = ("SELECT pg_catalog.set_config('client_connection_check_interval', '1s', false)"
-                     " WHERE pg_catalog.current_setting('server_version_num')::int >= 140000;")
+# a wrapper and psql that died with their machine (postgres.tools.client_check_settings; the
+# script may reach a server of any version, so it asks the server's).
+_CHECK_THE_CLIENT = (f"SELECT pg_catalog.set_config('{CLIENT_CHECK_SETTING}', '{CLIENT_CHECK_INTERVAL}', false)"
+                     f" WHERE pg_catalog.current_setting('server_version_num')::int >= {CLIENT_CHECK_SINCE_MAJOR}0000;")
 
 
 def prelude_sql(lock_timeout: str, drops: Iterable[str]) -> str:

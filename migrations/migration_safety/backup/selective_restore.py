@@ -42,9 +42,9 @@ from typing import Iterable, Optional
 
 from ..base.errors import RestoreError
 from ..postgres.deparse import canonical_sql
-from ..postgres.tools import Tool, query_all, query_one
+from ..postgres.tools import Tool, query_all, query_one, quote_ident
 from .catalog import ProgressCallback
-from .restore import (OpenedArchive, RestoreResult, apply_in_one_transaction, archive_toc, prelude_sql, quote_ident,
+from .restore import (OpenedArchive, RestoreResult, apply_in_one_transaction, archive_toc, prelude_sql,
                       schema_difference, toc_without_schemas)
 
 MINIMUM_SERVER_MAJOR = 15       # shared-memory statistics: counters are flushed, never dropped

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from .tools import quote_literal
+
 # ('a'::character varying)::text -> 'a'::character varying  (a literal, its type, cast to text)
 _ELEMENT = r"\(((?:'[^']*')+::[a-z ]+(?:\(\d+\))?)\)::text"
 # ANY ((ARRAY[...])::text[]) -> ANY (ARRAY[...])  (the array cast to text[] as a whole)
@@ -35,12 +37,8 @@ def canonical(text: str) -> str:
     return _ARRAY_RE.sub(r"ANY (ARRAY[\1])", _ELEMENT_RE.sub(r"\1", text))
 
 
-def _literal(pattern: str) -> str:
-    return "'" + pattern.replace("'", "''") + "'"
-
-
 def canonical_sql(expression: str) -> str:
     """SQL for ``canonical`` of the text ``expression`` yields (PostgreSQL's regular expressions:
     the array's pattern has its one quantifier non-greedy, so the whole match is)."""
-    return (f"pg_catalog.regexp_replace(pg_catalog.regexp_replace({expression}, {_literal(_ELEMENT)}, '\\1', 'g'), "
-            f"{_literal(_ARRAY)}, 'ANY (ARRAY[\\1])', 'g')")
+    return (f"pg_catalog.regexp_replace(pg_catalog.regexp_replace({expression}, {quote_literal(_ELEMENT)}, '\\1', 'g'), "
+            f"{quote_literal(_ARRAY)}, 'ANY (ARRAY[\\1])', 'g')")

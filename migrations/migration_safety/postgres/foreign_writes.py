@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from .tools import query_all
+from .tools import query_all, quote_ident, quote_literal
 
 PRESERVED_TABLE = "migration_safety.preserved_rows"
 RESTORE_NOTES_TABLE = "migration_safety.restore_notes"
@@ -72,12 +72,8 @@ def export_snapshot(connection) -> tuple[str, BackupSnapshot]:
     return exported, BackupSnapshot(snapshot)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def qualified(schema: str, table: str) -> str:
-    return '"' + schema.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 # Every ordinary table (partitions included, each on its own) outside the excluded schemas (%s)
@@ -130,7 +126,7 @@ def preserving_sql(tables: Iterable[tuple[str, str]], snapshot: BackupSnapshot, 
     for schema, table in tables:
         statements.append(
             f"INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin) "
-            f"SELECT {_literal(run_id)}, {_literal(f'{schema}.{table}')}, pg_catalog.to_jsonb(t), "
+            f"SELECT {quote_literal(run_id)}, {quote_literal(f'{schema}.{table}')}, pg_catalog.to_jsonb(t), "
             f"{_XMIN_64.format(alias='t')} "
             f"FROM ONLY {qualified(schema, table)} t WHERE {snapshot.foreign_condition('t', own)};")
     return statements
@@ -187,14 +183,14 @@ def key_recording_sql(tables: Iterable[tuple[str, str]], kinds: dict, own_xids: 
         " rekeyed_by_run_possible boolean NOT NULL) ON COMMIT DROP;",
     ]
     for number, (schema, table) in enumerate(tables):
-        name, relation = _literal(f"{schema}.{table}"), _literal(qualified(schema, table))
-        keys_table = _literal(f"migration_safety_keys_{number}")
+        name, relation = quote_literal(f"{schema}.{table}"), quote_literal(qualified(schema, table))
+        keys_table = quote_literal(f"migration_safety_keys_{number}")
         kind, run_updated = kinds[(schema, table)]
         statements.append(
             "DO $migration_safety_keys$ DECLARE key_columns text[]; key_types text[]; BEGIN\n"
             f"  {_KEY_COLUMNS_SQL.format(relation=relation, columns='key_columns', types='key_types')};\n"
             f"  INSERT INTO pg_temp.migration_safety_keyed VALUES ({relation}, {name}, key_columns, key_types,"
-            f" {keys_table}, {_literal(kind)}, {'true' if run_updated else 'false'});\n"
+            f" {keys_table}, {quote_literal(kind)}, {'true' if run_updated else 'false'});\n"
             "  IF key_columns IS NOT NULL THEN\n"
             "    EXECUTE format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT %s, %s AS "
             f"{_BY_RUN_COLUMN} FROM ONLY %s t', {keys_table},"
@@ -210,7 +206,7 @@ def deleted_rows_sql(run_id: str) -> str:
     brought back whose key was missing before it (key_recording_sql), and a note for each table
     whose rows cannot be compared. Both comparisons read every row (a count, never an EXISTS, which
     the planner may answer with a scan of the table per saved key)."""
-    run = _literal(run_id)
+    run = quote_literal(run_id)
     return f"""DO $migration_safety_deleted$ DECLARE keyed record; key_columns_now text[]; key_types_now text[];
   join_condition text; row_kind text; rekeyed bigint; BEGIN
   IF pg_catalog.to_regclass('pg_temp.migration_safety_keyed') IS NULL THEN
@@ -221,24 +217,24 @@ def deleted_rows_sql(run_id: str) -> str:
       CONTINUE;   -- the run created it: dropped, nothing reloaded
     END IF;
     IF keyed.key_columns IS NULL THEN
-      INSERT INTO {RESTORE_NOTES_TABLE} (run_id, table_name, note) VALUES ({run}, keyed.table_name, {_literal(_NO_KEY_NOTE)});
+      INSERT INTO {RESTORE_NOTES_TABLE} (run_id, table_name, note) VALUES ({run}, keyed.table_name, {quote_literal(_NO_KEY_NOTE)});
       CONTINUE;
     END IF;
     {_KEY_COLUMNS_SQL.format(relation='keyed.relation', columns='key_columns_now', types='key_types_now')};
     IF key_columns_now IS DISTINCT FROM keyed.key_columns THEN
       INSERT INTO {RESTORE_NOTES_TABLE} (run_id, table_name, note)
-        VALUES ({run}, keyed.table_name, {_literal(_KEY_CHANGED_NOTE)});
+        VALUES ({run}, keyed.table_name, {quote_literal(_KEY_CHANGED_NOTE)});
       CONTINUE;
     END IF;
     join_condition := {_JOIN_CONDITION_SQL.format(columns='keyed.key_columns', types_before='keyed.key_types',
                                                   types_now='key_types_now')};
     row_kind := keyed.kind;
-    IF row_kind = {_literal(DELETED_BY_OTHERS)} AND keyed.rekeyed_by_run_possible THEN
+    IF row_kind = {quote_literal(DELETED_BY_OTHERS)} AND keyed.rekeyed_by_run_possible THEN
       EXECUTE format('SELECT count(*) FROM pg_temp.%I b WHERE b.{_BY_RUN_COLUMN} AND NOT EXISTS'
                      ' (SELECT 1 FROM ONLY %s t WHERE %s)', keyed.keys_table, keyed.relation, join_condition)
         INTO rekeyed;
       IF rekeyed > 0 THEN
-        row_kind := {_literal(ABSENT_BEFORE_RESTORE)};
+        row_kind := {quote_literal(ABSENT_BEFORE_RESTORE)};
       END IF;
     END IF;
     EXECUTE format('INSERT INTO {PRESERVED_TABLE} (run_id, table_name, row_data, row_xmin, kind)'
@@ -259,7 +255,7 @@ def preserved_counts(connection, run_id: str) -> dict:
         (PRESERVED_TABLE, PRESERVED_TABLE))[0]
     if not exists:
         return {}
-    kind = "kind" if kind_column else _literal(WRITTEN)
+    kind = "kind" if kind_column else quote_literal(WRITTEN)
     counts: dict = {}
     for row_kind, table, count in query_all(
             connection, f"SELECT {kind}, table_name, count(*) FROM {PRESERVED_TABLE} WHERE run_id = %s"
@@ -315,7 +311,7 @@ class Preservation:
         if self.sequences:
             # after the tables are locked: an insert drawing from them waits from here on
             reads = " UNION ALL ".join(
-                f"SELECT {_literal(schema)}::text, {_literal(name)}::text,"
+                f"SELECT {quote_literal(schema)}::text, {quote_literal(name)}::text,"
                 f" last_value, is_called FROM {qualified(schema, name)}" for schema, name in self.sequences)
             statements.append(f"CREATE TEMPORARY TABLE migration_safety_sequences_before (schema_name, sequence_name,"
                               f" last_value, is_called) ON COMMIT DROP AS {reads};")

@@ -304,6 +304,28 @@ def _short_reason(text: str) -> str:
     return reason.rstrip(".")[:200]
 
 
+def quote_ident(name: str) -> str:
+    """An identifier in double quotes, for SQL built as text (a script for psql, PL/pgSQL)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """A string constant in single quotes (standard_conforming_strings, on since PostgreSQL 9.1)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# From PostgreSQL 14 the server can check, while a statement runs, that its client is still
+# there: a session whose wrapper (or tool) was killed then ends within a second instead of
+# waiting in a lock queue, or running on, for nobody. An older server refuses the unknown
+# setting, at connection time when it is sent as an option: hence the version.
+CLIENT_CHECK_SETTING, CLIENT_CHECK_INTERVAL, CLIENT_CHECK_SINCE_MAJOR = "client_connection_check_interval", "1s", 14
+
+
+def client_check_settings(server_major: int) -> dict:
+    """The setting that has the server check the client, for a server of ``server_major``."""
+    return {CLIENT_CHECK_SETTING: CLIENT_CHECK_INTERVAL} if server_major >= CLIENT_CHECK_SINCE_MAJOR else {}
+
+
 def query_one(connection, sql: str, params=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -10,7 +10,7 @@ import time
 from typing import Iterator, Optional
 
 from ..base.errors import LockBusyError, MigrationSafetyError
-from ..postgres.tools import connect, query_all, query_one
+from ..postgres.tools import client_check_settings, connect, query_all, query_one
 
 # classid of the two-key advisory lock: "MSAF"; objid: hashtext(current_database()).
 LOCK_NAMESPACE = 0x4D534146
@@ -31,12 +31,12 @@ def _holder_description(connection) -> str:
 
 
 def _checking_its_client(connection):
-    """From PostgreSQL 14 the server checks every second, while one of the run's own statements
-    runs, that the run is still there: a run killed while its read of the catalog waits for a
+    """The server checks that the run is still there while one of its own statements runs
+    (postgres.tools.client_check_settings): a run killed while its read of the catalog waits for a
     table an application has locked (printing an index takes its table's share lock) leaves the
     lock queue at once, not when its lock timeout ends it."""
-    if connection.server_version >= 140000:
-        query_one(connection, "SELECT pg_catalog.set_config('client_connection_check_interval', '1s', false)")
+    for name, value in client_check_settings(connection.server_version // 10000).items():
+        query_one(connection, "SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
     return connection
 
 

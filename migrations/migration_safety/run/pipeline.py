@@ -90,6 +90,7 @@ class RunContext:
     changes_before: Optional[dict] = None
     storage_before: Optional[dict] = None    # (schema, table) -> (oid, relfilenode) when the run began
     ended_runs_backends: set = field(default_factory=set)   # an earlier run's sessions still ending
+    unknown_connections: Optional[list] = None     # _unknown_run_connections, once asked
     tracker: CommitTracker = field(default_factory=CommitTracker)
     guard: Optional[TargetGuard] = None
     failure: Optional[BaseException] = None
@@ -621,8 +622,7 @@ def _committed_anything(run: RunContext, after: tuple) -> bool:
         # every statement env.py's connection ran committed on its own, whatever a driver's events showed
         run.notes.append("env.py runs the migrations in autocommit: every statement that ran is committed")
         return True
-    blind = run.tracker.unwatched_connections or unknown_run_connections(
-        run.connection, run.tracker.all_pids | run.ended_runs_backends, alembic_runner.RUN_APPLICATION_NAME)
+    blind = run.tracker.unwatched_connections or _unknown_run_connections(run)
     if blind:
         run.notes.append(f"counted as committed: the run opened connections whose commits cannot be seen "
                          f"({', '.join(blind)}), so only a restore proves the database unchanged")
@@ -806,12 +806,20 @@ def _unattributed_commits(run: RunContext) -> list:
     return run.tracker.unattributed + ([unseen] if unseen else [])
 
 
+def _unknown_run_connections(run: RunContext) -> list:
+    """The run's connections no hook saw (foreign_writes.unknown_run_connections), asked of the
+    server once, after the run: the failure path needs the answer twice."""
+    if run.unknown_connections is None:
+        run.unknown_connections = unknown_run_connections(
+            run.connection, run.tracker.all_pids | run.ended_runs_backends, alembic_runner.RUN_APPLICATION_NAME)
+    return run.unknown_connections
+
+
 def _tables_the_run_may_have_emptied(run: RunContext) -> Optional[frozenset]:
     """The tables the run may have removed rows from: its commits deleted from them, or their
     storage is not the one they had when it began (TRUNCATE, a rewrite, dropped and created
     again: no delete is counted). None when some commit of the run went unseen: any table."""
-    if _unattributed_commits(run) or run.storage_before is None or unknown_run_connections(
-            run.connection, run.tracker.all_pids | run.ended_runs_backends, alembic_runner.RUN_APPLICATION_NAME):
+    if _unattributed_commits(run) or run.storage_before is None or _unknown_run_connections(run):
         return None
     now = table_storage(run.connection, WRAPPER_SCHEMAS)
     replaced = {table for table, storage in now.items() if run.storage_before.get(table) != storage}
@@ -916,7 +924,7 @@ def restore_into_new_database(project, lock: LockSession, archive: Path, info: B
     lock, a journal entry there while the new database is being filled (a restore killed midway
     leaves an entry that `recover` settles by dropping the partial database), the archive read
     through one descriptor checked against its recorded hash, the schema verified, the run recorded."""
-    from ..backup.restore import quote_ident
+    from ..postgres.tools import quote_ident
 
     settings, safety = project.database, project.safety
     started_at = _dt.datetime.now(_dt.timezone.utc)
@@ -957,7 +965,7 @@ def restore_into_new_database(project, lock: LockSession, archive: Path, info: B
 
 def drop_database(settings, name: str) -> None:
     """Best effort: the database is gone afterwards unless the server refuses (a session on it)."""
-    from ..backup.restore import quote_ident
+    from ..postgres.tools import quote_ident
 
     admin = connect(settings)
     try:

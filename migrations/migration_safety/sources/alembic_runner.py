@@ -21,7 +21,7 @@ from typing import Iterator, Optional
 
 from ..base.errors import ConfigurationError
 from ..base.redaction import mask
-from ..postgres.tools import query_all, query_one
+from ..postgres.tools import client_check_settings, query_all, query_one
 
 
 @dataclass
@@ -748,8 +748,7 @@ def session_options(lock_timeout: str, statement_timeout: str,
 
     settings = {"lock_timeout": lock_timeout, "statement_timeout": statement_timeout,
                 "application_name": application_name}
-    if server_major >= 14:
-        settings["client_connection_check_interval"] = "1s"
+    settings.update(client_check_settings(server_major))
 
     def asyncpg_server_settings(dialect, connection_record, cargs, cparams) -> None:
         if dialect.driver == "asyncpg":
